@@ -1,0 +1,206 @@
+//! `charla-cli`: a small terminal front end to the headless core, for trying
+//! it by hand. It logs in, prints every core event as one JSON line, and
+//! reads commands from standard input.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use charla_core::{ConnectOptions, Core, Event, ServerAddress, Show, TlsTrust};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const USAGE: &str =
+    "usage: charla-cli --jid USER@DOMAIN [--password PW] [--host HOST] [--port PORT]
+                  [--direct-tls] [--ca CA.pem] [--db FILE] [--status TEXT]
+
+The password may also come from the CHARLA_PASSWORD environment variable.
+Commands on standard input:
+  /msg JID TEXT          send a chat message
+  /status SHOW [TEXT]    SHOW is available, chat, away, xa or dnd
+  /roster                print the contact list
+  /history JID           print the last 20 messages with JID
+  /quit                  go offline and exit";
+
+struct Args {
+    jid: String,
+    password: String,
+    host: Option<String>,
+    port: Option<u16>,
+    direct_tls: bool,
+    ca: Option<PathBuf>,
+    db: Option<PathBuf>,
+    status: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = std::env::args().skip(1);
+    let mut jid = None;
+    let mut password = std::env::var("CHARLA_PASSWORD").ok();
+    let (mut host, mut port, mut ca, mut db, mut status) = (None, None, None, None, None);
+    let mut direct_tls = false;
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--jid" => jid = Some(value()?),
+            "--password" => password = Some(value()?),
+            "--host" => host = Some(value()?),
+            "--port" => port = Some(value()?.parse().map_err(|_| "bad --port".to_owned())?),
+            "--direct-tls" => direct_tls = true,
+            "--ca" => ca = Some(PathBuf::from(value()?)),
+            "--db" => db = Some(PathBuf::from(value()?)),
+            "--status" => status = Some(value()?),
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(Args {
+        jid: jid.ok_or_else(|| format!("--jid is required\n{USAGE}"))?,
+        password: password.ok_or_else(|| format!("no password given\n{USAGE}"))?,
+        host,
+        port,
+        direct_tls,
+        ca,
+        db,
+        status,
+    })
+}
+
+fn default_db(jid: &str) -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("charla").join(format!("cli-{jid}.sqlite3"))
+}
+
+fn parse_show(word: &str) -> Option<Show> {
+    Some(match word {
+        "available" | "online" => Show::Available,
+        "chat" => Show::Chat,
+        "away" => Show::Away,
+        "xa" => Show::Xa,
+        "dnd" => Show::Dnd,
+        _ => return None,
+    })
+}
+
+fn print_json<T: serde::Serialize>(value: &T) {
+    match serde_json::to_string(value) {
+        Ok(line) => println!("{line}"),
+        Err(e) => eprintln!("cannot print event: {e}"),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            print_json(&serde_json::json!({ "type": "fatal", "error": e }));
+            eprintln!("error [{:?}]: {}", e.code, e.message);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), charla_core::CoreError> {
+    let trust = match &args.ca {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| {
+                charla_core::CoreError::new(
+                    charla_core::ErrorCode::InvalidInput,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            TlsTrust::from_ca_pem(&pem)?
+        }
+        None => TlsTrust::system()?,
+    };
+    let server = match (args.host, args.port) {
+        (None, None) => None,
+        (host, port) => Some(ServerAddress {
+            host: host
+                .unwrap_or_else(|| args.jid.rsplit('@').next().unwrap_or_default().to_owned()),
+            port: port.unwrap_or(if args.direct_tls { 5223 } else { 5222 }),
+            direct_tls: args.direct_tls,
+        }),
+    };
+    let db = args.db.unwrap_or_else(|| default_db(&args.jid));
+    if let Some(dir) = db.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    // Validate the JID before opening anything.
+    charla_core::parse_bare_jid(&args.jid)?;
+    let (core, mut events) = Core::open(&db)?;
+    let account = core.add_account(&args.jid)?;
+    let printer = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            print_json(&event);
+            if let Event::Error { error, .. } = &event {
+                eprintln!("error [{:?}]: {}", error.code, error.message);
+            }
+        }
+    });
+    core.connect(
+        account,
+        ConnectOptions {
+            password: args.password,
+            server,
+            trust,
+            show: Show::Available,
+            status: args.status,
+        },
+    )
+    .await?;
+
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let line = line.trim();
+        let (cmd, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let result = match cmd {
+            "" => Ok(()),
+            "/quit" => break,
+            "/msg" => match rest.split_once(' ') {
+                Some((to, text)) => core.send_message(account, to, text).await.map(|_| ()),
+                None => {
+                    eprintln!("usage: /msg JID TEXT");
+                    Ok(())
+                }
+            },
+            "/status" => {
+                let (word, text) = rest.split_once(' ').unwrap_or((rest, ""));
+                match parse_show(word) {
+                    Some(show) => {
+                        let text = (!text.is_empty()).then(|| text.to_owned());
+                        core.set_presence(account, show, text).await
+                    }
+                    None => {
+                        eprintln!("usage: /status available|chat|away|xa|dnd [TEXT]");
+                        Ok(())
+                    }
+                }
+            }
+            "/roster" => core.contacts(account).map(|c| print_json(&c)),
+            "/history" => core
+                .history(account, rest, None, 20)
+                .map(|h| print_json(&h)),
+            _ => {
+                eprintln!("{USAGE}");
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            eprintln!("error [{:?}]: {}", e.code, e.message);
+        }
+    }
+    core.disconnect(account).await;
+    drop(core);
+    let _ = printer.await;
+    Ok(())
+}

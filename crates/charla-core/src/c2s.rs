@@ -1,0 +1,567 @@
+//! The client-to-server stream (RFC 6120): finding the server (SRV records,
+//! XEP-0368 direct TLS, or a manual host and port), TLS with certificate
+//! verification against the XMPP domain, SASL authentication (SCRAM
+//! preferred), and reconnection with backoff and jitter.
+//!
+//! tokio-xmpp's own connector retries failed logins forever and only logs
+//! why; this module drives its [`StanzaStream`] with a reconnector of our
+//! own so that every failure reaches the session with a code, and fatal
+//! ones (bad password, untrusted certificate) stop instead of retrying.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use hickory_resolver::proto::rr::RData;
+use hickory_resolver::TokioResolver;
+use sasl::common::{ChannelBinding, Credentials};
+use tokio::io::BufStream;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use tokio_rustls::TlsConnector;
+use tokio_xmpp::connect::DnsConfig;
+use tokio_xmpp::error::AuthError;
+use tokio_xmpp::stanzastream::{Connection, StanzaStream};
+use tokio_xmpp::xmlstream::{
+    initiate_stream, PendingFeaturesRecv, ReadError, StreamHeader, Timeouts, XmppStream,
+    XmppStreamElement,
+};
+use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::ns;
+use xmpp_parsers::starttls;
+use xmpp_parsers::stream_features::StreamFeatures;
+
+use crate::error::{CoreError, ErrorCode};
+
+/// How long one login attempt (resolve, connect, TLS, SASL) may take.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one TCP connect may take.
+const TCP_TIMEOUT: Duration = Duration::from_secs(8);
+/// First reconnect delay; doubles per failure up to [`MAX_BACKOFF`].
+const BASE_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest reconnect delay.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// SASL mechanisms Charla uses, best first. ANONYMOUS is never used, and
+/// PLAIN only ever travels inside TLS.
+const MECHANISMS: &[&str] = &["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"];
+
+type Io = BufStream<TlsStream<TcpStream>>;
+
+/// Which certificates the client trusts. Production uses the system's
+/// roots; tests pass their own CA explicitly. There is no way to switch
+/// verification off.
+#[derive(Clone)]
+pub struct TlsTrust(Arc<ClientConfig>);
+
+impl std::fmt::Debug for TlsTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsTrust")
+    }
+}
+
+impl TlsTrust {
+    /// Trusts the operating system's certificate store.
+    pub fn system() -> Result<Self, CoreError> {
+        let mut roots = RootCertStore::empty();
+        let loaded = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(loaded.certs);
+        if roots.is_empty() {
+            return Err(CoreError::new(
+                ErrorCode::TlsCertificate,
+                "no trusted root certificates found on this system",
+            ));
+        }
+        Self::with_roots(roots)
+    }
+
+    /// Trusts only the certificate authorities in this PEM data.
+    pub fn from_ca_pem(pem: &[u8]) -> Result<Self, CoreError> {
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert
+                .map_err(|e| CoreError::new(ErrorCode::InvalidInput, format!("bad CA PEM: {e}")))?;
+            roots.add(cert).map_err(|e| {
+                CoreError::new(ErrorCode::InvalidInput, format!("bad CA certificate: {e}"))
+            })?;
+        }
+        if roots.is_empty() {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "the CA file holds no certificate",
+            ));
+        }
+        Self::with_roots(roots)
+    }
+
+    fn with_roots(roots: RootCertStore) -> Result<Self, CoreError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| CoreError::new(ErrorCode::Tls, e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Self(Arc::new(config)))
+    }
+
+    fn connector(&self, alpn: bool) -> TlsConnector {
+        if alpn {
+            // XEP-0368: direct TLS announces the protocol through ALPN.
+            let mut config = (*self.0).clone();
+            config.alpn_protocols = vec![b"xmpp-client".to_vec()];
+            TlsConnector::from(Arc::new(config))
+        } else {
+            TlsConnector::from(self.0.clone())
+        }
+    }
+}
+
+/// Where and how to reach the server.
+#[derive(Debug, Clone)]
+pub struct ServerAddress {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// `true` for direct TLS (XEP-0368), `false` for STARTTLS.
+    pub direct_tls: bool,
+}
+
+/// Everything needed to open an authenticated stream for one account.
+#[derive(Debug, Clone)]
+pub(crate) struct LoginConfig {
+    pub jid: BareJid,
+    pub password: String,
+    /// `None`: look the server up through DNS SRV records.
+    pub server: Option<ServerAddress>,
+    pub trust: TlsTrust,
+}
+
+/// A failed login attempt, already classified for the UI.
+#[derive(Debug, Clone)]
+pub(crate) struct LoginFailure {
+    pub error: CoreError,
+    /// Retrying cannot help (credentials, certificate, protocol).
+    pub fatal: bool,
+}
+
+impl LoginFailure {
+    fn fatal(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: CoreError::new(code, message),
+            fatal: true,
+        }
+    }
+
+    fn transient(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: CoreError::new(code, message),
+            fatal: false,
+        }
+    }
+}
+
+/// Candidate endpoints for a domain: SRV records for direct TLS and
+/// STARTTLS merged by priority then weight, or the domain on port 5222.
+async fn endpoints(domain: &str) -> Vec<ServerAddress> {
+    let fallback = vec![ServerAddress {
+        host: domain.to_owned(),
+        port: 5222,
+        direct_tls: false,
+    }];
+    let Ok(resolver) = TokioResolver::builder_tokio().map(|b| b.build()) else {
+        return fallback;
+    };
+    let Ok(resolver) = resolver else {
+        return fallback;
+    };
+    let mut found: Vec<(u16, u16, bool, ServerAddress)> = Vec::new();
+    for (service, direct_tls) in [("_xmpps-client._tcp", true), ("_xmpp-client._tcp", false)] {
+        let name = format!("{service}.{domain}.");
+        let Ok(lookup) = resolver.srv_lookup(name).await else {
+            continue;
+        };
+        for record in lookup.answers() {
+            let RData::SRV(srv) = &record.data else {
+                continue;
+            };
+            let host = srv.target.to_ascii();
+            let host = host.trim_end_matches('.');
+            if host.is_empty() {
+                // "." means the service is decidedly not offered.
+                continue;
+            }
+            found.push((
+                srv.priority,
+                u16::MAX - srv.weight,
+                !direct_tls,
+                ServerAddress {
+                    host: host.to_owned(),
+                    port: srv.port,
+                    direct_tls,
+                },
+            ));
+        }
+    }
+    if found.is_empty() {
+        return fallback;
+    }
+    found.sort_by_key(|(prio, weight, starttls, _)| (*prio, *weight, *starttls));
+    found.into_iter().map(|(_, _, _, a)| a).collect()
+}
+
+/// Opens one authenticated stream, trying each endpoint in turn.
+pub(crate) async fn login(cfg: &LoginConfig) -> Result<Connection, LoginFailure> {
+    match tokio::time::timeout(LOGIN_TIMEOUT, login_inner(cfg)).await {
+        Ok(result) => result,
+        Err(_) => Err(LoginFailure::transient(
+            ErrorCode::Timeout,
+            format!("the server did not complete the login within {LOGIN_TIMEOUT:?}"),
+        )),
+    }
+}
+
+async fn login_inner(cfg: &LoginConfig) -> Result<Connection, LoginFailure> {
+    let domain = cfg.jid.domain().as_str();
+    let candidates = match &cfg.server {
+        Some(addr) => vec![addr.clone()],
+        None => endpoints(domain).await,
+    };
+    let mut last = LoginFailure::transient(ErrorCode::Unreachable, "no server address");
+    for addr in candidates {
+        let tcp = match tokio::time::timeout(
+            TCP_TIMEOUT,
+            DnsConfig::no_srv(&addr.host, addr.port).resolve(),
+        )
+        .await
+        {
+            Ok(Ok(tcp)) => tcp,
+            Ok(Err(e)) => {
+                last = LoginFailure::transient(
+                    ErrorCode::Unreachable,
+                    format!("cannot reach {}:{}: {e}", addr.host, addr.port),
+                );
+                continue;
+            }
+            Err(_) => {
+                last = LoginFailure::transient(
+                    ErrorCode::Unreachable,
+                    format!("no answer from {}:{}", addr.host, addr.port),
+                );
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        return authenticate(cfg, secure(cfg, tcp, addr.direct_tls).await?).await;
+    }
+    Err(last)
+}
+
+fn header(domain: &str) -> StreamHeader<'_> {
+    StreamHeader {
+        to: Some(Cow::Borrowed(domain)),
+        from: None,
+        id: None,
+    }
+}
+
+fn io_failure(e: io::Error) -> LoginFailure {
+    LoginFailure::transient(ErrorCode::Unreachable, format!("connection lost: {e}"))
+}
+
+/// Runs TLS (direct or after STARTTLS) and returns a fresh stream over it.
+async fn secure(
+    cfg: &LoginConfig,
+    tcp: TcpStream,
+    direct_tls: bool,
+) -> Result<(PendingFeaturesRecv<Io>, ChannelBinding), LoginFailure> {
+    let domain = cfg.jid.domain().as_str();
+    let tcp = if direct_tls {
+        tcp
+    } else {
+        let pending = initiate_stream(
+            BufStream::new(tcp),
+            ns::JABBER_CLIENT,
+            header(domain),
+            timeouts(),
+        )
+        .await
+        .map_err(io_failure)?;
+        let (features, mut stream): (StreamFeatures, XmppStream<BufStream<TcpStream>>) =
+            pending.recv_features().await.map_err(|e| {
+                LoginFailure::transient(ErrorCode::Protocol, format!("no stream features: {e:?}"))
+            })?;
+        if !features.can_starttls() {
+            return Err(LoginFailure::fatal(
+                ErrorCode::Tls,
+                "the server does not offer STARTTLS; refusing to log in without encryption",
+            ));
+        }
+        stream
+            .send(&XmppStreamElement::Starttls(starttls::Nonza::Request(
+                starttls::Request,
+            )))
+            .await
+            .map_err(io_failure)?;
+        loop {
+            match stream
+                .next()
+                .await
+                .map(|v| v.and_then(|v| v.into_read_error()))
+            {
+                Some(Ok(XmppStreamElement::Starttls(starttls::Nonza::Proceed(_)))) => break,
+                Some(Ok(XmppStreamElement::Starttls(_))) => {
+                    return Err(LoginFailure::fatal(
+                        ErrorCode::Tls,
+                        "the server refused STARTTLS",
+                    ))
+                }
+                Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) => (),
+                Some(Err(ReadError::HardError(e))) => return Err(io_failure(e)),
+                Some(Err(ReadError::ParseError(e))) => {
+                    return Err(LoginFailure::transient(ErrorCode::Protocol, e.to_string()))
+                }
+                None | Some(Err(ReadError::StreamFooterReceived)) => {
+                    return Err(io_failure(io::ErrorKind::UnexpectedEof.into()))
+                }
+            }
+        }
+        stream.into_inner().into_inner()
+    };
+    let name = ServerName::try_from(domain.to_owned())
+        .map_err(|e| LoginFailure::fatal(ErrorCode::InvalidJid, e.to_string()))?;
+    let tls = cfg
+        .trust
+        .connector(direct_tls)
+        .connect(name, tcp)
+        .await
+        .map_err(tls_failure)?;
+    let binding = channel_binding(&tls);
+    let pending = initiate_stream(
+        BufStream::new(tls),
+        ns::JABBER_CLIENT,
+        header(domain),
+        timeouts(),
+    )
+    .await
+    .map_err(io_failure)?;
+    Ok((pending, binding))
+}
+
+/// RFC 9266 tls-exporter channel binding, available on TLS 1.3.
+fn channel_binding(tls: &TlsStream<TcpStream>) -> ChannelBinding {
+    let (_, conn) = tls.get_ref();
+    if conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
+        return ChannelBinding::None;
+    }
+    match conn.export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None) {
+        Ok(data) => ChannelBinding::TlsExporter(data),
+        Err(_) => ChannelBinding::None,
+    }
+}
+
+fn tls_failure(e: io::Error) -> LoginFailure {
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    match inner {
+        Some(rustls::Error::InvalidCertificate(cert)) => LoginFailure::fatal(
+            ErrorCode::TlsCertificate,
+            format!("the server's certificate is not trusted: {cert:?}"),
+        ),
+        Some(other) => LoginFailure::fatal(ErrorCode::Tls, format!("TLS failed: {other}")),
+        None => io_failure(e),
+    }
+}
+
+async fn authenticate(
+    cfg: &LoginConfig,
+    (pending, binding): (PendingFeaturesRecv<Io>, ChannelBinding),
+) -> Result<Connection, LoginFailure> {
+    let domain = cfg.jid.domain().as_str();
+    let (features, stream): (StreamFeatures, XmppStream<Io>) =
+        pending.recv_features().await.map_err(|e| {
+            LoginFailure::transient(ErrorCode::Protocol, format!("no stream features: {e:?}"))
+        })?;
+    let offered: BTreeSet<String> = features
+        .sasl_mechanisms
+        .iter()
+        .filter(|m| MECHANISMS.contains(&m.as_str()))
+        .cloned()
+        .collect();
+    if offered.is_empty() {
+        return Err(LoginFailure::fatal(
+            ErrorCode::AuthMechanism,
+            format!(
+                "the server offers no supported login method (offered: {:?})",
+                features.sasl_mechanisms
+            ),
+        ));
+    }
+    let user = cfg.jid.node().map(|n| n.as_str()).unwrap_or_default();
+    let creds = Credentials::default()
+        .with_username(user)
+        .with_password(cfg.password.clone())
+        .with_channel_binding(binding);
+    let stream = tokio_xmpp::client_login(stream, offered, creds)
+        .await
+        .map_err(auth_failure)?;
+    let pending = stream
+        .send_header(header(domain))
+        .await
+        .map_err(io_failure)?;
+    let (features, stream): (StreamFeatures, XmppStream<Io>) =
+        pending.recv_features().await.map_err(|e| {
+            LoginFailure::transient(ErrorCode::Protocol, format!("no stream features: {e:?}"))
+        })?;
+    Ok(Connection {
+        stream: stream.box_stream(),
+        features,
+        identity: Jid::from(cfg.jid.clone()),
+    })
+}
+
+fn auth_failure(e: tokio_xmpp::Error) -> LoginFailure {
+    match e {
+        tokio_xmpp::Error::Auth(AuthError::Fail(condition)) => LoginFailure::fatal(
+            ErrorCode::AuthFailed,
+            format!("the server rejected the login: {condition:?}"),
+        ),
+        tokio_xmpp::Error::Auth(other) => {
+            LoginFailure::fatal(ErrorCode::AuthMechanism, other.to_string())
+        }
+        tokio_xmpp::Error::Io(e) => io_failure(e),
+        other => LoginFailure::transient(ErrorCode::Protocol, other.to_string()),
+    }
+}
+
+/// Read timeouts for the live stream: after 60 s of silence the library
+/// asks the server for an ack (XEP-0198) or pings it (XEP-0199); after 30 s
+/// more without an answer the link counts as dead and is reopened.
+pub(crate) fn timeouts() -> Timeouts {
+    Timeouts {
+        read_timeout: Duration::from_secs(60),
+        response_timeout: Duration::from_secs(30),
+    }
+}
+
+/// Delay before reconnect attempt `attempt` (1-based): exponential with
+/// "equal jitter", so that many clients dropped together do not return
+/// together.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    let exp = BASE_BACKOFF.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let capped = exp.min(MAX_BACKOFF);
+    let half = capped / 2;
+    half + half.mul_f64(fastrand::f64())
+}
+
+/// A report from the reconnector to the session.
+#[derive(Debug)]
+pub(crate) enum Report {
+    /// An attempt failed; `retry_in` is `None` when it gives up.
+    Failed {
+        failure: LoginFailure,
+        attempt: u32,
+        retry_in: Option<Duration>,
+    },
+}
+
+/// Starts tokio-xmpp's stanza stream (which binds, negotiates XEP-0198 and
+/// resumes on its own) with our reconnector. Before the first success
+/// (`online_once` false) any failure ends the stream, so a login screen
+/// gets its answer at once; afterwards transient failures are retried with
+/// backoff until the session is closed.
+pub(crate) fn open(
+    cfg: LoginConfig,
+    online_once: Arc<AtomicBool>,
+    reports: mpsc::UnboundedSender<Report>,
+) -> StanzaStream {
+    let cfg = Arc::new(cfg);
+    let reconnector = move |_location: Option<String>, slot: oneshot::Sender<Connection>| {
+        let cfg = cfg.clone();
+        let online_once = online_once.clone();
+        let reports = reports.clone();
+        tokio::spawn(async move {
+            let mut attempt = 0u32;
+            loop {
+                match login(&cfg).await {
+                    Ok(conn) => {
+                        // If the stream is gone the fresh connection just drops.
+                        let _ = slot.send(conn);
+                        return;
+                    }
+                    Err(failure) => {
+                        attempt += 1;
+                        let give_up = failure.fatal
+                            || !online_once.load(Ordering::SeqCst)
+                            || slot.is_closed();
+                        let retry_in = (!give_up).then(|| backoff(attempt));
+                        let _ = reports.send(Report::Failed {
+                            failure,
+                            attempt,
+                            retry_in,
+                        });
+                        match retry_in {
+                            // Dropping the slot ends the stanza stream.
+                            None => return,
+                            Some(delay) => tokio::time::sleep(delay).await,
+                        }
+                    }
+                }
+            }
+        });
+    };
+    StanzaStream::new(Box::new(reconnector), 64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_caps() {
+        for attempt in 1..40 {
+            let d = backoff(attempt);
+            let full = BASE_BACKOFF
+                .saturating_mul(1u32 << (attempt - 1).min(16))
+                .min(MAX_BACKOFF);
+            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
+        }
+        assert!(backoff(30) >= MAX_BACKOFF / 2);
+    }
+
+    #[test]
+    fn ca_pem_must_hold_a_certificate() {
+        let err = TlsTrust::from_ca_pem(b"not a pem").expect_err("rejected");
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+    }
+
+    #[tokio::test]
+    async fn unreachable_port_is_a_transient_unreachable_error() {
+        // Bind then drop a listener to get a port that refuses connections.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let cfg = LoginConfig {
+            jid: BareJid::new("a@b.test").expect("jid"),
+            password: "x".into(),
+            server: Some(ServerAddress {
+                host: "127.0.0.1".into(),
+                port,
+                direct_tls: false,
+            }),
+            trust: TlsTrust::system().expect("system roots"),
+        };
+        let Err(failure) = login(&cfg).await else {
+            panic!("a closed port must refuse the login");
+        };
+        assert_eq!(failure.error.code, ErrorCode::Unreachable);
+        assert!(!failure.fatal);
+    }
+}

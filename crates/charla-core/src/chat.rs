@@ -1,0 +1,242 @@
+//! One-to-one `chat` messages (RFC 6121 §5) with unique ids (XEP-0359:
+//! origin-id on what we send, stanza-id from our server on what we get) and
+//! delayed-delivery stamps (XEP-0203) for offline messages.
+
+use xmpp_parsers::delay::Delay;
+use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::message::{Lang, Message, MessageType};
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::ns;
+use xmpp_parsers::stanza_id::{OriginId, StanzaId};
+
+/// Largest body Charla stores (bytes). Prosody's default stanza limit is
+/// 256 KiB, so this only bites on hostile or broken peers.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// An incoming chat message, validated and reduced to what the store keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IncomingChat {
+    /// The sender's full JID as given.
+    pub from: Jid,
+    /// The conversation peer (sender's bare JID).
+    pub peer: BareJid,
+    /// The text.
+    pub body: String,
+    /// The sender's origin-id, if any.
+    pub origin_id: Option<String>,
+    /// Our server's stanza-id, only if it is stamped by our own account.
+    pub stanza_id: Option<String>,
+    /// When the server says the message was sent (XEP-0203), in ms.
+    pub delay_ms: Option<i64>,
+}
+
+/// What an incoming `<message/>` means to the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Incoming {
+    /// A chat message to store.
+    Chat(IncomingChat),
+    /// The server bounced one of our messages: `id` is its stanza id.
+    Bounce { id: String, text: String },
+    /// Nothing for the core (headline, groupchat, chat states only,
+    /// carbons and archive results until those features exist, or junk).
+    Ignored(&'static str),
+}
+
+/// Classifies an incoming message stanza. `own` is the account's bare JID.
+pub(crate) fn classify(msg: &Message, own: &BareJid) -> Incoming {
+    let Some(from) = msg.from.clone() else {
+        return Incoming::Ignored("no sender");
+    };
+    if msg.type_ == MessageType::Error {
+        return match &msg.id {
+            Some(id) => Incoming::Bounce {
+                id: id.0.clone(),
+                text: error_text(msg),
+            },
+            None => Incoming::Ignored("error without id"),
+        };
+    }
+    if !matches!(msg.type_, MessageType::Chat | MessageType::Normal) {
+        return Incoming::Ignored("not a chat message");
+    }
+    let peer = from.to_bare();
+    if peer == *own {
+        // Our own resources talking to us, or carbons: later issue.
+        return Incoming::Ignored("from own account");
+    }
+    if peer.node().is_none() {
+        return Incoming::Ignored("from a server or service");
+    }
+    let Some(body) = best_body(msg) else {
+        return Incoming::Ignored("no body");
+    };
+    if body.len() > MAX_BODY_BYTES {
+        return Incoming::Ignored("body too large");
+    }
+    let mut origin_id = None;
+    let mut stanza_id = None;
+    let mut delay_ms = None;
+    for payload in &msg.payloads {
+        if payload.is("origin-id", ns::SID) {
+            if let Ok(o) = OriginId::try_from(payload.clone()) {
+                origin_id = Some(o.id).filter(|id| !id.is_empty() && id.len() <= 256);
+            }
+        } else if payload.is("stanza-id", ns::SID) {
+            // Only our own server's stamp means anything; a peer can add
+            // any stanza-id it likes. If several claim to be ours, the
+            // server appends its own last.
+            if let Ok(s) = StanzaId::try_from(payload.clone()) {
+                if s.by == Jid::from(own.clone()) && !s.id.is_empty() && s.id.len() <= 256 {
+                    stanza_id = Some(s.id);
+                }
+            }
+        } else if payload.is("delay", ns::DELAY) {
+            if let Ok(d) = Delay::try_from(payload.clone()) {
+                delay_ms = Some(d.stamp.0.timestamp_millis());
+            }
+        }
+    }
+    Incoming::Chat(IncomingChat {
+        from,
+        peer,
+        body,
+        origin_id,
+        stanza_id,
+        delay_ms,
+    })
+}
+
+fn best_body(msg: &Message) -> Option<String> {
+    msg.bodies
+        .get("")
+        .or_else(|| msg.bodies.values().next())
+        .filter(|b| !b.trim().is_empty())
+        .cloned()
+}
+
+fn error_text(msg: &Message) -> String {
+    let error = msg.payloads.iter().find(|p| p.is("error", ns::DEFAULT_NS));
+    match error {
+        Some(e) => {
+            let text = e
+                .children()
+                .find(|c| c.name() == "text")
+                .map(Element::text)
+                .filter(|t| !t.is_empty());
+            let condition = e
+                .children()
+                .find(|c| c.name() != "text")
+                .map(|c| c.name().to_owned());
+            text.or(condition)
+                .unwrap_or_else(|| "the server refused the message".into())
+        }
+        None => "the server refused the message".into(),
+    }
+}
+
+/// Builds the stanza for an outgoing chat message. The origin-id doubles as
+/// the stanza id so that bounces can be matched to the stored row.
+pub(crate) fn outgoing(to: &BareJid, body: &str, origin_id: &str) -> Message {
+    let mut msg = Message::chat(Some(Jid::from(to.clone())))
+        .with_body(Lang::from(String::new()), body.to_owned())
+        .with_payload(OriginId {
+            id: origin_id.to_owned(),
+        });
+    msg.id = Some(xmpp_parsers::message::Id(origin_id.to_owned()));
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(xml: &str) -> Message {
+        let el: Element = xml.parse().expect("xml");
+        Message::try_from(el).expect("message")
+    }
+
+    fn own() -> BareJid {
+        BareJid::new("alice@x").expect("jid")
+    }
+
+    #[test]
+    fn chat_with_ids_and_delay() {
+        let m = msg(
+            "<message xmlns='jabber:client' from='bob@x/r' to='alice@x' type='chat' id='1'>\
+            <body>hi</body><origin-id xmlns='urn:xmpp:sid:0' id='o1'/>\
+            <stanza-id xmlns='urn:xmpp:sid:0' id='forged' by='alice@x'/>\
+            <stanza-id xmlns='urn:xmpp:sid:0' id='other' by='bob@x'/>\
+            <stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='alice@x'/>\
+            <delay xmlns='urn:xmpp:delay' stamp='2026-01-02T03:04:05Z'/></message>",
+        );
+        let Incoming::Chat(c) = classify(&m, &own()) else {
+            panic!("not chat")
+        };
+        assert_eq!(c.peer, BareJid::new("bob@x").expect("jid"));
+        assert_eq!(c.body, "hi");
+        assert_eq!(c.origin_id.as_deref(), Some("o1"));
+        assert_eq!(c.stanza_id.as_deref(), Some("s1"));
+        assert_eq!(c.delay_ms, Some(1_767_323_045_000));
+    }
+
+    #[test]
+    fn language_tagged_body_is_found() {
+        let m = msg("<message xmlns='jabber:client' from='bob@x/r' type='chat' xml:lang='en'><body xml:lang='en'>hola</body></message>");
+        assert!(matches!(classify(&m, &own()), Incoming::Chat(c) if c.body == "hola"));
+    }
+
+    #[test]
+    fn ignored_kinds() {
+        let cases = [
+            ("<message xmlns='jabber:client' type='chat'><body>x</body></message>", "no sender"),
+            ("<message xmlns='jabber:client' from='bob@x/r' type='headline'><body>x</body></message>", "not a chat message"),
+            ("<message xmlns='jabber:client' from='bob@x/r' type='groupchat'><body>x</body></message>", "not a chat message"),
+            ("<message xmlns='jabber:client' from='bob@x/r' type='chat'><active xmlns='http://jabber.org/protocol/chatstates'/></message>", "no body"),
+            ("<message xmlns='jabber:client' from='bob@x/r' type='chat'><body>   </body></message>", "no body"),
+            ("<message xmlns='jabber:client' from='alice@x/other' type='chat'><body>x</body></message>", "from own account"),
+            ("<message xmlns='jabber:client' from='x' type='chat'><body>x</body></message>", "from a server or service"),
+        ];
+        for (xml, why) in cases {
+            assert_eq!(classify(&msg(xml), &own()), Incoming::Ignored(why), "{xml}");
+        }
+    }
+
+    #[test]
+    fn bad_delay_and_oversized_ids_are_dropped_not_fatal() {
+        let long = "a".repeat(300);
+        let m = msg(&format!(
+            "<message xmlns='jabber:client' from='bob@x/r' type='chat'><body>x</body>\
+            <origin-id xmlns='urn:xmpp:sid:0' id='{long}'/>\
+            <delay xmlns='urn:xmpp:delay' stamp='yesterday'/></message>"
+        ));
+        let Incoming::Chat(c) = classify(&m, &own()) else {
+            panic!("not chat")
+        };
+        assert_eq!(c.origin_id, None);
+        assert_eq!(c.delay_ms, None);
+    }
+
+    #[test]
+    fn bounce_is_matched_by_id() {
+        let m = msg("<message xmlns='jabber:client' from='nobody@x' type='error' id='o9'>\
+            <error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+        assert_eq!(
+            classify(&m, &own()),
+            Incoming::Bounce {
+                id: "o9".into(),
+                text: "service-unavailable".into()
+            }
+        );
+    }
+
+    #[test]
+    fn outgoing_has_origin_id_and_matching_id() {
+        let to = BareJid::new("bob@x").expect("jid");
+        let el: Element = outgoing(&to, "hello", "abc").into();
+        assert_eq!(el.attr("id"), Some("abc"));
+        assert_eq!(el.attr("type"), Some("chat"));
+        assert!(el.has_child("origin-id", ns::SID));
+        let back = Message::try_from(el).expect("roundtrip");
+        assert_eq!(best_body(&back).as_deref(), Some("hello"));
+    }
+}

@@ -1,0 +1,75 @@
+//! Errors as the UI sees them: a stable machine-readable [`ErrorCode`] plus a
+//! human-readable message. The UI maps codes to translated text; it never
+//! matches on the message.
+
+use serde::Serialize;
+
+/// Stable error codes. Serialized as `snake_case` strings; never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A JID was not syntactically valid (caught before any network I/O).
+    InvalidJid,
+    /// Other invalid input from the caller (empty message, bad port...).
+    InvalidInput,
+    /// The server rejected the credentials (SASL failure).
+    AuthFailed,
+    /// The server offered no authentication mechanism Charla accepts.
+    AuthMechanism,
+    /// The server's certificate is not trusted or not valid for the domain.
+    TlsCertificate,
+    /// TLS could not be negotiated (server lacks STARTTLS, handshake failed).
+    Tls,
+    /// The server could not be resolved or reached.
+    Unreachable,
+    /// The server did not complete the login in time.
+    Timeout,
+    /// The server closed the stream with an error.
+    StreamError,
+    /// The server broke the protocol.
+    Protocol,
+    /// The account is not connected.
+    NotConnected,
+    /// No such account.
+    UnknownAccount,
+    /// The disk is full; nothing was written.
+    DiskFull,
+    /// The local database failed.
+    Store,
+}
+
+/// An error with a stable code, as delivered to the UI as `{code, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct CoreError {
+    /// What went wrong, for programs.
+    pub code: ErrorCode,
+    /// What went wrong, for people (English, technical detail).
+    pub message: String,
+}
+
+impl CoreError {
+    /// Builds an error from a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<charla_store::StoreError> for CoreError {
+    fn from(e: charla_store::StoreError) -> Self {
+        let code = match e {
+            charla_store::StoreError::DiskFull => ErrorCode::DiskFull,
+            _ => ErrorCode::Store,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<xmpp_parsers::jid::Error> for CoreError {
+    fn from(e: xmpp_parsers::jid::Error) -> Self {
+        Self::new(ErrorCode::InvalidJid, format!("invalid JID: {e}"))
+    }
+}

@@ -1,0 +1,96 @@
+//! The one typed event stream out of the core. The UI never sees stanzas:
+//! every variant is already validated, stored where relevant, and carries
+//! database row ids.
+
+use charla_store::{AccountId, Message, RosterEntry};
+use serde::Serialize;
+
+use crate::error::CoreError;
+use crate::presence::ContactPresence;
+
+/// State of one account's connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Not connected, and not trying to.
+    Disconnected,
+    /// First connection attempt in progress.
+    Connecting,
+    /// Logged in and bound; `jid` is the full JID the server bound.
+    Online {
+        /// The bound full JID.
+        jid: String,
+    },
+    /// The link dropped; trying again.
+    Reconnecting {
+        /// Number of failed attempts so far in this outage.
+        attempt: u32,
+        /// Milliseconds until the next attempt (0 while the stream library
+        /// is resuming on its own).
+        retry_in_ms: u64,
+    },
+}
+
+/// Everything the core tells the outside world.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// An account's connection state changed.
+    Connection {
+        /// The account.
+        account: AccountId,
+        /// Its new state.
+        state: ConnectionState,
+    },
+    /// The full roster is known (from the server or the roster cache).
+    RosterLoaded {
+        /// The account.
+        account: AccountId,
+        /// Every contact, sorted by JID.
+        contacts: Vec<RosterEntry>,
+    },
+    /// One contact was added or changed by a roster push.
+    ContactChanged {
+        /// The account.
+        account: AccountId,
+        /// The contact as it is now.
+        contact: RosterEntry,
+    },
+    /// One contact was removed by a roster push.
+    ContactRemoved {
+        /// The account.
+        account: AccountId,
+        /// The removed contact's bare JID.
+        jid: String,
+    },
+    /// A contact's best presence changed; `presence: None` means offline.
+    PresenceChanged {
+        /// The account.
+        account: AccountId,
+        /// The contact's bare JID.
+        jid: String,
+        /// The best available resource's presence, or `None` if offline.
+        presence: Option<ContactPresence>,
+    },
+    /// A message was committed to the store (incoming or outgoing).
+    MessageAdded {
+        /// The account.
+        account: AccountId,
+        /// The stored row.
+        message: Message,
+    },
+    /// A stored message changed (for example its send state).
+    MessageUpdated {
+        /// The account.
+        account: AccountId,
+        /// The row as it is now.
+        message: Message,
+    },
+    /// Something failed; `account` is `None` for errors not tied to one.
+    Error {
+        /// The account concerned, if any.
+        account: Option<AccountId>,
+        /// The error, with a stable code.
+        error: CoreError,
+    },
+}

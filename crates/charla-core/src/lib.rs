@@ -1,0 +1,281 @@
+//! Charla's headless core: XMPP sessions (tokio-xmpp), the message pipeline
+//! and the SQLite store behind one handle, [`Core`]. Commands go in as
+//! async method calls; one typed [`Event`] stream comes out. Nothing here
+//! knows about Tauri or any UI.
+//!
+//! Incoming messages are deduplicated and committed to the store before
+//! their event is emitted; outgoing messages are committed as `pending`
+//! before they are sent, and their state is updated as the server acks.
+//! See `ARCHITECTURE.md` at the repository root.
+
+pub mod c2s;
+mod chat;
+mod disco;
+pub mod error;
+pub mod event;
+pub mod presence;
+mod roster;
+mod session;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use xmpp_parsers::jid::BareJid;
+
+pub use c2s::{ServerAddress, TlsTrust};
+pub use charla_store::{
+    AccountId, Direction, Message, MessageId, MessageState, RosterEntry, Store, Subscription,
+};
+pub use error::{CoreError, ErrorCode};
+pub use event::{ConnectionState, Event};
+pub use presence::{ContactPresence, Show};
+
+use session::Command;
+
+/// How many events may wait for the consumer before sessions pause.
+const EVENT_QUEUE: usize = 1024;
+/// Largest page of history one call returns.
+const MAX_PAGE: u32 = 500;
+
+/// How to connect an account.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// The account's password. Kept in memory only, never stored.
+    pub password: String,
+    /// Manual server address; `None` looks it up through DNS SRV.
+    pub server: Option<ServerAddress>,
+    /// Which certificates to trust.
+    pub trust: TlsTrust,
+    /// Initial availability (not `Offline`).
+    pub show: Show,
+    /// Initial status text.
+    pub status: Option<String>,
+}
+
+struct SessionHandle {
+    commands: mpsc::Sender<Command>,
+    task: JoinHandle<()>,
+}
+
+/// The core: a store plus one session per connected account. Cheap to
+/// clone; all clones share state.
+#[derive(Clone)]
+pub struct Core {
+    store: Arc<Mutex<Store>>,
+    events: mpsc::Sender<Event>,
+    sessions: Arc<Mutex<HashMap<AccountId, SessionHandle>>>,
+}
+
+/// Parses a bare account or contact JID (`user@domain`), rejecting
+/// anything else before any network I/O.
+pub fn parse_bare_jid(input: &str) -> Result<BareJid, CoreError> {
+    let trimmed = input.trim();
+    let jid = BareJid::new(trimmed)?;
+    if jid.node().is_none() {
+        return Err(CoreError::new(
+            ErrorCode::InvalidJid,
+            format!("'{trimmed}' has no user part (expected user@domain)"),
+        ));
+    }
+    Ok(jid)
+}
+
+impl Core {
+    /// Opens (or creates) the database at `path` and returns the core and
+    /// its event stream.
+    pub fn open(path: &Path) -> Result<(Core, mpsc::Receiver<Event>), CoreError> {
+        Ok(Self::with_store(Store::open(path)?))
+    }
+
+    /// Wraps an already opened store.
+    pub fn with_store(store: Store) -> (Core, mpsc::Receiver<Event>) {
+        let (events, rx) = mpsc::channel(EVENT_QUEUE);
+        let core = Core {
+            store: Arc::new(Mutex::new(store)),
+            events,
+            sessions: Arc::new(Mutex::new(HashMap::new())),
+        };
+        (core, rx)
+    }
+
+    fn store<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, charla_store::StoreError>,
+    ) -> Result<T, CoreError> {
+        let mut guard = self
+            .store
+            .lock()
+            .map_err(|_| CoreError::new(ErrorCode::Store, "the store lock is poisoned"))?;
+        f(&mut guard).map_err(CoreError::from)
+    }
+
+    /// Adds an account (idempotent) after validating its JID.
+    pub fn add_account(&self, jid: &str) -> Result<AccountId, CoreError> {
+        let jid = parse_bare_jid(jid)?;
+        self.store(|s| s.upsert_account(jid.as_str()))
+    }
+
+    /// Connects an account and resolves once it is online, or with the
+    /// reason the first login failed (wrong password, unreachable server,
+    /// untrusted certificate...). After that the session stays up,
+    /// reconnecting with backoff, until [`Core::disconnect`].
+    pub async fn connect(
+        &self,
+        account: AccountId,
+        options: ConnectOptions,
+    ) -> Result<(), CoreError> {
+        let jid = self.account_jid(account)?;
+        if options.show == Show::Offline {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "cannot connect as offline",
+            ));
+        }
+        self.disconnect(account).await;
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (commands, commands_rx) = mpsc::channel(64);
+        let ctx = session::Context {
+            account,
+            login: c2s::LoginConfig {
+                jid,
+                password: options.password,
+                server: options.server,
+                trust: options.trust,
+            },
+            store: self.store.clone(),
+            events: self.events.clone(),
+            show: options.show,
+            status: options.status,
+            ready: ready_tx,
+        };
+        let task = tokio::spawn(session::run(ctx, commands_rx));
+        self.sessions
+            .lock()
+            .map_err(|_| CoreError::new(ErrorCode::Store, "session table poisoned"))?
+            .insert(account, SessionHandle { commands, task });
+        let result = ready_rx
+            .await
+            .unwrap_or_else(|_| Err(CoreError::new(ErrorCode::NotConnected, "the session ended")));
+        if result.is_err() {
+            self.disconnect(account).await;
+        }
+        result
+    }
+
+    /// Goes offline (unavailable presence, clean stream close) and waits
+    /// until the session has ended. Does nothing if not connected.
+    pub async fn disconnect(&self, account: AccountId) {
+        let handle = self
+            .sessions
+            .lock()
+            .ok()
+            .and_then(|mut s| s.remove(&account));
+        if let Some(handle) = handle {
+            let _ = handle.commands.send(Command::Disconnect).await;
+            let _ = handle.task.await;
+        }
+    }
+
+    fn session_sender(&self, account: AccountId) -> Option<mpsc::Sender<Command>> {
+        let sessions = self.sessions.lock().ok()?;
+        sessions.get(&account).map(|h| h.commands.clone())
+    }
+
+    async fn send_command(&self, account: AccountId, command: Command) -> bool {
+        match self.session_sender(account) {
+            Some(tx) => tx.send(command).await.is_ok(),
+            None => false,
+        }
+    }
+
+    /// Queues a chat message: it is committed as `pending` and announced
+    /// before anything goes on the wire, and sent as soon as the account
+    /// is online (now, or after the next connect).
+    pub async fn send_message(
+        &self,
+        account: AccountId,
+        to: &str,
+        body: &str,
+    ) -> Result<Message, CoreError> {
+        let to = parse_bare_jid(to)?;
+        if body.trim().is_empty() {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "the message is empty",
+            ));
+        }
+        if body.len() > chat::MAX_BODY_BYTES {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "the message is too long",
+            ));
+        }
+        self.account_jid(account)?;
+        let origin_id = uuid::Uuid::new_v4().to_string();
+        let message = self.store(|s| s.insert_outgoing(account, to.as_str(), body, &origin_id))?;
+        let _ = self
+            .events
+            .send(Event::MessageAdded {
+                account,
+                message: message.clone(),
+            })
+            .await;
+        self.send_command(account, Command::Flush).await;
+        Ok(message)
+    }
+
+    /// Changes the own presence. `Show::Offline` disconnects.
+    pub async fn set_presence(
+        &self,
+        account: AccountId,
+        show: Show,
+        status: Option<String>,
+    ) -> Result<(), CoreError> {
+        if show == Show::Offline {
+            self.disconnect(account).await;
+            return Ok(());
+        }
+        if self
+            .send_command(account, Command::SetPresence { show, status })
+            .await
+        {
+            Ok(())
+        } else {
+            Err(CoreError::new(
+                ErrorCode::NotConnected,
+                "the account is not connected",
+            ))
+        }
+    }
+
+    /// One page of a conversation's history, newest first, older than
+    /// `before` (or the newest page if `None`).
+    pub fn history(
+        &self,
+        account: AccountId,
+        peer: &str,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, CoreError> {
+        let peer = parse_bare_jid(peer)?;
+        self.store(|s| {
+            let conversation = s.conversation(account, peer.as_str())?;
+            s.history_page(conversation, before, limit.min(MAX_PAGE))
+        })
+    }
+
+    /// The cached roster of an account.
+    pub fn contacts(&self, account: AccountId) -> Result<Vec<RosterEntry>, CoreError> {
+        self.store(|s| s.contacts(account))
+    }
+
+    fn account_jid(&self, account: AccountId) -> Result<BareJid, CoreError> {
+        let account = self
+            .store(|s| s.account(account))?
+            .ok_or_else(|| CoreError::new(ErrorCode::UnknownAccount, "no such account"))?;
+        parse_bare_jid(&account.jid)
+    }
+}

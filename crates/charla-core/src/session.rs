@@ -1,0 +1,595 @@
+//! One account's live session: owns the stanza stream, turns stanzas into
+//! stored rows and typed events, answers the server, and drains the
+//! persisted outbox. Every store write happens here, before the event that
+//! announces it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use charla_store::{
+    AccountId, Direction, InsertOutcome, Message, MessageId, MessageState, NewMessage, Store,
+};
+use futures::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio_xmpp::stanzastream::{
+    Event as StreamEvent, StanzaStage, StanzaState, StreamEvent as Link,
+};
+use xmpp_parsers::disco::{DiscoInfoQuery, DiscoInfoResult};
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::ns;
+use xmpp_parsers::presence::Presence;
+use xmpp_parsers::roster::Roster;
+use xmpp_parsers::stanza::Stanza;
+use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+
+use crate::c2s::{self, LoginConfig, Report};
+use crate::chat::{self, Incoming};
+use crate::disco;
+use crate::error::{CoreError, ErrorCode};
+use crate::event::{ConnectionState, Event};
+use crate::presence::{self, PresenceMap, Show};
+use crate::roster::{self, Push};
+
+/// Instructions from the [`crate::Core`] handle to a running session.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// New rows are pending in the outbox.
+    Flush,
+    /// Change the own presence.
+    SetPresence { show: Show, status: Option<String> },
+    /// Send unavailable presence and close the stream.
+    Disconnect,
+}
+
+/// Shared pieces a session needs.
+pub(crate) struct Context {
+    pub account: AccountId,
+    pub login: LoginConfig,
+    pub store: Arc<Mutex<Store>>,
+    pub events: mpsc::Sender<Event>,
+    pub show: Show,
+    pub status: Option<String>,
+    /// Resolved once: `Ok` when first online, `Err` when the first login fails.
+    pub ready: oneshot::Sender<Result<(), CoreError>>,
+}
+
+/// An IQ we sent and whose answer we await, with who may answer it.
+#[derive(Debug)]
+enum PendingIq {
+    Roster,
+    OwnDisco,
+}
+
+/// Priority of the own presence (0 = a normal desktop client).
+const PRIORITY: i8 = 0;
+
+struct Session {
+    account: AccountId,
+    own: BareJid,
+    bound: Option<FullJid>,
+    store: Arc<Mutex<Store>>,
+    events: mpsc::Sender<Event>,
+    show: Show,
+    status: Option<String>,
+    ready: Option<oneshot::Sender<Result<(), CoreError>>>,
+    presences: PresenceMap,
+    pending_iqs: HashMap<String, PendingIq>,
+    in_flight: HashSet<MessageId>,
+    acks: mpsc::UnboundedSender<(MessageId, bool)>,
+    sm_enabled: bool,
+    caps: xmpp_parsers::caps::Caps,
+    /// The server stamps stanza-ids (`urn:xmpp:sid:0` on our account).
+    sid_trusted: bool,
+}
+
+/// Runs a session until it is disconnected or its login fails for good.
+pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
+    let online_once = Arc::new(AtomicBool::new(false));
+    let (reports_tx, mut reports) = mpsc::unbounded_channel();
+    let (acks_tx, mut acks) = mpsc::unbounded_channel();
+    let mut session = Session {
+        account: ctx.account,
+        own: ctx.login.jid.clone(),
+        bound: None,
+        store: ctx.store,
+        events: ctx.events,
+        show: ctx.show,
+        status: ctx.status,
+        ready: Some(ctx.ready),
+        presences: PresenceMap::default(),
+        pending_iqs: HashMap::new(),
+        in_flight: HashSet::new(),
+        acks: acks_tx,
+        sm_enabled: false,
+        caps: disco::caps(),
+        sid_trusted: false,
+    };
+    session.state(ConnectionState::Connecting).await;
+    let mut stream = c2s::open(ctx.login, online_once.clone(), reports_tx);
+    let mut close = false;
+    loop {
+        tokio::select! {
+            event = stream.next() => match event {
+                None => break,
+                Some(StreamEvent::Stream(Link::Reset { bound_jid, features })) => {
+                    online_once.store(true, Ordering::SeqCst);
+                    session.sm_enabled = features.stream_management.is_some();
+                    session.on_bound(&stream, bound_jid).await;
+                }
+                Some(StreamEvent::Stream(Link::Suspended)) => {
+                    session.state(ConnectionState::Reconnecting { attempt: 0, retry_in_ms: 0 }).await;
+                }
+                Some(StreamEvent::Stream(Link::Resumed)) => {
+                    session.online_state().await;
+                }
+                Some(StreamEvent::Stanza(stanza)) => session.on_stanza(&stream, stanza).await,
+            },
+            Some(Report::Failed { failure, attempt, retry_in }) = reports.recv() => {
+                session.error(failure.error.clone()).await;
+                match retry_in {
+                    Some(delay) => {
+                        let retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                        session.state(ConnectionState::Reconnecting { attempt, retry_in_ms }).await;
+                    }
+                    None => {
+                        if let Some(ready) = session.ready.take() {
+                            let _ = ready.send(Err(failure.error));
+                        }
+                    }
+                }
+            }
+            Some((id, acked)) = acks.recv() => session.on_ack(id, acked).await,
+            command = commands.recv() => match command {
+                None | Some(Command::Disconnect) => { close = true; break; }
+                Some(Command::Flush) => session.flush(&stream).await,
+                Some(Command::SetPresence { show, status }) => {
+                    session.show = show;
+                    session.status = status;
+                    if session.bound.is_some() {
+                        session.send_presence(&stream).await;
+                    }
+                }
+            },
+        }
+    }
+    if close {
+        if session.bound.is_some() {
+            let _ = stream.send(Box::new(Presence::unavailable().into())).await;
+        }
+        stream.close().await;
+    }
+    session.went_offline().await;
+    if let Some(ready) = session.ready.take() {
+        let _ = ready.send(Err(CoreError::new(
+            ErrorCode::NotConnected,
+            "disconnected before the login finished",
+        )));
+    }
+    session.state(ConnectionState::Disconnected).await;
+}
+
+impl Session {
+    async fn emit(&self, event: Event) {
+        // A dropped receiver means nobody listens any more; that is fine.
+        let _ = self.events.send(event).await;
+    }
+
+    async fn state(&self, state: ConnectionState) {
+        self.emit(Event::Connection {
+            account: self.account,
+            state,
+        })
+        .await;
+    }
+
+    async fn online_state(&self) {
+        if let Some(jid) = &self.bound {
+            self.state(ConnectionState::Online {
+                jid: jid.to_string(),
+            })
+            .await;
+        }
+    }
+
+    async fn error(&self, error: CoreError) {
+        self.emit(Event::Error {
+            account: Some(self.account),
+            error,
+        })
+        .await;
+    }
+
+    fn store<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, charla_store::StoreError>,
+    ) -> Result<T, CoreError> {
+        let mut guard = self
+            .store
+            .lock()
+            .map_err(|_| CoreError::new(ErrorCode::Store, "the store lock is poisoned"))?;
+        f(&mut guard).map_err(CoreError::from)
+    }
+
+    /// A new stream is bound (first login, or a reconnect that could not
+    /// resume): everything volatile starts over.
+    async fn on_bound(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream, jid: Jid) {
+        self.went_offline().await;
+        self.bound = jid.try_into_full().ok();
+        self.pending_iqs.clear();
+        self.in_flight.clear();
+
+        let ver = self
+            .store(|s| s.roster_version(self.account))
+            .unwrap_or(None);
+        self.send_iq(
+            stream,
+            None,
+            IqKind::Get(roster::request(ver).into()),
+            PendingIq::Roster,
+        )
+        .await;
+        let own = Jid::from(self.own.clone());
+        self.send_iq(
+            stream,
+            Some(own),
+            IqKind::Get(DiscoInfoQuery { node: None }.into()),
+            PendingIq::OwnDisco,
+        )
+        .await;
+        self.send_presence(stream).await;
+        self.online_state().await;
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(Ok(()));
+        }
+        self.flush(stream).await;
+    }
+
+    /// Forgets all contacts' presence and tells the UI they are offline.
+    async fn went_offline(&mut self) {
+        for jid in self.presences.clear() {
+            self.emit(Event::PresenceChanged {
+                account: self.account,
+                jid: jid.to_string(),
+                presence: None,
+            })
+            .await;
+        }
+    }
+
+    async fn send_presence(&self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
+        let mut p = presence::own(self.show, self.status.as_deref(), PRIORITY);
+        p.add_payload(self.caps.clone());
+        let _ = stream.send(Box::new(p.into())).await;
+    }
+
+    async fn send_iq(
+        &mut self,
+        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        to: Option<Jid>,
+        kind: IqKind,
+        pending: PendingIq,
+    ) {
+        let id = uuid::Uuid::new_v4().to_string();
+        let iq = match kind {
+            IqKind::Get(payload) => Iq::Get {
+                from: None,
+                to,
+                id: id.clone(),
+                payload,
+            },
+        };
+        self.pending_iqs.insert(id, pending);
+        let _ = stream.send(Box::new(iq.into())).await;
+    }
+
+    async fn reply(&self, stream: &tokio_xmpp::stanzastream::StanzaStream, iq: Iq) {
+        let _ = stream.send(Box::new(iq.into())).await;
+    }
+
+    async fn on_stanza(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream, stanza: Stanza) {
+        match stanza {
+            Stanza::Iq(iq) => self.on_iq(stream, iq).await,
+            Stanza::Message(msg) => self.on_message(msg).await,
+            Stanza::Presence(p) => self.on_presence(p).await,
+        }
+    }
+
+    async fn on_iq(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream, iq: Iq) {
+        match iq {
+            Iq::Get {
+                from, id, payload, ..
+            } => {
+                let answer = if payload.is("query", ns::DISCO_INFO) {
+                    DiscoInfoQuery::try_from(payload)
+                        .ok()
+                        .and_then(|q| disco::answer(&q, &self.caps))
+                        .map(|r| Ok(Some(Element::from(r))))
+                        .unwrap_or(Err(DefinedCondition::ItemNotFound))
+                } else if payload.is("ping", ns::PING) {
+                    Ok(None)
+                } else {
+                    Err(DefinedCondition::ServiceUnavailable)
+                };
+                self.reply(stream, response(from, id, answer)).await;
+            }
+            Iq::Set {
+                from, id, payload, ..
+            } => {
+                let answer = if payload.is("query", ns::ROSTER)
+                    && roster::push_allowed(from.as_ref(), &self.own)
+                {
+                    match Roster::try_from(payload) {
+                        Ok(r) => match roster::parse_push(&r) {
+                            Some(push) => {
+                                self.on_roster_push(push).await;
+                                Ok(None)
+                            }
+                            None => Err(DefinedCondition::BadRequest),
+                        },
+                        Err(_) => Err(DefinedCondition::BadRequest),
+                    }
+                } else {
+                    Err(DefinedCondition::ServiceUnavailable)
+                };
+                self.reply(stream, response(from, id, answer)).await;
+            }
+            Iq::Result {
+                from, id, payload, ..
+            } => {
+                if let Some(pending) = self.take_pending(&id, from.as_ref()) {
+                    self.on_iq_result(pending, Ok(payload)).await;
+                }
+            }
+            Iq::Error {
+                from, id, error, ..
+            } => {
+                if let Some(pending) = self.take_pending(&id, from.as_ref()) {
+                    self.on_iq_result(pending, Err(error)).await;
+                }
+            }
+        }
+    }
+
+    /// Matches an IQ answer to our request. Only our own server/account may
+    /// answer the requests we make of it (Pidgin CVE-2013-6483); a forged
+    /// answer is dropped and the real one still awaited.
+    fn take_pending(&mut self, id: &str, from: Option<&Jid>) -> Option<PendingIq> {
+        let allowed = match from {
+            None => true,
+            Some(f) => f.to_bare() == self.own || self.bound.as_ref().is_some_and(|b| f == b),
+        };
+        if allowed {
+            self.pending_iqs.remove(id)
+        } else {
+            None
+        }
+    }
+
+    async fn on_iq_result(
+        &mut self,
+        pending: PendingIq,
+        result: Result<Option<Element>, StanzaError>,
+    ) {
+        match pending {
+            PendingIq::Roster => {
+                let fetched = match result {
+                    Ok(Some(el)) => match Roster::try_from(el) {
+                        Ok(r) => {
+                            let entries: Vec<_> = r.items.iter().map(roster::entry).collect();
+                            let ver = r.ver.clone();
+                            self.store(|s| s.replace_roster(self.account, &entries, ver.as_deref()))
+                        }
+                        Err(e) => Err(CoreError::new(
+                            ErrorCode::Protocol,
+                            format!("bad roster: {e}"),
+                        )),
+                    },
+                    // Empty result: our cached version is current (RFC 6121 §2.6).
+                    Ok(None) => Ok(()),
+                    Err(e) => Err(CoreError::new(
+                        ErrorCode::Protocol,
+                        format!("roster request failed: {:?}", e.defined_condition),
+                    )),
+                };
+                if let Err(e) = fetched {
+                    self.error(e).await;
+                }
+                match self.store(|s| s.contacts(self.account)) {
+                    Ok(contacts) => {
+                        self.emit(Event::RosterLoaded {
+                            account: self.account,
+                            contacts,
+                        })
+                        .await
+                    }
+                    Err(e) => self.error(e).await,
+                }
+            }
+            PendingIq::OwnDisco => {
+                self.sid_trusted = match result {
+                    Ok(Some(el)) => DiscoInfoResult::try_from(el)
+                        .map(|r| r.features.contains(ns::SID))
+                        .unwrap_or(false),
+                    _ => false,
+                };
+            }
+        }
+    }
+
+    /// Applies a verified roster push. Its version is not recorded: the
+    /// next login sends the version of the last full fetch, and the server
+    /// replays later pushes from there (RFC 6121 §2.6.3).
+    async fn on_roster_push(&mut self, push: Push) {
+        let account = self.account;
+        let result = match &push {
+            Push::Upsert(entry) => self.store(|s| s.upsert_contact(account, entry)),
+            Push::Remove(jid) => self.store(|s| s.remove_contact(account, jid).map(|_| ())),
+        };
+        match result {
+            Err(e) => self.error(e).await,
+            Ok(()) => {
+                let event = match push {
+                    Push::Upsert(contact) => Event::ContactChanged { account, contact },
+                    Push::Remove(jid) => Event::ContactRemoved { account, jid },
+                };
+                self.emit(event).await;
+            }
+        }
+    }
+
+    async fn on_message(&mut self, msg: xmpp_parsers::message::Message) {
+        match chat::classify(&msg, &self.own) {
+            Incoming::Ignored(why) => log::debug!("ignored message: {why}"),
+            Incoming::Bounce { id, text } => {
+                let Some(peer) = msg.from.as_ref().map(Jid::to_bare) else {
+                    return;
+                };
+                let account = self.account;
+                let updated = self.store(|s| {
+                    let conversation = s.conversation(account, peer.as_str())?;
+                    match s.find_outgoing_by_origin_id(conversation, &id)? {
+                        Some(m) => s.set_state(m.id, MessageState::Failed, Some(&text)),
+                        None => Ok(None),
+                    }
+                });
+                self.announce_update(updated).await;
+            }
+            Incoming::Chat(c) => {
+                let now = now_ms();
+                let new = NewMessage {
+                    account: self.account,
+                    peer: c.peer.to_string(),
+                    direction: Direction::In,
+                    sender: c.from.to_string(),
+                    body: c.body,
+                    server_time: Some(c.delay_ms.unwrap_or(now)),
+                    origin_id: c.origin_id,
+                    stanza_id: c.stanza_id.filter(|_| self.sid_trusted),
+                    stanza_id_by: self.sid_trusted.then(|| self.own.to_string()),
+                };
+                match self.store(|s| s.insert_incoming(&new)) {
+                    Ok(InsertOutcome::Inserted(message)) => {
+                        self.emit(Event::MessageAdded {
+                            account: self.account,
+                            message,
+                        })
+                        .await
+                    }
+                    Ok(InsertOutcome::Duplicate(id)) => log::debug!("duplicate of message {id:?}"),
+                    Err(e) => self.error(e).await,
+                }
+            }
+        }
+    }
+
+    async fn on_presence(&mut self, p: Presence) {
+        let Some((jid, update)) = presence::parse(&p) else {
+            return;
+        };
+        if jid == self.own {
+            return;
+        }
+        if let Some(best) = self.presences.apply(&jid, update) {
+            self.emit(Event::PresenceChanged {
+                account: self.account,
+                jid: jid.to_string(),
+                presence: best,
+            })
+            .await;
+        }
+    }
+
+    /// Sends every pending outbox row that is not already on its way.
+    async fn flush(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
+        if self.bound.is_none() {
+            return;
+        }
+        let pending = match self.store(|s| s.pending_outgoing(self.account)) {
+            Ok(p) => p,
+            Err(e) => return self.error(e).await,
+        };
+        for m in pending {
+            if !self.in_flight.insert(m.id) {
+                continue;
+            }
+            let (Ok(to), Some(origin_id)) = (BareJid::new(&m.peer), m.origin_id.as_deref()) else {
+                let updated = self
+                    .store(|s| s.set_state(m.id, MessageState::Failed, Some("invalid recipient")));
+                self.announce_update(updated).await;
+                continue;
+            };
+            let stanza = chat::outgoing(&to, &m.body, origin_id);
+            let mut token = stream.send(Box::new(stanza.into())).await;
+            let stage = if self.sm_enabled {
+                StanzaStage::Acked
+            } else {
+                StanzaStage::Sent
+            };
+            let acks = self.acks.clone();
+            let id = m.id;
+            tokio::spawn(async move {
+                let ok = matches!(
+                    token.wait_for(stage).await,
+                    Some(StanzaState::Acked { .. }) | Some(StanzaState::Sent { .. })
+                );
+                let _ = acks.send((id, ok));
+            });
+        }
+    }
+
+    async fn on_ack(&mut self, id: MessageId, acked: bool) {
+        self.in_flight.remove(&id);
+        if acked {
+            let updated = self.store(|s| s.set_state(id, MessageState::Sent, None));
+            self.announce_update(updated).await;
+        }
+    }
+
+    async fn announce_update(&self, updated: Result<Option<Message>, CoreError>) {
+        match updated {
+            Ok(Some(message)) => {
+                self.emit(Event::MessageUpdated {
+                    account: self.account,
+                    message,
+                })
+                .await
+            }
+            Ok(None) => {}
+            Err(e) => self.error(e).await,
+        }
+    }
+}
+
+enum IqKind {
+    Get(Element),
+}
+
+/// Builds the answer to an IQ get/set.
+fn response(to: Option<Jid>, id: String, answer: Result<Option<Element>, DefinedCondition>) -> Iq {
+    match answer {
+        Ok(payload) => Iq::Result {
+            from: None,
+            to,
+            id,
+            payload,
+        },
+        Err(condition) => Iq::Error {
+            from: None,
+            to,
+            id,
+            error: StanzaError::new(ErrorType::Cancel, condition, "en", ""),
+            payload: None,
+        },
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
