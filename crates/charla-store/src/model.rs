@@ -1,0 +1,227 @@
+//! Typed ids, enums and records exchanged with the store.
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::StoreError;
+
+/// Id of a row in `accounts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AccountId(pub i64);
+
+/// Id of a row in `conversations`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConversationId(pub i64);
+
+/// Id of a row in `messages`; grows with insertion order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(pub i64);
+
+/// Defines a fieldless enum stored as text, with `as_str`, `FromStr` and serde
+/// all using the same strings.
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// The text stored in the database and used in serialized form.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = StoreError;
+
+            /// Parses the text produced by `as_str`.
+            fn from_str(s: &str) -> Result<Self, StoreError> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(StoreError::InvalidData(format!(
+                        concat!("unknown ", stringify!($name), " {:?}"),
+                        other
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// Whether a message was received from the peer or written by us.
+    Direction {
+        /// Written by the peer.
+        In => "in",
+        /// Written by us (from this client or, via carbons/MAM, another one).
+        Out => "out",
+    }
+}
+
+text_enum! {
+    /// Delivery state of a message.
+    MessageState {
+        /// An incoming message.
+        Received => "received",
+        /// Outgoing, stored but not yet acknowledged by the server.
+        Pending => "pending",
+        /// Acknowledged by our server.
+        Sent => "sent",
+        /// The peer's client confirmed receipt.
+        Delivered => "delivered",
+        /// The peer's client reported it as displayed.
+        Displayed => "displayed",
+        /// Sending failed (see the message's `error`).
+        Failed => "failed",
+    }
+}
+
+text_enum! {
+    /// Roster subscription state (RFC 6121).
+    Subscription {
+        /// No presence subscription either way.
+        None => "none",
+        /// We see the contact's presence.
+        To => "to",
+        /// The contact sees our presence.
+        From => "from",
+        /// Mutual subscription.
+        Both => "both",
+        /// The item is being removed (roster push); never returned by the store.
+        Remove => "remove",
+    }
+}
+
+impl MessageState {
+    /// Whether a message in this state may move to `next`.
+    ///
+    /// States only move forward (`pending` → `sent` → `delivered` →
+    /// `displayed`). `failed` can be reached from `pending` or `sent`; a failed
+    /// message can go back to `pending` (retry) or forward to `delivered` /
+    /// `displayed` when the peer acknowledges it after all. `received` never
+    /// changes, and a state never "moves" to itself.
+    pub fn can_transition_to(self, next: MessageState) -> bool {
+        matches!(
+            (self, next),
+            (
+                Self::Pending,
+                Self::Sent | Self::Delivered | Self::Displayed | Self::Failed
+            ) | (Self::Sent, Self::Delivered | Self::Displayed | Self::Failed)
+                | (Self::Delivered, Self::Displayed)
+                | (
+                    Self::Failed,
+                    Self::Pending | Self::Delivered | Self::Displayed
+                )
+        )
+    }
+}
+
+/// A configured XMPP account (never includes the password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Row id.
+    pub id: AccountId,
+    /// Bare JID of the account.
+    pub jid: String,
+    /// Server host override, if the user set one.
+    pub host: Option<String>,
+    /// Server port override, if the user set one.
+    pub port: Option<u16>,
+    /// Whether the account should be connected.
+    pub enabled: bool,
+    /// Roster version of the cached roster, if any.
+    pub roster_ver: Option<String>,
+    /// Creation time, unix milliseconds.
+    pub created_at: i64,
+}
+
+/// One cached roster item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterEntry {
+    /// Bare JID of the contact.
+    pub jid: String,
+    /// Name the user gave the contact.
+    pub name: Option<String>,
+    /// Subscription state.
+    pub subscription: Subscription,
+    /// Whether our subscription request is pending (`ask="subscribe"`).
+    pub ask_pending: bool,
+    /// Roster groups; returned sorted.
+    pub groups: Vec<String>,
+}
+
+/// A message to store with [`Store::insert_incoming`](crate::Store::insert_incoming):
+/// an incoming message or a copy of one of our own (carbons, MAM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// Account that received it.
+    pub account: AccountId,
+    /// Bare JID of the other party; selects the conversation.
+    pub peer: String,
+    /// Who wrote it.
+    pub direction: Direction,
+    /// JID (full or bare) of the author.
+    pub sender: String,
+    /// Message text.
+    pub body: String,
+    /// Server or delay timestamp, unix milliseconds.
+    pub server_time: Option<i64>,
+    /// XEP-0359 origin-id.
+    pub origin_id: Option<String>,
+    /// XEP-0359 stanza-id; set only if the caller trusts its `by`.
+    pub stanza_id: Option<String>,
+    /// JID that assigned `stanza_id`.
+    pub stanza_id_by: Option<String>,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Row id.
+    pub id: MessageId,
+    /// Conversation it belongs to.
+    pub conversation_id: ConversationId,
+    /// Account of that conversation.
+    pub account_id: AccountId,
+    /// Bare JID of the other party.
+    pub peer: String,
+    /// Who wrote it.
+    pub direction: Direction,
+    /// JID (full or bare) of the author.
+    pub sender: String,
+    /// Message text.
+    pub body: String,
+    /// Server or delay timestamp, unix milliseconds.
+    pub server_time: Option<i64>,
+    /// When it was stored, unix milliseconds.
+    pub local_time: i64,
+    /// XEP-0359 origin-id.
+    pub origin_id: Option<String>,
+    /// XEP-0359 stanza-id assigned by a trusted server.
+    pub stanza_id: Option<String>,
+    /// Delivery state.
+    pub state: MessageState,
+    /// Error text when `state` is `failed`.
+    pub error: Option<String>,
+}
+
+/// Result of [`Store::insert_incoming`](crate::Store::insert_incoming).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// The message was new and has been stored.
+    Inserted(Message),
+    /// A message with the same stanza-id or origin-id already exists; it was left unchanged.
+    Duplicate(MessageId),
+}

@@ -1,0 +1,590 @@
+//! The [`Store`] handle and all its queries.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::types::Type;
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use crate::migrate::{self, MIGRATIONS, SCHEMA_VERSION};
+use crate::{
+    Account, AccountId, ConversationId, Direction, InsertOutcome, Message, MessageId, MessageState,
+    NewMessage, RosterEntry, StoreError, Subscription,
+};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// How long a statement waits for another connection's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Enough room for every distinct statement this module prepares.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+/// Selects every [`Message`] field from `messages m` (optionally with an
+/// `INDEXED BY` clause) joined to `conversations c`. `CROSS JOIN` makes SQLite
+/// always drive the query from `messages`, whatever its statistics say.
+macro_rules! select_messages {
+    ($tail:literal) => {
+        select_messages!("", $tail)
+    };
+    ($hint:literal, $tail:literal) => {
+        concat!(
+            "SELECT m.id, m.conversation_id, c.account_id, c.peer, m.direction, m.sender, \
+             m.body, m.server_time, m.local_time, m.origin_id, m.stanza_id, m.state, m.error \
+             FROM messages m ",
+            $hint,
+            " CROSS JOIN conversations c ON c.id = m.conversation_id ",
+            $tail
+        )
+    };
+}
+
+/// One page of a conversation's history, newest first: `?1` conversation,
+/// `?2` exclusive upper bound on the id, `?3` limit. Pinned to the paging index.
+pub(crate) const HISTORY_PAGE_SQL: &str = select_messages!(
+    "INDEXED BY messages_conversation_page",
+    "WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+);
+
+/// An account's pending outgoing messages, oldest first: `?1` account.
+/// Pinned to the small partial index of pending messages.
+pub(crate) const PENDING_OUTGOING_SQL: &str = select_messages!(
+    "INDEXED BY messages_pending_out",
+    "WHERE c.account_id = ?1 AND m.direction = 'out' AND m.state = 'pending' ORDER BY m.id"
+);
+
+/// Charla's local database. Owns one SQLite connection; `Send` but not `Sync`.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (or creates) the database file at `path` and migrates it.
+    ///
+    /// Uses WAL journaling, `synchronous=NORMAL`, foreign keys and a busy
+    /// timeout. A database from a newer Charla is refused with
+    /// [`StoreError::NewerSchema`] before anything is written to it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        migrate::check_supported(&conn, SCHEMA_VERSION)?;
+        let _mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        Self::init(conn)
+    }
+
+    /// Opens a fresh, migrated in-memory database (for tests and previews).
+    pub fn open_in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Self> {
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        migrate::migrate(&mut conn, MIGRATIONS)?;
+        Ok(Self { conn })
+    }
+
+    // ---- accounts -------------------------------------------------------
+
+    /// Returns the id of the account with this bare JID, creating it if needed.
+    pub fn upsert_account(&self, jid: &str) -> Result<AccountId> {
+        let jid = bare_jid(jid)?;
+        let existing = self
+            .conn
+            .prepare_cached("SELECT id FROM accounts WHERE jid = ?1")?
+            .query_row([jid], |row| row.get(0))
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok(AccountId(id));
+        }
+        self.conn
+            .prepare_cached("INSERT INTO accounts (jid, created_at) VALUES (?1, ?2)")?
+            .execute(params![jid, now_ms()])?;
+        Ok(AccountId(self.conn.last_insert_rowid()))
+    }
+
+    /// The account with this id, if any.
+    pub fn account(&self, id: AccountId) -> Result<Option<Account>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, jid, host, port, enabled, roster_ver, created_at \
+                 FROM accounts WHERE id = ?1",
+            )?
+            .query_row([id.0], account_from_row)
+            .optional()?)
+    }
+
+    /// All accounts, oldest first.
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, jid, host, port, enabled, roster_ver, created_at \
+             FROM accounts ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], account_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Sets (or clears) the server host/port override. Returns `false` if the
+    /// account does not exist.
+    pub fn set_account_server(
+        &self,
+        id: AccountId,
+        host: Option<&str>,
+        port: Option<u16>,
+    ) -> Result<bool> {
+        let changed = self
+            .conn
+            .prepare_cached("UPDATE accounts SET host = ?2, port = ?3 WHERE id = ?1")?
+            .execute(params![id.0, host, port])?;
+        Ok(changed > 0)
+    }
+
+    /// Enables or disables an account. Returns `false` if it does not exist.
+    pub fn set_account_enabled(&self, id: AccountId, enabled: bool) -> Result<bool> {
+        let changed = self
+            .conn
+            .prepare_cached("UPDATE accounts SET enabled = ?2 WHERE id = ?1")?
+            .execute(params![id.0, enabled])?;
+        Ok(changed > 0)
+    }
+
+    /// Roster version of the cached roster (`None` if unknown or no account).
+    pub fn roster_version(&self, id: AccountId) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT roster_ver FROM accounts WHERE id = ?1")?
+            .query_row([id.0], |row| row.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    // ---- roster ---------------------------------------------------------
+
+    /// Replaces the account's whole cached roster and its version, atomically.
+    /// Items with subscription `remove` are skipped.
+    pub fn replace_roster(
+        &mut self,
+        account: AccountId,
+        items: &[RosterEntry],
+        ver: Option<&str>,
+    ) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found = tx
+            .prepare_cached("UPDATE accounts SET roster_ver = ?2 WHERE id = ?1")?
+            .execute(params![account.0, ver])?;
+        if found == 0 {
+            return Err(unknown_account(account));
+        }
+        tx.prepare_cached("DELETE FROM contacts WHERE account_id = ?1")?
+            .execute([account.0])?;
+        for item in items {
+            upsert_contact_in(&tx, account, item)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Adds or updates one contact (e.g. from a roster push), replacing its
+    /// groups. An entry with subscription `remove` deletes the contact instead.
+    pub fn upsert_contact(&mut self, account: AccountId, entry: &RosterEntry) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        upsert_contact_in(&tx, account, entry)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes a contact and its groups. Returns `false` if it was not cached.
+    pub fn remove_contact(&self, account: AccountId, jid: &str) -> Result<bool> {
+        remove_contact_in(&self.conn, account, jid)
+    }
+
+    /// The account's cached roster, sorted by JID.
+    pub fn contacts(&self, account: AccountId) -> Result<Vec<RosterEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.jid, c.name, c.subscription, c.ask_pending, g.name \
+             FROM contacts c LEFT JOIN contact_groups g ON g.contact_id = c.id \
+             WHERE c.account_id = ?1 ORDER BY c.jid, g.name",
+        )?;
+        let mut rows = stmt.query([account.0])?;
+        let mut entries: Vec<RosterEntry> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let jid: String = row.get(0)?;
+            let group: Option<String> = row.get(4)?;
+            match entries.last_mut() {
+                Some(last) if last.jid == jid => last.groups.extend(group),
+                _ => entries.push(RosterEntry {
+                    jid,
+                    name: row.get(1)?,
+                    subscription: text_column(row, 2)?,
+                    ask_pending: row.get(3)?,
+                    groups: group.into_iter().collect(),
+                }),
+            }
+        }
+        Ok(entries)
+    }
+
+    // ---- conversations and messages -------------------------------------
+
+    /// The id of the one-to-one conversation with `peer` (bare JID), creating
+    /// it if needed.
+    pub fn conversation(&self, account: AccountId, peer: &str) -> Result<ConversationId> {
+        conversation_in(&self.conn, account, peer)
+    }
+
+    /// Stores an incoming message, or a copy of one of our own (carbons, MAM).
+    ///
+    /// A message whose stanza-id (then: direction + origin-id) already exists
+    /// in the conversation is a [`InsertOutcome::Duplicate`] and the stored
+    /// row is left untouched. New messages get state `received` (incoming) or
+    /// `sent` (outgoing copies); the conversation's last activity is updated in
+    /// the same transaction.
+    pub fn insert_incoming(&mut self, new: &NewMessage) -> Result<InsertOutcome> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let conversation_id = conversation_in(&tx, new.account, &new.peer)?;
+        if let Some(stanza_id) = &new.stanza_id {
+            let existing = tx
+                .prepare_cached(
+                    "SELECT id FROM messages WHERE conversation_id = ?1 AND stanza_id = ?2",
+                )?
+                .query_row(params![conversation_id.0, stanza_id], |row| row.get(0))
+                .optional()?;
+            if let Some(id) = existing {
+                return Ok(InsertOutcome::Duplicate(MessageId(id)));
+            }
+        }
+        if let Some(origin_id) = &new.origin_id {
+            let existing = tx
+                .prepare_cached(
+                    "SELECT id FROM messages \
+                     WHERE conversation_id = ?1 AND direction = ?2 AND origin_id = ?3",
+                )?
+                .query_row(
+                    params![conversation_id.0, new.direction.as_str(), origin_id],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if let Some(id) = existing {
+                return Ok(InsertOutcome::Duplicate(MessageId(id)));
+            }
+        }
+        let state = match new.direction {
+            Direction::In => MessageState::Received,
+            Direction::Out => MessageState::Sent,
+        };
+        let message = insert_message_in(
+            &tx,
+            Message {
+                id: MessageId(0),
+                conversation_id,
+                account_id: new.account,
+                peer: new.peer.clone(),
+                direction: new.direction,
+                sender: new.sender.clone(),
+                body: new.body.clone(),
+                server_time: new.server_time,
+                local_time: now_ms(),
+                origin_id: new.origin_id.clone(),
+                stanza_id: new.stanza_id.clone(),
+                state,
+                error: None,
+            },
+            new.stanza_id_by.as_deref(),
+        )?;
+        tx.commit()?;
+        Ok(InsertOutcome::Inserted(message))
+    }
+
+    /// Stores a message we are about to send, in state `pending`, with the
+    /// account's bare JID as sender. Committed before returning, so the caller
+    /// sends it only once it is safe on disk. `origin_id` must be unique among
+    /// our messages in the conversation.
+    pub fn insert_outgoing(
+        &mut self,
+        account: AccountId,
+        peer: &str,
+        body: &str,
+        origin_id: &str,
+    ) -> Result<Message> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let sender: String = tx
+            .prepare_cached("SELECT jid FROM accounts WHERE id = ?1")?
+            .query_row([account.0], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| unknown_account(account))?;
+        let conversation_id = conversation_in(&tx, account, peer)?;
+        let message = insert_message_in(
+            &tx,
+            Message {
+                id: MessageId(0),
+                conversation_id,
+                account_id: account,
+                peer: peer.to_owned(),
+                direction: Direction::Out,
+                sender,
+                body: body.to_owned(),
+                server_time: None,
+                local_time: now_ms(),
+                origin_id: Some(origin_id.to_owned()),
+                stanza_id: None,
+                state: MessageState::Pending,
+                error: None,
+            },
+            None,
+        )?;
+        tx.commit()?;
+        Ok(message)
+    }
+
+    /// Moves a message to `state` if [`MessageState::can_transition_to`]
+    /// allows it, storing `error` (`None` clears it), and returns the updated
+    /// row. Returns `None` (changing nothing) if the message does not exist or
+    /// the transition is not allowed (e.g. a late `sent` after `delivered`).
+    pub fn set_state(
+        &self,
+        id: MessageId,
+        state: MessageState,
+        error: Option<&str>,
+    ) -> Result<Option<Message>> {
+        let current: Option<MessageState> = self
+            .conn
+            .prepare_cached("SELECT state FROM messages WHERE id = ?1")?
+            .query_row([id.0], |row| text_column(row, 0))
+            .optional()?;
+        let Some(current) = current else {
+            return Ok(None);
+        };
+        if !current.can_transition_to(state) {
+            return Ok(None);
+        }
+        // Compare-and-set, so a concurrent change from another connection is not clobbered.
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE messages SET state = ?2, error = ?3 WHERE id = ?1 AND state = ?4",
+            )?
+            .execute(params![id.0, state.as_str(), error, current.as_str()])?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.message(id)
+    }
+
+    /// Our own message with this origin-id in the conversation, if any.
+    pub fn find_outgoing_by_origin_id(
+        &self,
+        conversation: ConversationId,
+        origin_id: &str,
+    ) -> Result<Option<Message>> {
+        Ok(self
+            .conn
+            .prepare_cached(select_messages!(
+                "WHERE m.conversation_id = ?1 AND m.direction = 'out' AND m.origin_id = ?2"
+            ))?
+            .query_row(params![conversation.0, origin_id], message_from_row)
+            .optional()?)
+    }
+
+    /// The account's outgoing messages still in state `pending`, oldest first.
+    pub fn pending_outgoing(&self, account: AccountId) -> Result<Vec<Message>> {
+        let mut stmt = self.conn.prepare_cached(PENDING_OUTGOING_SQL)?;
+        let rows = stmt.query_map([account.0], message_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Up to `limit` messages of a conversation, newest first, all older than
+    /// `before` (or the newest ones if `None`). Pass the last returned id as
+    /// `before` to get the next page.
+    pub fn history_page(
+        &self,
+        conversation: ConversationId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let before = before.map_or(i64::MAX, |id| id.0);
+        let mut stmt = self.conn.prepare_cached(HISTORY_PAGE_SQL)?;
+        let rows = stmt.query_map(params![conversation.0, before, limit], message_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The message with this id, if any.
+    pub fn message(&self, id: MessageId) -> Result<Option<Message>> {
+        Ok(self
+            .conn
+            .prepare_cached(select_messages!("WHERE m.id = ?1"))?
+            .query_row([id.0], message_from_row)
+            .optional()?)
+    }
+
+    /// The underlying connection, for tests that inspect the schema directly.
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Checks that `jid` looks like a bare JID (non-empty, no resource).
+fn bare_jid(jid: &str) -> Result<&str> {
+    if jid.is_empty() || jid.contains('/') {
+        return Err(StoreError::InvalidData(format!("not a bare JID: {jid:?}")));
+    }
+    Ok(jid)
+}
+
+fn unknown_account(id: AccountId) -> StoreError {
+    StoreError::InvalidData(format!("unknown account {}", id.0))
+}
+
+/// Current time in unix milliseconds (0 if the clock is before 1970).
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Reads a text column into one of the text enums.
+fn text_column<T: FromStr<Err = StoreError>>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(idx)?;
+    text.parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
+}
+
+/// Maps a row selected as `id, jid, host, port, enabled, roster_ver, created_at`.
+fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: AccountId(row.get(0)?),
+        jid: row.get(1)?,
+        host: row.get(2)?,
+        port: row.get(3)?,
+        enabled: row.get(4)?,
+        roster_ver: row.get(5)?,
+        created_at: row.get(6)?,
+    })
+}
+
+/// Maps a row selected with `select_messages!`.
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: MessageId(row.get(0)?),
+        conversation_id: ConversationId(row.get(1)?),
+        account_id: AccountId(row.get(2)?),
+        peer: row.get(3)?,
+        direction: text_column(row, 4)?,
+        sender: row.get(5)?,
+        body: row.get(6)?,
+        server_time: row.get(7)?,
+        local_time: row.get(8)?,
+        origin_id: row.get(9)?,
+        stanza_id: row.get(10)?,
+        state: text_column(row, 11)?,
+        error: row.get(12)?,
+    })
+}
+
+fn conversation_in(conn: &Connection, account: AccountId, peer: &str) -> Result<ConversationId> {
+    let peer = bare_jid(peer)?;
+    let existing = conn
+        .prepare_cached(
+            "SELECT id FROM conversations WHERE account_id = ?1 AND peer = ?2 AND kind = 'chat'",
+        )?
+        .query_row(params![account.0, peer], |row| row.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(ConversationId(id));
+    }
+    conn.prepare_cached(
+        "INSERT INTO conversations (account_id, peer, kind) VALUES (?1, ?2, 'chat')",
+    )?
+    .execute(params![account.0, peer])?;
+    Ok(ConversationId(conn.last_insert_rowid()))
+}
+
+/// Inserts `message` (whose id is ignored), bumps the conversation's last
+/// activity, and returns the message with its new id.
+fn insert_message_in(
+    conn: &Connection,
+    mut message: Message,
+    stanza_id_by: Option<&str>,
+) -> Result<Message> {
+    conn.prepare_cached(
+        "INSERT INTO messages (conversation_id, direction, sender, body, server_time, \
+         local_time, origin_id, stanza_id, stanza_id_by, state, error) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        message.conversation_id.0,
+        message.direction.as_str(),
+        message.sender,
+        message.body,
+        message.server_time,
+        message.local_time,
+        message.origin_id,
+        message.stanza_id,
+        stanza_id_by,
+        message.state.as_str(),
+        message.error,
+    ])?;
+    message.id = MessageId(conn.last_insert_rowid());
+    let activity = message.server_time.unwrap_or(message.local_time);
+    conn.prepare_cached(
+        "UPDATE conversations SET last_activity = max(coalesce(last_activity, ?2), ?2) \
+         WHERE id = ?1",
+    )?
+    .execute(params![message.conversation_id.0, activity])?;
+    Ok(message)
+}
+
+fn upsert_contact_in(conn: &Connection, account: AccountId, entry: &RosterEntry) -> Result<()> {
+    if entry.subscription == Subscription::Remove {
+        remove_contact_in(conn, account, &entry.jid)?;
+        return Ok(());
+    }
+    let jid = bare_jid(&entry.jid)?;
+    let contact_id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO contacts (account_id, jid, name, subscription, ask_pending) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (account_id, jid) DO UPDATE SET name = excluded.name, \
+             subscription = excluded.subscription, ask_pending = excluded.ask_pending \
+             RETURNING id",
+        )?
+        .query_row(
+            params![
+                account.0,
+                jid,
+                entry.name,
+                entry.subscription.as_str(),
+                entry.ask_pending
+            ],
+            |row| row.get(0),
+        )?;
+    conn.prepare_cached("DELETE FROM contact_groups WHERE contact_id = ?1")?
+        .execute([contact_id])?;
+    let mut insert_group = conn.prepare_cached(
+        "INSERT INTO contact_groups (contact_id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?;
+    for group in &entry.groups {
+        insert_group.execute(params![contact_id, group])?;
+    }
+    Ok(())
+}
+
+fn remove_contact_in(conn: &Connection, account: AccountId, jid: &str) -> Result<bool> {
+    let removed = conn
+        .prepare_cached("DELETE FROM contacts WHERE account_id = ?1 AND jid = ?2")?
+        .execute(params![account.0, jid])?;
+    Ok(removed > 0)
+}

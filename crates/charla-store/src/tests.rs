@@ -1,0 +1,1238 @@
+//! Unit tests for the whole store (in-memory, plus a few on real files).
+
+use std::str::FromStr;
+
+use rusqlite::Connection;
+
+use crate::migrate::{self, Migration, MIGRATIONS};
+use crate::store::{HISTORY_PAGE_SQL, PENDING_OUTGOING_SQL};
+use crate::*;
+
+fn store() -> Store {
+    Store::open_in_memory().unwrap()
+}
+
+fn setup() -> (Store, AccountId) {
+    let store = store();
+    let account = store.upsert_account("me@example.org").unwrap();
+    (store, account)
+}
+
+fn incoming(account: AccountId, peer: &str, body: &str) -> NewMessage {
+    NewMessage {
+        account,
+        peer: peer.to_owned(),
+        direction: Direction::In,
+        sender: format!("{peer}/phone"),
+        body: body.to_owned(),
+        server_time: None,
+        origin_id: None,
+        stanza_id: None,
+        stanza_id_by: None,
+    }
+}
+
+fn inserted(outcome: InsertOutcome) -> Message {
+    match outcome {
+        InsertOutcome::Inserted(message) => message,
+        InsertOutcome::Duplicate(id) => panic!("unexpected duplicate of {id:?}"),
+    }
+}
+
+fn entry(jid: &str, subscription: Subscription, groups: &[&str]) -> RosterEntry {
+    RosterEntry {
+        jid: jid.to_owned(),
+        name: None,
+        subscription,
+        ask_pending: false,
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+    }
+}
+
+fn user_version(conn: &Connection) -> i64 {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap()
+}
+
+fn query_plan(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> String {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let details = stmt
+        .query_map(params, |row| row.get::<_, String>(3))
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap();
+    details.join("\n")
+}
+
+// ---- types ----------------------------------------------------------------
+
+#[test]
+fn store_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Store>();
+}
+
+#[test]
+fn enums_round_trip_through_text_and_serde() {
+    for state in [
+        MessageState::Received,
+        MessageState::Pending,
+        MessageState::Sent,
+        MessageState::Delivered,
+        MessageState::Displayed,
+        MessageState::Failed,
+    ] {
+        assert_eq!(MessageState::from_str(state.as_str()).unwrap(), state);
+    }
+    for sub in [
+        Subscription::None,
+        Subscription::To,
+        Subscription::From,
+        Subscription::Both,
+        Subscription::Remove,
+    ] {
+        assert_eq!(sub.as_str().parse::<Subscription>().unwrap(), sub);
+    }
+    assert_eq!("out".parse::<Direction>().unwrap(), Direction::Out);
+    let err = "bogus".parse::<MessageState>().unwrap_err();
+    assert_eq!(err.code(), "store.invalid_data");
+    // Serialized forms match the stored text; ids are plain numbers.
+    let (mut store, account) = setup();
+    let message = store
+        .insert_outgoing(account, "bob@example.org", "hi", "o-1")
+        .unwrap();
+    let value = serde_json::to_value(&message).unwrap();
+    assert_eq!(value["state"], "pending");
+    assert_eq!(value["direction"], "out");
+    assert_eq!(value["id"], message.id.0);
+    assert_eq!(value["account_id"], account.0);
+    let back: Message = serde_json::from_value(value).unwrap();
+    assert_eq!(back, message);
+}
+
+// ---- migrations and opening ---------------------------------------------------
+
+#[test]
+fn migrations_are_numbered_from_one_without_gaps() {
+    for (i, migration) in MIGRATIONS.iter().enumerate() {
+        assert_eq!(migration.version as usize, i + 1);
+    }
+    assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
+}
+
+#[test]
+fn fresh_database_is_at_latest_version_with_pragmas() {
+    let store = store();
+    assert_eq!(user_version(store.conn()), i64::from(SCHEMA_VERSION));
+    let fk: i64 = store
+        .conn()
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1);
+}
+
+#[test]
+fn migrating_again_is_a_no_op() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    migrate::migrate(&mut conn, MIGRATIONS).unwrap();
+    conn.execute(
+        "INSERT INTO accounts (jid, created_at) VALUES ('me@example.org', 0)",
+        [],
+    )
+    .unwrap();
+    let schema = |conn: &Connection| -> Vec<String> {
+        conn.prepare("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let before = schema(&conn);
+    migrate::migrate(&mut conn, MIGRATIONS).unwrap();
+    assert_eq!(schema(&conn), before);
+    assert_eq!(user_version(&conn), i64::from(SCHEMA_VERSION));
+    let accounts: i64 = conn
+        .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(accounts, 1);
+}
+
+#[test]
+fn no_table_has_a_password_column() {
+    let store = store();
+    let mut stmt = store
+        .conn()
+        .prepare(
+            "SELECT m.name, p.name FROM sqlite_schema m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table'",
+        )
+        .unwrap();
+    let columns = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap();
+    assert!(columns.len() > 20, "{columns:?}");
+    for (table, column) in columns {
+        let lower = column.to_lowercase();
+        assert!(
+            !lower.contains("pass") && !lower.contains("secret"),
+            "{table}.{column}"
+        );
+    }
+}
+
+#[test]
+fn failed_migration_rolls_back_and_keeps_version() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    let good = Migration {
+        version: 1,
+        sql: "CREATE TABLE one (x INTEGER);",
+    };
+    let bad = Migration {
+        version: 2,
+        sql: "CREATE TABLE two (x INTEGER); INSERT INTO missing VALUES (1);",
+    };
+    let err = migrate::migrate(&mut conn, &[good, bad]).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Migration { version: 2, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "store.migration");
+    assert_eq!(user_version(&conn), 1);
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(tables, ["one"]);
+}
+
+#[test]
+fn newer_schema_is_refused_in_memory() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    let err = migrate::migrate(&mut conn, MIGRATIONS).unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::NewerSchema { found, supported }
+            if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION
+    ));
+    assert_eq!(err.code(), "store.newer_schema");
+    assert_eq!(user_version(&conn), i64::from(SCHEMA_VERSION + 1));
+}
+
+#[test]
+fn newer_schema_file_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("charla.sqlite3");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE future (x TEXT); INSERT INTO future VALUES ('keep');")
+            .unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+
+    let err = Store::open(&path).unwrap_err();
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 999, supported } if supported == SCHEMA_VERSION),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("999"), "{err}");
+
+    assert_eq!(std::fs::read(&path).unwrap(), before, "file bytes changed");
+    assert!(!dir.path().join("charla.sqlite3-wal").exists());
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(user_version(&conn), 999);
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete");
+}
+
+#[test]
+fn file_database_uses_wal_and_reopen_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("charla.sqlite3");
+    let (account, conversation, sent) = {
+        let mut store = Store::open(&path).unwrap();
+        let conn = store.conn();
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 1, "synchronous=NORMAL");
+        let timeout: i64 = conn
+            .pragma_query_value(None, "busy_timeout", |r| r.get(0))
+            .unwrap();
+        assert!(timeout > 0);
+
+        let account = store.upsert_account("me@example.org").unwrap();
+        store
+            .replace_roster(
+                account,
+                &[entry("bob@example.org", Subscription::Both, &["Friends"])],
+                Some("v1"),
+            )
+            .unwrap();
+        let sent = store
+            .insert_outgoing(account, "bob@example.org", "persist me", "o-1")
+            .unwrap();
+        (account, sent.conversation_id, sent)
+    };
+    let store = Store::open(&path).unwrap();
+    assert_eq!(user_version(store.conn()), i64::from(SCHEMA_VERSION));
+    assert_eq!(store.upsert_account("me@example.org").unwrap(), account);
+    assert_eq!(
+        store.roster_version(account).unwrap().as_deref(),
+        Some("v1")
+    );
+    assert_eq!(store.contacts(account).unwrap().len(), 1);
+    assert_eq!(
+        store.conversation(account, "bob@example.org").unwrap(),
+        conversation
+    );
+    assert_eq!(store.message(sent.id).unwrap(), Some(sent.clone()));
+    assert_eq!(store.pending_outgoing(account).unwrap(), vec![sent]);
+}
+
+#[test]
+fn wal_file_written_concurrently_stays_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("charla.sqlite3");
+    let mut writer = Store::open(&path).unwrap();
+    let account = writer.upsert_account("me@example.org").unwrap();
+    let conversation = writer.conversation(account, "bob@example.org").unwrap();
+    let reader = Store::open(&path).unwrap();
+    const TOTAL: usize = 200;
+
+    let handle = std::thread::spawn(move || {
+        for i in 0..TOTAL {
+            let mut message = incoming(account, "bob@example.org", &format!("m{i}"));
+            message.stanza_id = Some(format!("s{i}"));
+            inserted(writer.insert_incoming(&message).unwrap());
+        }
+        writer
+    });
+    let mut last_seen = 0;
+    while !handle.is_finished() {
+        let page = reader
+            .history_page(conversation, None, TOTAL as u32)
+            .unwrap();
+        assert!(page.len() >= last_seen, "committed rows never disappear");
+        assert!(page.windows(2).all(|w| w[0].id > w[1].id));
+        last_seen = page.len();
+    }
+    let writer = handle.join().unwrap();
+    assert_eq!(
+        reader.history_page(conversation, None, 1000).unwrap().len(),
+        TOTAL
+    );
+    // The reader can write too while the writer is open.
+    let mut reader = reader;
+    let reply = reader
+        .insert_outgoing(account, "bob@example.org", "reply", "o-r")
+        .unwrap();
+    assert_eq!(writer.message(reply.id).unwrap(), Some(reply));
+}
+
+// ---- accounts -----------------------------------------------------------------
+
+#[test]
+fn upsert_account_is_idempotent() {
+    let store = store();
+    let a = store.upsert_account("me@example.org").unwrap();
+    let b = store.upsert_account("other@example.org").unwrap();
+    assert_ne!(a, b);
+    assert_eq!(store.upsert_account("me@example.org").unwrap(), a);
+    assert_eq!(store.accounts().unwrap().len(), 2);
+}
+
+#[test]
+fn upsert_account_rejects_non_bare_jids() {
+    let store = store();
+    for jid in ["", "me@example.org/laptop"] {
+        let err = store.upsert_account(jid).unwrap_err();
+        assert_eq!(err.code(), "store.invalid_data", "{jid:?}");
+    }
+    assert!(store.accounts().unwrap().is_empty());
+}
+
+#[test]
+fn account_and_accounts_read_back_defaults() {
+    let store = store();
+    let a = store.upsert_account("me@example.org").unwrap();
+    let b = store.upsert_account("work@example.com").unwrap();
+    let account = store.account(a).unwrap().unwrap();
+    assert_eq!(account.id, a);
+    assert_eq!(account.jid, "me@example.org");
+    assert_eq!(account.host, None);
+    assert_eq!(account.port, None);
+    assert!(account.enabled);
+    assert_eq!(account.roster_ver, None);
+    assert!(account.created_at > 1_600_000_000_000, "unix ms");
+    let ids: Vec<AccountId> = store.accounts().unwrap().iter().map(|a| a.id).collect();
+    assert_eq!(ids, [a, b]);
+    assert_eq!(store.account(AccountId(999)).unwrap(), None);
+}
+
+#[test]
+fn set_account_server_sets_and_clears_override() {
+    let (store, account) = setup();
+    assert!(store
+        .set_account_server(account, Some("xmpp.example.org"), Some(5223))
+        .unwrap());
+    let got = store.account(account).unwrap().unwrap();
+    assert_eq!(got.host.as_deref(), Some("xmpp.example.org"));
+    assert_eq!(got.port, Some(5223));
+    assert!(store.set_account_server(account, None, None).unwrap());
+    let got = store.account(account).unwrap().unwrap();
+    assert_eq!((got.host, got.port), (None, None));
+    assert!(!store
+        .set_account_server(AccountId(999), Some("x"), None)
+        .unwrap());
+}
+
+#[test]
+fn set_account_enabled_toggles() {
+    let (store, account) = setup();
+    assert!(store.set_account_enabled(account, false).unwrap());
+    assert!(!store.account(account).unwrap().unwrap().enabled);
+    assert!(store.set_account_enabled(account, true).unwrap());
+    assert!(store.account(account).unwrap().unwrap().enabled);
+    assert!(!store.set_account_enabled(AccountId(999), true).unwrap());
+}
+
+// ---- roster -------------------------------------------------------------------
+
+#[test]
+fn replace_roster_replaces_everything_and_sets_version() {
+    let (mut store, account) = setup();
+    assert_eq!(store.roster_version(account).unwrap(), None);
+    let mut carol = entry("carol@example.org", Subscription::To, &["Work", "Friends"]);
+    carol.name = Some("Carol".into());
+    carol.ask_pending = true;
+    store
+        .replace_roster(
+            account,
+            &[
+                entry("bob@example.org", Subscription::Both, &[]),
+                carol.clone(),
+            ],
+            Some("ver-1"),
+        )
+        .unwrap();
+    let contacts = store.contacts(account).unwrap();
+    carol.groups = vec!["Friends".into(), "Work".into()]; // returned sorted
+    assert_eq!(
+        contacts,
+        [entry("bob@example.org", Subscription::Both, &[]), carol]
+    );
+    assert_eq!(
+        store.roster_version(account).unwrap().as_deref(),
+        Some("ver-1")
+    );
+
+    store
+        .replace_roster(
+            account,
+            &[entry("dave@example.org", Subscription::From, &["Work"])],
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        store.contacts(account).unwrap(),
+        [entry("dave@example.org", Subscription::From, &["Work"])]
+    );
+    assert_eq!(store.roster_version(account).unwrap(), None);
+    let orphans: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM contact_groups g \
+             WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = g.contact_id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+}
+
+#[test]
+fn replace_roster_failure_keeps_old_roster() {
+    let (mut store, account) = setup();
+    let old = [entry("bob@example.org", Subscription::Both, &["A"])];
+    store.replace_roster(account, &old, Some("v1")).unwrap();
+    let err = store
+        .replace_roster(
+            account,
+            &[
+                entry("carol@example.org", Subscription::Both, &[]),
+                entry("bad@example.org/resource", Subscription::Both, &[]),
+            ],
+            Some("v2"),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "store.invalid_data");
+    assert_eq!(store.contacts(account).unwrap(), old);
+    assert_eq!(
+        store.roster_version(account).unwrap().as_deref(),
+        Some("v1")
+    );
+}
+
+#[test]
+fn replace_roster_unknown_account_fails() {
+    let mut store = store();
+    let err = store
+        .replace_roster(AccountId(42), &[], Some("v"))
+        .unwrap_err();
+    assert_eq!(err.code(), "store.invalid_data");
+}
+
+#[test]
+fn roster_is_per_account() {
+    let (mut store, me) = setup();
+    let work = store.upsert_account("work@example.com").unwrap();
+    store
+        .upsert_contact(me, &entry("bob@example.org", Subscription::Both, &[]))
+        .unwrap();
+    store
+        .upsert_contact(work, &entry("boss@example.com", Subscription::To, &[]))
+        .unwrap();
+    assert_eq!(store.contacts(me).unwrap()[0].jid, "bob@example.org");
+    assert_eq!(store.contacts(work).unwrap()[0].jid, "boss@example.com");
+    store.replace_roster(me, &[], None).unwrap();
+    assert!(store.contacts(me).unwrap().is_empty());
+    assert_eq!(store.contacts(work).unwrap().len(), 1);
+}
+
+#[test]
+fn upsert_contact_inserts_then_updates_and_replaces_groups() {
+    let (mut store, account) = setup();
+    let mut bob = entry("bob@example.org", Subscription::None, &["Old", "Old"]);
+    bob.ask_pending = true;
+    store.upsert_contact(account, &bob).unwrap();
+    bob.groups = vec!["Old".into()]; // duplicates collapse
+    assert_eq!(store.contacts(account).unwrap(), [bob.clone()]);
+
+    let mut updated = entry("bob@example.org", Subscription::Both, &["New"]);
+    updated.name = Some("Bob".into());
+    store.upsert_contact(account, &updated).unwrap();
+    assert_eq!(store.contacts(account).unwrap(), [updated]);
+}
+
+#[test]
+fn upsert_contact_with_remove_deletes_it() {
+    let (mut store, account) = setup();
+    store
+        .upsert_contact(
+            account,
+            &entry("bob@example.org", Subscription::Both, &["G"]),
+        )
+        .unwrap();
+    store
+        .upsert_contact(
+            account,
+            &entry("bob@example.org", Subscription::Remove, &[]),
+        )
+        .unwrap();
+    assert!(store.contacts(account).unwrap().is_empty());
+    // Removing an unknown contact this way is fine, and remove items are skipped on replace.
+    store
+        .upsert_contact(
+            account,
+            &entry("nobody@example.org", Subscription::Remove, &[]),
+        )
+        .unwrap();
+    store
+        .replace_roster(
+            account,
+            &[entry("gone@example.org", Subscription::Remove, &[])],
+            None,
+        )
+        .unwrap();
+    assert!(store.contacts(account).unwrap().is_empty());
+}
+
+#[test]
+fn remove_contact_deletes_contact_and_groups() {
+    let (mut store, account) = setup();
+    store
+        .upsert_contact(
+            account,
+            &entry("bob@example.org", Subscription::Both, &["G"]),
+        )
+        .unwrap();
+    store
+        .upsert_contact(account, &entry("carol@example.org", Subscription::To, &[]))
+        .unwrap();
+    assert!(store.remove_contact(account, "bob@example.org").unwrap());
+    assert!(!store.remove_contact(account, "bob@example.org").unwrap());
+    assert_eq!(
+        store.contacts(account).unwrap(),
+        [entry("carol@example.org", Subscription::To, &[])]
+    );
+    let groups: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM contact_groups", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(groups, 0, "groups cascade with the contact");
+}
+
+#[test]
+fn upsert_contact_for_unknown_account_fails() {
+    let mut store = store();
+    let err = store
+        .upsert_contact(
+            AccountId(7),
+            &entry("bob@example.org", Subscription::Both, &[]),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "store.sqlite", "foreign key violation");
+}
+
+// ---- conversations --------------------------------------------------------------
+
+#[test]
+fn conversation_is_get_or_create() {
+    let (store, account) = setup();
+    let other = store.upsert_account("work@example.com").unwrap();
+    let bob = store.conversation(account, "bob@example.org").unwrap();
+    assert_eq!(store.conversation(account, "bob@example.org").unwrap(), bob);
+    assert_ne!(
+        store.conversation(account, "carol@example.org").unwrap(),
+        bob
+    );
+    assert_ne!(store.conversation(other, "bob@example.org").unwrap(), bob);
+    let err = store
+        .conversation(account, "bob@example.org/phone")
+        .unwrap_err();
+    assert_eq!(err.code(), "store.invalid_data");
+}
+
+#[test]
+fn inserting_updates_last_activity_monotonically() {
+    let (mut store, account) = setup();
+    let last_activity = |store: &Store, id: ConversationId| -> Option<i64> {
+        store
+            .conn()
+            .query_row(
+                "SELECT last_activity FROM conversations WHERE id = ?1",
+                [id.0],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let conversation = store.conversation(account, "bob@example.org").unwrap();
+    assert_eq!(last_activity(&store, conversation), None);
+
+    let mut new = incoming(account, "bob@example.org", "late");
+    new.server_time = Some(2_000);
+    inserted(store.insert_incoming(&new).unwrap());
+    assert_eq!(last_activity(&store, conversation), Some(2_000));
+
+    // An older (backfilled) message does not move it back.
+    new.server_time = Some(1_000);
+    new.body = "early".into();
+    inserted(store.insert_incoming(&new).unwrap());
+    assert_eq!(last_activity(&store, conversation), Some(2_000));
+
+    let sent = store
+        .insert_outgoing(account, "bob@example.org", "now", "o-1")
+        .unwrap();
+    assert_eq!(last_activity(&store, conversation), Some(sent.local_time));
+}
+
+// ---- messages ---------------------------------------------------------------------
+
+#[test]
+fn insert_incoming_stores_all_fields() {
+    let (mut store, account) = setup();
+    let mut new = incoming(account, "bob@example.org", "hello");
+    new.server_time = Some(1_700_000_000_000);
+    new.origin_id = Some("o-1".into());
+    new.stanza_id = Some("s-1".into());
+    new.stanza_id_by = Some("me@example.org".into());
+    let message = inserted(store.insert_incoming(&new).unwrap());
+    assert_eq!(message.account_id, account);
+    assert_eq!(message.peer, "bob@example.org");
+    assert_eq!(message.direction, Direction::In);
+    assert_eq!(message.sender, "bob@example.org/phone");
+    assert_eq!(message.body, "hello");
+    assert_eq!(message.server_time, Some(1_700_000_000_000));
+    assert!(message.local_time > 0);
+    assert_eq!(message.origin_id.as_deref(), Some("o-1"));
+    assert_eq!(message.stanza_id.as_deref(), Some("s-1"));
+    assert_eq!(message.state, MessageState::Received);
+    assert_eq!(message.error, None);
+    assert_eq!(
+        message.conversation_id,
+        store.conversation(account, "bob@example.org").unwrap()
+    );
+    assert_eq!(store.message(message.id).unwrap(), Some(message.clone()));
+    let by: Option<String> = store
+        .conn()
+        .query_row(
+            "SELECT stanza_id_by FROM messages WHERE id = ?1",
+            [message.id.0],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(by.as_deref(), Some("me@example.org"));
+}
+
+#[test]
+fn message_returns_none_for_unknown_id() {
+    let store = store();
+    assert_eq!(store.message(MessageId(12345)).unwrap(), None);
+}
+
+#[test]
+fn dedup_by_stanza_id_keeps_original_row() {
+    let (mut store, account) = setup();
+    let mut first = incoming(account, "bob@example.org", "original");
+    first.stanza_id = Some("s-1".into());
+    let original = inserted(store.insert_incoming(&first).unwrap());
+
+    let mut again = incoming(account, "bob@example.org", "DIFFERENT BODY");
+    again.stanza_id = Some("s-1".into());
+    again.server_time = Some(5);
+    again.origin_id = Some("fresh-origin".into());
+    assert_eq!(
+        store.insert_incoming(&again).unwrap(),
+        InsertOutcome::Duplicate(original.id)
+    );
+    assert_eq!(store.message(original.id).unwrap(), Some(original.clone()));
+    let conversation = original.conversation_id;
+    assert_eq!(
+        store.history_page(conversation, None, 10).unwrap(),
+        [original]
+    );
+}
+
+#[test]
+fn stanza_id_dedup_is_per_conversation() {
+    let (mut store, account) = setup();
+    let mut a = incoming(account, "bob@example.org", "a");
+    a.stanza_id = Some("s-1".into());
+    let mut b = incoming(account, "carol@example.org", "b");
+    b.stanza_id = Some("s-1".into());
+    inserted(store.insert_incoming(&a).unwrap());
+    inserted(store.insert_incoming(&b).unwrap());
+}
+
+#[test]
+fn dedup_by_origin_id_within_direction() {
+    let (mut store, account) = setup();
+    let mut first = incoming(account, "bob@example.org", "original");
+    first.origin_id = Some("o-1".into());
+    let original = inserted(store.insert_incoming(&first).unwrap());
+
+    let mut again = incoming(account, "bob@example.org", "changed");
+    again.origin_id = Some("o-1".into());
+    assert_eq!(
+        store.insert_incoming(&again).unwrap(),
+        InsertOutcome::Duplicate(original.id)
+    );
+    // A new stanza-id does not make an origin-id duplicate new.
+    again.stanza_id = Some("s-9".into());
+    assert_eq!(
+        store.insert_incoming(&again).unwrap(),
+        InsertOutcome::Duplicate(original.id)
+    );
+    assert_eq!(store.message(original.id).unwrap(), Some(original));
+
+    // The same origin-id in the other direction is a different message.
+    let mut own = incoming(account, "bob@example.org", "mine");
+    own.direction = Direction::Out;
+    own.sender = "me@example.org/laptop".into();
+    own.origin_id = Some("o-1".into());
+    let own = inserted(store.insert_incoming(&own).unwrap());
+    assert_eq!(
+        own.state,
+        MessageState::Sent,
+        "copies of own messages are sent"
+    );
+}
+
+#[test]
+fn messages_without_ids_are_never_duplicates() {
+    let (mut store, account) = setup();
+    let new = incoming(account, "bob@example.org", "same");
+    let a = inserted(store.insert_incoming(&new).unwrap());
+    let b = inserted(store.insert_incoming(&new).unwrap());
+    assert_ne!(a.id, b.id);
+}
+
+#[test]
+fn carbon_copy_of_own_pending_message_is_a_duplicate() {
+    let (mut store, account) = setup();
+    let pending = store
+        .insert_outgoing(account, "bob@example.org", "hi", "o-7")
+        .unwrap();
+    let mut copy = incoming(account, "bob@example.org", "hi");
+    copy.direction = Direction::Out;
+    copy.sender = "me@example.org/laptop".into();
+    copy.origin_id = Some("o-7".into());
+    copy.stanza_id = Some("s-7".into());
+    assert_eq!(
+        store.insert_incoming(&copy).unwrap(),
+        InsertOutcome::Duplicate(pending.id)
+    );
+    assert_eq!(store.message(pending.id).unwrap(), Some(pending));
+}
+
+#[test]
+fn insert_incoming_rejects_bad_peer_and_unknown_account() {
+    let (mut store, account) = setup();
+    let err = store
+        .insert_incoming(&incoming(account, "bob@example.org/res", "x"))
+        .unwrap_err();
+    assert_eq!(err.code(), "store.invalid_data");
+    let err = store
+        .insert_incoming(&incoming(AccountId(99), "bob@example.org", "x"))
+        .unwrap_err();
+    assert_eq!(err.code(), "store.sqlite");
+    let count: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[test]
+fn insert_outgoing_is_pending_from_account_jid() {
+    let (mut store, account) = setup();
+    let message = store
+        .insert_outgoing(account, "bob@example.org", "hi bob", "o-1")
+        .unwrap();
+    assert_eq!(message.direction, Direction::Out);
+    assert_eq!(message.state, MessageState::Pending);
+    assert_eq!(message.sender, "me@example.org");
+    assert_eq!(message.peer, "bob@example.org");
+    assert_eq!(message.body, "hi bob");
+    assert_eq!(message.origin_id.as_deref(), Some("o-1"));
+    assert_eq!(
+        (message.server_time, message.stanza_id.clone()),
+        (None, None)
+    );
+    assert_eq!(store.message(message.id).unwrap(), Some(message));
+}
+
+#[test]
+fn insert_outgoing_errors() {
+    let (mut store, account) = setup();
+    let err = store
+        .insert_outgoing(AccountId(99), "bob@example.org", "x", "o-1")
+        .unwrap_err();
+    assert_eq!(err.code(), "store.invalid_data");
+    store
+        .insert_outgoing(account, "bob@example.org", "x", "o-1")
+        .unwrap();
+    let err = store
+        .insert_outgoing(account, "bob@example.org", "y", "o-1")
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "store.sqlite",
+        "origin-id reuse violates the unique index"
+    );
+}
+
+#[test]
+fn outgoing_state_moves_forward_only() {
+    let (mut store, account) = setup();
+    let message = store
+        .insert_outgoing(account, "bob@example.org", "hi", "o-1")
+        .unwrap();
+    let sent = store
+        .set_state(message.id, MessageState::Sent, None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent.state, MessageState::Sent);
+    assert_eq!(sent.body, "hi");
+    let delivered = store
+        .set_state(message.id, MessageState::Delivered, None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivered.state, MessageState::Delivered);
+
+    // Late or repeated updates never downgrade.
+    for stale in [
+        MessageState::Sent,
+        MessageState::Pending,
+        MessageState::Failed,
+        MessageState::Delivered,
+        MessageState::Received,
+    ] {
+        assert_eq!(store.set_state(message.id, stale, None).unwrap(), None);
+    }
+    assert_eq!(store.message(message.id).unwrap(), Some(delivered));
+
+    let displayed = store
+        .set_state(message.id, MessageState::Displayed, None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(displayed.state, MessageState::Displayed);
+    assert_eq!(
+        store
+            .set_state(message.id, MessageState::Delivered, None)
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn failed_and_retry() {
+    let (mut store, account) = setup();
+    let a = store
+        .insert_outgoing(account, "bob@example.org", "a", "o-a")
+        .unwrap();
+    let failed = store
+        .set_state(a.id, MessageState::Failed, Some("remote-server-not-found"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.state, MessageState::Failed);
+    assert_eq!(failed.error.as_deref(), Some("remote-server-not-found"));
+    assert_eq!(
+        store.set_state(a.id, MessageState::Sent, None).unwrap(),
+        None
+    );
+
+    let retry = store
+        .set_state(a.id, MessageState::Pending, None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(retry.state, MessageState::Pending);
+    assert_eq!(retry.error, None, "retry clears the error");
+
+    let b = store
+        .insert_outgoing(account, "bob@example.org", "b", "o-b")
+        .unwrap();
+    store.set_state(b.id, MessageState::Sent, None).unwrap();
+    let failed = store
+        .set_state(b.id, MessageState::Failed, Some("timeout"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.state, MessageState::Failed);
+    // A receipt arriving after all proves delivery.
+    let delivered = store
+        .set_state(b.id, MessageState::Delivered, None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivered.state, MessageState::Delivered);
+}
+
+#[test]
+fn set_state_ignores_unknown_and_incoming_messages() {
+    let (mut store, account) = setup();
+    assert_eq!(
+        store
+            .set_state(MessageId(77), MessageState::Sent, None)
+            .unwrap(),
+        None
+    );
+    let received = inserted(
+        store
+            .insert_incoming(&incoming(account, "bob@example.org", "hi"))
+            .unwrap(),
+    );
+    assert_eq!(
+        store
+            .set_state(received.id, MessageState::Failed, Some("x"))
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.message(received.id).unwrap(), Some(received));
+}
+
+#[test]
+fn transition_table() {
+    use MessageState as S;
+    let all = [
+        S::Received,
+        S::Pending,
+        S::Sent,
+        S::Delivered,
+        S::Displayed,
+        S::Failed,
+    ];
+    let allowed = [
+        (S::Pending, S::Sent),
+        (S::Pending, S::Delivered),
+        (S::Pending, S::Displayed),
+        (S::Pending, S::Failed),
+        (S::Sent, S::Delivered),
+        (S::Sent, S::Displayed),
+        (S::Sent, S::Failed),
+        (S::Delivered, S::Displayed),
+        (S::Failed, S::Pending),
+        (S::Failed, S::Delivered),
+        (S::Failed, S::Displayed),
+    ];
+    for from in all {
+        for to in all {
+            assert_eq!(
+                from.can_transition_to(to),
+                allowed.contains(&(from, to)),
+                "{from:?} -> {to:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn find_outgoing_by_origin_id_only_finds_own_messages() {
+    let (mut store, account) = setup();
+    let mine = store
+        .insert_outgoing(account, "bob@example.org", "mine", "o-1")
+        .unwrap();
+    let mut theirs = incoming(account, "bob@example.org", "theirs");
+    theirs.origin_id = Some("o-2".into());
+    let theirs = inserted(store.insert_incoming(&theirs).unwrap());
+    let conversation = mine.conversation_id;
+    assert_eq!(
+        store
+            .find_outgoing_by_origin_id(conversation, "o-1")
+            .unwrap(),
+        Some(mine)
+    );
+    assert_eq!(
+        store
+            .find_outgoing_by_origin_id(conversation, "o-2")
+            .unwrap(),
+        None
+    );
+    let other = store.conversation(account, "carol@example.org").unwrap();
+    assert_eq!(
+        store.find_outgoing_by_origin_id(other, "o-1").unwrap(),
+        None
+    );
+    assert_eq!(theirs.direction, Direction::In);
+}
+
+#[test]
+fn pending_outgoing_is_oldest_first_and_per_account() {
+    let (mut store, me) = setup();
+    let work = store.upsert_account("work@example.com").unwrap();
+    let first = store
+        .insert_outgoing(me, "bob@example.org", "1", "o-1")
+        .unwrap();
+    let sent = store
+        .insert_outgoing(me, "carol@example.org", "2", "o-2")
+        .unwrap();
+    let third = store
+        .insert_outgoing(me, "carol@example.org", "3", "o-3")
+        .unwrap();
+    store
+        .insert_outgoing(work, "boss@example.com", "w", "o-w")
+        .unwrap();
+    inserted(
+        store
+            .insert_incoming(&incoming(me, "bob@example.org", "in"))
+            .unwrap(),
+    );
+    store.set_state(sent.id, MessageState::Sent, None).unwrap();
+    assert_eq!(store.pending_outgoing(me).unwrap(), [first, third]);
+    assert_eq!(store.pending_outgoing(work).unwrap().len(), 1);
+    assert!(store.pending_outgoing(AccountId(99)).unwrap().is_empty());
+}
+
+#[test]
+fn history_pages_with_keyset() {
+    let (mut store, account) = setup();
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        // Interleave another conversation to make sure it never leaks in.
+        let other = incoming(account, "carol@example.org", &format!("c{i}"));
+        inserted(store.insert_incoming(&other).unwrap());
+        let m = inserted(
+            store
+                .insert_incoming(&incoming(account, "bob@example.org", &format!("b{i}")))
+                .unwrap(),
+        );
+        ids.push(m.id);
+    }
+    let conversation = store.conversation(account, "bob@example.org").unwrap();
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.history_page(conversation, before, 10).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.iter().all(|m| m.conversation_id == conversation));
+        assert!(page.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+        before = page.last().map(|m| m.id);
+        pages.push(page);
+    }
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [10, 10, 5]);
+    let seen: Vec<MessageId> = pages.concat().iter().map(|m| m.id).collect();
+    let mut expected = ids.clone();
+    expected.reverse();
+    assert_eq!(seen, expected, "every message exactly once, in order");
+    assert_eq!(pages[0][0].body, "b24");
+    assert_eq!(pages[2][4].body, "b0");
+
+    assert!(store
+        .history_page(conversation, None, 0)
+        .unwrap()
+        .is_empty());
+    // A page started at an arbitrary id continues below it.
+    let tail = store.history_page(conversation, Some(ids[3]), 100).unwrap();
+    let tail_ids: Vec<MessageId> = tail.iter().map(|m| m.id).collect();
+    assert_eq!(tail_ids, [ids[2], ids[1], ids[0]]);
+    let empty = store.conversation(account, "nobody@example.org").unwrap();
+    assert!(store.history_page(empty, None, 10).unwrap().is_empty());
+}
+
+#[test]
+fn history_page_uses_the_conversation_index() {
+    let (mut store, account) = setup();
+    for i in 0..5 {
+        inserted(
+            store
+                .insert_incoming(&incoming(account, "bob@example.org", &format!("{i}")))
+                .unwrap(),
+        );
+        inserted(
+            store
+                .insert_incoming(&incoming(account, "carol@example.org", &format!("{i}")))
+                .unwrap(),
+        );
+    }
+    // Both without statistics and with (misleading, tiny-table) statistics.
+    for analyze in [false, true] {
+        if analyze {
+            store.conn().execute_batch("ANALYZE").unwrap();
+        }
+        for before in [i64::MAX, 3] {
+            let plan = query_plan(
+                store.conn(),
+                HISTORY_PAGE_SQL,
+                rusqlite::params![1, before, 10],
+            );
+            assert!(!plan.contains("SCAN"), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+            assert!(
+                plan.contains(
+                    "SEARCH m USING INDEX messages_conversation_page (conversation_id=? AND id<?)"
+                ),
+                "{plan}"
+            );
+        }
+    }
+}
+
+#[test]
+fn lookups_use_indexes() {
+    let (mut store, account) = setup();
+    store
+        .insert_outgoing(account, "bob@example.org", "x", "o-1")
+        .unwrap();
+    for analyze in [false, true] {
+        if analyze {
+            store.conn().execute_batch("ANALYZE").unwrap();
+        }
+        let conn = store.conn();
+        let plan = query_plan(
+            conn,
+            "SELECT id FROM messages WHERE conversation_id = ?1 AND stanza_id = ?2",
+            rusqlite::params![1, "s"],
+        );
+        assert!(plan.contains("messages_stanza_id"), "{plan}");
+        let plan = query_plan(
+            conn,
+            "SELECT id FROM messages \
+             WHERE conversation_id = ?1 AND direction = ?2 AND origin_id = ?3",
+            rusqlite::params![1, "out", "o"],
+        );
+        assert!(plan.contains("messages_origin_id"), "{plan}");
+        let plan = query_plan(conn, PENDING_OUTGOING_SQL, rusqlite::params![1]);
+        assert!(plan.contains("messages_pending_out"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+}
+
+// ---- errors -----------------------------------------------------------------------
+
+#[test]
+fn disk_full_is_reported_as_such() {
+    let (mut store, account) = setup();
+    let pages: i64 = store
+        .conn()
+        .pragma_query_value(None, "page_count", |r| r.get(0))
+        .unwrap();
+    store
+        .conn()
+        .pragma_update(None, "max_page_count", pages + 2)
+        .unwrap();
+    let big = "x".repeat(64 * 1024);
+    let err = (0..100)
+        .find_map(|i| {
+            store
+                .insert_incoming(&incoming(account, "bob@example.org", &format!("{i}{big}")))
+                .err()
+        })
+        .expect("the size limit must be hit");
+    assert!(matches!(err, StoreError::DiskFull), "{err:?}");
+    assert_eq!(err.code(), "store.disk_full");
+    assert!(store.conn().is_autocommit(), "transaction rolled back");
+}
+
+#[test]
+fn corrupt_stored_values_are_invalid_data() {
+    let (mut store, account) = setup();
+    let message = store
+        .insert_outgoing(account, "bob@example.org", "hi", "o-1")
+        .unwrap();
+    store
+        .conn()
+        .execute_batch("PRAGMA ignore_check_constraints = ON")
+        .unwrap();
+    store
+        .conn()
+        .execute(
+            "UPDATE messages SET state = 'bogus' WHERE id = ?1",
+            [message.id.0],
+        )
+        .unwrap();
+    let err = store.message(message.id).unwrap_err();
+    assert_eq!(err.code(), "store.invalid_data");
+    assert!(err.to_string().contains("bogus"), "{err}");
+
+    store
+        .conn()
+        .execute("UPDATE accounts SET port = 70000", [])
+        .unwrap();
+    let err = store.account(account).unwrap_err();
+    assert_eq!(err.code(), "store.invalid_data");
+}
+
+#[test]
+fn error_codes_are_stable() {
+    let sqlite = StoreError::from(rusqlite::Error::QueryReturnedNoRows);
+    assert_eq!(sqlite.code(), "store.sqlite");
+    assert_eq!(StoreError::DiskFull.code(), "store.disk_full");
+    assert_eq!(
+        StoreError::InvalidData("x".into()).code(),
+        "store.invalid_data"
+    );
+    assert_eq!(
+        StoreError::NewerSchema {
+            found: 2,
+            supported: 1
+        }
+        .code(),
+        "store.newer_schema"
+    );
+}
