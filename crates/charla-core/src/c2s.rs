@@ -21,7 +21,7 @@ use hickory_resolver::TokioResolver;
 use sasl::common::{ChannelBinding, Credentials};
 use tokio::io::BufStream;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
@@ -463,7 +463,8 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
 /// A report from the reconnector to the session.
 #[derive(Debug)]
 pub(crate) enum Report {
-    /// An attempt failed; `retry_in` is `None` when it gives up.
+    /// An attempt failed; `retry_in` is `None` when it gives up (the
+    /// session must then drop the stream and cancel).
     Failed {
         failure: LoginFailure,
         attempt: u32,
@@ -473,23 +474,32 @@ pub(crate) enum Report {
 
 /// Starts tokio-xmpp's stanza stream (which binds, negotiates XEP-0198 and
 /// resumes on its own) with our reconnector. Before the first success
-/// (`online_once` false) any failure ends the stream, so a login screen
-/// gets its answer at once; afterwards transient failures are retried with
-/// backoff until the session is closed.
+/// (`online_once` false) any failure gives up, so a login screen gets its
+/// answer at once; afterwards transient failures are retried with backoff.
+///
+/// To stop, the session drops the [`StanzaStream`] and then sends `true`
+/// on `cancel`; the reconnector then ends the stream's worker (see
+/// [`inert_connection`]).
 pub(crate) fn open(
     cfg: LoginConfig,
     online_once: Arc<AtomicBool>,
     reports: mpsc::UnboundedSender<Report>,
+    cancel: watch::Receiver<bool>,
 ) -> StanzaStream {
     let cfg = Arc::new(cfg);
     let reconnector = move |_location: Option<String>, slot: oneshot::Sender<Connection>| {
         let cfg = cfg.clone();
         let online_once = online_once.clone();
         let reports = reports.clone();
+        let mut cancel = cancel.clone();
         tokio::spawn(async move {
             let mut attempt = 0u32;
             loop {
-                match login(&cfg).await {
+                let result = tokio::select! {
+                    r = login(&cfg) => r,
+                    _ = cancel.wait_for(|c| *c) => break,
+                };
+                match result {
                     Ok(conn) => {
                         // If the stream is gone the fresh connection just drops.
                         let _ = slot.send(conn);
@@ -497,26 +507,67 @@ pub(crate) fn open(
                     }
                     Err(failure) => {
                         attempt += 1;
-                        let give_up = failure.fatal
-                            || !online_once.load(Ordering::SeqCst)
-                            || slot.is_closed();
+                        let give_up = failure.fatal || !online_once.load(Ordering::SeqCst);
                         let retry_in = (!give_up).then(|| backoff(attempt));
                         let _ = reports.send(Report::Failed {
                             failure,
                             attempt,
                             retry_in,
                         });
-                        match retry_in {
-                            // Dropping the slot ends the stanza stream.
-                            None => return,
-                            Some(delay) => tokio::time::sleep(delay).await,
+                        let delay = retry_in.unwrap_or(Duration::MAX);
+                        tokio::select! {
+                            _ = tokio::time::sleep(delay) => {}
+                            _ = cancel.wait_for(|c| *c) => break,
                         }
                     }
                 }
             }
+            if let Some(conn) = inert_connection(cfg.jid.clone()).await {
+                let _ = slot.send(conn);
+            }
         });
     };
     StanzaStream::new(Box::new(reconnector), 64)
+}
+
+/// A connection that is already over, handed to the stream's worker when
+/// the session stops while it waits for a reconnect. tokio-xmpp 6 panics
+/// its worker if the reconnector drops its slot instead; with this, the
+/// worker fails to bind on it, finds that its owner is gone, and ends
+/// cleanly.
+async fn inert_connection(identity: BareJid) -> Option<Connection> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (ours, mut theirs) = tokio::io::duplex(4096);
+    tokio::spawn(async move {
+        let mut header = [0u8; 512];
+        let _ = theirs.read(&mut header).await;
+        let _ = theirs
+            .write_all(
+                b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+                  xmlns:stream='http://etherx.jabber.org/streams' version='1.0' id='inert'>\
+                  <stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>",
+            )
+            .await;
+        // Dropping our end closes the stream.
+    });
+    let domain = identity.domain().as_str().to_owned();
+    let pending = initiate_stream(
+        BufStream::new(ours),
+        ns::JABBER_CLIENT,
+        header(&domain),
+        timeouts(),
+    )
+    .await
+    .ok()?;
+    let (features, stream): (
+        StreamFeatures,
+        XmppStream<BufStream<tokio::io::DuplexStream>>,
+    ) = pending.recv_features().await.ok()?;
+    Some(Connection {
+        stream: stream.box_stream(),
+        features,
+        identity: Jid::from(identity),
+    })
 }
 
 #[cfg(test)]

@@ -86,7 +86,11 @@ pub(crate) fn classify(msg: &Message, own: &BareJid) -> Incoming {
             // any stanza-id it likes. If several claim to be ours, the
             // server appends its own last.
             if let Ok(s) = StanzaId::try_from(payload.clone()) {
-                if s.by == Jid::from(own.clone()) && !s.id.is_empty() && s.id.len() <= 256 {
+                if s.by.resource().is_none()
+                    && s.by.to_bare() == *own
+                    && !s.id.is_empty()
+                    && s.id.len() <= 256
+                {
                     stanza_id = Some(s.id);
                 }
             }

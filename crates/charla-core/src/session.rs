@@ -11,7 +11,7 @@ use charla_store::{
     AccountId, Direction, InsertOutcome, Message, MessageId, MessageState, NewMessage, Store,
 };
 use futures::StreamExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_xmpp::stanzastream::{
     Event as StreamEvent, StanzaStage, StanzaState, StreamEvent as Link,
 };
@@ -108,7 +108,10 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         sid_trusted: false,
     };
     session.state(ConnectionState::Connecting).await;
-    let mut stream = c2s::open(ctx.login, online_once.clone(), reports_tx);
+    let (cancel, cancelled) = watch::channel(false);
+    let mut stream = c2s::open(ctx.login, online_once.clone(), reports_tx, cancelled);
+    // The stream is usable (bound and not suspended).
+    let mut link_up = false;
     let mut close = false;
     loop {
         tokio::select! {
@@ -117,12 +120,15 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                 Some(StreamEvent::Stream(Link::Reset { bound_jid, features })) => {
                     online_once.store(true, Ordering::SeqCst);
                     session.sm_enabled = features.stream_management.is_some();
+                    link_up = true;
                     session.on_bound(&stream, bound_jid).await;
                 }
                 Some(StreamEvent::Stream(Link::Suspended)) => {
+                    link_up = false;
                     session.state(ConnectionState::Reconnecting { attempt: 0, retry_in_ms: 0 }).await;
                 }
                 Some(StreamEvent::Stream(Link::Resumed)) => {
+                    link_up = true;
                     session.online_state().await;
                 }
                 Some(StreamEvent::Stanza(stanza)) => session.on_stanza(&stream, stanza).await,
@@ -138,6 +144,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                         if let Some(ready) = session.ready.take() {
                             let _ = ready.send(Err(failure.error));
                         }
+                        break;
                     }
                 }
             }
@@ -155,12 +162,15 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
             },
         }
     }
-    if close {
-        if session.bound.is_some() {
-            let _ = stream.send(Box::new(Presence::unavailable().into())).await;
-        }
+    if close && link_up {
+        let _ = stream.send(Box::new(Presence::unavailable().into())).await;
         stream.close().await;
+    } else {
+        // Not connected (failed, or waiting to reconnect): drop the stream
+        // first, then stop the reconnector, which lets the worker end.
+        drop(stream);
     }
+    let _ = cancel.send(true);
     session.went_offline().await;
     if let Some(ready) = session.ready.take() {
         let _ = ready.send(Err(CoreError::new(
