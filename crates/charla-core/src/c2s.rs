@@ -182,39 +182,56 @@ async fn endpoints(domain: &str) -> Vec<ServerAddress> {
     let Ok(resolver) = resolver else {
         return fallback;
     };
-    let mut found: Vec<(u16, u16, bool, ServerAddress)> = Vec::new();
+    let mut found = Vec::new();
     for (service, direct_tls) in [("_xmpps-client._tcp", true), ("_xmpp-client._tcp", false)] {
         let name = format!("{service}.{domain}.");
         let Ok(lookup) = resolver.srv_lookup(name).await else {
             continue;
         };
         for record in lookup.answers() {
-            let RData::SRV(srv) = &record.data else {
-                continue;
-            };
-            let host = srv.target.to_ascii();
-            let host = host.trim_end_matches('.');
-            if host.is_empty() {
-                // "." means the service is decidedly not offered.
-                continue;
-            }
-            found.push((
-                srv.priority,
-                u16::MAX - srv.weight,
-                !direct_tls,
-                ServerAddress {
-                    host: host.to_owned(),
+            if let RData::SRV(srv) = &record.data {
+                found.push(SrvRecord {
+                    priority: srv.priority,
+                    weight: srv.weight,
+                    target: srv.target.to_ascii(),
                     port: srv.port,
                     direct_tls,
-                },
-            ));
+                });
+            }
         }
     }
-    if found.is_empty() {
-        return fallback;
+    let ordered = order_srv(found);
+    if ordered.is_empty() {
+        fallback
+    } else {
+        ordered
     }
-    found.sort_by_key(|(prio, weight, starttls, _)| (*prio, *weight, *starttls));
-    found.into_iter().map(|(_, _, _, a)| a).collect()
+}
+
+/// One SRV answer, for either the direct TLS or the STARTTLS service.
+#[derive(Debug, Clone)]
+struct SrvRecord {
+    priority: u16,
+    weight: u16,
+    target: String,
+    port: u16,
+    direct_tls: bool,
+}
+
+/// Orders SRV answers of both services (RFC 2782, XEP-0368): lowest
+/// priority first, then highest weight, direct TLS before STARTTLS on a
+/// tie. A target of "." means the service is decidedly not offered.
+fn order_srv(mut records: Vec<SrvRecord>) -> Vec<ServerAddress> {
+    records.retain(|r| !r.target.trim_end_matches('.').is_empty());
+    records.sort_by_key(|r| (r.priority, u16::MAX - r.weight, !r.direct_tls));
+    records
+        .into_iter()
+        .map(|r| ServerAddress {
+            host: r.target.trim_end_matches('.').to_owned(),
+            port: r.port,
+            direct_tls: r.direct_tls,
+        })
+        .collect()
 }
 
 /// Opens one authenticated stream, trying each endpoint in turn.
@@ -584,6 +601,37 @@ mod tests {
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
         }
         assert!(backoff(30) >= MAX_BACKOFF / 2);
+    }
+
+    #[test]
+    fn srv_records_are_ordered_by_priority_weight_then_direct_tls() {
+        let rec = |priority, weight, target: &str, direct_tls| SrvRecord {
+            priority,
+            weight,
+            target: target.into(),
+            port: if direct_tls { 5223 } else { 5222 },
+            direct_tls,
+        };
+        let ordered = order_srv(vec![
+            rec(20, 0, "backup.example.", false),
+            rec(10, 5, "light.example.", false),
+            rec(10, 50, "heavy.example.", false),
+            rec(10, 50, "heavy.example.", true),
+            rec(0, 0, ".", true),
+        ]);
+        let got: Vec<_> = ordered
+            .iter()
+            .map(|a| (a.host.as_str(), a.direct_tls))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("heavy.example", true),
+                ("heavy.example", false),
+                ("light.example", false),
+                ("backup.example", false)
+            ]
+        );
     }
 
     #[test]
