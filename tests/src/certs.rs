@@ -1,0 +1,134 @@
+//! Test certificates made with the `openssl` command-line tool: a fresh CA per server and a
+//! leaf certificate signed by it.
+
+use std::path::{Path, PathBuf};
+
+use crate::process::{os_args, run_command, unique_token};
+use crate::HarnessError;
+
+/// Where a server's certificate files live.
+#[derive(Debug, Clone)]
+pub(crate) struct CertPaths {
+    /// The test CA's certificate (PEM).
+    pub ca_cert: PathBuf,
+    /// The server's certificate (PEM).
+    pub server_cert: PathBuf,
+    /// The server's private key (PEM).
+    pub server_key: PathBuf,
+}
+
+impl CertPaths {
+    /// The file names used inside a server directory.
+    pub(crate) fn in_dir(dir: &Path) -> Self {
+        CertPaths {
+            ca_cert: dir.join("ca.pem"),
+            server_cert: dir.join("server.pem"),
+            server_key: dir.join("server.key"),
+        }
+    }
+
+    /// Whether all files exist (a persistent directory made by an earlier run).
+    pub(crate) fn exist(&self) -> bool {
+        self.ca_cert.is_file() && self.server_cert.is_file() && self.server_key.is_file()
+    }
+}
+
+/// Creates a CA (`ca.pem`, `ca.key`) and a leaf certificate for `names` (`server.pem`,
+/// `server.key`) in `dir`. The first name is the subject's CN; all are DNS SANs. The leaf is
+/// `CA:FALSE` with `serverAuth`, both use P-256 keys.
+pub(crate) async fn generate(dir: &Path, names: &[String]) -> Result<CertPaths, HarnessError> {
+    let paths = CertPaths::in_dir(dir);
+    let ca_key = dir.join("ca.key");
+    let csr = dir.join("server.csr");
+    let ext = dir.join("server.ext");
+    let first = names.first().ok_or(HarnessError::InvalidName {
+        name: String::new(),
+        reason: "a certificate needs at least one name",
+    })?;
+    let san = names
+        .iter()
+        .map(|n| format!("DNS:{n}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    std::fs::write(
+        &ext,
+        format!(
+            "basicConstraints=critical,CA:FALSE\n\
+             keyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=serverAuth\n\
+             subjectKeyIdentifier=hash\n\
+             authorityKeyIdentifier=keyid\n\
+             subjectAltName={san}\n"
+        ),
+    )
+    .map_err(|e| HarnessError::io(format!("writing {}", ext.display()), e))?;
+
+    let token = unique_token();
+    run_command(
+        "openssl",
+        os_args![
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "3650",
+            "-subj",
+            &format!("/O=Charla tests/CN=Charla Test CA {token}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            &ca_key,
+            "-out",
+            &paths.ca_cert,
+        ],
+    )
+    .await?;
+    run_command(
+        "openssl",
+        os_args![
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            &format!("/CN={first}"),
+            "-keyout",
+            &paths.server_key,
+            "-out",
+            &csr,
+        ],
+    )
+    .await?;
+    run_command(
+        "openssl",
+        os_args![
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &paths.ca_cert,
+            "-CAkey",
+            &ca_key,
+            "-set_serial",
+            &format!("0x{token}"),
+            "-days",
+            "3650",
+            "-extfile",
+            &ext,
+            "-out",
+            &paths.server_cert,
+        ],
+    )
+    .await?;
+    Ok(paths)
+}
