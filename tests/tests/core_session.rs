@@ -1,0 +1,742 @@
+//! The headless core against a real Prosody: login, errors, roster,
+//! presence, messages, offline delivery and hostile stanzas.
+
+use std::time::Duration;
+
+use charla_core::{
+    AccountId, ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, MessageState,
+    ServerAddress, Show, Subscription, TlsTrust,
+};
+use charla_tests::TestServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc::Receiver;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// One Charla instance with its own database file.
+struct Client {
+    core: Core,
+    events: Receiver<Event>,
+    account: AccountId,
+    _dir: tempfile::TempDir,
+}
+
+fn options(server: &TestServer, password: &str) -> ConnectOptions {
+    ConnectOptions {
+        password: password.into(),
+        server: Some(ServerAddress {
+            host: server.host().into(),
+            port: server.c2s_port(),
+            direct_tls: false,
+        }),
+        trust: TlsTrust::from_ca_pem(server.ca_cert_pem_bytes()).expect("test CA"),
+        show: Show::Available,
+        status: None,
+    }
+}
+
+fn client_for(server: &TestServer, user: &str) -> Client {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (core, events) = Core::open(&dir.path().join("charla.sqlite3")).expect("open store");
+    let account = core.add_account(&server.jid(user)).expect("account");
+    Client {
+        core,
+        events,
+        account,
+        _dir: dir,
+    }
+}
+
+async fn online(server: &TestServer, user: &str, opts: ConnectOptions) -> Client {
+    let c = client_for(server, user);
+    c.core.connect(c.account, opts).await.expect("login");
+    c
+}
+
+impl Client {
+    /// Waits for the first event matching `pred`, skipping others.
+    async fn wait_for(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(e)) if pred(&e) => return e,
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("event stream closed while waiting for {what}"),
+                Err(_) => panic!("timed out waiting for {what}"),
+            }
+        }
+    }
+
+    /// Collects every event that arrives within `quiet`.
+    async fn drain(&mut self, quiet: Duration) -> Vec<Event> {
+        let mut out = Vec::new();
+        while let Ok(Some(e)) = tokio::time::timeout(quiet, self.events.recv()).await {
+            out.push(e);
+        }
+        out
+    }
+
+    fn history(&self, peer: &str) -> Vec<charla_core::Message> {
+        self.core
+            .history(self.account, peer, None, 100)
+            .expect("history")
+    }
+}
+
+/// How many client connections Prosody has logged so far.
+fn connections(server: &TestServer) -> usize {
+    std::fs::read_to_string(server.log_path())
+        .expect("log")
+        .matches("Client connected")
+        .count()
+}
+
+/// Counts panics in any thread of this test binary whose message mentions the stream's
+/// worker giving up on a reconnect (tokio-xmpp panics its worker if a reconnect is
+/// aborted the wrong way; tokio would swallow that panic).
+fn worker_panics() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.to_string().contains("reconnect request") {
+                COUNT.fetch_add(1, Ordering::SeqCst);
+            }
+            default(info);
+        }));
+    });
+    COUNT.load(Ordering::SeqCst)
+}
+
+async fn pair() -> TestServer {
+    TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .mutual("alice", "bob", Some("Friends"))
+        .start()
+        .await
+        .expect("prosody")
+}
+
+#[tokio::test]
+async fn login_goes_online_and_receives_the_roster() {
+    let server = pair().await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let jid = match alice
+        .wait_for("online", |e| {
+            matches!(
+                e,
+                Event::Connection {
+                    state: ConnectionState::Online { .. },
+                    ..
+                }
+            )
+        })
+        .await
+    {
+        Event::Connection {
+            state: ConnectionState::Online { jid },
+            ..
+        } => jid,
+        _ => unreachable!(),
+    };
+    assert!(jid.starts_with("alice@charla.test/"), "bound {jid}");
+    let Event::RosterLoaded { contacts, .. } = alice
+        .wait_for("roster", |e| matches!(e, Event::RosterLoaded { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0].jid, "bob@charla.test");
+    assert_eq!(contacts[0].subscription, Subscription::Both);
+    assert_eq!(contacts[0].groups, vec!["Friends".to_owned()]);
+    // The roster is cached in the store.
+    assert_eq!(
+        alice.core.contacts(alice.account).expect("contacts"),
+        contacts
+    );
+}
+
+#[tokio::test]
+async fn direct_tls_login_works() {
+    let server = pair().await;
+    let mut opts = options(&server, "alice-pw");
+    opts.server = Some(ServerAddress {
+        host: server.host().into(),
+        port: server.direct_tls_port(),
+        direct_tls: true,
+    });
+    let mut alice = online(&server, "alice", opts).await;
+    alice
+        .wait_for(
+            "roster over direct TLS",
+            |e| matches!(e, Event::RosterLoaded { contacts, .. } if contacts.len() == 1),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn answers_disco_ping_and_advertises_caps() {
+    let server = pair().await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let Event::Connection {
+        state: ConnectionState::Online { jid: alice_full },
+        ..
+    } = alice
+        .wait_for("online", |e| {
+            matches!(
+                e,
+                Event::Connection {
+                    state: ConnectionState::Online { .. },
+                    ..
+                }
+            )
+        })
+        .await
+    else {
+        unreachable!()
+    };
+    let mut bob = Raw::login(&server, "bob", "bob-pw").await;
+    // Initial presence: the server sends alice's presence, with XEP-0115 caps.
+    bob.send("<presence/>").await;
+    let presence = read_until(&mut bob.tls, "http://jabber.org/protocol/caps").await;
+    assert!(
+        presence.contains("node='https://charla.im'")
+            || presence.contains("node=\"https://charla.im\""),
+        "{presence}"
+    );
+    bob.send(&format!("<iq type='get' id='d1' to='{alice_full}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")).await;
+    let disco = read_until(&mut bob.tls, "</iq>").await;
+    assert!(
+        disco.contains("type='result'") || disco.contains("type=\"result\""),
+        "{disco}"
+    );
+    for feature in [
+        "urn:xmpp:ping",
+        "http://jabber.org/protocol/disco#info",
+        "http://jabber.org/protocol/caps",
+    ] {
+        assert!(disco.contains(feature), "{feature} missing: {disco}");
+    }
+    bob.send(&format!(
+        "<iq type='get' id='p1' to='{alice_full}'><ping xmlns='urn:xmpp:ping'/></iq>"
+    ))
+    .await;
+    let pong = read_until(&mut bob.tls, "p1").await;
+    assert!(pong.contains("result"), "{pong}");
+    bob.send(&format!(
+        "<iq type='get' id='u1' to='{alice_full}'><unknown xmlns='urn:x'/></iq>"
+    ))
+    .await;
+    let refused = read_until(&mut bob.tls, "service-unavailable").await;
+    assert!(refused.contains("u1"), "{refused}");
+}
+
+#[tokio::test]
+async fn wrong_password_is_an_auth_error_without_retries() {
+    let server = pair().await;
+    let mut alice = client_for(&server, "alice");
+    let connections_before = connections(&server);
+    let err = alice
+        .core
+        .connect(alice.account, options(&server, "not-the-password"))
+        .await
+        .expect_err("must fail");
+    assert_eq!(err.code, ErrorCode::AuthFailed, "{err:?}");
+    let events = alice.drain(Duration::from_secs(3)).await;
+    let reconnecting = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Connection {
+                    state: ConnectionState::Reconnecting { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    let auth_errors = events
+        .iter()
+        .filter(|e| matches!(e, Event::Error { error, .. } if error.code == ErrorCode::AuthFailed))
+        .count();
+    assert_eq!(reconnecting, 0, "no retry storm: {events:?}");
+    assert_eq!(auth_errors, 1, "exactly one attempt: {events:?}");
+    assert!(matches!(
+        events.last(),
+        Some(Event::Connection {
+            state: ConnectionState::Disconnected,
+            ..
+        })
+    ));
+    // The server saw exactly one connection from us.
+    assert_eq!(
+        connections(&server) - connections_before,
+        1,
+        "{}",
+        server.log_tail()
+    );
+}
+
+#[tokio::test]
+async fn link_loss_reconnects_with_backoff_and_disconnect_stops_it() {
+    worker_panics();
+    let mut server = pair().await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    server.stop().await.expect("stop");
+    let Event::Connection {
+        state: ConnectionState::Reconnecting { attempt, retry_in_ms },
+        ..
+    } = alice
+        .wait_for("a scheduled retry", |e| {
+            matches!(e, Event::Connection { state: ConnectionState::Reconnecting { attempt, .. }, .. } if *attempt >= 1)
+        })
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(attempt, 1);
+    // First retry: between half and all of the 1 s base delay (jitter).
+    assert!((500..=1000).contains(&retry_in_ms), "{retry_in_ms}");
+    server.restart().await.expect("restart");
+    alice
+        .wait_for("back online", |e| {
+            matches!(
+                e,
+                Event::Connection {
+                    state: ConnectionState::Online { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    server.stop().await.expect("stop again");
+    alice
+        .wait_for("reconnecting again", |e| {
+            matches!(e, Event::Connection { state: ConnectionState::Reconnecting { attempt, .. }, .. } if *attempt >= 1)
+        })
+        .await;
+    tokio::time::timeout(Duration::from_secs(5), alice.core.disconnect(alice.account))
+        .await
+        .expect("disconnect must not wait for the reconnect loop");
+    alice
+        .wait_for("disconnected", |e| {
+            matches!(
+                e,
+                Event::Connection {
+                    state: ConnectionState::Disconnected,
+                    ..
+                }
+            )
+        })
+        .await;
+    // Nothing keeps trying once disconnected.
+    let later = alice.drain(Duration::from_secs(3)).await;
+    assert!(later.is_empty(), "{later:?}");
+    assert_eq!(worker_panics(), 0);
+}
+
+#[tokio::test]
+async fn unreachable_server_is_a_clear_error() {
+    let server = pair().await;
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let alice = client_for(&server, "alice");
+    let mut opts = options(&server, "alice-pw");
+    opts.server = Some(ServerAddress {
+        host: "127.0.0.1".into(),
+        port: closed_port,
+        direct_tls: false,
+    });
+    let err = alice
+        .core
+        .connect(alice.account, opts)
+        .await
+        .expect_err("must fail");
+    assert_eq!(err.code, ErrorCode::Unreachable, "{err:?}");
+    assert!(err.message.contains(&closed_port.to_string()), "{err:?}");
+}
+
+#[tokio::test]
+async fn invalid_jids_are_rejected_before_any_network_io() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (core, _events) = Core::open(&dir.path().join("db.sqlite3")).expect("open");
+    for bad in [
+        "",
+        "charla.test",
+        "@charla.test",
+        "alice@",
+        "a@b@c",
+        "alice@bad domain",
+        "alice@charla.test/res",
+    ] {
+        let err = core.add_account(bad).expect_err(bad);
+        assert_eq!(err.code, ErrorCode::InvalidJid, "{bad}: {err:?}");
+    }
+    let account = core.add_account("alice@charla.test").expect("valid");
+    let err = core
+        .send_message(account, "not a jid", "hi")
+        .await
+        .expect_err("bad recipient");
+    assert_eq!(err.code, ErrorCode::InvalidJid);
+    assert!(core.history(account, "not a jid", None, 10).is_err());
+}
+
+#[tokio::test]
+async fn certificate_for_another_domain_is_refused() {
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .cert_names(["wrong.test"])
+        .start()
+        .await
+        .expect("prosody");
+    let alice = client_for(&server, "alice");
+    let err = alice
+        .core
+        .connect(alice.account, options(&server, "alice-pw"))
+        .await
+        .expect_err("must refuse the certificate");
+    assert_eq!(err.code, ErrorCode::TlsCertificate, "{err:?}");
+}
+
+#[tokio::test]
+async fn certificate_from_an_untrusted_ca_is_refused() {
+    let server = pair().await;
+    let alice = client_for(&server, "alice");
+    let mut opts = options(&server, "alice-pw");
+    opts.trust = TlsTrust::system().expect("system roots");
+    let err = alice
+        .core
+        .connect(alice.account, opts)
+        .await
+        .expect_err("must refuse the test CA");
+    assert_eq!(err.code, ErrorCode::TlsCertificate, "{err:?}");
+}
+
+#[tokio::test]
+async fn contact_comes_online_changes_status_and_goes_offline() {
+    let server = pair().await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let mut bob_opts = options(&server, "bob-pw");
+    bob_opts.show = Show::Away;
+    bob_opts.status = Some("At the park".into());
+    let bob = online(&server, "bob", bob_opts).await;
+
+    let is_bob =
+        |e: &Event| matches!(e, Event::PresenceChanged { jid, .. } if jid == "bob@charla.test");
+    let Event::PresenceChanged { presence, .. } = alice.wait_for("bob online", is_bob).await else {
+        unreachable!()
+    };
+    let p = presence.expect("online");
+    assert_eq!(p.show, Show::Away);
+    assert_eq!(p.status.as_deref(), Some("At the park"));
+
+    bob.core
+        .set_presence(bob.account, Show::Dnd, Some("In a meeting".into()))
+        .await
+        .expect("presence");
+    let Event::PresenceChanged { presence, .. } = alice.wait_for("bob dnd", is_bob).await else {
+        unreachable!()
+    };
+    let p = presence.expect("still online");
+    assert_eq!(p.show, Show::Dnd);
+    assert_eq!(p.status.as_deref(), Some("In a meeting"));
+
+    bob.core.disconnect(bob.account).await;
+    let Event::PresenceChanged { presence, .. } = alice.wait_for("bob offline", is_bob).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(presence, None);
+}
+
+#[tokio::test]
+async fn message_is_delivered_and_stored_exactly_once_on_each_side() {
+    let server = pair().await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let mut bob = online(&server, "bob", options(&server, "bob-pw")).await;
+
+    let sent = alice
+        .core
+        .send_message(
+            alice.account,
+            "bob@charla.test",
+            "Hola, Bob! <b>not html</b>",
+        )
+        .await
+        .expect("send");
+    assert_eq!(sent.state, MessageState::Pending);
+    assert_eq!(sent.direction, Direction::Out);
+
+    let Event::MessageAdded { message: got, .. } = bob
+        .wait_for("message", |e| matches!(e, Event::MessageAdded { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(got.body, "Hola, Bob! <b>not html</b>");
+    assert_eq!(got.direction, Direction::In);
+    assert_eq!(got.peer, "alice@charla.test");
+    assert_eq!(got.origin_id, sent.origin_id);
+    assert_eq!(got.state, MessageState::Received);
+
+    let id = sent.id;
+    alice
+        .wait_for("sent ack", |e| {
+            matches!(e, Event::MessageUpdated { message, .. } if message.id == id && message.state == MessageState::Sent)
+        })
+        .await;
+
+    // Bob answers; both stores hold both messages exactly once.
+    bob.core
+        .send_message(bob.account, "alice@charla.test", "¡Hola!")
+        .await
+        .expect("reply");
+    alice
+        .wait_for(
+            "reply",
+            |e| matches!(e, Event::MessageAdded { message, .. } if message.body == "¡Hola!"),
+        )
+        .await;
+    let a = alice.history("bob@charla.test");
+    let b = bob.history("alice@charla.test");
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert_eq!(b.len(), 2, "{b:?}");
+    assert_eq!(a[0].body, "¡Hola!");
+    assert_eq!(a[1].body, sent.body);
+}
+
+#[tokio::test]
+async fn message_to_an_offline_contact_arrives_when_they_log_in() {
+    let server = pair().await;
+    let alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let before = charla_core::Message::clone(
+        &alice
+            .core
+            .send_message(alice.account, "bob@charla.test", "while you were out")
+            .await
+            .expect("send"),
+    );
+    // Give the server time to store it offline.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut bob = online(&server, "bob", options(&server, "bob-pw")).await;
+    let Event::MessageAdded { message, .. } = bob
+        .wait_for("offline message", |e| {
+            matches!(e, Event::MessageAdded { .. })
+        })
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(message.body, "while you were out");
+    assert_eq!(message.origin_id, before.origin_id);
+    // The server's delay stamp is kept as the server time.
+    let stamp = message.server_time.expect("server time");
+    assert!(
+        stamp <= message.local_time,
+        "{stamp} > {}",
+        message.local_time
+    );
+    assert_eq!(bob.history("alice@charla.test").len(), 1);
+}
+
+#[tokio::test]
+async fn messages_queued_while_offline_are_sent_on_connect() {
+    let server = pair().await;
+    let mut alice = client_for(&server, "alice");
+    let queued = alice
+        .core
+        .send_message(alice.account, "bob@charla.test", "queued offline")
+        .await
+        .expect("queued without a connection");
+    assert_eq!(queued.state, MessageState::Pending);
+    let mut bob = online(&server, "bob", options(&server, "bob-pw")).await;
+    alice
+        .core
+        .connect(alice.account, options(&server, "alice-pw"))
+        .await
+        .expect("login");
+    bob.wait_for(
+        "queued message",
+        |e| matches!(e, Event::MessageAdded { message, .. } if message.body == "queued offline"),
+    )
+    .await;
+    let id = queued.id;
+    alice
+        .wait_for("sent", |e| matches!(e, Event::MessageUpdated { message, .. } if message.id == id && message.state == MessageState::Sent))
+        .await;
+}
+
+/// A minimal raw XMPP client that can send arbitrary XML, to play a hostile peer.
+struct Raw {
+    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+}
+
+async fn read_until<S: tokio::io::AsyncRead + Unpin>(s: &mut S, needle: &str) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let n = s.read(&mut chunk).await.expect("read");
+            assert!(
+                n > 0,
+                "closed before {needle}: {}",
+                String::from_utf8_lossy(&buf)
+            );
+            buf.extend_from_slice(&chunk[..n]);
+            if String::from_utf8_lossy(&buf).contains(needle) {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timeout waiting for {needle}"));
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+impl Raw {
+    async fn login(server: &TestServer, user: &str, password: &str) -> Raw {
+        use base64::Engine;
+        use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
+        let header = format!(
+            "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
+            server.domain()
+        );
+        let mut tcp = tokio::net::TcpStream::connect((server.host(), server.c2s_port()))
+            .await
+            .expect("tcp");
+        tcp.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tcp, "</stream:features>").await;
+        tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            .await
+            .expect("write");
+        read_until(&mut tcp, "<proceed").await;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(server.ca_cert_pem_bytes()) {
+            roots.add(cert.expect("pem")).expect("ca");
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name =
+            rustls::pki_types::ServerName::try_from(server.domain().to_owned()).expect("name");
+        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .expect("tls");
+        tls.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tls, "</stream:features>").await;
+        let plain =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        tls.write_all(
+            format!(
+                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>"
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+        read_until(&mut tls, "<success").await;
+        tls.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tls, "</stream:features>").await;
+        tls.write_all(b"<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>")
+            .await
+            .expect("write");
+        read_until(&mut tls, "</iq>").await;
+        Raw { tls }
+    }
+
+    async fn send(&mut self, xml: &str) {
+        self.tls.write_all(xml.as_bytes()).await.expect("write");
+    }
+}
+
+#[tokio::test]
+async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event() {
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .user("mallory", "mallory-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("prosody");
+    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let Event::Connection {
+        state: ConnectionState::Online { jid: alice_full },
+        ..
+    } = alice
+        .wait_for("online", |e| {
+            matches!(
+                e,
+                Event::Connection {
+                    state: ConnectionState::Online { .. },
+                    ..
+                }
+            )
+        })
+        .await
+    else {
+        unreachable!()
+    };
+    alice
+        .wait_for("roster", |e| matches!(e, Event::RosterLoaded { .. }))
+        .await;
+    let roster_before = alice.core.contacts(alice.account).expect("contacts");
+    let mut mallory = Raw::login(&server, "mallory", "mallory-pw").await;
+    let nested = format!("{}{}", "<x xmlns='urn:evil'>".repeat(60), "</x>".repeat(60));
+    let hostile = [
+        // A roster push from someone else (CVE-2019-16236 family).
+        format!("<iq type='set' id='push1' to='{alice_full}'><query xmlns='jabber:iq:roster'><item jid='eve@evil.test' name='Eve' subscription='both'/></query></iq>"),
+        // An unsolicited IQ result with a guessed id.
+        format!("<iq type='result' id='roster1' to='{alice_full}'><query xmlns='jabber:iq:roster'><item jid='eve@evil.test' subscription='both'/></query></iq>"),
+        // Invalid attribute values and structures.
+        "<message type='bogus' to='alice@charla.test'><body>x</body></message>".into(),
+        format!("<presence to='{alice_full}'><show>sleepy</show></presence>"),
+        format!("<presence to='{alice_full}'><priority>9999</priority></presence>"),
+        "<message type='chat' to='alice@charla.test'><body></body></message>".into(),
+        "<message type='chat' to='alice@charla.test'><body>   </body></message>".into(),
+        "<message type='headline' to='alice@charla.test'><body>spam</body></message>".into(),
+        format!("<message type='chat' to='alice@charla.test'>{nested}</message>"),
+        "<message type='error' id='nope' to='alice@charla.test'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>".into(),
+        format!("<iq type='get' id='q1' to='{alice_full}'><unknown xmlns='urn:evil'/></iq>"),
+    ];
+    for xml in &hostile {
+        mallory.send(xml).await;
+    }
+    mallory
+        .send("<message type='chat' to='alice@charla.test' id='sentinel'><body>sentinel</body></message>")
+        .await;
+    let Event::MessageAdded { message, .. } = alice
+        .wait_for("any message", |e| {
+            !matches!(e, Event::PresenceChanged { .. })
+        })
+        .await
+    else {
+        panic!("a hostile stanza produced an event")
+    };
+    assert_eq!(message.body, "sentinel");
+    assert_eq!(message.peer, "mallory@charla.test");
+    assert_eq!(
+        alice.core.contacts(alice.account).expect("contacts"),
+        roster_before
+    );
+    // The session is still alive and answers.
+    alice
+        .core
+        .send_message(alice.account, "bob@charla.test", "still here")
+        .await
+        .expect("send");
+    alice
+        .wait_for("still sending", |e| matches!(e, Event::MessageUpdated { message, .. } if message.state == MessageState::Sent))
+        .await;
+}
