@@ -67,6 +67,28 @@ impl Client {
         }
     }
 
+    /// Waits until the account is online and returns the full JID it bound.
+    async fn bound_jid(&mut self) -> String {
+        match self
+            .wait_for("online", |e| {
+                matches!(
+                    e,
+                    Event::Connection {
+                        state: ConnectionState::Online { .. },
+                        ..
+                    }
+                )
+            })
+            .await
+        {
+            Event::Connection {
+                state: ConnectionState::Online { jid },
+                ..
+            } => jid,
+            _ => unreachable!("wait_for returned a non-matching event"),
+        }
+    }
+
     /// Collects every event that arrives within `quiet`.
     async fn drain(&mut self, quiet: Duration) -> Vec<Event> {
         let mut out = Vec::new();
@@ -124,24 +146,7 @@ async fn pair() -> TestServer {
 async fn login_goes_online_and_receives_the_roster() {
     let server = pair().await;
     let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
-    let jid = match alice
-        .wait_for("online", |e| {
-            matches!(
-                e,
-                Event::Connection {
-                    state: ConnectionState::Online { .. },
-                    ..
-                }
-            )
-        })
-        .await
-    {
-        Event::Connection {
-            state: ConnectionState::Online { jid },
-            ..
-        } => jid,
-        _ => unreachable!(),
-    };
+    let jid = alice.bound_jid().await;
     assert!(jid.starts_with("alice@charla.test/"), "bound {jid}");
     let Event::RosterLoaded { contacts, .. } = alice
         .wait_for("roster", |e| matches!(e, Event::RosterLoaded { .. }))
@@ -182,23 +187,7 @@ async fn direct_tls_login_works() {
 async fn answers_disco_ping_and_advertises_caps() {
     let server = pair().await;
     let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
-    let Event::Connection {
-        state: ConnectionState::Online { jid: alice_full },
-        ..
-    } = alice
-        .wait_for("online", |e| {
-            matches!(
-                e,
-                Event::Connection {
-                    state: ConnectionState::Online { .. },
-                    ..
-                }
-            )
-        })
-        .await
-    else {
-        unreachable!()
-    };
+    let alice_full = alice.bound_jid().await;
     let mut bob = Raw::login(&server, "bob", "bob-pw").await;
     // Initial presence: the server sends alice's presence, with XEP-0115 caps.
     bob.send("<presence/>").await;
@@ -671,23 +660,7 @@ async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event() {
         .await
         .expect("prosody");
     let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
-    let Event::Connection {
-        state: ConnectionState::Online { jid: alice_full },
-        ..
-    } = alice
-        .wait_for("online", |e| {
-            matches!(
-                e,
-                Event::Connection {
-                    state: ConnectionState::Online { .. },
-                    ..
-                }
-            )
-        })
-        .await
-    else {
-        unreachable!()
-    };
+    let alice_full = alice.bound_jid().await;
     alice
         .wait_for("roster", |e| matches!(e, Event::RosterLoaded { .. }))
         .await;

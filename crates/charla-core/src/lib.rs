@@ -83,6 +83,18 @@ pub fn parse_bare_jid(input: &str) -> Result<BareJid, CoreError> {
     Ok(jid)
 }
 
+/// Runs `f` on the shared store, mapping its errors to [`CoreError`]s.
+/// Store calls are short, synchronous SQLite work and are made inline.
+pub(crate) fn with_store<T>(
+    store: &Mutex<Store>,
+    f: impl FnOnce(&mut Store) -> Result<T, charla_store::StoreError>,
+) -> Result<T, CoreError> {
+    let mut guard = store
+        .lock()
+        .map_err(|_| CoreError::new(ErrorCode::Store, "the store lock is poisoned"))?;
+    f(&mut guard).map_err(CoreError::from)
+}
+
 impl Core {
     /// Opens (or creates) the database at `path` and returns the core and
     /// its event stream.
@@ -105,11 +117,7 @@ impl Core {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, charla_store::StoreError>,
     ) -> Result<T, CoreError> {
-        let mut guard = self
-            .store
-            .lock()
-            .map_err(|_| CoreError::new(ErrorCode::Store, "the store lock is poisoned"))?;
-        f(&mut guard).map_err(CoreError::from)
+        with_store(&self.store, f)
     }
 
     /// Adds an account (idempotent) after validating its JID.

@@ -216,11 +216,7 @@ impl Session {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, charla_store::StoreError>,
     ) -> Result<T, CoreError> {
-        let mut guard = self
-            .store
-            .lock()
-            .map_err(|_| CoreError::new(ErrorCode::Store, "the store lock is poisoned"))?;
-        f(&mut guard).map_err(CoreError::from)
+        crate::with_store(&self.store, f)
     }
 
     /// A new stream is bound (first login, or a reconnect that could not
