@@ -1,3 +1,23 @@
 fn main() {
-    tauri_build::build();
+    // Declaring the app's commands makes each one a permission
+    // (`allow-<command>`), so the capability files grant exactly those the
+    // UI uses.
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "app_info",
+            "login",
+            "logout",
+            "set_presence",
+            "contacts",
+            "open_chat",
+            "close_chat",
+            "load_older",
+            "send_message",
+            "focus_chat",
+            "open_link",
+            "save_settings",
+            "pop_out_chat",
+        ]),
+    ))
+    .expect("failed to run tauri-build");
 }

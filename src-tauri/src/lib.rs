@@ -1,15 +1,160 @@
-//! Charla's Tauri shell: opens the main window on the web UI built from `ui/`.
+//! Charla's Tauri shell: opens the windows on the web UI built from `ui/`,
+//! exposes the core to it through a few thin commands, forwards the core's
+//! events, and owns the tray and desktop notifications.
 //!
-//! The shell stays thin: application logic belongs to the Tauri-free crates under `crates/`.
+//! The shell stays thin: application logic belongs to the Tauri-free crates
+//! under `crates/`.
+//!
+//! Environment:
+//! - `CHARLA_SANDBOX_DIR`: a sandbox server's directory (`make run`): trust
+//!   its CA for its domain and offer its demo accounts.
+//! - `CHARLA_PROFILE`: a profile name; each profile has its own data,
+//!   settings and single-instance lock (so `make run-bob` can run beside
+//!   alice).
 
-/// Builds and runs the application until its last window closes.
+mod commands;
+mod links;
+mod notify;
+mod sandbox;
+mod settings;
+mod shell;
+mod tray;
+pub mod types;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use charla_core::Core;
+use tauri::{Manager, WindowEvent};
+
+use crate::notify::Notifier;
+use crate::sandbox::Sandbox;
+use crate::settings::SettingsFile;
+use crate::shell::Shell;
+
+/// The profile name from `CHARLA_PROFILE`, restricted to safe characters.
+fn profile() -> Option<String> {
+    std::env::var("CHARLA_PROFILE")
+        .ok()
+        .map(|p| {
+            p.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect::<String>()
+        })
+        .filter(|p| !p.is_empty())
+}
+
+/// Builds and runs the application until it quits.
 ///
 /// # Panics
 ///
-/// If the Tauri runtime cannot start (for example, no display is available).
+/// If the Tauri runtime cannot start (for example, no display is available)
+/// or the database cannot be opened.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    let profile = profile();
+    let mut context = tauri::generate_context!();
+    if let Some(p) = &profile {
+        // A separate identifier gives a separate data directory and
+        // single-instance lock.
+        let id = format!("{}.{p}", context.config().identifier);
+        context.config_mut().identifier = id;
+    }
     tauri::Builder::default()
-        .run(tauri::generate_context!())
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.show();
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_opener::init())
+        .setup(move |app| {
+            let data_dir: PathBuf = app.path().app_data_dir()?;
+            std::fs::create_dir_all(&data_dir)?;
+            let (core, mut events) = Core::open(&data_dir.join("charla.sqlite3"))?;
+            let settings_file =
+                SettingsFile::new(app.path().app_config_dir()?.join("settings.json"));
+            let settings = settings_file.load();
+            let sandbox = match std::env::var_os("CHARLA_SANDBOX_DIR") {
+                Some(dir) => Some(Sandbox::load(std::path::Path::new(&dir))?),
+                None => None,
+            };
+            let handle = app.handle().clone();
+            let notifier = Notifier::start(move |chat| {
+                let shell = handle.state::<Arc<Shell>>();
+                shell.open_chat_window(&handle, chat);
+            });
+            let shell = Arc::new(Shell {
+                core,
+                sandbox,
+                profile: profile.clone(),
+                settings_file,
+                settings: Mutex::new(settings),
+                views: Mutex::new(HashMap::new()),
+                focused: Mutex::new(None),
+                unread: Mutex::new(HashMap::new()),
+                names: Mutex::new(HashMap::new()),
+                own_show: Mutex::new(HashMap::new()),
+                popped: Mutex::new(HashMap::new()),
+                notifier,
+            });
+            app.manage(shell.clone());
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                while let Some(event) = events.recv().await {
+                    shell.dispatch(&handle, event);
+                }
+            });
+            if let Err(e) = tray::create(app.handle()) {
+                eprintln!("charla: no tray icon: {e}");
+            }
+            Ok(())
+        })
+        .on_window_event(|window, event| match event {
+            WindowEvent::CloseRequested { api, .. } if window.label() == "main" => {
+                let shell = window.state::<Arc<Shell>>();
+                let to_tray = shell
+                    .settings
+                    .lock()
+                    .map(|s| s.close_to_tray)
+                    .unwrap_or(false);
+                if to_tray {
+                    api.prevent_close();
+                    let _ = window.hide();
+                } else {
+                    window.app_handle().exit(0);
+                }
+            }
+            WindowEvent::Destroyed => {
+                let shell = window.state::<Arc<Shell>>();
+                if let Ok(mut popped) = shell.popped.lock() {
+                    popped.remove(window.label());
+                }
+                if let Ok(mut views) = shell.views.lock() {
+                    for by_window in views.values_mut() {
+                        by_window.remove(window.label());
+                    }
+                };
+            }
+            _ => {}
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::login,
+            commands::logout,
+            commands::set_presence,
+            commands::contacts,
+            commands::open_chat,
+            commands::close_chat,
+            commands::load_older,
+            commands::send_message,
+            commands::focus_chat,
+            commands::open_link,
+            commands::save_settings,
+            commands::pop_out_chat,
+        ])
+        .run(context)
         .expect("error while running Charla");
 }

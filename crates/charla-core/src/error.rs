@@ -3,10 +3,12 @@
 //! matches on the message.
 
 use serde::Serialize;
+use ts_rs::TS;
 
 /// Stable error codes. Serialized as `snake_case` strings; never renamed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum ErrorCode {
     /// A JID was not syntactically valid (caught before any network I/O).
     InvalidJid,
@@ -39,8 +41,9 @@ pub enum ErrorCode {
 }
 
 /// An error with a stable code, as delivered to the UI as `{code, message}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]
 #[error("{message}")]
+#[ts(export)]
 pub struct CoreError {
     /// What went wrong, for programs.
     pub code: ErrorCode,

@@ -4,13 +4,15 @@
 
 use charla_store::{AccountId, Message, RosterEntry};
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::error::CoreError;
 use crate::presence::ContactPresence;
 
 /// State of one account's connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[ts(export)]
 pub enum ConnectionState {
     /// Not connected, and not trying to.
     Disconnected,
@@ -32,8 +34,9 @@ pub enum ConnectionState {
 }
 
 /// Everything the core tells the outside world.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
 pub enum Event {
     /// An account's connection state changed.
     Connection {

@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::presence::{self, Presence};
 
 /// Availability, as shown in the UI. `Offline` exists only for the own
 /// presence selector; contacts that are offline have no presence at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum Show {
     /// Free for chat.
     Chat,
@@ -63,7 +65,8 @@ impl Show {
 }
 
 /// The presence of one contact as the UI shows it: its best resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct ContactPresence {
     /// Availability of the best resource.
     pub show: Show,

@@ -1,0 +1,241 @@
+//! The commands the UI may call. Each one is thin: it checks its input and
+//! calls the core; errors reach the UI as `{code, message}`.
+
+use std::sync::Arc;
+
+use charla_core::{
+    AccountId, ConnectOptions, CoreError, ErrorCode, Message, MessageId, RosterEntry,
+    ServerAddress, Show, TlsTrust,
+};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri_plugin_opener::OpenerExt;
+
+use crate::shell::Shell;
+use crate::types::{AppInfo, ChatRef, ChatUpdate, LoginRequest, RememberedLogin, Settings};
+
+/// How many messages a chat view loads at a time.
+const PAGE: u32 = 50;
+
+type Shared<'a> = State<'a, Arc<Shell>>;
+
+/// What the UI needs at start.
+#[tauri::command]
+pub fn app_info(shell: Shared<'_>, window: WebviewWindow) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        sandbox: shell
+            .sandbox
+            .as_ref()
+            .map(|s| s.info(shell.profile.as_deref())),
+        settings: shell.settings.lock().map(|s| s.clone()).unwrap_or_default(),
+        popped_out: shell
+            .popped
+            .lock()
+            .ok()
+            .and_then(|p| p.get(window.label()).cloned()),
+    }
+}
+
+/// Adds the account and connects; resolves once online.
+#[tauri::command]
+pub async fn login(shell: Shared<'_>, request: LoginRequest) -> Result<AccountId, CoreError> {
+    let account = shell.core.add_account(&request.jid)?;
+    let jid = charla_core::parse_bare_jid(&request.jid)?;
+    let manual = match (&request.host, request.port) {
+        (None, None) => None,
+        (host, port) => Some(ServerAddress {
+            host: host
+                .clone()
+                .filter(|h| !h.trim().is_empty())
+                .unwrap_or_else(|| jid.domain().to_string()),
+            port: port.unwrap_or(5222),
+            direct_tls: port == Some(5223),
+        }),
+    };
+    let (trust, server) = match shell.sandbox.as_ref().and_then(|s| s.for_jid(jid.as_str())) {
+        Some((trust, address)) => (trust, Some(manual.unwrap_or(address))),
+        None => (TlsTrust::system()?, manual),
+    };
+    shell
+        .core
+        .connect(
+            account,
+            ConnectOptions {
+                password: request.password,
+                server,
+                trust,
+                show: Show::Available,
+                status: None,
+            },
+        )
+        .await?;
+    if let Ok(mut own) = shell.own_show.lock() {
+        own.insert(account, Show::Available);
+    }
+    let settings = {
+        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
+        settings.remembered = request.remember.then(|| RememberedLogin {
+            jid: jid.to_string(),
+            host: request.host.clone(),
+            port: request.port,
+        });
+        settings.clone()
+    };
+    save(&shell, &settings)?;
+    Ok(account)
+}
+
+fn poisoned() -> CoreError {
+    CoreError::new(ErrorCode::Store, "the settings lock is poisoned")
+}
+
+fn save(shell: &Shell, settings: &Settings) -> Result<(), CoreError> {
+    shell.settings_file.save(settings).map_err(|e| {
+        let code = if e.raw_os_error() == Some(28) {
+            ErrorCode::DiskFull
+        } else {
+            ErrorCode::Store
+        };
+        CoreError::new(code, format!("cannot save the settings: {e}"))
+    })
+}
+
+/// Goes offline.
+#[tauri::command]
+pub async fn logout(shell: Shared<'_>, account: AccountId) -> Result<(), CoreError> {
+    shell.core.disconnect(account).await;
+    Ok(())
+}
+
+/// Changes the own presence; `offline` disconnects.
+#[tauri::command]
+pub async fn set_presence(
+    shell: Shared<'_>,
+    app: AppHandle,
+    account: AccountId,
+    show: Show,
+    status: Option<String>,
+) -> Result<(), CoreError> {
+    let status = status.filter(|s| !s.trim().is_empty());
+    shell.core.set_presence(account, show, status).await?;
+    if let Ok(mut own) = shell.own_show.lock() {
+        own.insert(account, show);
+    }
+    crate::tray::show_status(&app, show);
+    Ok(())
+}
+
+/// The cached roster.
+#[tauri::command]
+pub fn contacts(shell: Shared<'_>, account: AccountId) -> Result<Vec<RosterEntry>, CoreError> {
+    shell.core.contacts(account)
+}
+
+/// Opens a chat view: returns its newest page and sends later changes over
+/// `updates` until `close_chat`.
+#[tauri::command]
+pub fn open_chat(
+    shell: Shared<'_>,
+    window: WebviewWindow,
+    account: AccountId,
+    peer: String,
+    updates: Channel<ChatUpdate>,
+) -> Result<Vec<Message>, CoreError> {
+    let peer = charla_core::parse_bare_jid(&peer)?.to_string();
+    // Subscribe first, then read: a message stored in between arrives twice
+    // (the view upserts by id) rather than not at all.
+    shell.open_view(
+        ChatRef {
+            account,
+            peer: peer.clone(),
+        },
+        window.label().to_owned(),
+        updates,
+    );
+    shell.core.history(account, &peer, None, PAGE)
+}
+
+/// Closes a chat view.
+#[tauri::command]
+pub fn close_chat(shell: Shared<'_>, window: WebviewWindow, account: AccountId, peer: String) {
+    shell.close_view(&ChatRef { account, peer }, window.label());
+}
+
+/// The page of history before `before`.
+#[tauri::command]
+pub fn load_older(
+    shell: Shared<'_>,
+    account: AccountId,
+    peer: String,
+    before: MessageId,
+) -> Result<Vec<Message>, CoreError> {
+    shell.core.history(account, &peer, Some(before), PAGE)
+}
+
+/// Queues a message (see `Core::send_message`).
+#[tauri::command]
+pub async fn send_message(
+    shell: Shared<'_>,
+    account: AccountId,
+    to: String,
+    body: String,
+) -> Result<Message, CoreError> {
+    shell.core.send_message(account, &to, &body).await
+}
+
+/// The chat the user is looking at (`None` when the window lost focus).
+#[tauri::command]
+pub fn focus_chat(shell: Shared<'_>, app: AppHandle, chat: Option<ChatRef>) {
+    shell.focus(&app, chat);
+}
+
+/// Opens an http, https, mailto or xmpp link with the system's handler.
+#[tauri::command]
+pub fn open_link(app: AppHandle, url: String) -> Result<(), CoreError> {
+    let url = crate::links::allowed(&url).ok_or_else(|| {
+        CoreError::new(ErrorCode::InvalidInput, "this kind of link is not opened")
+    })?;
+    app.opener()
+        .open_url(url, None::<&str>)
+        .map_err(|e| CoreError::new(ErrorCode::InvalidInput, e.to_string()))
+}
+
+/// Saves the settings.
+#[tauri::command]
+pub fn save_settings(shell: Shared<'_>, settings: Settings) -> Result<(), CoreError> {
+    save(&shell, &settings)?;
+    *shell.settings.lock().map_err(|_| poisoned())? = settings;
+    Ok(())
+}
+
+/// Opens a chat in a window of its own.
+#[tauri::command]
+pub fn pop_out_chat(shell: Shared<'_>, app: AppHandle, chat: ChatRef) -> Result<(), CoreError> {
+    let label = format!("chat-{}", chat_label(&chat));
+    if let Some(window) = tauri::Manager::get_webview_window(&app, &label) {
+        let _ = window.set_focus();
+        return Ok(());
+    }
+    shell
+        .popped
+        .lock()
+        .map_err(|_| poisoned())?
+        .insert(label.clone(), chat.clone());
+    WebviewWindowBuilder::new(&app, &label, WebviewUrl::App("index.html".into()))
+        .title(format!("{} — Charla", chat.peer))
+        .inner_size(480.0, 640.0)
+        .build()
+        .map_err(|e| CoreError::new(ErrorCode::InvalidInput, e.to_string()))?;
+    Ok(())
+}
+
+/// A window label for a chat: labels allow only `[a-zA-Z0-9-/:_]`.
+fn chat_label(chat: &ChatRef) -> String {
+    let peer: String = chat
+        .peer
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{}-{peer}", chat.account.0)
+}

@@ -1,0 +1,199 @@
+//! The shell's state: the core handle, open chat views, which chat has the
+//! user's attention, unread counts, and the forwarding of core events to
+//! the windows.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use charla_core::{AccountId, Core, Direction, Event, Message, Show};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Emitter, Manager};
+
+use crate::notify::{Note, Notifier};
+use crate::sandbox::Sandbox;
+use crate::settings::SettingsFile;
+use crate::types::{ChatRef, ChatUpdate, Settings, ShellEvent};
+
+/// Event name of core events (`Event`, without messages) sent to every window.
+pub const CORE_EVENT: &str = "core-event";
+/// Event name of shell events (`ShellEvent`).
+pub const SHELL_EVENT: &str = "shell-event";
+
+/// Everything the commands share.
+pub struct Shell {
+    /// The headless core.
+    pub core: Core,
+    /// Sandbox mode, if active.
+    pub sandbox: Option<Sandbox>,
+    /// `CHARLA_PROFILE`, if set.
+    pub profile: Option<String>,
+    /// Where settings are saved.
+    pub settings_file: SettingsFile,
+    /// Current settings.
+    pub settings: Mutex<Settings>,
+    /// Open chat views: per chat, per window label, the channel for changes.
+    pub views: Mutex<HashMap<ChatRef, HashMap<String, Channel<ChatUpdate>>>>,
+    /// The chat the user is looking at, if any (`None` when no window has focus).
+    pub focused: Mutex<Option<ChatRef>>,
+    /// Unread messages per chat.
+    pub unread: Mutex<HashMap<ChatRef, u32>>,
+    /// Contact names from the rosters, for notification titles.
+    pub names: Mutex<HashMap<(AccountId, String), String>>,
+    /// Own availability per connected account.
+    pub own_show: Mutex<HashMap<AccountId, Show>>,
+    /// Popped-out chat windows by label.
+    pub popped: Mutex<HashMap<String, ChatRef>>,
+    /// Desktop notifications.
+    pub notifier: Notifier,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding one of these small maps leaves usable data.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shell {
+    /// Sends a change to every open view of its chat.
+    fn to_views(&self, message: &Message, update: ChatUpdate) {
+        let chat = ChatRef {
+            account: message.account_id,
+            peer: message.peer.clone(),
+        };
+        if let Some(views) = lock(&self.views).get(&chat) {
+            for channel in views.values() {
+                let _ = channel.send(update.clone());
+            }
+        }
+    }
+
+    /// Registers a view's channel.
+    pub fn open_view(&self, chat: ChatRef, window: String, channel: Channel<ChatUpdate>) {
+        lock(&self.views)
+            .entry(chat)
+            .or_default()
+            .insert(window, channel);
+    }
+
+    /// Forgets a view's channel.
+    pub fn close_view(&self, chat: &ChatRef, window: &str) {
+        let mut views = lock(&self.views);
+        if let Some(by_window) = views.get_mut(chat) {
+            by_window.remove(window);
+            if by_window.is_empty() {
+                views.remove(chat);
+            }
+        }
+    }
+
+    /// The user now looks at `chat` (or nothing): its unread count resets.
+    pub fn focus(&self, app: &AppHandle, chat: Option<ChatRef>) {
+        *lock(&self.focused) = chat.clone();
+        if let Some(chat) = chat {
+            self.notifier.forget(chat.clone());
+            let had = lock(&self.unread).remove(&chat).unwrap_or(0);
+            if had > 0 {
+                self.unread_changed(app, chat, 0, None);
+            }
+        }
+    }
+
+    fn unread_changed(&self, app: &AppHandle, chat: ChatRef, count: u32, last: Option<Message>) {
+        let total: u32 = lock(&self.unread).values().sum();
+        let _ = app.emit(
+            SHELL_EVENT,
+            ShellEvent::UnreadChanged {
+                chat,
+                count,
+                total,
+                last: last.map(|m| m.id),
+            },
+        );
+        crate::tray::show_unread(app, total);
+    }
+
+    fn on_incoming(&self, app: &AppHandle, message: &Message) {
+        let chat = ChatRef {
+            account: message.account_id,
+            peer: message.peer.clone(),
+        };
+        if lock(&self.focused).as_ref() == Some(&chat) {
+            return;
+        }
+        let count = {
+            let mut unread = lock(&self.unread);
+            let count = unread.entry(chat.clone()).or_insert(0);
+            *count += 1;
+            *count
+        };
+        self.unread_changed(app, chat.clone(), count, Some(message.clone()));
+        let dnd = lock(&self.own_show).get(&chat.account) == Some(&Show::Dnd);
+        if !dnd && lock(&self.settings).notifications {
+            let title = lock(&self.names)
+                .get(&(chat.account, chat.peer.clone()))
+                .cloned()
+                .unwrap_or_else(|| chat.peer.clone());
+            self.notifier.message(Note {
+                chat,
+                title,
+                body: message.body.clone(),
+            });
+        }
+    }
+
+    fn remember_names(&self, account: AccountId, contacts: &[charla_core::RosterEntry]) {
+        let mut names = lock(&self.names);
+        for c in contacts {
+            let name = c.name.clone().unwrap_or_else(|| c.jid.clone());
+            names.insert((account, c.jid.clone()), name);
+        }
+    }
+
+    /// Routes one core event: messages to their chat views (plus unread
+    /// counts and notifications), everything else to all windows.
+    pub fn dispatch(&self, app: &AppHandle, event: Event) {
+        match &event {
+            Event::MessageAdded { message, .. } => {
+                self.to_views(
+                    message,
+                    ChatUpdate::Added {
+                        message: message.clone(),
+                    },
+                );
+                if message.direction == Direction::In {
+                    self.on_incoming(app, message);
+                }
+                return;
+            }
+            Event::MessageUpdated { message, .. } => {
+                self.to_views(
+                    message,
+                    ChatUpdate::Updated {
+                        message: message.clone(),
+                    },
+                );
+                return;
+            }
+            Event::RosterLoaded { account, contacts } => self.remember_names(*account, contacts),
+            Event::ContactChanged { account, contact } => {
+                self.remember_names(*account, std::slice::from_ref(contact))
+            }
+            Event::Connection { account, state } => {
+                if matches!(state, charla_core::ConnectionState::Disconnected) {
+                    lock(&self.own_show).remove(account);
+                }
+            }
+            Event::ContactRemoved { .. } | Event::PresenceChanged { .. } | Event::Error { .. } => {}
+        }
+        let _ = app.emit(CORE_EVENT, event);
+    }
+
+    /// Brings the main window forward and asks it to open `chat`.
+    pub fn open_chat_window(&self, app: &AppHandle, chat: ChatRef) {
+        if let Some(window) = app.get_webview_window("main") {
+            let _ = window.show();
+            let _ = window.unminimize();
+            let _ = window.set_focus();
+        }
+        let _ = app.emit(SHELL_EVENT, ShellEvent::OpenChat { chat });
+    }
+}

@@ -1,0 +1,134 @@
+//! Types exchanged with the UI that belong to the shell, not the core.
+//! TypeScript bindings are generated from them (ts-rs) into `ui/src/lib/bindings`.
+
+use charla_core::{AccountId, Message, MessageId};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// What the login screen submits.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct LoginRequest {
+    /// The account, `user@domain`.
+    pub jid: String,
+    /// The password (kept in memory only).
+    pub password: String,
+    /// Remember the address and server for the next start (never the password).
+    pub remember: bool,
+    /// Manual server host ("Advanced"); `None` uses DNS.
+    pub host: Option<String>,
+    /// Manual server port ("Advanced").
+    pub port: Option<u16>,
+}
+
+/// A demo account offered on the login screen in sandbox mode.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DemoAccount {
+    /// Its JID.
+    pub jid: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// The local sandbox server the app was started against (`make run`).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SandboxInfo {
+    /// Its XMPP domain.
+    pub domain: String,
+    /// Demo accounts to offer.
+    pub accounts: Vec<DemoAccount>,
+    /// The account to preselect (from `CHARLA_PROFILE`), if it is a demo account.
+    pub preselect: Option<String>,
+}
+
+/// The login remembered from the last start ("remember me").
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RememberedLogin {
+    /// The account.
+    pub jid: String,
+    /// Manual server host, if one was used.
+    pub host: Option<String>,
+    /// Manual server port, if one was used.
+    pub port: Option<u16>,
+}
+
+/// User settings kept by the shell.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(default)]
+pub struct Settings {
+    /// Closing the main window keeps Charla running in the tray.
+    pub close_to_tray: bool,
+    /// Show desktop notifications for new messages.
+    pub notifications: bool,
+    /// The last login, if "remember me" was ticked.
+    pub remembered: Option<RememberedLogin>,
+}
+
+/// Everything the UI needs at start.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct AppInfo {
+    /// Charla's version.
+    pub version: String,
+    /// Sandbox mode, if active.
+    pub sandbox: Option<SandboxInfo>,
+    /// The current settings.
+    pub settings: Settings,
+    /// Set when this window shows a single chat (a popped-out chat window).
+    pub popped_out: Option<ChatRef>,
+}
+
+/// A conversation: an account and the peer's bare JID.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ChatRef {
+    /// The account.
+    pub account: AccountId,
+    /// The peer's bare JID.
+    pub peer: String,
+}
+
+/// A change to an open chat view, sent over the channel given to `open_chat`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
+pub enum ChatUpdate {
+    /// A message was added to this conversation (incoming or outgoing).
+    Added {
+        /// The stored row.
+        message: Message,
+    },
+    /// A message of this conversation changed (its send state).
+    Updated {
+        /// The row as it is now.
+        message: Message,
+    },
+}
+
+/// Events from the shell itself (the core's own come as `Event`).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
+pub enum ShellEvent {
+    /// The unread count of a conversation changed.
+    UnreadChanged {
+        /// The conversation.
+        chat: ChatRef,
+        /// Its unread messages.
+        count: u32,
+        /// Unread messages across all conversations.
+        total: u32,
+        /// The newest message's id, for previews.
+        last: Option<MessageId>,
+    },
+    /// Bring this conversation to the front (notification click, tray, a
+    /// second launch).
+    OpenChat {
+        /// The conversation.
+        chat: ChatRef,
+    },
+}
