@@ -242,20 +242,34 @@ pub(crate) fn store_file(data: &Path, host: &str, store: &str, user: &str) -> Pa
         .join(format!("{}.dat", encode_component(user)))
 }
 
-/// One user's roster: contact bare JID → groups.
-pub(crate) type Roster = BTreeMap<String, Vec<String>>;
+/// One contact in a roster.
+#[derive(Debug, Default)]
+pub(crate) struct RosterItem {
+    /// The name the owner gives the contact, if any.
+    pub name: Option<String>,
+    /// The contact's groups.
+    pub groups: Vec<String>,
+}
+
+/// One user's roster: contact bare JID → item.
+pub(crate) type Roster = BTreeMap<String, RosterItem>;
 
 /// Renders a roster in the format of Prosody 0.12's `internal` storage (what
 /// `core.rostermanager` saves through `util.datamanager`): a Lua chunk returning a table with
-/// the metadata under `[false]` and one item per contact JID, all with subscription `both`.
-pub(crate) fn render_roster(roster: &Roster) -> String {
-    let mut out = String::from(
-        "return {\n\t[false] = {\n\t\t[\"version\"] = 1;\n\t\t[\"pending\"] = {};\n\t};\n",
+/// the metadata under `[false]` (roster `version`, which clients cache, and no pending
+/// requests) and one item per contact JID, all with subscription `both`.
+pub(crate) fn render_roster(roster: &Roster, version: u64) -> String {
+    let mut out = format!(
+        "return {{\n\t[false] = {{\n\t\t[\"version\"] = {version};\n\t\t[\"pending\"] = {{}};\n\t}};\n",
     );
-    for (jid, groups) in roster {
+    for (jid, item) in roster {
         let _ = writeln!(out, "\t[{}] = {{", lua_str(jid));
-        out.push_str("\t\t[\"subscription\"] = \"both\";\n\t\t[\"groups\"] = {\n");
-        for group in groups {
+        out.push_str("\t\t[\"subscription\"] = \"both\";\n");
+        if let Some(name) = &item.name {
+            let _ = writeln!(out, "\t\t[\"name\"] = {};", lua_str(name));
+        }
+        out.push_str("\t\t[\"groups\"] = {\n");
+        for group in &item.groups {
             let _ = writeln!(out, "\t\t\t[{}] = true;", lua_str(group));
         }
         out.push_str("\t\t};\n\t};\n");
@@ -291,10 +305,25 @@ mod tests {
     #[test]
     fn renders_roster() {
         let mut roster = Roster::new();
-        roster.insert("bob@charla.test".into(), vec!["Friends".into()]);
-        let text = render_roster(&roster);
+        roster.insert(
+            "bob@charla.test".into(),
+            RosterItem {
+                name: None,
+                groups: vec!["Friends".into()],
+            },
+        );
+        roster.insert(
+            "echo@charla.test".into(),
+            RosterItem {
+                name: Some("Echo".into()),
+                groups: Vec::new(),
+            },
+        );
+        let text = render_roster(&roster, 7);
         assert!(text.contains("[\"bob@charla.test\"] = {"));
         assert!(text.contains("[\"Friends\"] = true;"));
-        assert!(text.contains("[false] = {"));
+        assert!(text.contains("[\"name\"] = \"Echo\";"));
+        assert_eq!(text.matches("[\"name\"]").count(), 1);
+        assert!(text.contains("[false] = {\n\t\t[\"version\"] = 7;"));
     }
 }

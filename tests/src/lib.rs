@@ -1,6 +1,6 @@
 //! Real-server test harness for Charla: private [Prosody](https://prosody.im) 0.12 servers on
 //! 127.0.0.1, one per test, for the XMPP core's integration tests and the `charla-sandbox`
-//! binary.
+//! binary (whose demo accounts and bots are in [`demo`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), charla_tests::HarnessError> {
@@ -50,9 +50,10 @@
 //! host and user are encoded like `util.datamanager` does (every byte that is not an ASCII
 //! letter or digit becomes `%xx`, so `charla.test` is `charla%2etest`). The file is a Lua chunk
 //! returning the same table `core.rostermanager` saves: metadata under `[false]`
-//! (`version`, `pending`) and one item per contact JID with `subscription = "both"` and its
-//! `groups`. Prosody reads it when the user first logs in. Names must therefore be given in
-//! canonical (nodeprepped, lower-case) form. Writing these files while the server runs is not
+//! (`version`, `pending`) and one item per contact JID with `subscription = "both"`, its
+//! `groups` and, if given ([`TestServerBuilder::roster_name`]), its `name`. Prosody reads it
+//! when the user first logs in. Names must therefore be given in canonical (nodeprepped,
+//! lower-case) form. Writing these files while the server runs is not
 //! supported (Prosody caches loaded rosters); change rosters over XMPP instead.
 //!
 //! # Environment
@@ -62,6 +63,7 @@
 
 mod certs;
 mod config;
+pub mod demo;
 mod error;
 mod process;
 mod server;

@@ -1,8 +1,9 @@
 //! [`TestServer`]: a private Prosody started as a child process.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -41,6 +42,8 @@ pub struct TestServerBuilder {
     debug_log: bool,
     users: Vec<(String, String)>,
     mutual: Vec<(String, String, Option<String>)>,
+    roster_names: BTreeMap<String, String>,
+    replace_rosters: bool,
     ports: Option<Ports>,
     dir: Option<PathBuf>,
     start_timeout: Duration,
@@ -58,6 +61,8 @@ impl Default for TestServerBuilder {
             debug_log: std::env::var_os(DEBUG_LOG_ENV).is_some(),
             users: Vec::new(),
             mutual: Vec::new(),
+            roster_names: BTreeMap::new(),
+            replace_rosters: false,
             ports: None,
             dir: None,
             start_timeout: DEFAULT_START_TIMEOUT,
@@ -134,6 +139,21 @@ impl TestServerBuilder {
     ) -> Self {
         self.mutual
             .push((a.into(), b.into(), group.map(str::to_owned)));
+        self
+    }
+
+    /// Gives `user` the name `name` in every roster written for [`TestServerBuilder::mutual`]
+    /// (the `name` of its roster items; others appear without a name).
+    pub fn roster_name(mut self, user: impl Into<String>, name: impl Into<String>) -> Self {
+        self.roster_names.insert(user.into(), name.into());
+        self
+    }
+
+    /// With a [`TestServerBuilder::persistent_dir`] from an earlier run: rewrites the roster
+    /// of every user named in [`TestServerBuilder::mutual`] even if it exists, dropping any
+    /// change made to it since (default: existing rosters are kept).
+    pub fn replace_rosters(mut self, replace: bool) -> Self {
+        self.replace_rosters = replace;
         self
     }
 
@@ -230,7 +250,7 @@ impl TestServerBuilder {
             server.write_config(&self)?;
             if attempt == 1 {
                 server.create_initial_users(&self.users).await?;
-                server.write_rosters(&self.mutual)?;
+                server.write_rosters(&self)?;
             }
             match server.launch().await {
                 Err(HarnessError::PortInUse { .. })
@@ -547,36 +567,43 @@ impl TestServer {
     }
 
     /// Writes the roster files for the builder's mutual subscriptions, for users who have no
-    /// roster yet.
-    fn write_rosters(
-        &self,
-        mutual: &[(String, String, Option<String>)],
-    ) -> Result<(), HarnessError> {
-        let mut rosters: std::collections::BTreeMap<&str, Roster> = Default::default();
-        for (a, b, group) in mutual {
-            for (owner, contact) in [(a, b), (b, a)] {
-                let groups = rosters
+    /// roster yet (or for all of them with [`TestServerBuilder::replace_rosters`]).
+    fn write_rosters(&self, b: &TestServerBuilder) -> Result<(), HarnessError> {
+        let mut rosters: BTreeMap<&str, Roster> = BTreeMap::new();
+        for (first, second, group) in &b.mutual {
+            for (owner, contact) in [(first, second), (second, first)] {
+                let item = rosters
                     .entry(owner)
                     .or_default()
                     .entry(self.jid(contact))
                     .or_default();
+                item.name = b.roster_names.get(contact).cloned();
                 if let Some(group) = group {
-                    if !groups.contains(group) {
-                        groups.push(group.clone());
+                    if !item.groups.contains(group) {
+                        item.groups.push(group.clone());
                     }
                 }
             }
         }
         for (owner, roster) in rosters {
             let path = config::store_file(&self.layout.data, &self.domain, "roster", owner);
-            if path.exists() {
-                continue;
-            }
+            // A replaced roster needs a version no client has cached, or a client that asks
+            // with its cached version would be told nothing changed.
+            let version = if path.exists() {
+                if !b.replace_rosters {
+                    continue;
+                }
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(2, |d| d.as_secs())
+            } else {
+                1
+            };
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| HarnessError::io(format!("creating {}", parent.display()), e))?;
             }
-            std::fs::write(&path, config::render_roster(&roster))
+            std::fs::write(&path, config::render_roster(&roster, version))
                 .map_err(|e| HarnessError::io(format!("writing {}", path.display()), e))?;
         }
         Ok(())
