@@ -2,7 +2,10 @@ import { render } from 'svelte/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
 import { DICTIONARIES, LOCALES } from '$lib/i18n';
+import { AppStore } from '$lib/stores/app.svelte';
 import { i18n } from '$lib/stores/locale.svelte';
+import { FakeBackend, appInfo, settle } from '$lib/testing/backend';
+import { contact, message } from '$lib/testing/fixtures';
 
 afterEach(() => i18n.connect([]));
 
@@ -12,6 +15,7 @@ const SHOWN = [
   'login.title',
   'login.jid',
   'login.password',
+  'login.remember',
   'login.advanced',
   'login.host',
   'login.port',
@@ -19,10 +23,28 @@ const SHOWN = [
   'language.label',
 ] as const;
 
-describe.each(LOCALES)('first screen in %s', (locale) => {
-  it('renders the placeholder screen from the dictionary', () => {
+/** Attribute values of every element with the test id. */
+function testIds(body: string, id: string): string[] {
+  return [...body.matchAll(new RegExp(`<[^>]*data-testid="${id}"[^>]*>`, 'g'))].map((m) => m[0]);
+}
+
+function attr(tag: string, name: string): string | undefined {
+  return new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+}
+
+async function started(info = appInfo()) {
+  const backend = new FakeBackend();
+  backend.info = info;
+  const app = new AppStore(backend);
+  await app.start();
+  return { app, backend };
+}
+
+describe.each(LOCALES)('login screen in %s', (locale) => {
+  it('renders from the dictionary', async () => {
     i18n.connect([locale]);
-    const { body } = render(App);
+    const { app } = await started();
+    const { body } = render(App, { props: { app } });
     const dictionary = DICTIONARIES[locale];
     for (const key of SHOWN) {
       const message = dictionary[key];
@@ -30,6 +52,195 @@ describe.each(LOCALES)('first screen in %s', (locale) => {
       expect(body, key).toContain(String(message).replace(/&/g, '&amp;'));
     }
     // No raw message key leaked into the page.
-    expect(body).not.toMatch(/\b(app|login|language)\.[a-z]/);
+    expect(body).not.toMatch(/\b(app|login|language|error)\.[a-z]/);
+    for (const id of ['login-jid', 'login-password', 'login-remember', 'login-submit', 'language-select']) {
+      expect(testIds(body, id), id).toHaveLength(1);
+    }
+  });
+});
+
+describe('login screen', () => {
+  it('offers the sandbox demo accounts and prefills the preselected one', async () => {
+    const { app } = await started(
+      appInfo({
+        sandbox: {
+          domain: 'sandbox.test',
+          accounts: [
+            { jid: 'alice@sandbox.test', password: 'a' },
+            { jid: 'bob@sandbox.test', password: 'b' },
+          ],
+          preselect: 'bob@sandbox.test',
+        },
+      }),
+    );
+    const { body } = render(App, { props: { app } });
+    expect(testIds(body, 'demo-account').map((tag) => attr(tag, 'data-jid'))).toEqual([
+      'alice@sandbox.test',
+      'bob@sandbox.test',
+    ]);
+    expect(attr(testIds(body, 'login-jid')[0]!, 'value')).toBe('bob@sandbox.test');
+  });
+
+  it('prefills the remembered login', async () => {
+    const { app } = await started(
+      appInfo({
+        settings: {
+          close_to_tray: false,
+          notifications: true,
+          remembered: { jid: 'me@example.org', host: 'xmpp.example.org', port: 5223 },
+        },
+      }),
+    );
+    const { body } = render(App, { props: { app } });
+    expect(attr(testIds(body, 'login-jid')[0]!, 'value')).toBe('me@example.org');
+    expect(testIds(body, 'login-remember')[0]).toContain('checked');
+    expect(body).toContain('value="xmpp.example.org"');
+    expect(body).toContain('value="5223"');
+  });
+
+  it.each([
+    ['auth_failed', 'Wrong address or password.'],
+    ['unreachable', 'The server could not be reached. Check the address and your network.'],
+    ['invalid_jid', 'This XMPP address is not valid.'],
+    ['tls_certificate', 'The server’s certificate is not trusted'],
+    ['something_else', 'Something went wrong.'],
+  ])('explains a %s failure', async (code, text) => {
+    const { app, backend } = await started();
+    backend.loginResult = () => Promise.reject({ code, message: 'technical detail' });
+    await app.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
+    const { body } = render(App, { props: { app } });
+    const [error] = testIds(body, 'login-error');
+    expect(attr(error!, 'data-code')).toBe(code === 'something_else' ? 'unknown' : code);
+    expect(body).toContain(text);
+    expect(body).not.toContain('technical detail');
+  });
+
+  it('shows the connecting state while logging in', async () => {
+    const { app, backend } = await started();
+    backend.loginResult = () => new Promise(() => {});
+    void app.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
+    const { body } = render(App, { props: { app } });
+    expect(testIds(body, 'login-connecting')).toHaveLength(1);
+    expect(testIds(body, 'login-submit')[0]).toContain('disabled');
+  });
+});
+
+describe('main window', () => {
+  async function loggedIn() {
+    const { app, backend } = await started();
+    backend.roster = [
+      contact('ann@example.org', 'Ann', ['Friends', 'Work']),
+      contact('bob@example.org', '<b>Bob</b>', ['Friends']),
+      contact('cy@example.org', null, []),
+    ];
+    backend.history.set('bob@example.org', [
+      message(1, { body: '<img src=x onerror=alert(1)> see https://example.org/a and javascript:alert(2)' }),
+      message(2, { direction: 'out', state: 'delivered', sender: 'me@example.org', body: 'hi\nthere' }),
+      message(3, { direction: 'out', state: 'failed', error: 'service-unavailable', server_time: null }),
+    ]);
+    await app.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
+    app.dispatch({
+      type: 'presence_changed',
+      account: 1,
+      jid: 'bob@example.org',
+      presence: { show: 'away', status: 'at <lunch>', resource: 'r', priority: 0 },
+    });
+    app.dispatch({ type: 'unread_changed', chat: { account: 1, peer: 'ann@example.org' }, count: 3, total: 3, last: 1 });
+    app.chats.open(1, 'ann@example.org');
+    app.chats.open(1, 'bob@example.org');
+    await settle();
+    return { app, backend };
+  }
+
+  it('renders the DOM contract', async () => {
+    const { app } = await loggedIn();
+    const { body } = render(App, { props: { app } });
+    for (const id of [
+      'own-presence',
+      'own-status',
+      'contact-filter',
+      'chat-header',
+      'chat-presence',
+      'message-list',
+      'composer',
+      'send-button',
+      'pop-out',
+      'language-select',
+    ]) {
+      expect(testIds(body, id), id).toHaveLength(1);
+    }
+    expect(testIds(body, 'group-header').map((t) => attr(t, 'data-group'))).toEqual(['Friends', 'Work', 'Contacts']);
+    expect(testIds(body, 'contact').map((t) => attr(t, 'data-jid'))).toEqual([
+      'bob@example.org',
+      'ann@example.org',
+      'ann@example.org',
+      'cy@example.org',
+    ]);
+    expect(testIds(body, 'presence-dot').map((t) => attr(t, 'data-show'))).toContain('away');
+    expect(testIds(body, 'chat-tab').map((t) => attr(t, 'data-jid'))).toEqual(['ann@example.org', 'bob@example.org']);
+    // Ann's unread count: in both of her rows and on her tab.
+    expect(testIds(body, 'unread-badge')).toHaveLength(3);
+    const messages = testIds(body, 'message');
+    expect(messages.map((t) => [attr(t, 'data-id'), attr(t, 'data-direction'), attr(t, 'data-state')])).toEqual([
+      ['1', 'in', 'received'],
+      ['2', 'out', 'delivered'],
+      ['3', 'out', 'failed'],
+    ]);
+    expect(testIds(body, 'day-separator').length).toBeGreaterThanOrEqual(1);
+    expect(testIds(body, 'message-time')).toHaveLength(3);
+    expect(testIds(body, 'message-body')).toHaveLength(3);
+    expect(body).not.toContain('connection-banner');
+  });
+
+  it('renders names, statuses and messages as text, with only allowed links', async () => {
+    const { app } = await loggedIn();
+    const { body } = render(App, { props: { app } });
+    expect(body).not.toContain('<img');
+    expect(body).not.toContain('<b>Bob');
+    expect(body).toContain('&lt;img src=x onerror=alert(1)>');
+    expect(body).toContain('&lt;b>Bob&lt;/b>');
+    expect(body).toContain('at &lt;lunch>');
+    const hrefs = [...body.matchAll(/<a [^>]*href="([^"]*)"/g)].map((m) => m[1]);
+    expect(hrefs).toEqual(['https://example.org/a']);
+    expect(body).not.toMatch(/href="javascript/);
+  });
+
+  it('shows send states with translated tooltips', async () => {
+    const { app } = await loggedIn();
+    i18n.connect(['es']);
+    const { body } = render(App, { props: { app } });
+    expect(body).toContain('title="Entregado"');
+    expect(body).toContain('title="No enviado: service-unavailable"');
+  });
+
+  it('shows the connection banner while not online', async () => {
+    const { app } = await loggedIn();
+    app.dispatch({ type: 'connection', account: 1, state: { state: 'reconnecting', attempt: 1, retry_in_ms: 5000 } });
+    const { body } = render(App, { props: { app } });
+    const [banner] = testIds(body, 'connection-banner');
+    expect(attr(banner!, 'data-state')).toBe('reconnecting');
+    expect(body).toMatch(/Reconnecting in [45] seconds/);
+    app.dispatch({ type: 'connection', account: 1, state: { state: 'disconnected' } });
+    expect(render(App, { props: { app } }).body).toContain('You are offline.');
+  });
+
+  it('renders the main window in Spanish without leaking keys', async () => {
+    const { app } = await loggedIn();
+    i18n.connect(['es']);
+    const { body } = render(App, { props: { app } });
+    expect(body).toContain('data-group="Contactos"');
+    expect(body).toContain('3 mensajes sin leer');
+    expect(body).not.toMatch(/\b(app|login|language|error|chat|chats|roster|presence|state|own|banner|settings|unread)\.[a-z]/);
+  });
+});
+
+describe('pop-out window', () => {
+  it('renders only the chat', async () => {
+    const { app } = await started(appInfo({ popped_out: { account: 1, peer: 'bob@example.org' } }));
+    const { body } = render(App, { props: { app } });
+    expect(testIds(body, 'chat-header')).toHaveLength(1);
+    expect(testIds(body, 'composer')).toHaveLength(1);
+    expect(testIds(body, 'pop-out')).toHaveLength(0);
+    expect(testIds(body, 'contact')).toHaveLength(0);
   });
 });

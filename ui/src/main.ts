@@ -1,6 +1,9 @@
 import './app.css';
 import { mount } from 'svelte';
 import App from './App.svelte';
+import { tauriBackend } from '$lib/api';
+import { AppStore } from '$lib/stores/app.svelte';
+import { startClock } from '$lib/stores/clock.svelte';
 import { i18n, type PreferenceStorage } from '$lib/stores/locale.svelte';
 
 const LOCALE_KEY = 'charla.locale';
@@ -27,7 +30,27 @@ const storage: PreferenceStorage = {
 i18n.connect(navigator.languages, storage);
 window.addEventListener('languagechange', () => i18n.setSystemLanguages(navigator.languages));
 
+// The webview never navigates: links go to the system through `open_link` (see MessageText).
+// This catches any anchor that a component might render without its own handler.
+for (const type of ['click', 'auxclick'] as const) {
+  document.addEventListener(
+    type,
+    (event) => {
+      const target = event.target instanceof Element ? event.target.closest('a[href]') : null;
+      if (target && !event.defaultPrevented) event.preventDefault();
+    },
+    { capture: false },
+  );
+}
+// Dropping a file or link on the window must not navigate to it either.
+window.addEventListener('dragover', (event) => event.preventDefault());
+window.addEventListener('drop', (event) => event.preventDefault());
+
 const target = document.getElementById('app');
 if (!target) throw new Error('#app element missing from index.html');
 
-export default mount(App, { target });
+const app = new AppStore(tauriBackend);
+startClock();
+void app.start();
+
+export default mount(App, { target, props: { app } });

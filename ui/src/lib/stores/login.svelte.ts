@@ -2,7 +2,10 @@
  * State and validation of the login form. Errors are message keys, translated when rendered, so
  * this module does not depend on the current language.
  */
+import type { LoginRequest } from '$lib/contract';
 import type { MessageKey } from '$lib/i18n';
+
+export type { LoginRequest } from '$lib/contract';
 
 export interface LoginFields {
   jid: string;
@@ -11,18 +14,12 @@ export interface LoginFields {
   host: string;
   /** Optional port, as typed. */
   port: string;
+  /** Remember the address and server (never the password) for the next start. */
+  remember: boolean;
 }
 
-export type LoginField = keyof LoginFields;
+export type LoginField = Exclude<keyof LoginFields, 'remember'>;
 export type LoginErrors = Partial<Record<LoginField, MessageKey>>;
-
-/** What a valid form yields. */
-export interface LoginRequest {
-  jid: string;
-  password: string;
-  host: string | null;
-  port: number | null;
-}
 
 /**
  * A loose check that `value` is `local@domain` or `local@domain/resource`. The core does the
@@ -57,13 +54,14 @@ export function toLoginRequest(fields: LoginFields): LoginRequest | null {
   return {
     jid: fields.jid.trim(),
     password: fields.password,
+    remember: fields.remember,
     host: host === '' ? null : host,
     port: parsePort(fields.port) ?? null,
   };
 }
 
 export function emptyLoginFields(): LoginFields {
-  return { jid: '', password: '', host: '', port: '' };
+  return { jid: '', password: '', host: '', port: '', remember: false };
 }
 
 export class LoginFormStore {
@@ -77,6 +75,11 @@ export class LoginFormStore {
   submit(): LoginRequest | null {
     this.attempted = true;
     return toLoginRequest(this.fields);
+  }
+
+  /** Prefills fields (a remembered login, a demo account) without showing errors. */
+  fill(fields: Partial<LoginFields>): void {
+    this.fields = { ...this.fields, ...fields };
   }
 
   reset(): void {

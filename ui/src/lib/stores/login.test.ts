@@ -34,28 +34,30 @@ describe('parsePort', () => {
 
 describe('validateLogin', () => {
   it('reports each problem with a message key', () => {
-    expect(validateLogin({ jid: '', password: '', host: '', port: 'x' })).toEqual({
+    expect(validateLogin({ jid: '', password: '', host: '', port: 'x', remember: false })).toEqual({
       jid: 'login.error.jidRequired',
       password: 'login.error.passwordRequired',
       port: 'login.error.portInvalid',
     });
-    expect(validateLogin({ jid: 'nope', password: 'p', host: '', port: '' })).toEqual({
+    expect(validateLogin({ jid: 'nope', password: 'p', host: '', port: '', remember: false })).toEqual({
       jid: 'login.error.jidInvalid',
     });
   });
 
   it('builds a request from valid fields', () => {
-    const plain = { jid: ' me@example.org ', password: ' secret ', host: '', port: '' };
+    const plain = { jid: ' me@example.org ', password: ' secret ', host: '', port: '', remember: false };
     expect(toLoginRequest(plain)).toEqual({
       jid: 'me@example.org',
       password: ' secret ',
+      remember: false,
       host: null,
       port: null,
     });
-    const advanced = { jid: 'me@example.org', password: 's', host: ' xmpp.example.org ', port: '5223' };
+    const advanced = { jid: 'me@example.org', password: 's', host: ' xmpp.example.org ', port: '5223', remember: true };
     expect(toLoginRequest(advanced)).toEqual({
       jid: 'me@example.org',
       password: 's',
+      remember: true,
       host: 'xmpp.example.org',
       port: 5223,
     });
@@ -74,6 +76,7 @@ describe('LoginFormStore', () => {
     expect(form.submit()).toEqual({
       jid: 'me@example.org',
       password: 'secret',
+      remember: false,
       host: null,
       port: null,
     });

@@ -1,0 +1,82 @@
+/**
+ * The backend, seen from the UI: typed wrappers over the shell's Tauri commands and events.
+ *
+ * This is the only module that touches `invoke`, `listen` or `Channel`. Stores receive a
+ * `Backend` (this one in the app, a fake in tests), so they never depend on Tauri.
+ */
+import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import type {
+  AccountId,
+  AppInfo,
+  ChatRef,
+  ChatUpdate,
+  CoreEvent,
+  LoginRequest,
+  Message,
+  MessageId,
+  RosterEntry,
+  Settings,
+  ShellEvent,
+  Show,
+} from './contract';
+import { toUiError } from './errors';
+
+export { toUiError, type UiError } from './errors';
+
+/** Stops a subscription. */
+export type Unsubscribe = () => void;
+
+/** Everything the UI asks of the backend. Every method rejects with a `UiError`. */
+export interface Backend {
+  appInfo(): Promise<AppInfo>;
+  login(request: LoginRequest): Promise<AccountId>;
+  logout(account: AccountId): Promise<void>;
+  setPresence(account: AccountId, show: Show, status: string | null): Promise<void>;
+  contacts(account: AccountId): Promise<RosterEntry[]>;
+  /** Opens a chat view: the first page (newest first); later changes go to `onUpdate`. */
+  openChat(account: AccountId, peer: string, onUpdate: (update: ChatUpdate) => void): Promise<Message[]>;
+  closeChat(account: AccountId, peer: string): Promise<void>;
+  /** The page before `before`, newest first; empty when there is no more. */
+  loadOlder(account: AccountId, peer: string, before: MessageId): Promise<Message[]>;
+  sendMessage(account: AccountId, to: string, body: string): Promise<Message>;
+  focusChat(chat: ChatRef | null): Promise<void>;
+  openLink(url: string): Promise<void>;
+  saveSettings(settings: Settings): Promise<void>;
+  popOutChat(chat: ChatRef): Promise<void>;
+  /** Subscribes to the core's events (`core-event`). */
+  onCoreEvent(handler: (event: CoreEvent) => void): Promise<Unsubscribe>;
+  /** Subscribes to the shell's events (`shell-event`). */
+  onShellEvent(handler: (event: ShellEvent) => void): Promise<Unsubscribe>;
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (error) {
+    throw toUiError(error);
+  }
+}
+
+/** The real backend: the Tauri shell. */
+export const tauriBackend: Backend = {
+  appInfo: () => call('app_info'),
+  login: (request) => call('login', { request }),
+  logout: (account) => call('logout', { account }),
+  setPresence: (account, show, status) => call('set_presence', { account, show, status }),
+  contacts: (account) => call('contacts', { account }),
+  openChat(account, peer, onUpdate) {
+    const updates = new Channel<ChatUpdate>();
+    updates.onmessage = onUpdate;
+    return call('open_chat', { account, peer, updates });
+  },
+  closeChat: (account, peer) => call('close_chat', { account, peer }),
+  loadOlder: (account, peer, before) => call('load_older', { account, peer, before }),
+  sendMessage: (account, to, body) => call('send_message', { account, to, body }),
+  focusChat: (chat) => call('focus_chat', { chat }),
+  openLink: (url) => call('open_link', { url }),
+  saveSettings: (settings) => call('save_settings', { settings }),
+  popOutChat: (chat) => call('pop_out_chat', { chat }),
+  onCoreEvent: (handler) => listen<CoreEvent>('core-event', (event) => handler(event.payload)),
+  onShellEvent: (handler) => listen<ShellEvent>('shell-event', (event) => handler(event.payload)),
+};

@@ -1,0 +1,170 @@
+/**
+ * The application's state: every store, and the actions that involve several of them (start,
+ * login, logout, presence). Components get it from context (`getApp`); `main.ts` creates it with
+ * the Tauri backend, tests with a fake one.
+ */
+import { getContext, setContext } from 'svelte';
+import type { Backend, Unsubscribe } from '$lib/api';
+import type { LoginRequest } from '$lib/contract';
+import { toUiError } from '$lib/errors';
+import { isAllowedLink } from '$lib/util/linkify';
+import { ChatsStore } from './chats.svelte';
+import { dispatch, type AppEvent, type Stores } from './dispatch';
+import { NoticeStore } from './notices.svelte';
+import { RosterStore } from './roster.svelte';
+import { SessionStore, type OwnShow } from './session.svelte';
+import { SettingsStore } from './settings.svelte';
+import { UnreadStore } from './unread.svelte';
+
+export interface AppOptions {
+  now?: () => number;
+}
+
+export class AppStore implements Stores {
+  readonly backend: Backend;
+  readonly session = new SessionStore();
+  readonly roster = new RosterStore();
+  readonly unread = new UnreadStore();
+  readonly notices = new NoticeStore();
+  readonly chats: ChatsStore;
+  readonly settings: SettingsStore;
+  readonly now: () => number;
+  #unsubscribe: Unsubscribe[] = [];
+
+  constructor(backend: Backend, options: AppOptions = {}) {
+    this.backend = backend;
+    this.now = options.now ?? Date.now;
+    this.chats = new ChatsStore(backend, this.notices);
+    this.settings = new SettingsStore(backend, this.notices);
+  }
+
+  dispatch(event: AppEvent): void {
+    dispatch(this, event);
+  }
+
+  /** Subscribes to events (before anything can happen), then loads what the window shows. */
+  async start(): Promise<void> {
+    this.session.phase = 'starting';
+    this.session.startError = null;
+    try {
+      if (this.#unsubscribe.length === 0) {
+        this.#unsubscribe = await Promise.all([
+          this.backend.onCoreEvent((event) => this.dispatch(event)),
+          this.backend.onShellEvent((event) => this.dispatch(event)),
+        ]);
+      }
+      const info = await this.backend.appInfo();
+      this.session.info = info;
+      this.settings.load(info.settings);
+      const popped = info.popped_out;
+      if (popped) {
+        this.session.signedIn(popped.account, '');
+        this.roster.bind(popped.account);
+        this.chats.single = true;
+        this.session.phase = 'popout';
+        this.chats.open(popped.account, popped.peer);
+        await this.#refreshContacts();
+      } else {
+        this.session.phase = 'login';
+      }
+    } catch (error) {
+      this.session.startError = toUiError(error);
+      this.session.phase = 'failed';
+    }
+  }
+
+  stop(): void {
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#unsubscribe = [];
+  }
+
+  /** Logs in; on success the main window shows, on failure the error stays for the form. */
+  async login(request: LoginRequest): Promise<boolean> {
+    if (this.session.loggingIn) return false;
+    this.session.loggingIn = true;
+    this.session.loginError = null;
+    try {
+      const account = await this.backend.login(request);
+      this.session.signedIn(account, request.jid);
+      this.roster.bind(account);
+      if (request.remember) {
+        const { jid, host, port } = request;
+        this.settings.load({ ...this.settings.value, remembered: { jid, host, port } });
+      }
+      this.session.phase = 'main';
+      await this.#refreshContacts();
+      return true;
+    } catch (error) {
+      this.session.loginError = toUiError(error);
+      return false;
+    } finally {
+      this.session.loggingIn = false;
+    }
+  }
+
+  async #refreshContacts(): Promise<void> {
+    const account = this.session.account;
+    if (account === null) return;
+    try {
+      this.roster.load(account, await this.backend.contacts(account));
+    } catch (error) {
+      this.notices.error(toUiError(error));
+    }
+  }
+
+  async logout(): Promise<void> {
+    const account = this.session.account;
+    this.chats.closeAll();
+    if (account !== null) {
+      try {
+        await this.backend.logout(account);
+      } catch {
+        // Logged out locally regardless; the backend drops the session with the window.
+      }
+    }
+    this.roster.reset();
+    this.unread.reset();
+    this.notices.clear();
+    this.session.signedOut();
+    this.session.phase = 'login';
+  }
+
+  /** Opens an allowed link (http, https, mailto, xmpp) in the system's handler. */
+  async openLink(url: string): Promise<void> {
+    if (!isAllowedLink(url)) return;
+    try {
+      await this.backend.openLink(url);
+    } catch (error) {
+      this.notices.error(toUiError(error));
+    }
+  }
+
+  /** Sets our availability and status text; `offline` disconnects. */
+  async setPresence(show: OwnShow, status: string): Promise<void> {
+    const account = this.session.account;
+    if (account === null) return;
+    const previous = { show: this.session.show, status: this.session.status };
+    this.session.show = show;
+    this.session.status = status;
+    try {
+      const text = status.trim();
+      await this.backend.setPresence(account, show, text === '' ? null : text);
+    } catch (error) {
+      this.session.show = previous.show;
+      this.session.status = previous.status;
+      this.notices.error(toUiError(error));
+    }
+  }
+}
+
+const KEY = Symbol('charla.app');
+
+export function setApp(app: AppStore): void {
+  setContext(KEY, app);
+}
+
+export function getApp(): AppStore {
+  const app = getContext<AppStore | undefined>(KEY);
+  if (!app) throw new Error('AppStore missing from context');
+  return app;
+}

@@ -1,0 +1,188 @@
+/**
+ * Open chats: the tabs, the active one, and each chat's messages (the first page from
+ * `open_chat`, then updates from its channel and older pages, merged by id). Also tells the shell
+ * which chat the user is looking at (`focus_chat`).
+ */
+import type { Backend } from '$lib/api';
+import type { AccountId, ChatRef, Message } from '$lib/contract';
+import { toUiError, type UiError } from '$lib/errors';
+import { mergeMessages } from '$lib/util/messages';
+import type { NoticeStore } from './notices.svelte';
+import { chatKey } from './unread.svelte';
+
+export class ChatState {
+  readonly account: AccountId;
+  readonly peer: string;
+  readonly key: string;
+  /** Sorted by id, each id once. */
+  messages = $state.raw<readonly Message[]>([]);
+  /** The first page has arrived. */
+  loaded = $state(false);
+  loadingOlder = $state(false);
+  /** There is nothing older to load. */
+  exhausted = $state(false);
+  error = $state.raw<UiError | null>(null);
+  /** What the composer holds, kept across tab switches. */
+  draft = $state('');
+
+  constructor(account: AccountId, peer: string) {
+    this.account = account;
+    this.peer = peer;
+    this.key = chatKey(account, peer);
+  }
+
+  get ref(): ChatRef {
+    return { account: this.account, peer: this.peer };
+  }
+
+  merge(messages: readonly Message[]): void {
+    this.messages = mergeMessages(this.messages, messages);
+  }
+}
+
+export class ChatsStore {
+  tabs = $state<ChatState[]>([]);
+  activeKey = $state<string | null>(null);
+  readonly active: ChatState | null = $derived(this.tabs.find((t) => t.key === this.activeKey) ?? null);
+  /** Whether the window is focused and visible (the user can see the active chat). */
+  visible = $state(true);
+  /** A pop-out window shows one chat and opens no other. */
+  single = $state(false);
+
+  readonly #backend: Backend;
+  readonly #notices: NoticeStore;
+  #focusSent: string | null | undefined = undefined;
+
+  constructor(backend: Backend, notices: NoticeStore) {
+    this.#backend = backend;
+    this.#notices = notices;
+  }
+
+  find(account: AccountId, peer: string): ChatState | undefined {
+    return this.tabs.find((t) => t.key === chatKey(account, peer));
+  }
+
+  /** Shows the chat, opening a tab (and loading its first page) if it has none. */
+  open(account: AccountId, peer: string): ChatState | null {
+    const existing = this.find(account, peer);
+    if (existing) {
+      this.activate(existing.key);
+      return existing;
+    }
+    if (this.single && this.tabs.length > 0) return null;
+    const chat = new ChatState(account, peer);
+    this.tabs = [...this.tabs, chat];
+    this.activate(chat.key);
+    this.#backend
+      .openChat(account, peer, (update) => chat.merge([update.message]))
+      .then((page) => {
+        chat.merge(page);
+        chat.exhausted = page.length === 0;
+      })
+      .catch((error: unknown) => {
+        chat.error = toUiError(error);
+      })
+      .finally(() => {
+        chat.loaded = true;
+      });
+    return chat;
+  }
+
+  close(key: string): void {
+    const index = this.tabs.findIndex((t) => t.key === key);
+    const chat = this.tabs[index];
+    if (!chat) return;
+    this.tabs = this.tabs.filter((t) => t.key !== key);
+    if (this.activeKey === key) {
+      const next = this.tabs[Math.min(index, this.tabs.length - 1)];
+      this.activate(next?.key ?? null);
+    }
+    this.#backend.closeChat(chat.account, chat.peer).catch(() => {
+      // The chat view is gone either way; nothing to tell the user.
+    });
+  }
+
+  closeAll(): void {
+    for (const tab of [...this.tabs]) this.close(tab.key);
+  }
+
+  activate(key: string | null): void {
+    this.activeKey = key;
+    this.#syncFocus();
+  }
+
+  /** Ctrl+Tab: the next tab (or the previous one with `step` -1), wrapping around. */
+  cycle(step: 1 | -1 = 1): void {
+    if (this.tabs.length === 0) return;
+    const index = this.tabs.findIndex((t) => t.key === this.activeKey);
+    const next = (index + step + this.tabs.length) % this.tabs.length;
+    this.activate(this.tabs[next]!.key);
+  }
+
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.#syncFocus();
+  }
+
+  #syncFocus(): void {
+    const chat = this.visible ? this.active : null;
+    const key = chat?.key ?? null;
+    if (key === this.#focusSent) return;
+    this.#focusSent = key;
+    this.#backend.focusChat(chat ? chat.ref : null).catch(() => {
+      // Only unread counting depends on it; the next switch sends it again.
+      this.#focusSent = undefined;
+    });
+  }
+
+  /** A message from outside a chat channel (harmless if the channel brings it too). */
+  upsert(account: AccountId, message: Message): void {
+    this.find(account, message.peer)?.merge([message]);
+  }
+
+  /** Loads the page before the oldest message shown; returns whether it added anything. */
+  async loadOlder(chat: ChatState): Promise<boolean> {
+    if (chat.loadingOlder || chat.exhausted || !chat.loaded) return false;
+    const oldest = chat.messages[0];
+    if (!oldest) {
+      chat.exhausted = true;
+      return false;
+    }
+    chat.loadingOlder = true;
+    try {
+      const page = await this.#backend.loadOlder(chat.account, chat.peer, oldest.id);
+      if (page.length === 0) chat.exhausted = true;
+      const before = chat.messages;
+      chat.merge(page);
+      return chat.messages !== before;
+    } catch (error) {
+      this.#notices.error(toUiError(error));
+      return false;
+    } finally {
+      chat.loadingOlder = false;
+    }
+  }
+
+  /** Sends the text (unless it is blank); the message appears as pending at once. */
+  async send(chat: ChatState, body: string): Promise<boolean> {
+    if (body.trim() === '') return false;
+    try {
+      const message = await this.#backend.sendMessage(chat.account, chat.peer, body);
+      chat.merge([message]);
+      return true;
+    } catch (error) {
+      this.#notices.error(toUiError(error));
+      return false;
+    }
+  }
+
+  /** Moves the chat to a window of its own. */
+  async popOut(chat: ChatState): Promise<void> {
+    try {
+      await this.#backend.popOutChat(chat.ref);
+      this.close(chat.key);
+    } catch (error) {
+      this.#notices.error(toUiError(error));
+    }
+  }
+}

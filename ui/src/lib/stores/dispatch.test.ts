@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type { CoreEvent, ShellEvent } from '$lib/contract';
+import { contact, message } from '$lib/testing/fixtures';
+import { FakeBackend, settle } from '$lib/testing/backend';
+import { AppStore } from './app.svelte';
+import type { AppEvent } from './dispatch';
+
+async function loggedIn() {
+  const backend = new FakeBackend();
+  let now = 1_000_000;
+  const app = new AppStore(backend, { now: () => now });
+  await app.start();
+  await app.login({ jid: 'me@example.org/x', password: 'p', remember: false, host: null, port: null });
+  return { app, backend, tick: (ms: number) => (now += ms) };
+}
+
+describe('dispatch', () => {
+  it('routes every core event type into the stores', async () => {
+    const { app, backend } = await loggedIn();
+    const events: CoreEvent[] = [
+      { type: 'roster_loaded', account: 1, contacts: [contact('a@x', 'Ann', ['G']), contact('b@x', 'Bob')] },
+      { type: 'contact_changed', account: 1, contact: contact('c@x', 'Cid', ['G']) },
+      { type: 'contact_removed', account: 1, jid: 'b@x' },
+      {
+        type: 'presence_changed',
+        account: 1,
+        jid: 'a@x',
+        presence: { show: 'away', status: 'lunch', resource: 'r', priority: 0 },
+      },
+      { type: 'connection', account: 1, state: { state: 'online', jid: 'me@example.org/x' } },
+      { type: 'error', account: 1, error: { code: 'disk_full', message: 'ENOSPC' } },
+    ];
+    for (const event of events) backend.emitCore(event);
+    expect([...app.roster.entries.keys()].sort()).toEqual(['a@x', 'c@x']);
+    expect(app.roster.view('a@x')).toMatchObject({ show: 'away', status: 'lunch', online: true });
+    expect(app.roster.groups.map((g) => [g.key, g.contacts.map((c) => c.jid)])).toEqual([['G', ['a@x', 'c@x']]]);
+    expect(app.session.connection).toEqual({ state: 'online', jid: 'me@example.org/x' });
+    expect(app.notices.list.map((n) => n.key)).toEqual(['error.diskFull']);
+
+    backend.emitCore({ type: 'presence_changed', account: 1, jid: 'a@x', presence: null });
+    expect(app.roster.view('a@x').online).toBe(false);
+  });
+
+  it('drops a contact whose subscription is removed', async () => {
+    const { app } = await loggedIn();
+    app.dispatch({ type: 'contact_changed', account: 1, contact: contact('a@x') });
+    app.dispatch({ type: 'contact_changed', account: 1, contact: { ...contact('a@x'), subscription: 'remove' } });
+    expect(app.roster.entries.size).toBe(0);
+  });
+
+  it('ignores roster events of another account', async () => {
+    const { app } = await loggedIn();
+    app.dispatch({ type: 'contact_changed', account: 2, contact: contact('z@x') });
+    app.dispatch({ type: 'error', account: 2, error: { code: 'timeout', message: '' } });
+    expect(app.roster.entries.size).toBe(0);
+    expect(app.notices.list).toEqual([]);
+  });
+
+  it('tracks reconnection with a countdown and clears presence while offline', async () => {
+    const { app, tick } = await loggedIn();
+    app.dispatch({
+      type: 'presence_changed',
+      account: 1,
+      jid: 'a@x',
+      presence: { show: 'available', status: null, resource: 'r', priority: 0 },
+    });
+    app.dispatch({ type: 'connection', account: 1, state: { state: 'reconnecting', attempt: 2, retry_in_ms: 4500 } });
+    expect(app.session.connection.state).toBe('reconnecting');
+    expect(app.session.secondsUntilRetry(app.now())).toBe(5);
+    tick(2000);
+    expect(app.session.secondsUntilRetry(app.now())).toBe(3);
+    tick(9000);
+    expect(app.session.secondsUntilRetry(app.now())).toBe(0);
+    expect(app.roster.presence.size).toBe(0);
+    app.dispatch({ type: 'connection', account: 1, state: { state: 'online', jid: 'me@example.org/x' } });
+    expect(app.session.secondsUntilRetry(app.now())).toBeNull();
+  });
+
+  it('routes shell events: unread counts and open_chat', async () => {
+    const { app, backend } = await loggedIn();
+    const shell: ShellEvent[] = [
+      { type: 'unread_changed', chat: { account: 1, peer: 'a@x' }, count: 2, total: 2, last: 7 },
+      { type: 'unread_changed', chat: { account: 1, peer: 'b@x' }, count: 1, total: 3, last: 9 },
+      { type: 'open_chat', chat: { account: 1, peer: 'b@x' } },
+    ];
+    for (const event of shell) backend.emitShell(event);
+    expect(app.unread.count(1, 'a@x')).toBe(2);
+    expect(app.unread.total).toBe(3);
+    expect(app.chats.active?.peer).toBe('b@x');
+  });
+
+  it('merges message events into an open chat only', async () => {
+    const { app } = await loggedIn();
+    app.chats.open(1, 'bob@example.org');
+    await settle();
+    app.dispatch({ type: 'message_added', account: 1, message: message(5) });
+    app.dispatch({ type: 'message_updated', account: 1, message: message(5, { body: 'x' }) });
+    app.dispatch({ type: 'message_added', account: 1, message: message(6, { peer: 'other@x' }) });
+    expect(app.chats.active?.messages.map((m) => [m.id, m.body])).toEqual([[5, 'x']]);
+  });
+
+  it('refuses an unknown event type', async () => {
+    const { app } = await loggedIn();
+    expect(() => app.dispatch({ type: 'bogus' } as unknown as AppEvent)).toThrow(/unhandled/);
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * The one place where backend events change the stores: every `core-event` and `shell-event`
+ * goes through `dispatch`, which handles each event type (the `never` check makes the compiler
+ * reject a new, unhandled type).
+ */
+import type { CoreEvent, ShellEvent } from '$lib/contract';
+import type { ChatsStore } from './chats.svelte';
+import type { NoticeStore } from './notices.svelte';
+import type { RosterStore } from './roster.svelte';
+import type { SessionStore } from './session.svelte';
+import type { UnreadStore } from './unread.svelte';
+
+export type AppEvent = CoreEvent | ShellEvent;
+
+export interface Stores {
+  session: SessionStore;
+  roster: RosterStore;
+  chats: ChatsStore;
+  unread: UnreadStore;
+  notices: NoticeStore;
+  /** The current time (unix ms), for reconnection countdowns. */
+  now(): number;
+}
+
+function unhandled(event: never): never {
+  throw new Error(`unhandled event ${JSON.stringify(event)}`);
+}
+
+export function dispatch(stores: Stores, event: AppEvent): void {
+  const { session, roster, chats, unread, notices } = stores;
+  switch (event.type) {
+    case 'connection':
+      session.setConnection(event.account, event.state, stores.now());
+      // Presence is only known while connected: everyone shows offline meanwhile.
+      if (event.state.state !== 'online' && event.account === session.account) roster.clearPresence();
+      break;
+    case 'roster_loaded':
+      roster.load(event.account, event.contacts);
+      break;
+    case 'contact_changed':
+      roster.upsert(event.account, event.contact);
+      break;
+    case 'contact_removed':
+      roster.remove(event.account, event.jid);
+      break;
+    case 'presence_changed':
+      roster.setPresence(event.account, event.jid, event.presence);
+      break;
+    case 'message_added':
+    case 'message_updated':
+      // Normally delivered through the chat's channel; merging by id makes a copy harmless.
+      chats.upsert(event.account, event.message);
+      break;
+    case 'error':
+      if (event.account === null || session.account === null || event.account === session.account) {
+        notices.error(event.error);
+      }
+      break;
+    case 'unread_changed':
+      unread.apply(event.chat, event.count, event.total);
+      break;
+    case 'open_chat':
+      chats.open(event.chat.account, event.chat.peer);
+      break;
+    default:
+      unhandled(event);
+  }
+}

@@ -1,0 +1,152 @@
+/** A scriptable in-memory `Backend` for store and component tests. */
+import type { Backend } from '$lib/api';
+import type {
+  AccountId,
+  AppInfo,
+  ChatUpdate,
+  CoreEvent,
+  Message,
+  MessageId,
+  RosterEntry,
+  ShellEvent,
+} from '$lib/contract';
+
+export interface Call {
+  name: keyof Backend;
+  args: unknown[];
+}
+
+export function appInfo(overrides: Partial<AppInfo> = {}): AppInfo {
+  return {
+    version: '0.1.0',
+    sandbox: null,
+    settings: { close_to_tray: false, notifications: true, remembered: null },
+    popped_out: null,
+    ...overrides,
+  };
+}
+
+export class FakeBackend implements Backend {
+  calls: Call[] = [];
+  info: AppInfo = appInfo();
+  /** What `login` does: resolve with an account, or reject with an error. */
+  loginResult: () => Promise<AccountId> = () => Promise.resolve(1);
+  roster: RosterEntry[] = [];
+  /** Full history per peer, any order; pages are served newest first. */
+  history = new Map<string, Message[]>();
+  pageSize = 3;
+  channels = new Map<string, (update: ChatUpdate) => void>();
+  coreHandlers: ((event: CoreEvent) => void)[] = [];
+  shellHandlers: ((event: ShellEvent) => void)[] = [];
+  nextId = 1000;
+  failSend: unknown = null;
+
+  #record(name: keyof Backend, ...args: unknown[]): void {
+    this.calls.push({ name, args });
+  }
+
+  called(name: keyof Backend): unknown[][] {
+    return this.calls.filter((c) => c.name === name).map((c) => c.args);
+  }
+
+  #page(peer: string, before: MessageId | null): Message[] {
+    const all = [...(this.history.get(peer) ?? [])].sort((a, b) => b.id - a.id);
+    return all.filter((m) => before === null || m.id < before).slice(0, this.pageSize);
+  }
+
+  appInfo() {
+    this.#record('appInfo');
+    return Promise.resolve(this.info);
+  }
+  login(request: Parameters<Backend['login']>[0]) {
+    this.#record('login', request);
+    return this.loginResult();
+  }
+  logout(account: AccountId) {
+    this.#record('logout', account);
+    return Promise.resolve();
+  }
+  setPresence(...args: Parameters<Backend['setPresence']>) {
+    this.#record('setPresence', ...args);
+    return Promise.resolve();
+  }
+  contacts(account: AccountId) {
+    this.#record('contacts', account);
+    return Promise.resolve(this.roster);
+  }
+  openChat(account: AccountId, peer: string, onUpdate: (update: ChatUpdate) => void) {
+    this.#record('openChat', account, peer);
+    this.channels.set(peer, onUpdate);
+    return Promise.resolve(this.#page(peer, null));
+  }
+  closeChat(account: AccountId, peer: string) {
+    this.#record('closeChat', account, peer);
+    this.channels.delete(peer);
+    return Promise.resolve();
+  }
+  loadOlder(account: AccountId, peer: string, before: MessageId) {
+    this.#record('loadOlder', account, peer, before);
+    return Promise.resolve(this.#page(peer, before));
+  }
+  sendMessage(account: AccountId, to: string, body: string) {
+    this.#record('sendMessage', account, to, body);
+    if (this.failSend) return Promise.reject(this.failSend);
+    const now = Date.now();
+    return Promise.resolve<Message>({
+      id: this.nextId++,
+      conversation_id: 1,
+      account_id: account,
+      peer: to,
+      direction: 'out',
+      sender: 'me@example.org',
+      body,
+      server_time: null,
+      local_time: now,
+      origin_id: null,
+      stanza_id: null,
+      state: 'pending',
+      error: null,
+    });
+  }
+  focusChat(...args: Parameters<Backend['focusChat']>) {
+    this.#record('focusChat', ...args);
+    return Promise.resolve();
+  }
+  openLink(url: string) {
+    this.#record('openLink', url);
+    return Promise.resolve();
+  }
+  saveSettings(...args: Parameters<Backend['saveSettings']>) {
+    this.#record('saveSettings', ...args);
+    return Promise.resolve();
+  }
+  popOutChat(...args: Parameters<Backend['popOutChat']>) {
+    this.#record('popOutChat', ...args);
+    return Promise.resolve();
+  }
+  onCoreEvent(handler: (event: CoreEvent) => void) {
+    this.coreHandlers.push(handler);
+    return Promise.resolve(() => {
+      this.coreHandlers = this.coreHandlers.filter((h) => h !== handler);
+    });
+  }
+  onShellEvent(handler: (event: ShellEvent) => void) {
+    this.shellHandlers.push(handler);
+    return Promise.resolve(() => {
+      this.shellHandlers = this.shellHandlers.filter((h) => h !== handler);
+    });
+  }
+
+  emitCore(event: CoreEvent): void {
+    for (const handler of this.coreHandlers) handler(event);
+  }
+  emitShell(event: ShellEvent): void {
+    for (const handler of this.shellHandlers) handler(event);
+  }
+}
+
+/** Lets pending promise callbacks run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
