@@ -12,7 +12,7 @@ import { ChatsStore } from './chats.svelte';
 import { dispatch, type AppEvent, type Stores } from './dispatch';
 import { NoticeStore } from './notices.svelte';
 import { RosterStore } from './roster.svelte';
-import { SessionStore, type OwnShow } from './session.svelte';
+import { SessionStore, bareJid, type OwnShow } from './session.svelte';
 import { SettingsStore } from './settings.svelte';
 import { UnreadStore } from './unread.svelte';
 
@@ -87,10 +87,10 @@ export class AppStore implements Stores {
       const account = await this.backend.login(request);
       this.session.signedIn(account, request.jid);
       this.roster.bind(account);
-      if (request.remember) {
-        const { jid, host, port } = request;
-        this.settings.load({ ...this.settings.value, remembered: { jid, host, port } });
-      }
+      // The shell saved (or forgot) the login as asked; keep the local copy in step.
+      const { host, port } = request;
+      const remembered = request.remember ? { jid: bareJid(request.jid), host, port } : null;
+      this.settings.load({ ...this.settings.value, remembered });
       this.session.phase = 'main';
       await this.#refreshContacts();
       return true;

@@ -136,7 +136,7 @@ describe('AppStore', () => {
     );
     expect(app.session).toMatchObject({ phase: 'main', account: 1, jid: 'me@example.org', loggingIn: false });
     expect(app.roster.entries.has('a@x')).toBe(true);
-    expect(app.settings.value.remembered).toEqual({ jid: 'me@example.org/laptop', host: 'h', port: 5 });
+    expect(app.settings.value.remembered).toEqual({ jid: 'me@example.org', host: 'h', port: 5 });
   });
 
   it('keeps the login error by code and shows the connecting state meanwhile', async () => {
