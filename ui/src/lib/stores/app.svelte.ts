@@ -106,7 +106,9 @@ export class AppStore implements Stores {
     const account = this.session.account;
     if (account === null) return;
     try {
-      this.roster.load(account, await this.backend.contacts(account));
+      const contacts = await this.backend.contacts(account);
+      // A `roster_loaded` event that came meanwhile is at least as fresh as the cache.
+      if (!this.roster.loaded) this.roster.load(account, contacts);
     } catch (error) {
       this.notices.error(toUiError(error));
     }

@@ -41,6 +41,34 @@ describe('dispatch', () => {
     expect(app.roster.view('a@x').online).toBe(false);
   });
 
+  it('keeps the roster and presence that arrive while login is still under way', async () => {
+    const backend = new FakeBackend();
+    let resolve: (account: number) => void = () => {};
+    backend.loginResult = () => new Promise((r) => (resolve = r));
+    const app = new AppStore(backend);
+    await app.start();
+    const login = app.login({ jid: 'me@x', password: 'p', remember: false, host: null, port: null });
+    backend.emitCore({ type: 'roster_loaded', account: 4, contacts: [contact('a@x', 'Ann')] });
+    backend.emitCore({
+      type: 'presence_changed',
+      account: 4,
+      jid: 'a@x',
+      presence: { show: 'dnd', status: null, resource: 'r', priority: 0 },
+    });
+    resolve(4);
+    await login;
+    expect(app.roster.view('a@x')).toMatchObject({ name: 'Ann', show: 'dnd' });
+  });
+
+  it('leaves errors during login to the login form', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    app.dispatch({ type: 'error', account: 1, error: { code: 'auth_failed', message: '' } });
+    app.dispatch({ type: 'error', account: null, error: { code: 'unreachable', message: '' } });
+    expect(app.notices.list).toEqual([]);
+  });
+
   it('drops a contact whose subscription is removed', async () => {
     const { app } = await loggedIn();
     app.dispatch({ type: 'contact_changed', account: 1, contact: contact('a@x') });

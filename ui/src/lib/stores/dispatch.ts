@@ -52,7 +52,8 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       chats.upsert(event.account, event.message);
       break;
     case 'error':
-      if (event.account === null || session.account === null || event.account === session.account) {
+      // While logging in, the login form shows the failure itself.
+      if (session.account !== null && (event.account === null || event.account === session.account)) {
         notices.error(event.error);
       }
       break;

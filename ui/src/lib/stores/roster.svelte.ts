@@ -46,8 +46,9 @@ export class RosterStore {
     return this.account === null || this.account === account;
   }
 
+  /** Shows this account; what arrived for it before (during login) is kept. */
   bind(account: AccountId): void {
-    if (this.account !== account) this.reset();
+    if (this.account !== null && this.account !== account) this.reset();
     this.account = account;
   }
 
