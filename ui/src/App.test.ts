@@ -220,8 +220,12 @@ describe('main window', () => {
     const [banner] = testIds(body, 'connection-banner');
     expect(attr(banner!, 'data-state')).toBe('reconnecting');
     expect(body).toMatch(/Reconnecting in [45] seconds/);
+    app.dispatch({ type: 'error', account: 1, error: { code: 'auth_failed', message: 'x' } });
     app.dispatch({ type: 'connection', account: 1, state: { state: 'disconnected' } });
-    expect(render(App, { props: { app } }).body).toContain('You are offline.');
+    const offline = render(App, { props: { app } }).body;
+    expect(offline).toContain('You are offline.');
+    expect(offline).toContain('Wrong address or password.');
+    expect(testIds(offline, 'notice')).toEqual([]);
   });
 
   it('renders the main window in Spanish without leaking keys', async () => {

@@ -30,6 +30,11 @@ export class AppStore implements Stores {
   readonly settings: SettingsStore;
   readonly now: () => number;
   #unsubscribe: Unsubscribe[] = [];
+  /**
+   * The last successful login, kept in memory only: the core cannot reconnect an account that
+   * went offline by choice without the password, so going online again logs in again.
+   */
+  #lastLogin: LoginRequest | null = null;
 
   constructor(backend: Backend, options: AppOptions = {}) {
     this.backend = backend;
@@ -85,6 +90,7 @@ export class AppStore implements Stores {
     this.session.loginError = null;
     try {
       const account = await this.backend.login(request);
+      this.#lastLogin = request;
       this.session.signedIn(account, request.jid);
       this.roster.bind(account);
       // The shell saved (or forgot) the login as asked; keep the local copy in step.
@@ -124,11 +130,22 @@ export class AppStore implements Stores {
         // Logged out locally regardless; the backend drops the session with the window.
       }
     }
+    this.#lastLogin = null;
     this.roster.reset();
     this.unread.reset();
     this.notices.clear();
     this.session.signedOut();
     this.session.phase = 'login';
+  }
+
+  /** Logs the account in again (after going offline), keeping "remember me" as it is. */
+  async #reconnect(request: LoginRequest): Promise<void> {
+    const remember = this.settings.value.remembered !== null;
+    const account = await this.backend.login({ ...request, remember });
+    if (account !== this.session.account) {
+      this.session.account = account;
+      this.roster.bind(account);
+    }
   }
 
   /** Opens an allowed link (http, https, mailto, xmpp) in the system's handler. */
@@ -148,9 +165,13 @@ export class AppStore implements Stores {
     const previous = { show: this.session.show, status: this.session.status };
     this.session.show = show;
     this.session.status = status;
+    const text = status.trim() === '' ? null : status.trim();
     try {
-      const text = status.trim();
-      await this.backend.setPresence(account, show, text === '' ? null : text);
+      if (show !== 'offline' && this.session.connection.state === 'disconnected' && this.#lastLogin) {
+        await this.#reconnect(this.#lastLogin);
+        if (show === 'available' && text === null) return;
+      }
+      await this.backend.setPresence(account, show, text);
     } catch (error) {
       this.session.show = previous.show;
       this.session.status = previous.status;

@@ -29,13 +29,18 @@ describe('dispatch', () => {
       },
       { type: 'connection', account: 1, state: { state: 'online', jid: 'me@example.org/x' } },
       { type: 'error', account: 1, error: { code: 'disk_full', message: 'ENOSPC' } },
+      { type: 'error', account: 1, error: { code: 'unreachable', message: 'refused' } },
     ];
     for (const event of events) backend.emitCore(event);
     expect([...app.roster.entries.keys()].sort()).toEqual(['a@x', 'c@x']);
     expect(app.roster.view('a@x')).toMatchObject({ show: 'away', status: 'lunch', online: true });
     expect(app.roster.groups.map((g) => [g.key, g.contacts.map((c) => c.jid)])).toEqual([['G', ['a@x', 'c@x']]]);
     expect(app.session.connection).toEqual({ state: 'online', jid: 'me@example.org/x' });
+    // Connection failures explain the banner instead of popping up.
     expect(app.notices.list.map((n) => n.key)).toEqual(['error.diskFull']);
+    expect(app.session.connectionError?.code).toBe('unreachable');
+    backend.emitCore({ type: 'connection', account: 1, state: { state: 'online', jid: 'me@example.org/x' } });
+    expect(app.session.connectionError).toBeNull();
 
     backend.emitCore({ type: 'presence_changed', account: 1, jid: 'a@x', presence: null });
     expect(app.roster.view('a@x').online).toBe(false);

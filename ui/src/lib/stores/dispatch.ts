@@ -3,7 +3,7 @@
  * goes through `dispatch`, which handles each event type (the `never` check makes the compiler
  * reject a new, unhandled type).
  */
-import type { CoreEvent, ShellEvent } from '$lib/contract';
+import type { CoreEvent, ErrorCode, ShellEvent } from '$lib/contract';
 import type { ChatsStore } from './chats.svelte';
 import type { NoticeStore } from './notices.svelte';
 import type { RosterStore } from './roster.svelte';
@@ -21,6 +21,18 @@ export interface Stores {
   /** The current time (unix ms), for reconnection countdowns. */
   now(): number;
 }
+
+/** Errors about the connection itself, which the connection banner explains. */
+const CONNECTION_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'auth_failed',
+  'auth_mechanism',
+  'tls_certificate',
+  'tls',
+  'unreachable',
+  'timeout',
+  'stream_error',
+  'protocol',
+]);
 
 function unhandled(event: never): never {
   throw new Error(`unhandled event ${JSON.stringify(event)}`);
@@ -53,9 +65,10 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       break;
     case 'error':
       // While logging in, the login form shows the failure itself.
-      if (session.account !== null && (event.account === null || event.account === session.account)) {
-        notices.error(event.error);
-      }
+      if (session.account === null || (event.account !== null && event.account !== session.account)) break;
+      // Connection failures explain the connection banner rather than pop up on their own.
+      if (CONNECTION_ERRORS.has(event.error.code)) session.connectionError = event.error;
+      else notices.error(event.error);
       break;
     case 'unread_changed':
       unread.apply(event.chat, event.count, event.total);

@@ -38,6 +38,9 @@ export class SessionStore {
   show = $state<OwnShow>('available');
   status = $state('');
 
+  /** Why the current account's connection last failed (shown while it is not online). */
+  connectionError = $state.raw<UiError | null>(null);
+
   loggingIn = $state(false);
   loginError = $state.raw<UiError | null>(null);
 
@@ -49,6 +52,7 @@ export class SessionStore {
 
   setConnection(account: AccountId, state: ConnectionState, now: number): void {
     this.connections.set(account, state);
+    if (state.state === 'online' && account === this.account) this.connectionError = null;
     if (state.state === 'reconnecting') this.retryAt.set(account, now + state.retry_in_ms);
     else this.retryAt.delete(account);
   }
@@ -66,6 +70,7 @@ export class SessionStore {
     this.show = 'available';
     this.status = '';
     this.loginError = null;
+    this.connectionError = null;
   }
 
   signedOut(): void {
@@ -75,5 +80,6 @@ export class SessionStore {
     this.retryAt.clear();
     this.show = 'available';
     this.status = '';
+    this.connectionError = null;
   }
 }

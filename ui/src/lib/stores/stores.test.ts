@@ -175,6 +175,26 @@ describe('AppStore', () => {
     expect(app.notices.list).toHaveLength(1);
   });
 
+  it('goes online again after going offline by logging in again', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    await app.login({ ...request, remember: true });
+    await app.setPresence('offline', '');
+    app.dispatch({ type: 'connection', account: 1, state: { state: 'disconnected' } });
+    await app.setPresence('available', '');
+    expect(backend.called('login')).toEqual([
+      [{ ...request, remember: true }],
+      [{ ...request, remember: true }],
+    ]);
+    expect(backend.called('setPresence')).toEqual([[1, 'offline', null]]);
+    app.dispatch({ type: 'connection', account: 1, state: { state: 'disconnected' } });
+    await app.setPresence('away', 'back soon');
+    expect(backend.called('login')).toHaveLength(3);
+    expect(backend.called('setPresence').at(-1)).toEqual([1, 'away', 'back soon']);
+    expect(app.session.show).toBe('away');
+  });
+
   it('logs out and forgets the account', async () => {
     const backend = new FakeBackend();
     backend.roster = [contact('a@x')];
