@@ -9,6 +9,7 @@ fn main() {
             "logout",
             "set_presence",
             "contacts",
+            "presences",
             "open_chat",
             "close_chat",
             "load_older",

@@ -12,7 +12,9 @@ use tauri::{AppHandle, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 use tauri_plugin_opener::OpenerExt;
 
 use crate::shell::Shell;
-use crate::types::{AppInfo, ChatRef, ChatUpdate, LoginRequest, RememberedLogin, Settings};
+use crate::types::{
+    AppInfo, ChatRef, ChatUpdate, LoginRequest, PresenceEntry, RememberedLogin, Settings,
+};
 
 /// How many messages a chat view loads at a time.
 const PAGE: u32 = 50;
@@ -130,6 +132,27 @@ pub async fn set_presence(
 #[tauri::command]
 pub fn contacts(shell: Shared<'_>, account: AccountId) -> Result<Vec<RosterEntry>, CoreError> {
     shell.core.contacts(account)
+}
+
+/// The presence of every online contact of an account (for a window that
+/// opens after the presence events went by).
+#[tauri::command]
+pub fn presences(shell: Shared<'_>, account: AccountId) -> Vec<PresenceEntry> {
+    let all = shell.presences.lock().unwrap_or_else(|e| e.into_inner());
+    let mut entries: Vec<PresenceEntry> = all
+        .get(&account)
+        .map(|known| {
+            known
+                .iter()
+                .map(|(jid, presence)| PresenceEntry {
+                    jid: jid.clone(),
+                    presence: presence.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    entries.sort_by(|a, b| a.jid.cmp(&b.jid));
+    entries
 }
 
 /// Opens a chat view: returns its newest page and sends later changes over

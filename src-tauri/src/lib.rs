@@ -97,6 +97,7 @@ pub fn run() {
                 unread: Mutex::new(HashMap::new()),
                 names: Mutex::new(HashMap::new()),
                 own_show: Mutex::new(HashMap::new()),
+                presences: Mutex::new(HashMap::new()),
                 popped: Mutex::new(HashMap::new()),
                 notifier,
             });
@@ -146,6 +147,7 @@ pub fn run() {
             commands::logout,
             commands::set_presence,
             commands::contacts,
+            commands::presences,
             commands::open_chat,
             commands::close_chat,
             commands::load_older,

@@ -41,6 +41,9 @@ pub struct Shell {
     pub names: Mutex<HashMap<(AccountId, String), String>>,
     /// Own availability per connected account.
     pub own_show: Mutex<HashMap<AccountId, Show>>,
+    /// The last known presence of every online contact, per account, for
+    /// windows opened later (pop-outs).
+    pub presences: Mutex<HashMap<AccountId, HashMap<String, charla_core::ContactPresence>>>,
     /// Popped-out chat windows by label.
     pub popped: Mutex<HashMap<String, ChatRef>>,
     /// Desktop notifications.
@@ -180,9 +183,22 @@ impl Shell {
             Event::Connection { account, state } => {
                 if matches!(state, charla_core::ConnectionState::Disconnected) {
                     lock(&self.own_show).remove(account);
+                    lock(&self.presences).remove(account);
                 }
             }
-            Event::ContactRemoved { .. } | Event::PresenceChanged { .. } | Event::Error { .. } => {}
+            Event::PresenceChanged {
+                account,
+                jid,
+                presence,
+            } => {
+                let mut all = lock(&self.presences);
+                let known = all.entry(*account).or_default();
+                match presence {
+                    Some(p) => known.insert(jid.clone(), p.clone()),
+                    None => known.remove(jid),
+                };
+            }
+            Event::ContactRemoved { .. } | Event::Error { .. } => {}
         }
         let _ = app.emit(CORE_EVENT, event);
     }

@@ -1,7 +1,7 @@
 //! Types exchanged with the UI that belong to the shell, not the core.
 //! TypeScript bindings are generated from them (ts-rs) into `ui/src/lib/bindings`.
 
-use charla_core::{AccountId, Message, MessageId};
+use charla_core::{AccountId, ContactPresence, Message, MessageId};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -131,4 +131,14 @@ pub enum ShellEvent {
         /// The conversation.
         chat: ChatRef,
     },
+}
+
+/// One online contact's presence, for windows that open after it arrived.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct PresenceEntry {
+    /// The contact's bare JID.
+    pub jid: String,
+    /// Its best resource's presence.
+    pub presence: ContactPresence,
 }

@@ -445,6 +445,48 @@ async fn contact_comes_online_changes_status_and_goes_offline() {
 }
 
 #[tokio::test]
+async fn going_offline_and_back_needs_no_password() {
+    let server = pair().await;
+    let alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let mut bob = online(&server, "bob", options(&server, "bob-pw")).await;
+    let is_alice =
+        |e: &Event| matches!(e, Event::PresenceChanged { jid, .. } if jid == "alice@charla.test");
+    bob.wait_for("alice online", is_alice).await;
+    alice
+        .core
+        .set_presence(alice.account, Show::Offline, None)
+        .await
+        .expect("offline");
+    let Event::PresenceChanged { presence, .. } = bob.wait_for("alice offline", is_alice).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(presence, None);
+    alice
+        .core
+        .set_presence(alice.account, Show::Away, Some("Back soon".into()))
+        .await
+        .expect("online again from the remembered login");
+    let Event::PresenceChanged { presence, .. } = bob.wait_for("alice back", is_alice).await else {
+        unreachable!()
+    };
+    let p = presence.expect("online");
+    assert_eq!(p.show, Show::Away);
+    assert_eq!(p.status.as_deref(), Some("Back soon"));
+    // An account that never logged in cannot come online this way.
+    let carol = alice
+        .core
+        .add_account("carol@charla.test")
+        .expect("account");
+    let err = alice
+        .core
+        .set_presence(carol, Show::Available, None)
+        .await
+        .expect_err("no remembered login");
+    assert_eq!(err.code, ErrorCode::NotConnected);
+}
+
+#[tokio::test]
 async fn message_is_delivered_and_stored_exactly_once_on_each_side() {
     let server = pair().await;
     let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;

@@ -67,6 +67,9 @@ pub struct Core {
     store: Arc<Mutex<Store>>,
     events: mpsc::Sender<Event>,
     sessions: Arc<Mutex<HashMap<AccountId, SessionHandle>>>,
+    /// The options of each account's last successful login, in memory only,
+    /// so that going online again after choosing "offline" needs no password.
+    logins: Arc<Mutex<HashMap<AccountId, ConnectOptions>>>,
 }
 
 /// Parses a bare account or contact JID (`user@domain`), rejecting
@@ -109,6 +112,7 @@ impl Core {
             store: Arc::new(Mutex::new(store)),
             events,
             sessions: Arc::new(Mutex::new(HashMap::new())),
+            logins: Arc::new(Mutex::new(HashMap::new())),
         };
         (core, rx)
     }
@@ -145,6 +149,7 @@ impl Core {
         self.disconnect(account).await;
         let (ready_tx, ready_rx) = oneshot::channel();
         let (commands, commands_rx) = mpsc::channel(64);
+        let remembered = options.clone();
         let ctx = session::Context {
             account,
             login: c2s::LoginConfig {
@@ -167,8 +172,13 @@ impl Core {
         let result = ready_rx
             .await
             .unwrap_or_else(|_| Err(CoreError::new(ErrorCode::NotConnected, "the session ended")));
-        if result.is_err() {
-            self.disconnect(account).await;
+        match &result {
+            Ok(()) => {
+                if let Ok(mut logins) = self.logins.lock() {
+                    logins.insert(account, remembered);
+                }
+            }
+            Err(_) => self.disconnect(account).await,
         }
         result
     }
@@ -235,7 +245,9 @@ impl Core {
         Ok(message)
     }
 
-    /// Changes the own presence. `Show::Offline` disconnects.
+    /// Changes the own presence. `Show::Offline` disconnects; any other
+    /// show on a disconnected account logs it in again with the options of
+    /// its last successful login (kept in memory only).
     pub async fn set_presence(
         &self,
         account: AccountId,
@@ -246,16 +258,31 @@ impl Core {
             self.disconnect(account).await;
             return Ok(());
         }
-        if self
-            .send_command(account, Command::SetPresence { show, status })
-            .await
-        {
-            Ok(())
-        } else {
-            Err(CoreError::new(
+        let command = Command::SetPresence {
+            show,
+            status: status.clone(),
+        };
+        if self.send_command(account, command).await {
+            return Ok(());
+        }
+        let last = self
+            .logins
+            .lock()
+            .ok()
+            .and_then(|logins| logins.get(&account).cloned());
+        match last {
+            Some(options) => {
+                let options = ConnectOptions {
+                    show,
+                    status,
+                    ..options
+                };
+                self.connect(account, options).await
+            }
+            None => Err(CoreError::new(
                 ErrorCode::NotConnected,
                 "the account is not connected",
-            ))
+            )),
         }
     }
 

@@ -15,6 +15,7 @@ import type {
   LoginRequest,
   Message,
   MessageId,
+  PresenceEntry,
   RosterEntry,
   Settings,
   ShellEvent,
@@ -34,6 +35,8 @@ export interface Backend {
   logout(account: AccountId): Promise<void>;
   setPresence(account: AccountId, show: Show, status: string | null): Promise<void>;
   contacts(account: AccountId): Promise<RosterEntry[]>;
+  /** Presence of the account's online contacts, for windows opened after it arrived. */
+  presences(account: AccountId): Promise<PresenceEntry[]>;
   /** Opens a chat view: the first page (newest first); later changes go to `onUpdate`. */
   openChat(account: AccountId, peer: string, onUpdate: (update: ChatUpdate) => void): Promise<Message[]>;
   closeChat(account: AccountId, peer: string): Promise<void>;
@@ -65,6 +68,7 @@ export const tauriBackend: Backend = {
   logout: (account) => call('logout', { account }),
   setPresence: (account, show, status) => call('set_presence', { account, show, status }),
   contacts: (account) => call('contacts', { account }),
+  presences: (account) => call('presences', { account }),
   openChat(account, peer, onUpdate) {
     const updates = new Channel<ChatUpdate>();
     updates.onmessage = onUpdate;

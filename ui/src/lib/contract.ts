@@ -17,6 +17,7 @@ export type { LoginRequest } from './bindings/LoginRequest';
 export type { Message } from './bindings/Message';
 export type { MessageId } from './bindings/MessageId';
 export type { MessageState } from './bindings/MessageState';
+export type { PresenceEntry } from './bindings/PresenceEntry';
 export type { RememberedLogin } from './bindings/RememberedLogin';
 export type { RosterEntry } from './bindings/RosterEntry';
 export type { SandboxInfo } from './bindings/SandboxInfo';

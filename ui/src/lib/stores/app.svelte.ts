@@ -5,7 +5,7 @@
  */
 import { getContext, setContext } from 'svelte';
 import type { Backend, Unsubscribe } from '$lib/api';
-import type { LoginRequest } from '$lib/contract';
+import type { AccountId, LoginRequest } from '$lib/contract';
 import { toUiError } from '$lib/errors';
 import { isAllowedLink } from '$lib/util/linkify';
 import { ChatsStore } from './chats.svelte';
@@ -30,11 +30,6 @@ export class AppStore implements Stores {
   readonly settings: SettingsStore;
   readonly now: () => number;
   #unsubscribe: Unsubscribe[] = [];
-  /**
-   * The last successful login, kept in memory only: the core cannot reconnect an account that
-   * went offline by choice without the password, so going online again logs in again.
-   */
-  #lastLogin: LoginRequest | null = null;
 
   constructor(backend: Backend, options: AppOptions = {}) {
     this.backend = backend;
@@ -69,6 +64,7 @@ export class AppStore implements Stores {
         this.session.phase = 'popout';
         this.chats.open(popped.account, popped.peer);
         await this.#refreshContacts();
+        await this.#refreshPresences(popped.account);
       } else {
         this.session.phase = 'login';
       }
@@ -90,7 +86,6 @@ export class AppStore implements Stores {
     this.session.loginError = null;
     try {
       const account = await this.backend.login(request);
-      this.#lastLogin = request;
       this.session.signedIn(account, request.jid);
       this.roster.bind(account);
       // The shell saved (or forgot) the login as asked; keep the local copy in step.
@@ -120,6 +115,17 @@ export class AppStore implements Stores {
     }
   }
 
+  /** Presence that arrived before this window existed (pop-outs). */
+  async #refreshPresences(account: AccountId): Promise<void> {
+    try {
+      for (const { jid, presence } of await this.backend.presences(account)) {
+        this.roster.setPresence(account, jid, presence);
+      }
+    } catch (error) {
+      this.notices.error(toUiError(error));
+    }
+  }
+
   async logout(): Promise<void> {
     const account = this.session.account;
     this.chats.closeAll();
@@ -130,22 +136,11 @@ export class AppStore implements Stores {
         // Logged out locally regardless; the backend drops the session with the window.
       }
     }
-    this.#lastLogin = null;
     this.roster.reset();
     this.unread.reset();
     this.notices.clear();
     this.session.signedOut();
     this.session.phase = 'login';
-  }
-
-  /** Logs the account in again (after going offline), keeping "remember me" as it is. */
-  async #reconnect(request: LoginRequest): Promise<void> {
-    const remember = this.settings.value.remembered !== null;
-    const account = await this.backend.login({ ...request, remember });
-    if (account !== this.session.account) {
-      this.session.account = account;
-      this.roster.bind(account);
-    }
   }
 
   /** Opens an allowed link (http, https, mailto, xmpp) in the system's handler. */
@@ -158,7 +153,10 @@ export class AppStore implements Stores {
     }
   }
 
-  /** Sets our availability and status text; `offline` disconnects. */
+  /**
+   * Sets our availability and status text; `offline` disconnects, and any other choice while
+   * disconnected makes the backend log in again with the login it kept (no password here).
+   */
   async setPresence(show: OwnShow, status: string): Promise<void> {
     const account = this.session.account;
     if (account === null) return;
@@ -167,10 +165,6 @@ export class AppStore implements Stores {
     this.session.status = status;
     const text = status.trim() === '' ? null : status.trim();
     try {
-      if (show !== 'offline' && this.session.connection.state === 'disconnected' && this.#lastLogin) {
-        await this.#reconnect(this.#lastLogin);
-        if (show === 'available' && text === null) return;
-      }
       await this.backend.setPresence(account, show, text);
     } catch (error) {
       this.session.show = previous.show;

@@ -175,23 +175,19 @@ describe('AppStore', () => {
     expect(app.notices.list).toHaveLength(1);
   });
 
-  it('goes online again after going offline by logging in again', async () => {
+  it('goes online again after going offline through the backend, never logging in again', async () => {
     const backend = new FakeBackend();
     const app = new AppStore(backend);
     await app.start();
     await app.login({ ...request, remember: true });
     await app.setPresence('offline', '');
     app.dispatch({ type: 'connection', account: 1, state: { state: 'disconnected' } });
-    await app.setPresence('available', '');
-    expect(backend.called('login')).toEqual([
-      [{ ...request, remember: true }],
-      [{ ...request, remember: true }],
-    ]);
-    expect(backend.called('setPresence')).toEqual([[1, 'offline', null]]);
-    app.dispatch({ type: 'connection', account: 1, state: { state: 'disconnected' } });
     await app.setPresence('away', 'back soon');
-    expect(backend.called('login')).toHaveLength(3);
-    expect(backend.called('setPresence').at(-1)).toEqual([1, 'away', 'back soon']);
+    expect(backend.called('login')).toHaveLength(1);
+    expect(backend.called('setPresence')).toEqual([
+      [1, 'offline', null],
+      [1, 'away', 'back soon'],
+    ]);
     expect(app.session.show).toBe('away');
   });
 
@@ -221,6 +217,17 @@ describe('AppStore', () => {
     app.dispatch({ type: 'open_chat', chat: { account: 3, peer: 'b@x' } });
     expect(app.chats.tabs.map((t) => t.peer)).toEqual(['a@x']);
     expect(backend.called('contacts')).toEqual([[3]]);
+  });
+
+  it('shows presence that arrived before the pop-out opened', async () => {
+    const backend = new FakeBackend();
+    backend.info = appInfo({ popped_out: { account: 3, peer: 'a@x' } });
+    backend.roster = [contact('a@x')];
+    backend.online = [{ jid: 'a@x', presence: { show: 'away', status: 'Lunch', resource: 'r', priority: 0 } }];
+    const app = new AppStore(backend);
+    await app.start();
+    expect(backend.called('presences')).toEqual([[3]]);
+    expect(app.roster.presence.get('a@x')?.show).toBe('away');
   });
 
   it('reports a failed start', async () => {

@@ -7,6 +7,7 @@ import type {
   CoreEvent,
   Message,
   MessageId,
+  PresenceEntry,
   RosterEntry,
   ShellEvent,
 } from '$lib/contract';
@@ -32,6 +33,8 @@ export class FakeBackend implements Backend {
   /** What `login` does: resolve with an account, or reject with an error. */
   loginResult: () => Promise<AccountId> = () => Promise.resolve(1);
   roster: RosterEntry[] = [];
+  /** What `presences` answers. */
+  online: PresenceEntry[] = [];
   /** Full history per peer, any order; pages are served newest first. */
   history = new Map<string, Message[]>();
   pageSize = 3;
@@ -73,6 +76,10 @@ export class FakeBackend implements Backend {
   contacts(account: AccountId) {
     this.#record('contacts', account);
     return Promise.resolve(this.roster);
+  }
+  presences(account: AccountId) {
+    this.#record('presences', account);
+    return Promise.resolve(this.online);
   }
   openChat(account: AccountId, peer: string, onUpdate: (update: ChatUpdate) => void) {
     this.#record('openChat', account, peer);
