@@ -3,6 +3,10 @@
 // Run it inside the e2e session (X display, D-Bus):
 //
 //   .ci/e2e --no-build --measure [--app target/release/charla] [--runs 5] [--settle 5000] [--json]
+//                                [--env NAME=VALUE]...
+//
+// e.g. `--env WEBKIT_DISABLE_COMPOSITING_MODE=0 --env WEBKIT_DISABLE_DMABUF_RENDERER=0` measures
+// with WebKit's default rendering (the harness disables both by default).
 //
 // Cold start, per run (fresh profile each time, so no cache):
 //   - spawn -> first contentful paint: the charla process's start time (/proc/<pid>/stat, 10 ms
@@ -16,16 +20,18 @@
 // (WebKitWebProcess, WebKitNetworkProcess), at the login screen and again `--settle` ms after
 // alice logged in on a sandbox with her demo contacts. PSS divides shared pages among the
 // processes that map them, so the PSS total is the tree's honest footprint; the RSS total counts
-// shared libraries once per process.
+// shared libraries once per process. USS (private pages) is the floor. PSS is only honest when no
+// other process on the machine maps the same libraries (another WebKit app would take its share
+// of libwebkit2gtk's pages): the script lists any it finds.
 
 import path from 'node:path';
 
 import {
-  App, BIN, Sandbox, loginWithForm, memoryOf, processStartMs, sleep, tid,
+  App, BIN, Sandbox, loginWithForm, memoryOf, othersMapping, processStartMs, sleep, tid,
 } from './lib/harness.mjs';
 
 function parseArgs(argv) {
-  const options = { app: BIN.app, runs: 3, settle: 5000, json: false };
+  const options = { app: BIN.app, runs: 3, settle: 5000, json: false, env: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -36,6 +42,10 @@ function parseArgs(argv) {
     else if (arg === '--runs') options.runs = Number(value());
     else if (arg === '--settle') options.settle = Number(value());
     else if (arg === '--json') options.json = true;
+    else if (arg === '--env') {
+      const [name, ...rest] = value().split('=');
+      options.env[name] = rest.join('=');
+    }
     else throw new Error(`unknown argument ${arg}`);
   }
   return options;
@@ -76,28 +86,32 @@ function memory(app) {
     }
   }
   const total = (key) => processes.reduce((sum, p) => sum + p[key], 0);
-  return { processes, rssKb: total('rssKb'), pssKb: total('pssKb') };
+  const sharing = othersMapping('libwebkit2gtk-4.1', processes.map((p) => p.pid));
+  return { processes, rssKb: total('rssKb'), pssKb: total('pssKb'), ussKb: total('ussKb'), sharing };
 }
 
 const mb = (kb) => (kb / 1024).toFixed(1);
 
 function printMemory(title, m) {
   console.log(`\n${title}`);
-  console.log('  process            pid       RSS MB   PSS MB');
-  for (const p of m.processes) {
-    console.log(`  ${p.name.padEnd(18)} ${String(p.pid).padEnd(8)} ${mb(p.rssKb).padStart(8)} ${mb(p.pssKb).padStart(8)}`);
+  console.log('  process            pid       RSS MB   PSS MB   USS MB');
+  const row = (p) => `${mb(p.rssKb).padStart(8)} ${mb(p.pssKb).padStart(8)} ${mb(p.ussKb).padStart(8)}`;
+  for (const p of m.processes) console.log(`  ${p.name.padEnd(18)} ${String(p.pid).padEnd(8)} ${row(p)}`);
+  console.log(`  ${'total'.padEnd(27)} ${row(m)}`);
+  if (m.sharing.length) {
+    const names = m.sharing.map((p) => `${p.name}(${p.pid})`).join(', ');
+    console.log(`  warning: other processes map libwebkit2gtk, so PSS is lower than alone: ${names}`);
   }
-  console.log(`  ${'total'.padEnd(27)} ${mb(m.rssKb).padStart(8)} ${mb(m.pssKb).padStart(8)}`);
 }
 
 const sandbox = await Sandbox.start({ name: 'measure-sandbox' });
 const result = { app: options.app, env: {}, runs: [], memory: {} };
 try {
   for (let run = 0; run < options.runs; run++) {
-    const app = await App.start({ sandbox, name: `measure-app-${run}` });
+    const app = await App.start({ sandbox, name: `measure-app-${run}`, env: options.env });
     try {
       result.env = Object.fromEntries(
-        Object.entries(app.env).filter(([k]) => k.startsWith('WEBKIT_') || k === 'LANG'),
+        Object.entries(app.env).filter(([k]) => k.startsWith('WEBKIT_') || k === 'LANG' || k in options.env),
       );
       result.runs.push(await coldStart(app));
       if (run === options.runs - 1) {

@@ -724,7 +724,10 @@ export function descendants(pid) {
   return out;
 }
 
-/** {pid, name, rssKb, pssKb} from /proc/<pid>/smaps_rollup and /proc/<pid>/comm. */
+/**
+ * {pid, name, rssKb, pssKb, ussKb} from /proc/<pid>/smaps_rollup and /proc/<pid>/comm. USS is
+ * the private memory (Private_Clean + Private_Dirty): what exiting the process would free.
+ */
 export function memoryOf(pid) {
   const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0);
@@ -733,7 +736,28 @@ export function memoryOf(pid) {
     name: fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim(),
     rssKb: field('Rss'),
     pssKb: field('Pss'),
+    ussKb: field('Private_Clean') + field('Private_Dirty'),
   };
+}
+
+/**
+ * Processes outside `exclude` that map a file whose path contains `needle` (e.g. another WebKit
+ * app): they share those pages, which lowers every PSS figure of the measured tree.
+ */
+export function othersMapping(needle, exclude = []) {
+  const skip = new Set([...exclude, process.pid]);
+  const found = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || skip.has(Number(entry))) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/maps`, 'utf8').includes(needle)) {
+        found.push({ pid: Number(entry), name: fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() });
+      }
+    } catch {
+      // exited, or not ours to read
+    }
+  }
+  return found;
 }
 
 /**
