@@ -207,6 +207,16 @@ impl Store {
         remove_contact_in(&self.conn, account, jid)
     }
 
+    /// Whether `jid` (bare) is in the account's cached roster.
+    pub fn is_contact(&self, account: AccountId, jid: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM contacts WHERE account_id = ?1 AND jid = ?2")?
+            .query_row(params![account.0, jid], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// The account's cached roster, sorted by JID.
     pub fn contacts(&self, account: AccountId) -> Result<Vec<RosterEntry>> {
         let mut stmt = self.conn.prepare_cached(
@@ -396,6 +406,29 @@ impl Store {
             ))?
             .query_row(params![conversation.0, origin_id], message_from_row)
             .optional()?)
+    }
+
+    /// Our own message with this origin-id in the account's conversation
+    /// with `peer` (bare JID), if any. Unlike [`Store::conversation`] this
+    /// never creates a conversation, so looking up what a stranger refers to
+    /// leaves no trace.
+    pub fn find_outgoing(
+        &self,
+        account: AccountId,
+        peer: &str,
+        origin_id: &str,
+    ) -> Result<Option<Message>> {
+        let conversation = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM conversations WHERE account_id = ?1 AND peer = ?2 AND kind = 'chat'",
+            )?
+            .query_row(params![account.0, peer], |row| row.get(0))
+            .optional()?;
+        match conversation {
+            Some(id) => self.find_outgoing_by_origin_id(ConversationId(id), origin_id),
+            None => Ok(None),
+        }
     }
 
     /// The account's outgoing messages still in state `pending`, oldest first.

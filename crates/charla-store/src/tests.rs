@@ -1236,3 +1236,57 @@ fn error_codes_are_stable() {
         "store.newer_schema"
     );
 }
+
+#[test]
+fn find_outgoing_matches_peer_and_direction_and_creates_nothing() {
+    let (mut store, account) = setup();
+    let sent = store
+        .insert_outgoing(account, "bob@example.org", "hi", "o-1")
+        .unwrap();
+    let mut theirs = incoming(account, "bob@example.org", "yo");
+    theirs.origin_id = Some("o-2".into());
+    inserted(store.insert_incoming(&theirs).unwrap());
+    assert_eq!(
+        store
+            .find_outgoing(account, "bob@example.org", "o-1")
+            .unwrap(),
+        Some(sent)
+    );
+    // Not ours, another peer, another account: nothing.
+    assert_eq!(
+        store
+            .find_outgoing(account, "bob@example.org", "o-2")
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_outgoing(account, "eve@example.org", "o-1")
+            .unwrap(),
+        None
+    );
+    let other = store.upsert_account("other@example.org").unwrap();
+    assert_eq!(
+        store
+            .find_outgoing(other, "bob@example.org", "o-1")
+            .unwrap(),
+        None
+    );
+    let conversations: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(conversations, 1, "lookups must not create conversations");
+}
+
+#[test]
+fn is_contact_checks_the_cached_roster() {
+    let (mut store, account) = setup();
+    store
+        .upsert_contact(account, &entry("bob@example.org", Subscription::Both, &[]))
+        .unwrap();
+    assert!(store.is_contact(account, "bob@example.org").unwrap());
+    assert!(!store.is_contact(account, "eve@example.org").unwrap());
+    let other = store.upsert_account("other@example.org").unwrap();
+    assert!(!store.is_contact(other, "bob@example.org").unwrap());
+}
