@@ -9,16 +9,26 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::ns;
 use xmpp_parsers::stanza_id::{OriginId, StanzaId};
 
+use charla_store::Direction;
+
+use crate::receipts::{self, Ack};
+
 /// Largest body Charla stores (bytes). Prosody's default stanza limit is
 /// 256 KiB, so this only bites on hostile or broken peers.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// An incoming chat message, validated and reduced to what the store keeps.
+/// Longest id (message id, origin-id, stanza-id) Charla keeps.
+const MAX_ID_LEN: usize = 256;
+
+/// An incoming chat message (or a carbon copy of one of ours), validated and
+/// reduced to what the store keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IncomingChat {
-    /// The sender's full JID as given.
+    /// `In` for the peer's messages, `Out` for copies of our own (carbons).
+    pub direction: Direction,
+    /// The author's JID as given (ours, bare, for our own messages).
     pub from: Jid,
-    /// The conversation peer (sender's bare JID).
+    /// The conversation peer (the other party's bare JID).
     pub peer: BareJid,
     /// The text.
     pub body: String,
@@ -28,6 +38,13 @@ pub(crate) struct IncomingChat {
     pub stanza_id: Option<String>,
     /// When the server says the message was sent (XEP-0203), in ms.
     pub delay_ms: Option<i64>,
+    /// The stanza's `id` attribute, which receipts and markers reference.
+    pub id: Option<String>,
+    /// The sender asked for a delivery receipt (XEP-0184) and should get
+    /// one once the message is stored. Never set on carbons.
+    pub wants_receipt: bool,
+    /// Receipts and markers for our messages riding on this one.
+    pub acks: Vec<Ack>,
 }
 
 /// What an incoming `<message/>` means to the core.
@@ -35,10 +52,16 @@ pub(crate) struct IncomingChat {
 pub(crate) enum Incoming {
     /// A chat message to store.
     Chat(IncomingChat),
-    /// The server bounced one of our messages: `id` is its stanza id.
-    Bounce { id: String, text: String },
+    /// Receipts or displayed markers (no body) from `peer` for our messages.
+    Acks { peer: BareJid, acks: Vec<Ack> },
+    /// A bounce of one of our messages to `peer`: `id` is its stanza id.
+    Bounce {
+        peer: BareJid,
+        id: String,
+        text: String,
+    },
     /// Nothing for the core (headline, groupchat, chat states only,
-    /// carbons and archive results until those features exist, or junk).
+    /// archive results until that feature exists, or junk).
     Ignored(&'static str),
 }
 
@@ -50,6 +73,7 @@ pub(crate) fn classify(msg: &Message, own: &BareJid) -> Incoming {
     if msg.type_ == MessageType::Error {
         return match &msg.id {
             Some(id) => Incoming::Bounce {
+                peer: from.to_bare(),
                 id: id.0.clone(),
                 text: error_text(msg),
             },
@@ -67,8 +91,57 @@ pub(crate) fn classify(msg: &Message, own: &BareJid) -> Incoming {
     if peer.node().is_none() {
         return Incoming::Ignored("from a server or service");
     }
+    content(msg, Direction::In, from, peer, own)
+}
+
+/// Classifies the message inside a carbon of one we sent from another
+/// client (XEP-0280 `<sent/>`): it must be from our account and to someone
+/// else. Only its text and ids count; acknowledgements we sent are not ours
+/// to apply, and nobody gets a receipt for it.
+pub(crate) fn classify_sent(msg: &Message, own: &BareJid) -> Incoming {
+    if !matches!(msg.type_, MessageType::Chat | MessageType::Normal) {
+        return Incoming::Ignored("not a chat message");
+    }
+    if msg.from.as_ref().is_some_and(|f| f.to_bare() != *own) {
+        return Incoming::Ignored("sent carbon not from our account");
+    }
+    let Some(to) = &msg.to else {
+        return Incoming::Ignored("sent carbon without recipient");
+    };
+    let peer = to.to_bare();
+    if peer == *own {
+        return Incoming::Ignored("to own account");
+    }
+    if peer.node().is_none() {
+        return Incoming::Ignored("to a server or service");
+    }
+    match content(msg, Direction::Out, Jid::from(own.clone()), peer, own) {
+        Incoming::Chat(mut c) => {
+            c.wants_receipt = false;
+            c.acks.clear();
+            Incoming::Chat(c)
+        }
+        Incoming::Acks { .. } => Incoming::Ignored("no body"),
+        other => other,
+    }
+}
+
+/// The body, ids and acknowledgements of a message whose addressing is
+/// already checked.
+fn content(
+    msg: &Message,
+    direction: Direction,
+    from: Jid,
+    peer: BareJid,
+    own: &BareJid,
+) -> Incoming {
+    let acks = receipts::acks(msg);
     let Some(body) = best_body(msg) else {
-        return Incoming::Ignored("no body");
+        return if acks.is_empty() {
+            Incoming::Ignored("no body")
+        } else {
+            Incoming::Acks { peer, acks }
+        };
     };
     if body.len() > MAX_BODY_BYTES {
         return Incoming::Ignored("body too large");
@@ -79,18 +152,14 @@ pub(crate) fn classify(msg: &Message, own: &BareJid) -> Incoming {
     for payload in &msg.payloads {
         if payload.is("origin-id", ns::SID) {
             if let Ok(o) = OriginId::try_from(payload.clone()) {
-                origin_id = Some(o.id).filter(|id| !id.is_empty() && id.len() <= 256);
+                origin_id = Some(o.id).filter(|id| valid_id(id));
             }
         } else if payload.is("stanza-id", ns::SID) {
             // Only our own server's stamp means anything; a peer can add
             // any stanza-id it likes. If several claim to be ours, the
             // server appends its own last.
             if let Ok(s) = StanzaId::try_from(payload.clone()) {
-                if s.by.resource().is_none()
-                    && s.by.to_bare() == *own
-                    && !s.id.is_empty()
-                    && s.id.len() <= 256
-                {
+                if s.by.resource().is_none() && s.by.to_bare() == *own && valid_id(&s.id) {
                     stanza_id = Some(s.id);
                 }
             }
@@ -101,13 +170,25 @@ pub(crate) fn classify(msg: &Message, own: &BareJid) -> Incoming {
         }
     }
     Incoming::Chat(IncomingChat {
+        direction,
         from,
         peer,
         body,
         origin_id,
         stanza_id,
         delay_ms,
+        id: msg
+            .id
+            .as_ref()
+            .map(|i| i.0.clone())
+            .filter(|id| valid_id(id)),
+        wants_receipt: receipts::wants_receipt(msg),
+        acks,
     })
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_LEN
 }
 
 fn best_body(msg: &Message) -> Option<String> {
@@ -139,13 +220,15 @@ fn error_text(msg: &Message) -> String {
 }
 
 /// Builds the stanza for an outgoing chat message. The origin-id doubles as
-/// the stanza id so that bounces can be matched to the stored row.
+/// the stanza id so that bounces, receipts (XEP-0184, requested) and
+/// displayed markers (XEP-0333, markable) can be matched to the stored row.
 pub(crate) fn outgoing(to: &BareJid, body: &str, origin_id: &str) -> Message {
     let mut msg = Message::chat(Some(Jid::from(to.clone())))
         .with_body(Lang::from(String::new()), body.to_owned())
         .with_payload(OriginId {
             id: origin_id.to_owned(),
         });
+    msg.payloads.extend(receipts::request_payloads());
     msg.id = Some(xmpp_parsers::message::Id(origin_id.to_owned()));
     msg
 }
@@ -221,12 +304,44 @@ mod tests {
     }
 
     #[test]
+    fn receipt_request_and_bodiless_acks() {
+        let m = msg(
+            "<message xmlns='jabber:client' from='bob@x/r' type='chat' id='m1'>\
+            <body>hi</body><request xmlns='urn:xmpp:receipts'/></message>",
+        );
+        let Incoming::Chat(c) = classify(&m, &own()) else {
+            panic!("not chat")
+        };
+        assert_eq!(c.direction, Direction::In);
+        assert_eq!(c.id.as_deref(), Some("m1"));
+        assert!(c.wants_receipt);
+        let m = msg("<message xmlns='jabber:client' from='bob@x/r' type='chat'>\
+            <received xmlns='urn:xmpp:receipts' id='o1'/></message>");
+        assert!(matches!(
+            classify(&m, &own()),
+            Incoming::Acks { peer, acks } if peer.as_str() == "bob@x" && acks.len() == 1
+        ));
+        // A stranger's service or our own other client cannot ack either.
+        for from in ["x", "alice@x/other"] {
+            let m = msg(&format!(
+                "<message xmlns='jabber:client' from='{from}' type='chat'>\
+                <received xmlns='urn:xmpp:receipts' id='o1'/></message>"
+            ));
+            assert!(
+                matches!(classify(&m, &own()), Incoming::Ignored(_)),
+                "{from}"
+            );
+        }
+    }
+
+    #[test]
     fn bounce_is_matched_by_id() {
         let m = msg("<message xmlns='jabber:client' from='nobody@x' type='error' id='o9'>\
             <error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
         assert_eq!(
             classify(&m, &own()),
             Incoming::Bounce {
+                peer: BareJid::new("nobody@x").expect("jid"),
                 id: "o9".into(),
                 text: "service-unavailable".into()
             }
@@ -240,6 +355,8 @@ mod tests {
         assert_eq!(el.attr("id"), Some("abc"));
         assert_eq!(el.attr("type"), Some("chat"));
         assert!(el.has_child("origin-id", ns::SID));
+        assert!(el.has_child("request", ns::RECEIPTS));
+        assert!(el.has_child("markable", ns::DISPLAYED_MARKERS));
         let back = Message::try_from(el).expect("roundtrip");
         assert_eq!(best_body(&back).as_deref(), Some("hello"));
     }

@@ -9,11 +9,13 @@
 //! See `ARCHITECTURE.md` at the repository root.
 
 pub mod c2s;
+mod carbons;
 mod chat;
 mod disco;
 pub mod error;
 pub mod event;
 pub mod presence;
+mod receipts;
 mod roster;
 mod session;
 
@@ -243,6 +245,53 @@ impl Core {
             .await;
         self.send_command(account, Command::Flush).await;
         Ok(message)
+    }
+
+    /// Tells `peer` that the user has seen their message `message_id` (and,
+    /// by XEP-0333's meaning, everything before it): sends a displayed
+    /// marker referencing the message's origin-id (or, lacking one, its
+    /// stanza-id). The shell calls this when a chat view shows the newest
+    /// incoming message while the window has focus.
+    ///
+    /// Nothing is stored and nothing is queued: a marker is only worth
+    /// sending while connected, so this fails with `NotConnected` offline.
+    /// The message must be an incoming one of this account's conversation
+    /// with `peer`, else `InvalidInput`.
+    pub async fn mark_displayed(
+        &self,
+        account: AccountId,
+        peer: &str,
+        message_id: MessageId,
+    ) -> Result<(), CoreError> {
+        let peer = parse_bare_jid(peer)?;
+        let message = self
+            .store(|s| s.message(message_id))?
+            .filter(|m| {
+                m.account_id == account && m.peer == peer.as_str() && m.direction == Direction::In
+            })
+            .ok_or_else(|| {
+                CoreError::new(
+                    ErrorCode::InvalidInput,
+                    "no such incoming message in this conversation",
+                )
+            })?;
+        let Some(id) = message.origin_id.or(message.stanza_id) else {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "the message has no id to refer to",
+            ));
+        };
+        if self
+            .send_command(account, Command::MarkDisplayed { to: peer, id })
+            .await
+        {
+            Ok(())
+        } else {
+            Err(CoreError::new(
+                ErrorCode::NotConnected,
+                "the account is not connected",
+            ))
+        }
     }
 
     /// Changes the own presence. `Show::Offline` disconnects; any other

@@ -26,11 +26,13 @@ use xmpp_parsers::stanza::Stanza;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
 use crate::c2s::{self, LoginConfig, Report};
-use crate::chat::{self, Incoming};
+use crate::carbons::{self, Carbon};
+use crate::chat::{self, Incoming, IncomingChat};
 use crate::disco;
 use crate::error::{CoreError, ErrorCode};
 use crate::event::{ConnectionState, Event};
 use crate::presence::{self, PresenceMap, Show};
+use crate::receipts::{self, Ack};
 use crate::roster::{self, Push};
 
 /// Instructions from the [`crate::Core`] handle to a running session.
@@ -40,6 +42,8 @@ pub(crate) enum Command {
     Flush,
     /// Change the own presence.
     SetPresence { show: Show, status: Option<String> },
+    /// Send a displayed marker (XEP-0333) for message `id` to `to`.
+    MarkDisplayed { to: BareJid, id: String },
     /// Send unavailable presence and close the stream.
     Disconnect,
 }
@@ -61,7 +65,13 @@ pub(crate) struct Context {
 enum PendingIq {
     Roster,
     OwnDisco,
+    /// Enabling carbons; the initial presence waits for its answer.
+    Carbons,
 }
+
+/// How long the initial presence waits for the server to answer the
+/// carbons request before going online without it.
+const CARBONS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Priority of the own presence (0 = a normal desktop client).
 const PRIORITY: i8 = 0;
@@ -83,6 +93,13 @@ struct Session {
     caps: xmpp_parsers::caps::Caps,
     /// The server stamps stanza-ids (`urn:xmpp:sid:0` on our account).
     sid_trusted: bool,
+    /// The initial presence of this stream went out (after carbons).
+    presence_sent: bool,
+    /// While waiting for the carbons answer: when to give up waiting.
+    carbons_deadline: Option<tokio::time::Instant>,
+    /// A roster that loaded before the login finished, emitted right
+    /// after the `Online` state.
+    held_roster: Option<Event>,
 }
 
 /// Runs a session until it is disconnected or its login fails for good.
@@ -106,6 +123,9 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         sm_enabled: false,
         caps: disco::caps(),
         sid_trusted: false,
+        presence_sent: false,
+        carbons_deadline: None,
+        held_roster: None,
     };
     session.state(ConnectionState::Connecting).await;
     let (cancel, cancelled) = watch::channel(false);
@@ -149,14 +169,27 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                 }
             }
             Some((id, acked)) = acks.recv() => session.on_ack(id, acked).await,
+            _ = tokio::time::sleep_until(
+                session.carbons_deadline.unwrap_or_else(tokio::time::Instant::now)
+            ), if session.carbons_deadline.is_some() => {
+                log::warn!("no answer to the carbons request; going online without carbons");
+                session.pending_iqs.retain(|_, p| !matches!(p, PendingIq::Carbons));
+                session.finish_login(&stream).await;
+            }
             command = commands.recv() => match command {
                 None | Some(Command::Disconnect) => { close = true; break; }
                 Some(Command::Flush) => session.flush(&stream).await,
                 Some(Command::SetPresence { show, status }) => {
                     session.show = show;
                     session.status = status;
-                    if session.bound.is_some() {
+                    if session.presence_sent {
                         session.send_presence(&stream).await;
+                    }
+                }
+                Some(Command::MarkDisplayed { to, id }) => {
+                    if session.bound.is_some() {
+                        let marker = receipts::displayed(Jid::from(to), &id);
+                        let _ = stream.send(Box::new(marker.into())).await;
                     }
                 }
             },
@@ -226,6 +259,8 @@ impl Session {
         self.bound = jid.try_into_full().ok();
         self.pending_iqs.clear();
         self.in_flight.clear();
+        self.presence_sent = false;
+        self.held_roster = None;
 
         let ver = self
             .store(|s| s.roster_version(self.account))
@@ -245,8 +280,24 @@ impl Session {
             PendingIq::OwnDisco,
         )
         .await;
+        // Carbons before the initial presence (XEP-0280 §4.3), so that no
+        // message sent to another of our clients in between is missed.
+        let id = uuid::Uuid::new_v4().to_string();
+        self.pending_iqs.insert(id.clone(), PendingIq::Carbons);
+        self.carbons_deadline = Some(tokio::time::Instant::now() + CARBONS_TIMEOUT);
+        let _ = stream.send(Box::new(carbons::enable(id).into())).await;
+    }
+
+    /// Carbons are on (or refused, or unanswered): send the initial
+    /// presence, announce that we are online and drain the outbox.
+    async fn finish_login(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
+        self.carbons_deadline = None;
         self.send_presence(stream).await;
+        self.presence_sent = true;
         self.online_state().await;
+        if let Some(roster) = self.held_roster.take() {
+            self.emit(roster).await;
+        }
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(Ok(()));
         }
@@ -298,7 +349,7 @@ impl Session {
     async fn on_stanza(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream, stanza: Stanza) {
         match stanza {
             Stanza::Iq(iq) => self.on_iq(stream, iq).await,
-            Stanza::Message(msg) => self.on_message(msg).await,
+            Stanza::Message(msg) => self.on_message(stream, msg).await,
             Stanza::Presence(p) => self.on_presence(p).await,
         }
     }
@@ -346,14 +397,14 @@ impl Session {
                 from, id, payload, ..
             } => {
                 if let Some(pending) = self.take_pending(&id, from.as_ref()) {
-                    self.on_iq_result(pending, Ok(payload)).await;
+                    self.on_iq_result(stream, pending, Ok(payload)).await;
                 }
             }
             Iq::Error {
                 from, id, error, ..
             } => {
                 if let Some(pending) = self.take_pending(&id, from.as_ref()) {
-                    self.on_iq_result(pending, Err(error)).await;
+                    self.on_iq_result(stream, pending, Err(error)).await;
                 }
             }
         }
@@ -376,6 +427,7 @@ impl Session {
 
     async fn on_iq_result(
         &mut self,
+        stream: &tokio_xmpp::stanzastream::StanzaStream,
         pending: PendingIq,
         result: Result<Option<Element>, StanzaError>,
     ) {
@@ -405,11 +457,16 @@ impl Session {
                 }
                 match self.store(|s| s.contacts(self.account)) {
                     Ok(contacts) => {
-                        self.emit(Event::RosterLoaded {
+                        let event = Event::RosterLoaded {
                             account: self.account,
                             contacts,
-                        })
-                        .await
+                        };
+                        if self.presence_sent {
+                            self.emit(event).await;
+                        } else {
+                            // Announce "online" first, as before carbons.
+                            self.held_roster = Some(event);
+                        }
                     }
                     Err(e) => self.error(e).await,
                 }
@@ -421,6 +478,12 @@ impl Session {
                         .unwrap_or(false),
                     _ => false,
                 };
+            }
+            PendingIq::Carbons => {
+                if let Err(e) = result {
+                    log::info!("carbons not enabled: {:?}", e.defined_condition);
+                }
+                self.finish_login(stream).await;
             }
         }
     }
@@ -446,48 +509,109 @@ impl Session {
         }
     }
 
-    async fn on_message(&mut self, msg: xmpp_parsers::message::Message) {
-        match chat::classify(&msg, &self.own) {
+    async fn on_message(
+        &mut self,
+        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        msg: xmpp_parsers::message::Message,
+    ) {
+        let incoming = match carbons::unwrap(&msg, &self.own) {
+            Carbon::No => chat::classify(&msg, &self.own),
+            Carbon::Refused(why) => return log::debug!("dropped carbon: {why}"),
+            Carbon::Copy(incoming) => incoming,
+        };
+        match incoming {
             Incoming::Ignored(why) => log::debug!("ignored message: {why}"),
-            Incoming::Bounce { id, text } => {
-                let Some(peer) = msg.from.as_ref().map(Jid::to_bare) else {
-                    return;
-                };
+            Incoming::Bounce { peer, id, text } => {
                 let account = self.account;
-                let updated = self.store(|s| {
-                    let conversation = s.conversation(account, peer.as_str())?;
-                    match s.find_outgoing_by_origin_id(conversation, &id)? {
+                let updated =
+                    self.store(|s| match s.find_outgoing(account, peer.as_str(), &id)? {
                         Some(m) => s.set_state(m.id, MessageState::Failed, Some(&text)),
                         None => Ok(None),
-                    }
-                });
+                    });
                 self.announce_update(updated).await;
             }
+            Incoming::Acks { peer, acks } => self.apply_acks(&peer, &acks).await,
             Incoming::Chat(c) => {
-                let now = now_ms();
-                let new = NewMessage {
-                    account: self.account,
-                    peer: c.peer.to_string(),
-                    direction: Direction::In,
-                    sender: c.from.to_string(),
-                    body: c.body,
-                    server_time: Some(c.delay_ms.unwrap_or(now)),
-                    origin_id: c.origin_id,
-                    stanza_id: c.stanza_id.filter(|_| self.sid_trusted),
-                    stanza_id_by: self.sid_trusted.then(|| self.own.to_string()),
-                };
-                match self.store(|s| s.insert_incoming(&new)) {
-                    Ok(InsertOutcome::Inserted(message)) => {
-                        self.emit(Event::MessageAdded {
-                            account: self.account,
-                            message,
-                        })
-                        .await
-                    }
-                    Ok(InsertOutcome::Duplicate(id)) => log::debug!("duplicate of message {id:?}"),
-                    Err(e) => self.error(e).await,
+                let stored = self.store_chat(&c).await;
+                if stored && c.wants_receipt {
+                    self.answer_receipt(stream, &c).await;
                 }
+                self.apply_acks(&c.peer, &c.acks).await;
             }
+        }
+    }
+
+    /// Commits a chat message (or a carbon copy of one of ours) and
+    /// announces it if it is new. Returns whether it is safely stored
+    /// (new or a duplicate).
+    async fn store_chat(&mut self, c: &IncomingChat) -> bool {
+        let now = now_ms();
+        let new = NewMessage {
+            account: self.account,
+            peer: c.peer.to_string(),
+            direction: c.direction,
+            sender: c.from.to_string(),
+            body: c.body.clone(),
+            server_time: Some(c.delay_ms.unwrap_or(now)),
+            origin_id: c.origin_id.clone(),
+            stanza_id: c.stanza_id.clone().filter(|_| self.sid_trusted),
+            stanza_id_by: self.sid_trusted.then(|| self.own.to_string()),
+        };
+        match self.store(|s| s.insert_incoming(&new)) {
+            Ok(InsertOutcome::Inserted(message)) => {
+                self.emit(Event::MessageAdded {
+                    account: self.account,
+                    message,
+                })
+                .await;
+                true
+            }
+            Ok(InsertOutcome::Duplicate(id)) => {
+                log::debug!("duplicate of message {id:?}");
+                true
+            }
+            Err(e) => {
+                self.error(e).await;
+                false
+            }
+        }
+    }
+
+    /// Sends the delivery receipt (XEP-0184) for a stored incoming message.
+    /// Only contacts in our roster get one: a receipt tells the sender we
+    /// are online, which strangers need not learn.
+    async fn answer_receipt(
+        &self,
+        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        c: &IncomingChat,
+    ) {
+        let Some(id) = &c.id else { return };
+        if c.direction != Direction::In {
+            return;
+        }
+        match self.store(|s| s.is_contact(self.account, c.peer.as_str())) {
+            Ok(true) => {
+                let receipt = receipts::receipt(c.from.clone(), id);
+                let _ = stream.send(Box::new(receipt.into())).await;
+            }
+            Ok(false) => log::debug!("no receipt for a non-contact"),
+            Err(e) => self.error(e).await,
+        }
+    }
+
+    /// Applies receipts and displayed markers from `peer`: each can only
+    /// move our own messages in the conversation with `peer`, forward.
+    async fn apply_acks(&self, peer: &BareJid, acks: &[Ack]) {
+        let account = self.account;
+        for ack in acks {
+            let updated =
+                self.store(
+                    |s| match s.find_outgoing(account, peer.as_str(), &ack.id)? {
+                        Some(m) => s.set_state(m.id, ack.kind.state(), None),
+                        None => Ok(None),
+                    },
+                );
+            self.announce_update(updated).await;
         }
     }
 
