@@ -1,0 +1,522 @@
+//! Keeping every device and both ends in step, against a real Prosody:
+//! message carbons (XEP-0280), delivery receipts (XEP-0184) and displayed
+//! markers (XEP-0333), and the forged versions of each that must change
+//! nothing.
+
+use std::time::Duration;
+
+use charla_core::{
+    AccountId, ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, Message,
+    MessageState, ServerAddress, Show, TlsTrust,
+};
+use charla_tests::TestServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc::Receiver;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// One Charla instance (one device) with its own database file.
+struct Client {
+    core: Core,
+    events: Receiver<Event>,
+    account: AccountId,
+    /// The full JID bound by the last login (empty before).
+    jid: String,
+    _dir: tempfile::TempDir,
+}
+
+fn options(server: &TestServer, password: &str) -> ConnectOptions {
+    ConnectOptions {
+        password: password.into(),
+        server: Some(ServerAddress {
+            host: server.host().into(),
+            port: server.c2s_port(),
+            direct_tls: false,
+        }),
+        trust: TlsTrust::from_ca_pem(server.ca_cert_pem_bytes()).expect("test CA"),
+        show: Show::Available,
+        status: None,
+    }
+}
+
+fn client_for(server: &TestServer, user: &str) -> Client {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (core, events) = Core::open(&dir.path().join("charla.sqlite3")).expect("open store");
+    let account = core.add_account(&server.jid(user)).expect("account");
+    Client {
+        core,
+        events,
+        account,
+        jid: String::new(),
+        _dir: dir,
+    }
+}
+
+/// Logs `user` in (password `<user>-pw`) and waits for the bound JID and
+/// the roster, so that roster-dependent behaviour (receipts) is settled.
+async fn online(server: &TestServer, user: &str) -> Client {
+    let mut c = client_for(server, user);
+    c.core
+        .connect(c.account, options(server, &format!("{user}-pw")))
+        .await
+        .expect("login");
+    let mut roster = false;
+    while c.jid.is_empty() || !roster {
+        match c
+            .wait_for("online and roster", |e| {
+                matches!(
+                    e,
+                    Event::RosterLoaded { .. }
+                        | Event::Connection {
+                            state: ConnectionState::Online { .. },
+                            ..
+                        }
+                )
+            })
+            .await
+        {
+            Event::Connection {
+                state: ConnectionState::Online { jid },
+                ..
+            } => c.jid = jid,
+            _ => roster = true,
+        }
+    }
+    c
+}
+
+impl Client {
+    /// Waits for the first event matching `pred`, skipping others.
+    async fn wait_for(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(e)) if pred(&e) => return e,
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("event stream closed while waiting for {what}"),
+                Err(_) => panic!("timed out waiting for {what}"),
+            }
+        }
+    }
+
+    /// Waits for a `MessageAdded` matching `pred` and returns its row.
+    async fn added(&mut self, what: &str, pred: impl Fn(&Message) -> bool) -> Message {
+        match self
+            .wait_for(
+                what,
+                |e| matches!(e, Event::MessageAdded { message, .. } if pred(message)),
+            )
+            .await
+        {
+            Event::MessageAdded { message, .. } => message,
+            _ => unreachable!("wait_for returned a non-matching event"),
+        }
+    }
+
+    /// Waits until message `id` is announced in `state`.
+    async fn updated_to(&mut self, what: &str, id: charla_core::MessageId, state: MessageState) {
+        self.wait_for(what, |e| {
+            matches!(e, Event::MessageUpdated { message, .. } if message.id == id && message.state == state)
+        })
+        .await;
+    }
+
+    /// Collects every event that arrives within `quiet`.
+    async fn drain(&mut self, quiet: Duration) -> Vec<Event> {
+        let mut out = Vec::new();
+        while let Ok(Some(e)) = tokio::time::timeout(quiet, self.events.recv()).await {
+            out.push(e);
+        }
+        out
+    }
+
+    fn history(&self, peer: &str) -> Vec<Message> {
+        self.core
+            .history(self.account, peer, None, 100)
+            .expect("history")
+    }
+}
+
+async fn server() -> TestServer {
+    TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .user("mallory", "mallory-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("prosody")
+}
+
+const ALICE: &str = "alice@charla.test";
+const BOB: &str = "bob@charla.test";
+const MALLORY: &str = "mallory@charla.test";
+
+#[tokio::test]
+async fn two_devices_of_one_account_see_the_whole_conversation() {
+    let server = server().await;
+    let mut laptop = online(&server, "alice").await;
+    let mut phone = online(&server, "alice").await;
+    let mut bob = online(&server, "bob").await;
+
+    // bob → alice reaches both devices.
+    bob.core
+        .send_message(bob.account, ALICE, "to all your devices")
+        .await
+        .expect("send");
+    for device in [&mut laptop, &mut phone] {
+        let got = device
+            .added("bob's message", |m| m.body == "to all your devices")
+            .await;
+        assert_eq!(got.direction, Direction::In);
+        assert_eq!(got.peer, BOB);
+    }
+
+    // laptop → bob shows up on the phone as our own message (sent carbon).
+    let sent = laptop
+        .core
+        .send_message(laptop.account, BOB, "written on the laptop")
+        .await
+        .expect("send");
+    let copy = phone
+        .added("sent carbon", |m| m.body == "written on the laptop")
+        .await;
+    assert_eq!(copy.direction, Direction::Out);
+    assert_eq!(copy.peer, BOB);
+    assert_eq!(copy.sender, ALICE);
+    assert_eq!(copy.state, MessageState::Sent);
+    assert_eq!(copy.origin_id, sent.origin_id);
+    bob.added("laptop's message", |m| m.body == "written on the laptop")
+        .await;
+    // bob's receipt goes to the laptop and, carbon-copied, to the phone.
+    laptop
+        .updated_to("delivered on the laptop", sent.id, MessageState::Delivered)
+        .await;
+    phone
+        .updated_to("delivered on the phone", copy.id, MessageState::Delivered)
+        .await;
+
+    // Everything is stored exactly once on each device.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for device in [&laptop, &phone] {
+        let h = device.history(BOB);
+        let bodies: Vec<_> = h.iter().map(|m| (m.direction, m.body.as_str())).collect();
+        assert_eq!(
+            bodies,
+            vec![
+                (Direction::Out, "written on the laptop"),
+                (Direction::In, "to all your devices"),
+            ]
+        );
+    }
+    assert_eq!(bob.history(ALICE).len(), 2);
+}
+
+#[tokio::test]
+async fn forged_carbons_from_another_user_are_dropped() {
+    let server = server().await;
+    let mut alice = online(&server, "alice").await;
+    let alice_full = alice.jid.clone();
+    let mut bob = Raw::login(&server, "bob", "bob-pw").await;
+    let fake_sent = "<message xmlns='jabber:client' from='alice@charla.test/laptop' \
+        to='mallory@charla.test' type='chat' id='f1'><body>fake from alice</body>\
+        <origin-id xmlns='urn:xmpp:sid:0' id='f1'/></message>";
+    let fake_received = "<message xmlns='jabber:client' from='mallory@charla.test/x' \
+        to='alice@charla.test' type='chat' id='f2'><body>fake from mallory</body></message>";
+    for to in [ALICE, alice_full.as_str()] {
+        for (kind, inner) in [("sent", fake_sent), ("received", fake_received)] {
+            bob.send(&format!(
+                "<message to='{to}' type='chat'><{kind} xmlns='urn:xmpp:carbons:2'>\
+                 <forwarded xmlns='urn:xmpp:forward:0'>{inner}</forwarded></{kind}></message>"
+            ))
+            .await;
+        }
+    }
+    // A forged carbon with a body of its own is not read as bob's message either.
+    bob.send(&format!(
+        "<message to='{ALICE}' type='chat'><body>wrapper body</body>\
+         <sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>{fake_sent}\
+         </forwarded></sent></message>"
+    ))
+    .await;
+    bob.send(&format!(
+        "<message to='{ALICE}' type='chat' id='s1'><body>sentinel</body></message>"
+    ))
+    .await;
+    let first = alice
+        .wait_for("any message event", |e| {
+            matches!(e, Event::MessageAdded { .. } | Event::MessageUpdated { .. })
+        })
+        .await;
+    let Event::MessageAdded { message, .. } = first else {
+        panic!("a forged carbon produced {first:?}")
+    };
+    assert_eq!(message.body, "sentinel");
+    assert_eq!(message.peer, BOB);
+    assert!(alice.history(MALLORY).is_empty());
+    assert_eq!(alice.history(BOB).len(), 1);
+}
+
+#[tokio::test]
+async fn receipt_from_the_peer_marks_the_message_delivered() {
+    let server = server().await;
+    let mut alice = online(&server, "alice").await;
+    let mut bob = online(&server, "bob").await;
+    let sent = alice
+        .core
+        .send_message(alice.account, BOB, "did you get this?")
+        .await
+        .expect("send");
+    let got = bob
+        .added("alice's message", |m| m.body == "did you get this?")
+        .await;
+    assert_eq!(got.state, MessageState::Received);
+    alice
+        .updated_to("delivered", sent.id, MessageState::Delivered)
+        .await;
+    let stored = &alice.history(BOB)[0];
+    assert_eq!(stored.state, MessageState::Delivered);
+    // A late server ack does not move it back to `sent`.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(alice.history(BOB)[0].state, MessageState::Delivered);
+}
+
+#[tokio::test]
+async fn receipts_are_answered_for_contacts_only() {
+    let server = server().await;
+    let mut alice = online(&server, "alice").await;
+    let mut bob = Raw::login(&server, "bob", "bob-pw").await;
+    let mut mallory = Raw::login(&server, "mallory", "mallory-pw").await;
+    let ask = |id: &str| {
+        format!(
+            "<message to='{ALICE}' type='chat' id='{id}'><body>receipt please</body>\
+             <request xmlns='urn:xmpp:receipts'/></message>"
+        )
+    };
+    mallory.send(&ask("from-mallory")).await;
+    alice
+        .added("mallory's message", |m| m.peer == MALLORY)
+        .await;
+    bob.send(&ask("from-bob")).await;
+    alice.added("bob's message", |m| m.peer == BOB).await;
+    let receipt = read_until(&mut bob.tls, "from-bob").await;
+    assert!(receipt.contains("urn:xmpp:receipts"), "{receipt}");
+    let to_mallory = read_for(&mut mallory.tls, Duration::from_secs(2)).await;
+    assert!(
+        !to_mallory.contains("urn:xmpp:receipts"),
+        "a stranger got a receipt: {to_mallory}"
+    );
+}
+
+#[tokio::test]
+async fn forged_receipts_and_markers_change_nothing() {
+    let server = server().await;
+    let mut alice = online(&server, "alice").await;
+    // bob is offline, so only a forger could acknowledge the message.
+    let sent = alice
+        .core
+        .send_message(alice.account, BOB, "for bob's eyes")
+        .await
+        .expect("send");
+    alice.updated_to("sent", sent.id, MessageState::Sent).await;
+    let origin = sent.origin_id.clone().expect("origin-id");
+    let mut mallory = Raw::login(&server, "mallory", "mallory-pw").await;
+    let forged = [
+        format!("<message to='{ALICE}' type='chat'><received xmlns='urn:xmpp:receipts' id='{origin}'/></message>"),
+        format!("<message to='{ALICE}' type='chat'><displayed xmlns='urn:xmpp:chat-markers:0' id='{origin}'/></message>"),
+        format!("<message to='{ALICE}'><received xmlns='urn:xmpp:receipts' id='{origin}'/></message>"),
+        // The same, dressed up as a carbon of bob's receipt.
+        format!("<message to='{ALICE}' type='chat'><received xmlns='urn:xmpp:carbons:2'>\
+            <forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='bob@charla.test/phone' \
+            to='alice@charla.test' type='chat'><received xmlns='urn:xmpp:receipts' id='{origin}'/>\
+            <displayed xmlns='urn:xmpp:chat-markers:0' id='{origin}'/></message></forwarded></received></message>"),
+    ];
+    for xml in &forged {
+        mallory.send(xml).await;
+    }
+    mallory
+        .send(&format!(
+            "<message to='{ALICE}' type='chat'><body>sentinel</body></message>"
+        ))
+        .await;
+    let first = alice
+        .wait_for("any message event", |e| {
+            matches!(e, Event::MessageAdded { .. } | Event::MessageUpdated { .. })
+        })
+        .await;
+    assert!(
+        matches!(&first, Event::MessageAdded { message, .. } if message.body == "sentinel"),
+        "a forged acknowledgement produced {first:?}"
+    );
+    assert_eq!(alice.history(BOB)[0].state, MessageState::Sent);
+
+    // The real receipt still works: bob logs in, gets it offline, answers.
+    let mut bob = online(&server, "bob").await;
+    bob.added("offline message", |m| m.body == "for bob's eyes")
+        .await;
+    alice
+        .updated_to("delivered by bob", sent.id, MessageState::Delivered)
+        .await;
+}
+
+#[tokio::test]
+async fn displayed_marker_from_the_peer_marks_the_message_displayed() {
+    let server = server().await;
+    let mut alice = online(&server, "alice").await;
+    let mut bob = online(&server, "bob").await;
+    let sent = alice
+        .core
+        .send_message(alice.account, BOB, "read me")
+        .await
+        .expect("send");
+    let got = bob.added("alice's message", |m| m.body == "read me").await;
+    alice
+        .updated_to("delivered", sent.id, MessageState::Delivered)
+        .await;
+
+    // Only an incoming message of that conversation can be marked.
+    let own = bob
+        .core
+        .send_message(bob.account, ALICE, "my own")
+        .await
+        .expect("send");
+    for (peer, id) in [(MALLORY, got.id), (ALICE, own.id)] {
+        let err = bob
+            .core
+            .mark_displayed(bob.account, peer, id)
+            .await
+            .expect_err("must be refused");
+        assert_eq!(err.code, ErrorCode::InvalidInput, "{peer} {id:?}");
+    }
+
+    bob.core
+        .mark_displayed(bob.account, ALICE, got.id)
+        .await
+        .expect("marker");
+    alice
+        .updated_to("displayed", sent.id, MessageState::Displayed)
+        .await;
+    assert_eq!(alice.history(BOB)[1].state, MessageState::Displayed);
+    // Nothing else about it changes afterwards (no downgrade to delivered).
+    let later = alice.drain(Duration::from_millis(500)).await;
+    assert!(
+        !later
+            .iter()
+            .any(|e| matches!(e, Event::MessageUpdated { message, .. } if message.id == sent.id)),
+        "{later:?}"
+    );
+
+    // Offline, a marker is refused rather than queued.
+    bob.core.disconnect(bob.account).await;
+    let err = bob
+        .core
+        .mark_displayed(bob.account, ALICE, got.id)
+        .await
+        .expect_err("offline");
+    assert_eq!(err.code, ErrorCode::NotConnected);
+}
+
+/// A minimal raw XMPP client that can send arbitrary XML, to play a
+/// hostile (or simply old-fashioned) peer.
+struct Raw {
+    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+}
+
+async fn read_until<S: tokio::io::AsyncRead + Unpin>(s: &mut S, needle: &str) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let n = s.read(&mut chunk).await.expect("read");
+            assert!(
+                n > 0,
+                "closed before {needle}: {}",
+                String::from_utf8_lossy(&buf)
+            );
+            buf.extend_from_slice(&chunk[..n]);
+            if String::from_utf8_lossy(&buf).contains(needle) {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timeout waiting for {needle}"));
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Everything that arrives within `span`.
+async fn read_for<S: tokio::io::AsyncRead + Unpin>(s: &mut S, span: Duration) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let _ = tokio::time::timeout(span, async {
+        loop {
+            match s.read(&mut chunk).await {
+                Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                _ => return,
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+impl Raw {
+    async fn login(server: &TestServer, user: &str, password: &str) -> Raw {
+        use base64::Engine;
+        use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
+        let header = format!(
+            "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
+            server.domain()
+        );
+        let mut tcp = tokio::net::TcpStream::connect((server.host(), server.c2s_port()))
+            .await
+            .expect("tcp");
+        tcp.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tcp, "</stream:features>").await;
+        tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            .await
+            .expect("write");
+        read_until(&mut tcp, "<proceed").await;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(server.ca_cert_pem_bytes()) {
+            roots.add(cert.expect("pem")).expect("ca");
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name =
+            rustls::pki_types::ServerName::try_from(server.domain().to_owned()).expect("name");
+        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .expect("tls");
+        tls.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tls, "</stream:features>").await;
+        let plain =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        tls.write_all(
+            format!(
+                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>"
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+        read_until(&mut tls, "<success").await;
+        tls.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tls, "</stream:features>").await;
+        tls.write_all(b"<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>")
+            .await
+            .expect("write");
+        read_until(&mut tls, "</iq>").await;
+        Raw { tls }
+    }
+
+    async fn send(&mut self, xml: &str) {
+        self.tls.write_all(xml.as_bytes()).await.expect("write");
+    }
+}
