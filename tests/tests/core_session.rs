@@ -519,7 +519,7 @@ async fn message_is_delivered_and_stored_exactly_once_on_each_side() {
     let id = sent.id;
     alice
         .wait_for("sent ack", |e| {
-            matches!(e, Event::MessageUpdated { message, .. } if message.id == id && message.state == MessageState::Sent)
+            matches!(e, Event::MessageUpdated { message, .. } if message.id == id && left_the_outbox(message.state))
         })
         .await;
 
@@ -599,8 +599,76 @@ async fn messages_queued_while_offline_are_sent_on_connect() {
     .await;
     let id = queued.id;
     alice
-        .wait_for("sent", |e| matches!(e, Event::MessageUpdated { message, .. } if message.id == id && message.state == MessageState::Sent))
+        .wait_for("sent", |e| matches!(e, Event::MessageUpdated { message, .. } if message.id == id && left_the_outbox(message.state)))
         .await;
+}
+
+/// Sent, or further along (the server acked it; receipts may follow quickly).
+fn left_the_outbox(state: MessageState) -> bool {
+    matches!(
+        state,
+        MessageState::Sent | MessageState::Delivered | MessageState::Displayed
+    )
+}
+
+#[tokio::test]
+async fn pending_messages_survive_a_restart_and_are_sent_once() {
+    let server = pair().await;
+    let mut bob = online(&server, "bob", options(&server, "bob-pw")).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("charla.sqlite3");
+    let queued = {
+        let (core, _events) = Core::open(&db).expect("open");
+        let account = core.add_account(&server.jid("alice")).expect("account");
+        let queued = core
+            .send_message(account, "bob@charla.test", "written before a crash")
+            .await
+            .expect("queued offline");
+        assert_eq!(queued.state, MessageState::Pending);
+        queued
+        // The core is dropped here, as if the app had been closed.
+    };
+    let (core, mut events) = Core::open(&db).expect("reopen");
+    let account = core
+        .add_account(&server.jid("alice"))
+        .expect("same account");
+    assert_eq!(account, queued.account_id);
+    core.connect(account, options(&server, "alice-pw"))
+        .await
+        .expect("login");
+    let id = queued.id;
+    tokio::time::timeout(WAIT, async {
+        while let Some(e) = events.recv().await {
+            if matches!(&e, Event::MessageUpdated { message, .. } if message.id == id && left_the_outbox(message.state))
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the pending message was sent after the restart");
+    bob.wait_for("the queued message", |e| {
+        matches!(e, Event::MessageAdded { message, .. } if message.body == "written before a crash")
+    })
+    .await;
+    // Reconnecting again does not send it a second time.
+    core.disconnect(account).await;
+    core.connect(account, options(&server, "alice-pw"))
+        .await
+        .expect("login again");
+    let later = bob.drain(Duration::from_secs(2)).await;
+    assert!(
+        !later
+            .iter()
+            .any(|e| matches!(e, Event::MessageAdded { .. })),
+        "{later:?}"
+    );
+    assert_eq!(bob.history("alice@charla.test").len(), 1);
+    let rows = core
+        .history(account, "bob@charla.test", None, 10)
+        .expect("history");
+    assert_eq!(rows.len(), 1);
+    assert!(left_the_outbox(rows[0].state), "{:?}", rows[0].state);
 }
 
 /// A minimal raw XMPP client that can send arbitrary XML, to play a hostile peer.
@@ -752,6 +820,6 @@ async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event() {
         .await
         .expect("send");
     alice
-        .wait_for("still sending", |e| matches!(e, Event::MessageUpdated { message, .. } if message.state == MessageState::Sent))
+        .wait_for("still sending", |e| matches!(e, Event::MessageUpdated { message, .. } if left_the_outbox(message.state)))
         .await;
 }
