@@ -15,8 +15,8 @@ mod store;
 pub use error::StoreError;
 pub use migrate::SCHEMA_VERSION;
 pub use model::{
-    Account, AccountId, ConversationId, Direction, InsertOutcome, Message, MessageId, MessageState,
-    NewMessage, RosterEntry, Subscription,
+    Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, MamPosition, Message,
+    MessageId, MessageState, NewMessage, RosterEntry, Subscription,
 };
 pub use store::Store;
 

@@ -232,3 +232,28 @@ pub enum InsertOutcome {
     /// A message with the same stanza-id or origin-id already exists; it was left unchanged.
     Duplicate(MessageId),
 }
+
+/// Where an account's catch-up from its server archive (XEP-0313) stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MamPosition {
+    /// The archive id of the newest archived message we have seen; `None`
+    /// when the archive was empty at the baseline (start at its beginning).
+    pub last_id: Option<String>,
+    /// When that message was archived (unix ms), if known.
+    pub last_time: Option<i64>,
+}
+
+/// A span of history that may be missing (the archive had expired the
+/// position we wanted to continue from).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    /// Row id.
+    pub id: i64,
+    /// The account.
+    pub account: AccountId,
+    /// Messages after this time (unix ms) were fetched again; anything
+    /// between it and the oldest message still archived may be lost.
+    pub after_time: Option<i64>,
+    /// When the gap was found (unix ms).
+    pub detected_at: i64,
+}

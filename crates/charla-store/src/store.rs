@@ -9,8 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::migrate::{self, MIGRATIONS, SCHEMA_VERSION};
 use crate::{
-    Account, AccountId, ConversationId, Direction, InsertOutcome, Message, MessageId, MessageState,
-    NewMessage, RosterEntry, StoreError, Subscription,
+    Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, MamPosition, Message,
+    MessageId, MessageState, NewMessage, RosterEntry, StoreError, Subscription,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -262,58 +262,106 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let conversation_id = conversation_in(&tx, new.account, &new.peer)?;
-        if let Some(stanza_id) = &new.stanza_id {
-            let existing = tx
-                .prepare_cached(
-                    "SELECT id FROM messages WHERE conversation_id = ?1 AND stanza_id = ?2",
-                )?
-                .query_row(params![conversation_id.0, stanza_id], |row| row.get(0))
-                .optional()?;
-            if let Some(id) = existing {
-                return Ok(InsertOutcome::Duplicate(MessageId(id)));
-            }
-        }
-        if let Some(origin_id) = &new.origin_id {
-            let existing = tx
-                .prepare_cached(
-                    "SELECT id FROM messages \
-                     WHERE conversation_id = ?1 AND direction = ?2 AND origin_id = ?3",
-                )?
-                .query_row(
-                    params![conversation_id.0, new.direction.as_str(), origin_id],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            if let Some(id) = existing {
-                return Ok(InsertOutcome::Duplicate(MessageId(id)));
-            }
-        }
-        let state = match new.direction {
-            Direction::In => MessageState::Received,
-            Direction::Out => MessageState::Sent,
-        };
-        let message = insert_message_in(
-            &tx,
-            Message {
-                id: MessageId(0),
-                conversation_id,
-                account_id: new.account,
-                peer: new.peer.clone(),
-                direction: new.direction,
-                sender: new.sender.clone(),
-                body: new.body.clone(),
-                server_time: new.server_time,
-                local_time: now_ms(),
-                origin_id: new.origin_id.clone(),
-                stanza_id: new.stanza_id.clone(),
-                state,
-                error: None,
-            },
-            new.stanza_id_by.as_deref(),
-        )?;
+        let outcome = insert_incoming_in(&tx, new)?;
         tx.commit()?;
-        Ok(InsertOutcome::Inserted(message))
+        Ok(outcome)
+    }
+
+    /// Stores one page of archived messages (XEP-0313) like
+    /// [`Store::insert_incoming`], in order, and moves the account's archive
+    /// position to `last_id`/`last_time`, all in one transaction: after a
+    /// crash the catch-up resumes right after the last committed page.
+    pub fn insert_archive_page(
+        &mut self,
+        account: AccountId,
+        messages: &[NewMessage],
+        last_id: &str,
+        last_time: Option<i64>,
+    ) -> Result<Vec<InsertOutcome>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for new in messages {
+            if new.account != account {
+                return Err(StoreError::InvalidData(
+                    "archive page row of another account".into(),
+                ));
+            }
+            outcomes.push(insert_incoming_in(&tx, new)?);
+        }
+        set_mam_position_in(&tx, account, Some(last_id), last_time)?;
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    /// The account's archive position, or `None` if no baseline was taken.
+    pub fn mam_position(&self, account: AccountId) -> Result<Option<MamPosition>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT last_id, last_time FROM mam_state WHERE account_id = ?1")?
+            .query_row([account.0], |row| {
+                Ok(MamPosition {
+                    last_id: row.get(0)?,
+                    last_time: row.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Sets the account's archive position (`last_id` `None`: the archive
+    /// was empty at the baseline).
+    pub fn set_mam_position(
+        &self,
+        account: AccountId,
+        last_id: Option<&str>,
+        last_time: Option<i64>,
+    ) -> Result<()> {
+        set_mam_position_in(&self.conn, account, last_id, last_time)
+    }
+
+    /// Records a possible gap in the account's history (see [`Gap`]).
+    pub fn add_gap(&self, account: AccountId, after_time: Option<i64>) -> Result<Gap> {
+        let detected_at = now_ms();
+        self.conn
+            .prepare_cached(
+                "INSERT INTO gaps (account_id, after_time, detected_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![account.0, after_time, detected_at])?;
+        Ok(Gap {
+            id: self.conn.last_insert_rowid(),
+            account,
+            after_time,
+            detected_at,
+        })
+    }
+
+    /// The account's recorded gaps, oldest first.
+    pub fn gaps(&self, account: AccountId) -> Result<Vec<Gap>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, after_time, detected_at FROM gaps WHERE account_id = ?1 \
+             ORDER BY detected_at, id",
+        )?;
+        let rows = stmt.query_map([account.0], |row| {
+            Ok(Gap {
+                id: row.get(0)?,
+                account,
+                after_time: row.get(1)?,
+                detected_at: row.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The newest server time of any of the account's messages (unix ms).
+    pub fn newest_server_time(&self, account: AccountId) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT max(m.server_time) FROM conversations c \
+                 JOIN messages m ON m.conversation_id = c.id WHERE c.account_id = ?1",
+            )?
+            .query_row([account.0], |row| row.get(0))?)
     }
 
     /// Stores a message we are about to send, in state `pending`, with the
@@ -525,6 +573,85 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         state: text_column(row, 11)?,
         error: row.get(12)?,
     })
+}
+
+/// The body of [`Store::insert_incoming`], inside the caller's transaction.
+fn insert_incoming_in(tx: &Connection, new: &NewMessage) -> Result<InsertOutcome> {
+    let conversation_id = conversation_in(tx, new.account, &new.peer)?;
+    if let Some(stanza_id) = &new.stanza_id {
+        let existing = tx
+            .prepare_cached(
+                "SELECT id FROM messages WHERE conversation_id = ?1 AND stanza_id = ?2",
+            )?
+            .query_row(params![conversation_id.0, stanza_id], |row| row.get(0))
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok(InsertOutcome::Duplicate(MessageId(id)));
+        }
+    }
+    if let Some(origin_id) = &new.origin_id {
+        let existing = tx
+            .prepare_cached(
+                "SELECT id FROM messages \
+                 WHERE conversation_id = ?1 AND direction = ?2 AND origin_id = ?3",
+            )?
+            .query_row(
+                params![conversation_id.0, new.direction.as_str(), origin_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok(InsertOutcome::Duplicate(MessageId(id)));
+        }
+    }
+    let state = match new.direction {
+        Direction::In => MessageState::Received,
+        Direction::Out => MessageState::Sent,
+    };
+    let message = insert_message_in(
+        tx,
+        Message {
+            id: MessageId(0),
+            conversation_id,
+            account_id: new.account,
+            peer: new.peer.clone(),
+            direction: new.direction,
+            sender: new.sender.clone(),
+            body: new.body.clone(),
+            server_time: new.server_time,
+            local_time: now_ms(),
+            origin_id: new.origin_id.clone(),
+            stanza_id: new.stanza_id.clone(),
+            state,
+            error: None,
+        },
+        new.stanza_id_by.as_deref(),
+    )?;
+    Ok(InsertOutcome::Inserted(message))
+}
+
+fn set_mam_position_in(
+    conn: &Connection,
+    account: AccountId,
+    last_id: Option<&str>,
+    last_time: Option<i64>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO mam_state (account_id, last_id, last_time, updated_at) \
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id) DO UPDATE SET \
+         last_id = excluded.last_id, last_time = excluded.last_time, \
+         updated_at = excluded.updated_at",
+    )?
+    .execute(params![account.0, last_id, last_time, now_ms()])
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            unknown_account(account)
+        }
+        e => e.into(),
+    })?;
+    Ok(())
 }
 
 fn conversation_in(conn: &Connection, account: AccountId, peer: &str) -> Result<ConversationId> {

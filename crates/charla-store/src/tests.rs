@@ -1290,3 +1290,127 @@ fn is_contact_checks_the_cached_roster() {
     let other = store.upsert_account("other@example.org").unwrap();
     assert!(!store.is_contact(other, "bob@example.org").unwrap());
 }
+
+// ---- message archive (XEP-0313) -------------------------------------------
+
+fn archived(account: AccountId, peer: &str, body: &str, sid: &str) -> NewMessage {
+    NewMessage {
+        stanza_id: Some(sid.to_owned()),
+        stanza_id_by: Some("me@example.org".to_owned()),
+        server_time: Some(1_000),
+        ..incoming(account, peer, body)
+    }
+}
+
+#[test]
+fn mam_position_is_absent_then_set_and_replaced() {
+    let (store, account) = setup();
+    assert_eq!(store.mam_position(account).unwrap(), None);
+    store.set_mam_position(account, None, None).unwrap();
+    assert_eq!(
+        store.mam_position(account).unwrap(),
+        Some(MamPosition {
+            last_id: None,
+            last_time: None
+        })
+    );
+    store
+        .set_mam_position(account, Some("a1"), Some(5))
+        .unwrap();
+    assert_eq!(
+        store.mam_position(account).unwrap(),
+        Some(MamPosition {
+            last_id: Some("a1".into()),
+            last_time: Some(5)
+        })
+    );
+    assert!(store
+        .set_mam_position(AccountId(999), Some("x"), None)
+        .is_err());
+}
+
+#[test]
+fn archive_page_commits_rows_and_position_together_and_dedups() {
+    let (mut store, account) = setup();
+    let live = inserted(
+        store
+            .insert_incoming(&archived(account, "bob@example.org", "live", "s2"))
+            .unwrap(),
+    );
+    let page = [
+        archived(account, "bob@example.org", "one", "s1"),
+        archived(account, "bob@example.org", "live", "s2"),
+        archived(account, "carol@example.org", "three", "s3"),
+    ];
+    let outcomes = store
+        .insert_archive_page(account, &page, "s3", Some(3_000))
+        .unwrap();
+    assert!(matches!(&outcomes[0], InsertOutcome::Inserted(m) if m.body == "one"));
+    assert_eq!(outcomes[1], InsertOutcome::Duplicate(live.id));
+    assert!(matches!(&outcomes[2], InsertOutcome::Inserted(m) if m.peer == "carol@example.org"));
+    assert_eq!(
+        store
+            .mam_position(account)
+            .unwrap()
+            .unwrap()
+            .last_id
+            .as_deref(),
+        Some("s3")
+    );
+    // The same page again changes nothing.
+    let again = store
+        .insert_archive_page(account, &page, "s3", Some(3_000))
+        .unwrap();
+    assert!(again
+        .iter()
+        .all(|o| matches!(o, InsertOutcome::Duplicate(_))));
+}
+
+#[test]
+fn failed_archive_page_keeps_the_old_position_and_no_rows() {
+    let (mut store, account) = setup();
+    store.set_mam_position(account, Some("s0"), None).unwrap();
+    let page = [
+        archived(account, "bob@example.org", "one", "s1"),
+        archived(account, "not/bare", "bad", "s2"),
+    ];
+    assert!(store
+        .insert_archive_page(account, &page, "s2", None)
+        .is_err());
+    assert_eq!(
+        store
+            .mam_position(account)
+            .unwrap()
+            .unwrap()
+            .last_id
+            .as_deref(),
+        Some("s0")
+    );
+    let conversation = store.conversation(account, "bob@example.org").unwrap();
+    assert!(store
+        .history_page(conversation, None, 10)
+        .unwrap()
+        .is_empty());
+    // Rows of another account are refused.
+    let other = store.upsert_account("other@example.org").unwrap();
+    let foreign = [archived(other, "bob@example.org", "x", "s9")];
+    assert!(store
+        .insert_archive_page(account, &foreign, "s9", None)
+        .is_err());
+}
+
+#[test]
+fn gaps_are_recorded_per_account_and_newest_server_time() {
+    let (mut store, account) = setup();
+    let other = store.upsert_account("other@example.org").unwrap();
+    assert!(store.gaps(account).unwrap().is_empty());
+    assert_eq!(store.newest_server_time(account).unwrap(), None);
+    let gap = store.add_gap(account, Some(42)).unwrap();
+    store.add_gap(other, None).unwrap();
+    assert_eq!(store.gaps(account).unwrap(), vec![gap]);
+    let mut m = incoming(account, "bob@example.org", "x");
+    m.server_time = Some(77);
+    store.insert_incoming(&m).unwrap();
+    assert_eq!(store.newest_server_time(account).unwrap(), Some(77));
+    assert_eq!(store.newest_server_time(other).unwrap(), None);
+}
