@@ -15,6 +15,7 @@ fn main() {
             "load_older",
             "send_message",
             "focus_chat",
+            "mark_displayed",
             "open_link",
             "save_settings",
             "pop_out_chat",

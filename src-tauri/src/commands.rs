@@ -207,6 +207,26 @@ pub async fn send_message(
     shell.core.send_message(account, &to, &body).await
 }
 
+/// The user has seen the conversation up to `message` (an incoming one):
+/// tells the contact (XEP-0333), unless the user turned read markers off.
+#[tauri::command]
+pub async fn mark_displayed(
+    shell: Shared<'_>,
+    account: AccountId,
+    peer: String,
+    message: MessageId,
+) -> Result<(), CoreError> {
+    let enabled = shell
+        .settings
+        .lock()
+        .map(|s| s.read_markers)
+        .unwrap_or(false);
+    if !enabled {
+        return Ok(());
+    }
+    shell.core.mark_displayed(account, &peer, message).await
+}
+
 /// The chat the user is looking at (`None` when the window lost focus).
 #[tauri::command]
 pub fn focus_chat(shell: Shared<'_>, app: AppHandle, chat: Option<ChatRef>) {

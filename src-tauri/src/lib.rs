@@ -153,6 +153,7 @@ pub fn run() {
             commands::load_older,
             commands::send_message,
             commands::focus_chat,
+            commands::mark_displayed,
             commands::open_link,
             commands::save_settings,
             commands::pop_out_chat,

@@ -21,10 +21,7 @@ impl SettingsFile {
         std::fs::read_to_string(&self.path)
             .ok()
             .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or(Settings {
-                notifications: true,
-                ..Settings::default()
-            })
+            .unwrap_or_default()
     }
 
     /// Saves atomically (write a temporary file, then rename).

@@ -56,7 +56,7 @@ pub struct RememberedLogin {
 }
 
 /// User settings kept by the shell.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 #[serde(default)]
 pub struct Settings {
@@ -64,8 +64,21 @@ pub struct Settings {
     pub close_to_tray: bool,
     /// Show desktop notifications for new messages.
     pub notifications: bool,
+    /// Tell contacts when their messages have been seen (XEP-0333).
+    pub read_markers: bool,
     /// The last login, if "remember me" was ticked.
     pub remembered: Option<RememberedLogin>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            close_to_tray: false,
+            notifications: true,
+            read_markers: true,
+            remembered: None,
+        }
+    }
 }
 
 /// Everything the UI needs at start.

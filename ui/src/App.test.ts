@@ -87,6 +87,7 @@ describe('login screen', () => {
         settings: {
           close_to_tray: false,
           notifications: true,
+          read_markers: true,
           remembered: { jid: 'me@example.org', host: 'xmpp.example.org', port: 5223 },
         },
       }),

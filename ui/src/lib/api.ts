@@ -44,6 +44,8 @@ export interface Backend {
   loadOlder(account: AccountId, peer: string, before: MessageId): Promise<Message[]>;
   sendMessage(account: AccountId, to: string, body: string): Promise<Message>;
   focusChat(chat: ChatRef | null): Promise<void>;
+  /** The user has seen the chat up to this incoming message (sends a read marker if enabled). */
+  markDisplayed(account: AccountId, peer: string, message: MessageId): Promise<void>;
   openLink(url: string): Promise<void>;
   saveSettings(settings: Settings): Promise<void>;
   popOutChat(chat: ChatRef): Promise<void>;
@@ -78,6 +80,7 @@ export const tauriBackend: Backend = {
   loadOlder: (account, peer, before) => call('load_older', { account, peer, before }),
   sendMessage: (account, to, body) => call('send_message', { account, to, body }),
   focusChat: (chat) => call('focus_chat', { chat }),
+  markDisplayed: (account, peer, message) => call('mark_displayed', { account, peer, message }),
   openLink: (url) => call('open_link', { url }),
   saveSettings: (settings) => call('save_settings', { settings }),
   popOutChat: (chat) => call('pop_out_chat', { chat }),

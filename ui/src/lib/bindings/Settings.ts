@@ -14,6 +14,10 @@ close_to_tray: boolean,
  */
 notifications: boolean, 
 /**
+ * Tell contacts when their messages have been seen (XEP-0333).
+ */
+read_markers: boolean, 
+/**
  * The last login, if "remember me" was ticked.
  */
 remembered: RememberedLogin | null, };

@@ -134,6 +134,7 @@ export const en = {
   'settings.title': 'Settings',
   'settings.closeToTray': 'Keep running in the tray when the window is closed',
   'settings.notifications': 'Show notifications for new messages',
+  'settings.readMarkers': 'Let contacts know when I have read their messages',
   'settings.logout': 'Log out',
   'settings.loggedInAs': 'Logged in as {jid}',
   'settings.version': 'Charla {version}',

@@ -135,6 +135,7 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'settings.title': 'Ajustes',
   'settings.closeToTray': 'Seguir en la bandeja del sistema al cerrar la ventana',
   'settings.notifications': 'Mostrar notificaciones de mensajes nuevos',
+  'settings.readMarkers': 'Avisar a mis contactos cuando haya leído sus mensajes',
   'settings.logout': 'Cerrar sesión',
   'settings.loggedInAs': 'Sesión iniciada como {jid}',
   'settings.version': 'Charla {version}',

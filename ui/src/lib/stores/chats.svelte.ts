@@ -16,6 +16,8 @@ export class ChatState {
   readonly key: string;
   /** Sorted by id, each id once. */
   messages = $state.raw<readonly Message[]>([]);
+  /** The newest incoming message reported as seen (0: none). */
+  seenUpTo = 0;
   /** The first page has arrived. */
   loaded = $state(false);
   loadingOlder = $state(false);
@@ -132,6 +134,21 @@ export class ChatsStore {
     this.#backend.focusChat(chat ? chat.ref : null).catch(() => {
       // Only unread counting depends on it; the next switch sends it again.
       this.#focusSent = undefined;
+    });
+  }
+
+  /**
+   * The user can see the bottom of `chat` (active, window visible and focused): tells the
+   * backend the newest incoming message was seen, once per message. The backend sends the
+   * read marker only if the user allows it.
+   */
+  seen(chat: ChatState): void {
+    if (!this.visible || this.active !== chat) return;
+    const newest = chat.messages.findLast((m) => m.direction === 'in');
+    if (!newest || newest.id <= chat.seenUpTo) return;
+    chat.seenUpTo = newest.id;
+    this.#backend.markDisplayed(chat.account, chat.peer, newest.id).catch(() => {
+      // A read marker is a courtesy: offline or refused, nothing to tell the user.
     });
   }
 

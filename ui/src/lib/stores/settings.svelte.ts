@@ -5,7 +5,7 @@ import type { Settings } from '$lib/contract';
 import type { NoticeStore } from './notices.svelte';
 
 export class SettingsStore {
-  value = $state.raw<Settings>({ close_to_tray: false, notifications: true, remembered: null });
+  value = $state.raw<Settings>({ close_to_tray: false, notifications: true, read_markers: true, remembered: null });
   readonly #backend: Backend;
   readonly #notices: NoticeStore;
 

@@ -44,6 +44,27 @@ describe('ChatsStore', () => {
     return { app, backend };
   }
 
+  it('reports the newest incoming message as seen once, only while the chat is visible', async () => {
+    const { app, backend } = await setup();
+    const chat = app.chats.open(1, 'bob@example.org')!;
+    await settle();
+    app.chats.activate(chat.key);
+    app.chats.setVisible(false);
+    app.chats.seen(chat);
+    expect(backend.called('markDisplayed')).toEqual([]);
+    app.chats.setVisible(true);
+    app.chats.seen(chat);
+    app.chats.seen(chat);
+    expect(backend.called('markDisplayed')).toEqual([[1, 'bob@example.org', 8]]);
+    // Our own newer message is not "seen"; the next incoming one is.
+    backend.channels.get('bob@example.org')!({ type: 'added', message: message(9, { direction: 'out', state: 'sent' }) });
+    app.chats.seen(chat);
+    expect(backend.called('markDisplayed')).toHaveLength(1);
+    backend.channels.get('bob@example.org')!({ type: 'added', message: message(10) });
+    app.chats.seen(chat);
+    expect(backend.called('markDisplayed').at(-1)).toEqual([1, 'bob@example.org', 10]);
+  });
+
   it('loads the first page, applies channel updates, pages back to the beginning', async () => {
     const { app, backend } = await setup();
     const chat = app.chats.open(1, 'bob@example.org')!;
@@ -244,7 +265,7 @@ describe('AppStore', () => {
     const app = new AppStore(backend);
     await app.start();
     await app.settings.update({ close_to_tray: true });
-    expect(backend.called('saveSettings')).toEqual([[{ close_to_tray: true, notifications: true, remembered: null }]]);
+    expect(backend.called('saveSettings')).toEqual([[{ close_to_tray: true, notifications: true, read_markers: true, remembered: null }]]);
     backend.saveSettings = () => Promise.reject({ code: 'store', message: 'io' });
     await app.settings.update({ notifications: false });
     expect(app.settings.value.notifications).toBe(true);

@@ -21,7 +21,7 @@ export function appInfo(overrides: Partial<AppInfo> = {}): AppInfo {
   return {
     version: '0.1.0',
     sandbox: null,
-    settings: { close_to_tray: false, notifications: true, remembered: null },
+    settings: { close_to_tray: false, notifications: true, read_markers: true, remembered: null },
     popped_out: null,
     ...overrides,
   };
@@ -114,6 +114,10 @@ export class FakeBackend implements Backend {
       state: 'pending',
       error: null,
     });
+  }
+  markDisplayed(...args: Parameters<Backend['markDisplayed']>) {
+    this.#record('markDisplayed', ...args);
+    return Promise.resolve();
   }
   focusChat(...args: Parameters<Backend['focusChat']>) {
     this.#record('focusChat', ...args);
