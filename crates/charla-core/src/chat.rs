@@ -61,7 +61,7 @@ pub(crate) enum Incoming {
         text: String,
     },
     /// Nothing for the core (headline, groupchat, chat states only,
-    /// archive results until that feature exists, or junk).
+    /// or junk; archive results are handled by `mam` before this).
     Ignored(&'static str),
 }
 

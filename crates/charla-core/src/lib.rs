@@ -14,6 +14,7 @@ mod chat;
 mod disco;
 pub mod error;
 pub mod event;
+mod mam;
 pub mod presence;
 mod receipts;
 mod roster;

@@ -31,6 +31,7 @@ use crate::chat::{self, Incoming, IncomingChat};
 use crate::disco;
 use crate::error::{CoreError, ErrorCode};
 use crate::event::{ConnectionState, Event};
+use crate::mam::{self, Archived, Purpose};
 use crate::presence::{self, PresenceMap, Show};
 use crate::receipts::{self, Ack};
 use crate::roster::{self, Push};
@@ -67,6 +68,24 @@ enum PendingIq {
     OwnDisco,
     /// Enabling carbons; the initial presence waits for its answer.
     Carbons,
+    /// A page of an archive query (XEP-0313) with this queryid.
+    Mam {
+        queryid: String,
+    },
+}
+
+/// The archive query in progress (one at a time).
+#[derive(Debug)]
+struct MamQuery {
+    queryid: String,
+    purpose: Purpose,
+    /// Accepted results of the current page, in arrival (archive) order.
+    page: Vec<Archived>,
+    /// When this catch-up started and how many rows it added.
+    started: std::time::Instant,
+    added: usize,
+    /// This catch-up already fell back to time once (no second time).
+    fell_back: bool,
 }
 
 /// How long the initial presence waits for the server to answer the
@@ -100,6 +119,13 @@ struct Session {
     /// A roster that loaded before the login finished, emitted right
     /// after the `Online` state.
     held_roster: Option<Event>,
+    /// The server accepted our carbons request on this stream.
+    carbons_on: bool,
+    /// The archive query in progress, if any.
+    mam: Option<MamQuery>,
+    /// The archive catch-up of this stream is complete: from now on, live
+    /// messages with our server's stanza-id move the archive position.
+    mam_caught_up: bool,
 }
 
 /// Runs a session until it is disconnected or its login fails for good.
@@ -126,6 +152,9 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         presence_sent: false,
         carbons_deadline: None,
         held_roster: None,
+        carbons_on: false,
+        mam: None,
+        mam_caught_up: false,
     };
     session.state(ConnectionState::Connecting).await;
     let (cancel, cancelled) = watch::channel(false);
@@ -261,6 +290,9 @@ impl Session {
         self.in_flight.clear();
         self.presence_sent = false;
         self.held_roster = None;
+        self.carbons_on = false;
+        self.mam = None;
+        self.mam_caught_up = false;
 
         let ver = self
             .store(|s| s.roster_version(self.account))
@@ -302,6 +334,9 @@ impl Session {
             let _ = ready.send(Ok(()));
         }
         self.flush(stream).await;
+        // After the initial presence: whatever is archived from here on
+        // also arrives live, and duplicates are dropped by stanza-id.
+        self.start_catch_up(stream).await;
     }
 
     /// Forgets all contacts' presence and tells the UI they are offline.
@@ -480,11 +515,13 @@ impl Session {
                 };
             }
             PendingIq::Carbons => {
-                if let Err(e) = result {
-                    log::info!("carbons not enabled: {:?}", e.defined_condition);
+                match result {
+                    Ok(_) => self.carbons_on = true,
+                    Err(e) => log::info!("carbons not enabled: {:?}", e.defined_condition),
                 }
                 self.finish_login(stream).await;
             }
+            PendingIq::Mam { queryid } => self.on_mam_page(stream, &queryid, result).await,
         }
     }
 
@@ -514,6 +551,10 @@ impl Session {
         stream: &tokio_xmpp::stanzastream::StanzaStream,
         msg: xmpp_parsers::message::Message,
     ) {
+        if mam::is_result(&msg) {
+            // Never read as a plain message, whatever its checks say.
+            return self.on_archived(&msg);
+        }
         let incoming = match carbons::unwrap(&msg, &self.own) {
             Carbon::No => chat::classify(&msg, &self.own),
             Carbon::Refused(why) => return log::debug!("dropped carbon: {why}"),
@@ -545,19 +586,12 @@ impl Session {
     /// announces it if it is new. Returns whether it is safely stored
     /// (new or a duplicate).
     async fn store_chat(&mut self, c: &IncomingChat) -> bool {
-        let now = now_ms();
-        let new = NewMessage {
-            account: self.account,
-            peer: c.peer.to_string(),
-            direction: c.direction,
-            sender: c.from.to_string(),
-            body: c.body.clone(),
-            server_time: Some(c.delay_ms.unwrap_or(now)),
-            origin_id: c.origin_id.clone(),
-            stanza_id: c.stanza_id.clone().filter(|_| self.sid_trusted),
-            stanza_id_by: self.sid_trusted.then(|| self.own.to_string()),
-        };
-        match self.store(|s| s.insert_incoming(&new)) {
+        let new = self.new_message(c, self.sid_trusted);
+        let stored = self.store(|s| s.insert_incoming(&new));
+        if stored.is_ok() {
+            self.live_position(&new);
+        }
+        match stored {
             Ok(InsertOutcome::Inserted(message)) => {
                 self.emit(Event::MessageAdded {
                     account: self.account,
@@ -574,6 +608,222 @@ impl Session {
                 self.error(e).await;
                 false
             }
+        }
+    }
+
+    /// The row to store for a classified chat message. Its stanza-id is
+    /// kept only if `sid_trusted` (our server stamps them, or it is an
+    /// archive id from our own archive).
+    fn new_message(&self, c: &IncomingChat, sid_trusted: bool) -> NewMessage {
+        NewMessage {
+            account: self.account,
+            peer: c.peer.to_string(),
+            direction: c.direction,
+            sender: c.from.to_string(),
+            body: c.body.clone(),
+            server_time: Some(c.delay_ms.unwrap_or_else(now_ms)),
+            origin_id: c.origin_id.clone(),
+            stanza_id: c.stanza_id.clone().filter(|_| sid_trusted),
+            stanza_id_by: sid_trusted.then(|| self.own.to_string()),
+        }
+    }
+
+    /// Once caught up (and with carbons, so that our other devices' messages
+    /// reach us too), a stored live message with our server's stanza-id is
+    /// the newest archive item we have: the next catch-up starts after it.
+    fn live_position(&self, new: &NewMessage) {
+        if !(self.mam_caught_up && self.carbons_on && self.mam.is_none()) {
+            return;
+        }
+        if let Some(sid) = new.stanza_id.as_deref() {
+            if let Err(e) =
+                self.store(|s| s.set_mam_position(self.account, Some(sid), new.server_time))
+            {
+                log::warn!("archive position not saved: {e:?}");
+            }
+        }
+    }
+
+    /// Starts the archive catch-up of a fresh stream: a baseline on the
+    /// first login, else everything after the last archive id we have.
+    async fn start_catch_up(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
+        let purpose = match self.store(|s| s.mam_position(self.account)) {
+            Ok(None) => Purpose::Baseline,
+            Ok(Some(p)) => Purpose::CatchUp {
+                after: p.last_id,
+                start: None,
+            },
+            Err(e) => return self.error(e).await,
+        };
+        self.open_mam(stream, purpose, std::time::Instant::now(), 0, false)
+            .await;
+    }
+
+    async fn open_mam(
+        &mut self,
+        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        purpose: Purpose,
+        started: std::time::Instant,
+        added: usize,
+        fell_back: bool,
+    ) {
+        let queryid = uuid::Uuid::new_v4().to_string();
+        let iq_id = uuid::Uuid::new_v4().to_string();
+        let iq = mam::query(iq_id.clone(), &queryid, &purpose);
+        self.pending_iqs.insert(
+            iq_id,
+            PendingIq::Mam {
+                queryid: queryid.clone(),
+            },
+        );
+        self.mam = Some(MamQuery {
+            queryid,
+            purpose,
+            page: Vec::new(),
+            started,
+            added,
+            fell_back,
+        });
+        let _ = stream.send(Box::new(iq.into())).await;
+    }
+
+    /// An archive result: kept for its page if it passes every check.
+    fn on_archived(&mut self, msg: &xmpp_parsers::message::Message) {
+        let open = self.mam.as_ref().map(|q| q.queryid.as_str());
+        match mam::accept(msg, &self.own, open) {
+            Ok(archived) => {
+                if let Some(q) = &mut self.mam {
+                    q.page.push(archived);
+                }
+            }
+            Err(why) => log::debug!("dropped archive result: {why}"),
+        }
+    }
+
+    /// The end of an archive page: commit its rows together with the new
+    /// position, announce the new ones, and ask for the next page.
+    async fn on_mam_page(
+        &mut self,
+        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        queryid: &str,
+        result: Result<Option<Element>, StanzaError>,
+    ) {
+        let Some(query) = self.mam.take_if(|q| q.queryid == queryid) else {
+            return;
+        };
+        let end = match result {
+            Ok(payload) => match mam::fin(payload) {
+                Some(end) => end,
+                None => return log::warn!("archive query: malformed answer; catch-up stopped"),
+            },
+            Err(e) => return self.on_mam_error(stream, query, e).await,
+        };
+        let last = query.page.last();
+        let last_id = end.last.clone().or_else(|| last.map(|a| a.id.clone()));
+        let last_time = last.map(|a| a.time_ms);
+        let account = self.account;
+        match &query.purpose {
+            Purpose::Baseline => {
+                // The newest archive id becomes the starting point; older
+                // history is not pulled.
+                let saved =
+                    self.store(|s| s.set_mam_position(account, last_id.as_deref(), last_time));
+                if let Err(e) = saved {
+                    return self.error(e).await;
+                }
+                self.mam_caught_up = true;
+                log::info!("archive baseline: {last_id:?}");
+            }
+            Purpose::CatchUp { start, .. } => {
+                let start = *start;
+                let mut added = query.added;
+                if let Some(last_id) = &last_id {
+                    let mut rows = Vec::new();
+                    let mut acks = Vec::new();
+                    for a in &query.page {
+                        match &a.incoming {
+                            Incoming::Chat(c) => {
+                                rows.push(self.new_message(c, true));
+                                acks.push((c.peer.clone(), c.acks.clone()));
+                            }
+                            Incoming::Acks { peer, acks: a } => {
+                                acks.push((peer.clone(), a.clone()))
+                            }
+                            Incoming::Bounce { .. } | Incoming::Ignored(_) => {}
+                        }
+                    }
+                    let committed =
+                        self.store(|s| s.insert_archive_page(account, &rows, last_id, last_time));
+                    match committed {
+                        Ok(outcomes) => {
+                            for outcome in outcomes {
+                                if let InsertOutcome::Inserted(message) = outcome {
+                                    added += 1;
+                                    self.emit(Event::MessageAdded { account, message }).await;
+                                }
+                            }
+                        }
+                        // Stop here; the next login resumes from the last
+                        // committed page.
+                        Err(e) => return self.error(e).await,
+                    }
+                    for (peer, list) in acks {
+                        self.apply_acks(&peer, &list).await;
+                    }
+                    if !end.complete && !query.page.is_empty() {
+                        let next = Purpose::CatchUp {
+                            after: Some(last_id.clone()),
+                            start,
+                        };
+                        return self
+                            .open_mam(stream, next, query.started, added, query.fell_back)
+                            .await;
+                    }
+                }
+                self.mam_caught_up = true;
+                log::info!(
+                    "archive catch-up done: {added} new messages in {:?}",
+                    query.started.elapsed()
+                );
+            }
+        }
+    }
+
+    /// An archive query failed. If our position expired from the archive,
+    /// record a gap and continue by time from the last known message.
+    async fn on_mam_error(
+        &mut self,
+        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        query: MamQuery,
+        error: StanzaError,
+    ) {
+        let expired = error.defined_condition == DefinedCondition::ItemNotFound
+            && !query.fell_back
+            && matches!(&query.purpose, Purpose::CatchUp { after: Some(_), .. });
+        if !expired {
+            return log::warn!(
+                "archive query failed: {:?}; catch-up stopped",
+                error.defined_condition
+            );
+        }
+        let account = self.account;
+        let since = self.store(|s| {
+            let known = s.mam_position(account)?.and_then(|p| p.last_time);
+            let since = match known {
+                Some(t) => Some(t),
+                None => s.newest_server_time(account)?,
+            };
+            s.add_gap(account, since)?;
+            Ok(since)
+        });
+        match since {
+            Ok(start) => {
+                log::warn!("archive position expired; catching up from {start:?}, gap recorded");
+                let next = Purpose::CatchUp { after: None, start };
+                self.open_mam(stream, next, query.started, query.added, true)
+                    .await;
+            }
+            Err(e) => self.error(e).await,
         }
     }
 
