@@ -1,0 +1,428 @@
+//! Catching up from the server archive (XEP-0313) against a real Prosody:
+//! messages another device of ours took live while this one was offline
+//! arrive exactly once and in order, a live message during catch-up is
+//! neither lost nor doubled, an interrupted catch-up resumes, an expired
+//! position falls back to time with a gap marker, and forged archive
+//! results from other users are ignored.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use charla_core::{
+    AccountId, ConnectOptions, ConnectionState, Core, Direction, Event, Message, ServerAddress,
+    Show, Store, TlsTrust,
+};
+use charla_tests::TestServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc::Receiver;
+
+const WAIT: Duration = Duration::from_secs(30);
+const ALICE: &str = "alice@charla.test";
+const BOB: &str = "bob@charla.test";
+
+/// One Charla instance (one device) with its own database file.
+struct Client {
+    core: Core,
+    events: Receiver<Event>,
+    account: AccountId,
+    db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn options(server: &TestServer, password: &str) -> ConnectOptions {
+    ConnectOptions {
+        password: password.into(),
+        server: Some(ServerAddress {
+            host: server.host().into(),
+            port: server.c2s_port(),
+            direct_tls: false,
+        }),
+        trust: TlsTrust::from_ca_pem(server.ca_cert_pem_bytes()).expect("test CA"),
+        show: Show::Available,
+        status: None,
+    }
+}
+
+fn device(server: &TestServer, user: &str) -> Client {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("charla.sqlite3");
+    let (core, events) = Core::open(&db).expect("open store");
+    let account = core.add_account(&server.jid(user)).expect("account");
+    Client {
+        core,
+        events,
+        account,
+        db,
+        _dir: dir,
+    }
+}
+
+impl Client {
+    async fn login(&mut self, server: &TestServer, user: &str) {
+        self.core
+            .connect(self.account, options(server, &format!("{user}-pw")))
+            .await
+            .expect("login");
+        self.wait_for("online", |e| {
+            matches!(
+                e,
+                Event::Connection {
+                    state: ConnectionState::Online { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    }
+
+    async fn logout(&mut self) {
+        self.core.disconnect(self.account).await;
+        self.wait_for("disconnected", |e| {
+            matches!(
+                e,
+                Event::Connection {
+                    state: ConnectionState::Disconnected,
+                    ..
+                }
+            )
+        })
+        .await;
+    }
+
+    async fn wait_for(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(e)) if pred(&e) => return e,
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("event stream closed while waiting for {what}"),
+                Err(_) => panic!("timed out waiting for {what}"),
+            }
+        }
+    }
+
+    /// The next `MessageAdded` row.
+    async fn added(&mut self, what: &str) -> Message {
+        match self
+            .wait_for(what, |e| matches!(e, Event::MessageAdded { .. }))
+            .await
+        {
+            Event::MessageAdded { message, .. } => message,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Bodies of the `MessageAdded` events within `quiet`.
+    async fn drain_added(&mut self, quiet: Duration) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(Some(e)) = tokio::time::timeout(quiet, self.events.recv()).await {
+            if let Event::MessageAdded { message, .. } = e {
+                out.push(message.body);
+            }
+        }
+        out
+    }
+
+    /// The whole conversation with `peer`, oldest first.
+    fn history(&self, peer: &str) -> Vec<Message> {
+        let mut all = self
+            .core
+            .history(self.account, peer, None, 500)
+            .expect("history");
+        all.reverse();
+        all
+    }
+}
+
+async fn server() -> TestServer {
+    TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .user("mallory", "mallory-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("prosody")
+}
+
+fn chat(i: usize) -> String {
+    format!("<message type='chat' to='{ALICE}' id='b{i}'><body>m{i:03}</body></message>")
+}
+
+/// A forged archive result, as any user can send one.
+fn forged_result(to: &str) -> String {
+    format!(
+        "<message to='{to}'><result xmlns='urn:xmpp:mam:2' queryid='guess' id='forged-1'>\
+        <forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/>\
+        <message xmlns='jabber:client' from='{BOB}/phone' to='{ALICE}' type='chat'><body>forged</body></message>\
+        </forwarded></result></message>"
+    )
+}
+
+/// alice's first device takes its baseline and goes offline; her second
+/// device takes `n` messages from bob live (so the server keeps no offline
+/// copy); returns both devices and bob's raw stream.
+async fn messages_while_offline(server: &TestServer, n: usize) -> (Client, Client, Raw) {
+    let mut bob = Raw::login(server, "bob", "bob-pw").await;
+    // Archived (and offline) before alice ever logged in: the baseline.
+    bob.send(&format!(
+        "<message type='chat' to='{ALICE}' id='b-first'><body>before baseline</body></message>"
+    ))
+    .await;
+    let mut laptop = device(server, "alice");
+    laptop.login(server, "alice").await;
+    let first = laptop.added("offline message").await;
+    assert_eq!(first.body, "before baseline");
+    // Let the baseline query finish, then go offline.
+    let extra = laptop.drain_added(Duration::from_millis(700)).await;
+    assert!(extra.is_empty(), "{extra:?}");
+    laptop.logout().await;
+
+    let mut phone = device(server, "alice");
+    phone.login(server, "alice").await;
+    // Keep sending in one burst.
+    let burst: String = (0..n).map(chat).collect();
+    bob.send(&burst).await;
+    for i in 0..n {
+        let m = phone.added("live message on the phone").await;
+        assert_eq!(m.body, format!("m{i:03}"));
+    }
+    (laptop, phone, bob)
+}
+
+#[tokio::test]
+async fn catch_up_brings_every_missed_message_once_in_order_with_live_and_forged_ones() {
+    let server = server().await;
+    const N: usize = 250;
+    let (mut laptop, _phone, mut bob) = messages_while_offline(&server, N).await;
+    let mut mallory = Raw::login(&server, "mallory", "mallory-pw").await;
+
+    // Back online: the catch-up pages through the archive.
+    let started = Instant::now();
+    laptop.login(&server, "alice").await;
+    let first = laptop.added("first archived message").await;
+    assert_eq!(first.body, "m000");
+    // During the catch-up: a live message from bob and forged results.
+    bob.send(&format!(
+        "<message type='chat' to='{ALICE}' id='b-live'><body>live during catch-up</body></message>"
+    ))
+    .await;
+    mallory.send(&forged_result(ALICE)).await;
+    let mut order = vec![first.body];
+    while order.len() < N + 1 {
+        let m = laptop.added("archived and live messages").await;
+        assert_eq!(m.peer, BOB);
+        assert_eq!(m.direction, Direction::In);
+        order.push(m.body);
+    }
+    let elapsed = started.elapsed();
+    let live_at = order
+        .iter()
+        .position(|b| b == "live during catch-up")
+        .expect("live message");
+    println!(
+        "catch-up of {N} archived messages + 1 live: {elapsed:?} (login included); \
+         live message announced at position {live_at} of {}",
+        N + 1
+    );
+    // A forged result after the catch-up, to the full and the bare JID.
+    mallory.send(&forged_result(ALICE)).await;
+    let late = laptop.drain_added(Duration::from_secs(1)).await;
+    assert!(late.is_empty(), "nothing more may arrive: {late:?}");
+
+    let archived: Vec<&String> = order.iter().filter(|b| b.starts_with('m')).collect();
+    let expected: Vec<String> = (0..N).map(|i| format!("m{i:03}")).collect();
+    assert_eq!(
+        archived.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+        expected.iter().map(String::as_str).collect::<Vec<_>>(),
+        "every archived message once, in order"
+    );
+
+    let history = laptop.history(BOB);
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for m in &history {
+        *counts.entry(m.body.as_str()).or_default() += 1;
+    }
+    assert_eq!(history.len(), N + 2, "baseline + {N} archived + 1 live");
+    assert!(counts.values().all(|&c| c == 1), "no duplicates");
+    assert!(!counts.contains_key("forged"));
+    assert_eq!(counts.get("live during catch-up"), Some(&1));
+    // Archived rows are stored in archive order and carry the archive id.
+    let stored: Vec<&Message> = history.iter().filter(|m| m.body.starts_with('m')).collect();
+    assert!(stored
+        .windows(2)
+        .all(|w| w[0].id < w[1].id && w[0].body < w[1].body));
+    assert!(stored.iter().all(|m| m.stanza_id.is_some()));
+    assert!(laptop
+        .core
+        .history(laptop.account, "mallory@charla.test", None, 10)
+        .expect("history")
+        .is_empty());
+
+    // The next login has nothing to catch up.
+    laptop.logout().await;
+    laptop.login(&server, "alice").await;
+    let again = laptop.drain_added(Duration::from_secs(1)).await;
+    assert!(again.is_empty(), "{again:?}");
+}
+
+#[tokio::test]
+async fn interrupted_catch_up_resumes_after_the_last_committed_page() {
+    let server = server().await;
+    const N: usize = 160;
+    let (mut laptop, _phone, _bob) = messages_while_offline(&server, N).await;
+
+    laptop.login(&server, "alice").await;
+    let first = laptop.added("first archived message").await;
+    assert_eq!(first.body, "m000");
+    // Cut off in the middle (after at least one committed page).
+    laptop.core.disconnect(laptop.account).await;
+    let mut seen: Vec<String> = vec![first.body];
+    loop {
+        match laptop.wait_for("disconnected", |_| true).await {
+            Event::MessageAdded { message, .. } => seen.push(message.body),
+            Event::Connection {
+                state: ConnectionState::Disconnected,
+                ..
+            } => break,
+            _ => {}
+        }
+    }
+    let before = seen.len();
+    assert!(before < N, "interrupted before the end ({before})");
+
+    laptop.login(&server, "alice").await;
+    seen.extend(laptop.drain_added(Duration::from_secs(2)).await);
+    let expected: Vec<String> = (0..N).map(|i| format!("m{i:03}")).collect();
+    assert_eq!(
+        seen, expected,
+        "each message once, in order ({before} before the cut)"
+    );
+    assert_eq!(laptop.history(BOB).len(), N + 1);
+}
+
+#[tokio::test]
+async fn expired_position_falls_back_to_time_and_records_a_gap() {
+    let server = server().await;
+    let (mut laptop, _phone, _bob) = messages_while_offline(&server, 5).await;
+    // Pretend our position fell out of the archive.
+    {
+        let store = Store::open(&laptop.db).expect("store");
+        assert!(store.gaps(laptop.account).expect("gaps").is_empty());
+        let known = store
+            .mam_position(laptop.account)
+            .expect("position")
+            .expect("baseline taken");
+        store
+            .set_mam_position(laptop.account, Some("expired-id"), known.last_time)
+            .expect("set");
+    }
+    laptop.login(&server, "alice").await;
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        got.push(laptop.added("messages after the gap").await.body);
+    }
+    let extra = laptop.drain_added(Duration::from_secs(1)).await;
+    assert!(extra.is_empty(), "{extra:?}");
+    assert_eq!(got, ["m000", "m001", "m002", "m003", "m004"]);
+    let store = Store::open(&laptop.db).expect("store");
+    let gaps = store.gaps(laptop.account).expect("gaps");
+    assert_eq!(gaps.len(), 1);
+    assert!(gaps[0].after_time.is_some());
+    let position = store
+        .mam_position(laptop.account)
+        .expect("pos")
+        .expect("pos");
+    assert_ne!(position.last_id.as_deref(), Some("expired-id"));
+    assert_eq!(laptop.history(BOB).len(), 6);
+}
+
+// ---- a raw client (for bob's bursts and mallory's forgeries) ---------------
+
+struct Raw {
+    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+}
+
+async fn read_until<S: tokio::io::AsyncRead + Unpin>(s: &mut S, needle: &str) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let n = s.read(&mut chunk).await.expect("read");
+            assert!(
+                n > 0,
+                "closed before {needle}: {}",
+                String::from_utf8_lossy(&buf)
+            );
+            buf.extend_from_slice(&chunk[..n]);
+            if String::from_utf8_lossy(&buf).contains(needle) {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timeout waiting for {needle}"));
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+impl Raw {
+    async fn login(server: &TestServer, user: &str, password: &str) -> Raw {
+        use base64::Engine;
+        use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
+        let header = format!(
+            "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
+            server.domain()
+        );
+        let mut tcp = tokio::net::TcpStream::connect((server.host(), server.c2s_port()))
+            .await
+            .expect("tcp");
+        tcp.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tcp, "</stream:features>").await;
+        tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            .await
+            .expect("write");
+        read_until(&mut tcp, "<proceed").await;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(server.ca_cert_pem_bytes()) {
+            roots.add(cert.expect("pem")).expect("ca");
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name =
+            rustls::pki_types::ServerName::try_from(server.domain().to_owned()).expect("name");
+        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .expect("tls");
+        tls.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tls, "</stream:features>").await;
+        let plain =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        tls.write_all(
+            format!(
+                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>"
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+        read_until(&mut tls, "<success").await;
+        tls.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tls, "</stream:features>").await;
+        tls.write_all(b"<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>")
+            .await
+            .expect("write");
+        read_until(&mut tls, "</iq>").await;
+        Raw { tls }
+    }
+
+    async fn send(&mut self, xml: &str) {
+        self.tls.write_all(xml.as_bytes()).await.expect("write");
+    }
+}
