@@ -395,6 +395,23 @@ export class Peer {
     return added.message;
   }
 
+  /**
+   * Sends several chat messages at once (without waiting between them); resolves once the
+   * server acked every one.
+   */
+  async messages(to, texts, { timeout } = {}) {
+    const since = this.mark();
+    const waiting = new Set(texts);
+    for (const text of texts) this.send(`/msg ${to} ${text}`);
+    await this.waitForEvent(
+      (e) => {
+        if (e.type === 'message_added' && e.message?.direction === 'out') waiting.delete(e.message.body);
+        return waiting.size === 0;
+      },
+      { since, timeout, message: `message_added for all ${texts.length} messages` },
+    );
+  }
+
   status(show, text = '') {
     this.send(`/status ${show}${text ? ` ${text}` : ''}`);
   }
@@ -605,6 +622,34 @@ export class App {
 
   execute(script, ...args) {
     return this.session.execute(script, ...args);
+  }
+
+  /** Presses `key` with `modifiers` held (`app.chord([Key.Control], 'k')`) on the focused element. */
+  chord(modifiers, key) {
+    return this.session.chord(modifiers, key);
+  }
+
+  /** Types `text` (real key events, see `Key`) into whatever has focus. */
+  keys(text) {
+    return this.session.keys(text);
+  }
+
+  /** The window title as WebDriver reports it (the page's `document.title`). */
+  title() {
+    return this.session.title();
+  }
+
+  windowHandles() {
+    return this.session.windowHandles();
+  }
+
+  windowHandle() {
+    return this.session.windowHandle();
+  }
+
+  /** Sends later commands to the window `handle` (see `windowHandles`). */
+  switchToWindow(handle) {
+    return this.session.switchToWindow(handle);
   }
 
   executeAsync(script, ...args) {
@@ -823,6 +868,36 @@ export function parseNotifyLog(text) {
   return calls;
 }
 
+/** The Notify calls recorded after index `since` (pass `readNotifications().length` taken earlier). */
+export function notificationsSince(since) {
+  return readNotifications().slice(since);
+}
+
+/**
+ * Asserts that no Notify call after index `since` matches `predicate` for `wait` ms (the app
+ * gathers notifications and shows them at most every 700 ms, so 2 s is ample).
+ */
+export async function expectNoNotification(predicate, { since, wait = 2000, message = 'a notification' } = {}) {
+  const deadline = Date.now() + wait;
+  for (;;) {
+    const found = notificationsSince(since).filter(predicate);
+    if (found.length > 0) throw new Error(`unexpected ${message}: ${JSON.stringify(found)}`);
+    if (Date.now() >= deadline) return;
+    await sleep(100);
+  }
+}
+
+/**
+ * Runs `dunstctl` (the notification daemon `.ci/e2e` starts on this session bus); returns its
+ * trimmed stdout, throws on failure.
+ */
+export function dunstctl(...args) {
+  const result = spawnSync('dunstctl', args, { encoding: 'utf8', timeout: 10000 });
+  if (result.error) throw new Error(`dunstctl ${args.join(' ')}: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`dunstctl ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
 /** Waits for a Notify call matching `predicate` among those after index `since`. */
 export async function waitForNotification(predicate, { since = 0, timeout = DEFAULT_TIMEOUT } = {}) {
   let seen = [];
@@ -986,11 +1061,65 @@ export async function startLoggedIn(sandbox, user, { name, env, dataDir } = {}) 
   return app;
 }
 
+/** The number in a contact row's unread badge (0 without a badge), or null if the row is not there. */
+export async function unreadCount(app, jid) {
+  return app.execute(
+    `const row = document.querySelector(arguments[0]);
+     if (!row) return null;
+     const badge = row.querySelector('[data-testid="unread-badge"]');
+     return badge ? Number(badge.textContent.trim()) : 0;`,
+    tid('contact', { jid }),
+  );
+}
+
+/** Waits until `jid`'s row shows `count` unread messages (0: no badge). */
+export async function waitForUnread(app, jid, count, { timeout } = {}) {
+  await waitUntil(
+    async () => {
+      const seen = await unreadCount(app, jid);
+      if (seen !== count) throw new Error(`the badge shows ${seen}`);
+      return true;
+    },
+    { timeout, message: `${jid} unread ${count}` },
+  );
+}
+
+/**
+ * The name a contact row shows. Read from the DOM: WebDriver's Get Element Text can leave out
+ * text in these ellipsis-truncated lines (see README).
+ */
+export async function contactName(app, jid) {
+  const row = tid('contact', { jid });
+  await app.waitFor(row);
+  const name = await app.execute(
+    `return document.querySelector(arguments[0])?.querySelector('[data-testid="contact-name"]')?.textContent.trim() ?? ''`,
+    row,
+  );
+  if (!name) throw new Error(`${jid}'s row shows no name`);
+  return name;
+}
+
+/** The open chat's header text ('' without one), from the DOM (see `contactName`). */
+export function chatHeaderText(app) {
+  return app.execute(`return document.querySelector(arguments[0])?.textContent ?? ''`, tid('chat-header'));
+}
+
+/** Waits until the open chat's header shows `text`. */
+export async function waitForChatHeader(app, text, { timeout } = {}) {
+  await waitUntil(
+    async () => {
+      const seen = await chatHeaderText(app);
+      if (!seen.includes(text)) throw new Error(`the header shows ${JSON.stringify(seen)}`);
+      return true;
+    },
+    { timeout, message: `the chat header to show ${JSON.stringify(text)}` },
+  );
+}
+
 /** Opens the chat with `jid` from the contact list and waits for its header and composer. */
 export async function openChat(app, jid) {
-  const row = tid('contact', { jid });
-  const name = (await app.text(`${row} ${tid('contact-name')}`)).trim();
-  await app.click(row);
-  await app.waitForText(tid('chat-header'), (text) => text.includes(name));
+  const name = await contactName(app, jid);
+  await app.click(tid('contact', { jid }));
+  await waitForChatHeader(app, name);
   await app.waitFor(tid('composer'));
 }

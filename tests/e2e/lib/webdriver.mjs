@@ -10,6 +10,9 @@ export const Key = Object.freeze({
   Escape: '\uE00C',
   Backspace: '\uE003',
   Control: '\uE009',
+  Shift: '\uE008',
+  PageUp: '\uE00E',
+  PageDown: '\uE00F',
 });
 
 export class WebDriverError extends Error {
@@ -112,6 +115,36 @@ export class Session {
 
   setWindowRect(rect) {
     return this.cmd('POST', '/window/rect', rect);
+  }
+
+  /** The handles of every window (browsing context) the session can see. */
+  windowHandles() {
+    return this.cmd('GET', '/window/handles');
+  }
+
+  /** The handle of the window commands go to. */
+  windowHandle() {
+    return this.cmd('GET', '/window');
+  }
+
+  /** Sends later commands to the window `handle`. */
+  switchToWindow(handle) {
+    return this.cmd('POST', '/window', { handle });
+  }
+
+  /**
+   * Presses `key` while holding `modifiers` (e.g. chord([Key.Control], 'k')) on whatever has
+   * focus, then releases everything.
+   */
+  async chord(modifiers, key) {
+    const actions = [
+      ...modifiers.map((m) => ({ type: 'keyDown', value: m })),
+      { type: 'keyDown', value: key },
+      { type: 'keyUp', value: key },
+      ...[...modifiers].reverse().map((m) => ({ type: 'keyUp', value: m })),
+    ];
+    await this.cmd('POST', '/actions', { actions: [{ type: 'key', id: 'keyboard', actions }] });
+    await this.cmd('DELETE', '/actions');
   }
 
   /** Types `text` into whatever has focus (key down/up per character). */
