@@ -1,10 +1,15 @@
 //! Desktop notifications (freedesktop, through notify-rust): at most one per
-//! chat, replaced and counted during a burst instead of one per message,
-//! and clicking one opens its chat.
+//! chat on screen, counting the messages of a burst instead of showing one
+//! per message, and clicking one opens its chat.
 //!
 //! notify-rust is blocking, so notifications run on their own thread. New
-//! messages are gathered and shown at most every [`FLUSH`]: a 2,000-message
-//! burst costs a handful of D-Bus calls, not 2,000.
+//! messages are gathered and shown at most every [`FLUSH`]. While a chat's
+//! notification is on screen, later messages are only counted; when it
+//! closes (expired or dismissed), one new notification "Name (N)" shows the
+//! newest text. It is not updated in place: notify-rust sends each update
+//! over a new D-Bus connection, and the server then reports the click to
+//! that connection only, so the click on an updated notification would be
+//! lost. A 2,000-message burst costs one or two D-Bus calls.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -38,9 +43,15 @@ pub struct Notifier {
     tx: mpsc::Sender<Command>,
 }
 
-struct Shown {
-    id: u32,
-    count: u32,
+/// What is known about one chat's notifications.
+#[derive(Default)]
+struct ChatNotes {
+    /// The id of its notification on screen, if any.
+    open: Option<u32>,
+    /// Messages since the user last opened the chat.
+    unseen: u32,
+    /// The newest message not shown yet.
+    pending: Option<Note>,
 }
 
 impl Notifier {
@@ -72,14 +83,9 @@ impl Notifier {
 
 /// Where notifications are shown.
 trait Server {
-    /// Shows (or, with `replaces`, updates) a notification; returns its id.
-    fn show(
-        &mut self,
-        chat: &ChatRef,
-        title: &str,
-        body: &str,
-        replaces: Option<u32>,
-    ) -> Option<u32>;
+    /// Shows a notification; returns its id. The server must later send
+    /// [`Command::Closed`] for it.
+    fn show(&mut self, chat: &ChatRef, title: &str, body: &str) -> Option<u32>;
 }
 
 /// The desktop's notification server over D-Bus.
@@ -91,13 +97,7 @@ struct Freedesktop {
 }
 
 impl Server for Freedesktop {
-    fn show(
-        &mut self,
-        chat: &ChatRef,
-        title: &str,
-        body: &str,
-        replaces: Option<u32>,
-    ) -> Option<u32> {
+    fn show(&mut self, chat: &ChatRef, title: &str, body: &str) -> Option<u32> {
         let markup = *self.markup.get_or_insert_with(|| {
             notify_rust::get_capabilities()
                 .map(|caps| caps.iter().any(|c| c == "body-markup"))
@@ -114,9 +114,6 @@ impl Server for Freedesktop {
             .body(&body)
             .icon("chat")
             .action("default", "Charla");
-        if let Some(id) = replaces {
-            n.id(id);
-        }
         let handle = match n.show() {
             Ok(handle) => handle,
             Err(e) => {
@@ -125,70 +122,75 @@ impl Server for Freedesktop {
             }
         };
         let id = handle.id();
-        if replaces.is_none() {
-            // One waiter per notification id; replacements reuse the id.
-            let on_click = self.on_click.clone();
-            let tx = self.tx.clone();
-            let chat = chat.clone();
-            std::thread::spawn(move || {
-                handle.wait_for_action(|action| {
-                    if action == "default" {
-                        on_click(chat.clone());
-                    }
-                });
-                let _ = tx.send(Command::Closed(chat, id));
+        // One waiter per notification, on the connection that showed it; it
+        // ends when the notification is clicked, dismissed or expires.
+        let on_click = self.on_click.clone();
+        let tx = self.tx.clone();
+        let chat = chat.clone();
+        std::thread::spawn(move || {
+            handle.wait_for_action(|action| {
+                if action == "default" {
+                    on_click(chat.clone());
+                }
             });
-        }
+            let _ = tx.send(Command::Closed(chat, id));
+        });
         Some(id)
     }
 }
 
 fn run(rx: mpsc::Receiver<Command>, mut server: impl Server) {
-    let mut pending: HashMap<ChatRef, (Note, u32)> = HashMap::new();
-    let mut shown: HashMap<ChatRef, Shown> = HashMap::new();
+    let mut chats: HashMap<ChatRef, ChatNotes> = HashMap::new();
     let mut last_flush = Instant::now();
     loop {
-        let wait = if pending.is_empty() {
-            Duration::from_secs(3600)
-        } else {
+        let showable = chats
+            .values()
+            .any(|c| c.pending.is_some() && c.open.is_none());
+        let wait = if showable {
             FLUSH.saturating_sub(last_flush.elapsed())
+        } else {
+            Duration::from_secs(3600)
         };
         match rx.recv_timeout(wait) {
             Ok(Command::Message(note)) => {
-                let entry = pending
-                    .entry(note.chat.clone())
-                    .or_insert((note.clone(), 0));
-                entry.0 = note;
-                entry.1 += 1;
+                let notes = chats.entry(note.chat.clone()).or_default();
+                notes.unseen += 1;
+                notes.pending = Some(note);
             }
             Ok(Command::Forget(chat)) => {
-                pending.remove(&chat);
-                shown.remove(&chat);
+                if let Some(notes) = chats.get_mut(&chat) {
+                    notes.unseen = 0;
+                    notes.pending = None;
+                }
             }
             Ok(Command::Closed(chat, id)) => {
-                if shown.get(&chat).is_some_and(|s| s.id == id) {
-                    shown.remove(&chat);
+                if let Some(notes) = chats.get_mut(&chat) {
+                    if notes.open == Some(id) {
+                        notes.open = None;
+                    }
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
-        if pending.is_empty() || last_flush.elapsed() < FLUSH {
-            continue;
-        }
-        last_flush = Instant::now();
-        for (chat, (note, new)) in pending.drain() {
-            let previous = shown.get(&chat).map(|s| (s.id, s.count));
-            let count = previous.map_or(0, |(_, c)| c) + new;
-            let title = if count > 1 {
-                format!("{} ({count})", note.title)
-            } else {
-                note.title.clone()
-            };
-            if let Some(id) = server.show(&chat, &title, &note.body, previous.map(|(id, _)| id)) {
-                shown.insert(chat, Shown { id, count });
+        if last_flush.elapsed() >= FLUSH {
+            last_flush = Instant::now();
+            for (chat, notes) in chats.iter_mut() {
+                if notes.open.is_some() {
+                    continue;
+                }
+                let Some(note) = notes.pending.take() else {
+                    continue;
+                };
+                let title = if notes.unseen > 1 {
+                    format!("{} ({})", note.title, notes.unseen)
+                } else {
+                    note.title.clone()
+                };
+                notes.open = server.show(chat, &title, &note.body);
             }
         }
+        chats.retain(|_, c| c.open.is_some() || c.pending.is_some() || c.unseen > 0);
     }
 }
 
@@ -214,75 +216,82 @@ mod tests {
     use super::*;
     use charla_core::AccountId;
 
-    /// Records what would have been shown.
-    struct Recorder(mpsc::Sender<(String, String, Option<u32>)>);
+    /// Records what would have been shown; ids count up from 1.
+    struct Recorder(mpsc::Sender<(String, String, u32)>, u32);
 
     impl Server for Recorder {
-        fn show(
-            &mut self,
-            _: &ChatRef,
-            title: &str,
-            body: &str,
-            replaces: Option<u32>,
-        ) -> Option<u32> {
-            let _ = self.0.send((title.to_owned(), body.to_owned(), replaces));
-            Some(replaces.unwrap_or(7))
+        fn show(&mut self, _: &ChatRef, title: &str, body: &str) -> Option<u32> {
+            self.1 += 1;
+            let _ = self.0.send((title.to_owned(), body.to_owned(), self.1));
+            Some(self.1)
         }
     }
 
-    #[test]
-    fn a_burst_gives_one_notification_per_chat_updated_with_the_count() {
-        let (tx, rx) = mpsc::channel();
-        let (shown_tx, shown) = mpsc::channel();
-        let thread = std::thread::spawn(move || run(rx, Recorder(shown_tx)));
-        let chat = |peer: &str| ChatRef {
+    fn chat(peer: &str) -> ChatRef {
+        ChatRef {
             account: AccountId(1),
             peer: peer.into(),
-        };
+        }
+    }
+
+    fn note(peer: &str, title: &str, body: &str) -> Command {
+        Command::Message(Note {
+            chat: chat(peer),
+            title: title.into(),
+            body: body.into(),
+        })
+    }
+
+    /// Waits for the next shown notification.
+    fn next(shown: &mpsc::Receiver<(String, String, u32)>) -> (String, String, u32) {
+        shown
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a notification")
+    }
+
+    #[test]
+    fn a_burst_gives_one_notification_per_chat_with_the_count() {
+        let (tx, rx) = mpsc::channel();
+        let (shown_tx, shown) = mpsc::channel();
+        let thread = std::thread::spawn(move || run(rx, Recorder(shown_tx, 0)));
         for i in 1..=2000 {
-            tx.send(Command::Message(Note {
-                chat: chat("bob@x"),
-                title: "Bob".into(),
-                body: format!("message {i}"),
-            }))
+            tx.send(note("bob@x", "Bob", &format!("message {i}")))
+                .expect("send");
+        }
+        tx.send(note("carol@x", "Carol", "hi")).expect("send");
+        let mut calls = [next(&shown), next(&shown)];
+        calls.sort();
+        // Everything came before the first flush: one notification per chat.
+        assert_eq!(
+            (calls[0].0.as_str(), calls[0].1.as_str()),
+            ("Bob (2000)", "message 2000")
+        );
+        assert_eq!((calls[1].0.as_str(), calls[1].1.as_str()), ("Carol", "hi"));
+        let bob_id = calls[0].2;
+        // While Bob's is on screen, more messages are only counted...
+        tx.send(note("bob@x", "Bob", "later")).expect("send");
+        std::thread::sleep(FLUSH * 2);
+        assert!(
+            shown.try_recv().is_err(),
+            "no second notification while one shows"
+        );
+        // ...and shown, with the count since the chat was last opened, once it closes.
+        tx.send(Command::Closed(chat("bob@x"), bob_id))
             .expect("send");
-        }
-        tx.send(Command::Message(Note {
-            chat: chat("carol@x"),
-            title: "Carol".into(),
-            body: "hi".into(),
-        }))
-        .expect("send");
-        // Collect until both chats are up to date (or give up after 10 s).
-        let mut calls = Vec::new();
-        while !(calls
-            .iter()
-            .any(|c: &(String, String, Option<u32>)| c.0 == "Bob (2000)")
-            && calls.iter().any(|c| c.0 == "Carol"))
-        {
-            calls.push(
-                shown
-                    .recv_timeout(Duration::from_secs(10))
-                    .expect("a notification"),
-            );
-        }
+        let again = next(&shown);
+        assert_eq!(
+            (again.0.as_str(), again.1.as_str()),
+            ("Bob (2001)", "later")
+        );
+        // Opening the chat resets the count.
+        tx.send(Command::Forget(chat("bob@x"))).expect("send");
+        tx.send(Command::Closed(chat("bob@x"), again.2))
+            .expect("send");
+        tx.send(note("bob@x", "Bob", "fresh")).expect("send");
+        let fresh = next(&shown);
+        assert_eq!((fresh.0.as_str(), fresh.1.as_str()), ("Bob", "fresh"));
         drop(tx);
         thread.join().expect("thread");
-        calls.extend(shown.try_iter());
-        let bob: Vec<_> = calls.iter().filter(|c| c.0.starts_with("Bob")).collect();
-        let carol: Vec<_> = calls.iter().filter(|c| c.0.starts_with("Carol")).collect();
-        assert!(
-            !bob.is_empty() && bob.len() <= 3,
-            "{} calls for bob",
-            bob.len()
-        );
-        let last = bob.last().expect("bob shown");
-        assert_eq!(last.0, "Bob (2000)");
-        assert_eq!(last.1, "message 2000");
-        // Updates replace the first notification.
-        assert!(bob.iter().skip(1).all(|c| c.2 == Some(7)));
-        assert_eq!(carol.len(), 1);
-        assert_eq!(carol[0].0, "Carol");
     }
 
     #[test]

@@ -108,22 +108,29 @@ test('do-not-disturb: no notification, the unread badge still counts; available 
   });
 });
 
-test('a burst of 30 messages gives a few notifications, the last "bob (30)" with the last text', async (t) => {
+test('a burst of 30 messages: one notification on screen, then "bob (30)" with the last text', async (t) => {
   await withEvidence(app, 'notify-burst', async () => {
     // Reading bob's chat starts the count afresh (and clears the badge).
     await openChat(app, bobJid);
     await waitForUnread(app, bobJid, 0);
     await openChat(app, echoJid);
+    dunstctl('close-all');
 
     const since = readNotifications().length;
     const texts = Array.from({ length: 30 }, (_, i) => `burst ${i + 1}`);
     await bob.messages(alice, texts);
     await waitForUnread(app, bobJid, 30);
-    await waitForNotification((n) => fromBob(n) && n.summary.endsWith('(30)'), { since });
+    await waitForNotification(fromBob, { since });
     await sleep(1500); // anything still to come (the shell flushes every 700 ms)
+    // While bob's notification is on screen, later messages are only counted; once it
+    // closes, one notification shows the count and the newest text.
+    if (!notificationsSince(since).filter(fromBob).at(-1).summary.endsWith('(30)')) {
+      dunstctl('close-all');
+      await waitForNotification((n) => fromBob(n) && n.summary.endsWith('(30)'), { since });
+    }
     const calls = notificationsSince(since).filter(fromBob);
     t.diagnostic(`${calls.length} Notify calls for 30 messages: ${JSON.stringify(calls.map((c) => c.summary))}`);
-    assert.ok(calls.length >= 1 && calls.length <= 5, `${calls.length} Notify calls for 30 messages`);
+    assert.ok(calls.length >= 1 && calls.length <= 2, `${calls.length} Notify calls for 30 messages`);
     const last = calls.at(-1);
     assert.match(last.summary, / \(30\)$/);
     assert.equal(last.body, 'burst 30');
@@ -167,21 +174,24 @@ test("clicking bob's notification (dunst's default action) opens bob's chat", as
   });
 });
 
-// notify-rust opens a new D-Bus connection for every Notify call, and the shell drops the
-// handle (and so the connection) of an update at once; dunst sends ActionInvoked and
-// NotificationClosed only to the connection that last updated the notification. So once a
-// notification was updated ("bob (2)"), its click and its closing reach nobody.
-test("clicking bob's updated notification (\"bob (2)\") opens bob's chat", { todo: 'product bug: src-tauri/src/notify.rs drops the connection that updated the notification' }, async () => {
-  await withEvidence(app, 'notify-click-updated', async () => {
+// A chat's notification is never updated in place (the click on an updated one would be
+// lost, see src-tauri/src/notify.rs): messages that come while it is on screen are counted,
+// and shown as one new notification when it closes; that one opens the chat too.
+test("messages while bob's notification shows are counted, then shown as \"bob (2)\" that opens his chat", async () => {
+  await withEvidence(app, 'notify-click-counted', async () => {
     await freshStartForBob();
     const since = readNotifications().length;
     await bob.message(alice, 'first');
     await waitForNotification((n) => fromBob(n) && n.body === 'first', { since });
-    await sleep(800); // the next message is a separate update, not coalesced with the first
+    await sleep(800); // not coalesced with the first
     await bob.message(alice, 'second');
+    await waitForUnread(app, bobJid, 2);
+    await sleep(1500);
+    assert.equal(notificationsSince(since).filter(fromBob).length, 1, 'held while the first is on screen');
+    dunstctl('close-all');
     await waitForNotification((n) => fromBob(n) && n.body === 'second' && n.summary.endsWith('(2)'), { since });
     try {
-      await clickAndExpectBobsChat({ timeout: 2000 });
+      await clickAndExpectBobsChat();
     } finally {
       // Read bob's messages either way, so the next test starts with nothing unread.
       await openChat(app, bobJid);
@@ -236,12 +246,15 @@ test("own messages never notify; echo's reply notifies only while its chat is no
   });
 });
 
-// The UI means to count a visible but unfocused window as "not looking" (App.svelte listens for
-// window blur), but its effect re-runs on the state it sets and resets `focused` to true at
-// once: the shell never hears about the blur.
-test("a window that lost focus: echo's reply notifies", { todo: 'product bug: ui/src/App.svelte focus effect undoes window blur' }, async () => {
+// A visible but unfocused window counts as "not looking": App.svelte listens for window blur
+// (this once failed because its effect re-ran on the state it set and reset `focused`).
+test("a window that lost focus: echo's reply notifies", async () => {
   await withEvidence(app, 'notify-blur', async () => {
     await openChat(app, echoJid);
+    // Echo's notification from the test before may still be on screen: while it is, the
+    // shell only counts echo's messages.
+    dunstctl('close-all');
+    await waitUntil(() => dunstctl('count', 'displayed') === '0', { message: 'dunst shows no notification' });
     const since = readNotifications().length;
     await app.type(tid('composer'), 'ping blurred');
     await app.execute(`window.dispatchEvent(new Event('blur'))`);
