@@ -66,10 +66,12 @@ mod config;
 pub mod demo;
 mod error;
 mod process;
+mod raw;
 mod server;
 
 pub use config::Ports;
 pub use error::HarnessError;
+pub use raw::RawClient;
 pub use server::{
     TestServer, TestServerBuilder, DEBUG_LOG_ENV, DEFAULT_DOMAIN, HOST, KEEP_DIRS_ENV,
 };

@@ -13,8 +13,7 @@ use charla_core::{
     AccountId, ConnectOptions, ConnectionState, Core, Direction, Event, Message, ServerAddress,
     Show, Store, TlsTrust,
 };
-use charla_tests::TestServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use charla_tests::{RawClient, TestServer};
 use tokio::sync::mpsc::Receiver;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -163,8 +162,8 @@ fn forged_result(to: &str) -> String {
 /// alice's first device takes its baseline and goes offline; her second
 /// device takes `n` messages from bob live (so the server keeps no offline
 /// copy); returns both devices and bob's raw stream.
-async fn messages_while_offline(server: &TestServer, n: usize) -> (Client, Client, Raw) {
-    let mut bob = Raw::login(server, "bob", "bob-pw").await;
+async fn messages_while_offline(server: &TestServer, n: usize) -> (Client, Client, RawClient) {
+    let mut bob = RawClient::login(server, "bob", "bob-pw", WAIT).await;
     // Archived (and offline) before alice ever logged in: the baseline.
     bob.send(&format!(
         "<message type='chat' to='{ALICE}' id='b-first'><body>before baseline</body></message>"
@@ -196,7 +195,7 @@ async fn catch_up_brings_every_missed_message_once_in_order_with_live_and_forged
     let server = server().await;
     const N: usize = 250;
     let (mut laptop, _phone, mut bob) = messages_while_offline(&server, N).await;
-    let mut mallory = Raw::login(&server, "mallory", "mallory-pw").await;
+    let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
 
     // Back online: the catch-up pages through the archive.
     let started = Instant::now();
@@ -339,90 +338,3 @@ async fn expired_position_falls_back_to_time_and_records_a_gap() {
 }
 
 // ---- a raw client (for bob's bursts and mallory's forgeries) ---------------
-
-struct Raw {
-    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
-}
-
-async fn read_until<S: tokio::io::AsyncRead + Unpin>(s: &mut S, needle: &str) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let n = s.read(&mut chunk).await.expect("read");
-            assert!(
-                n > 0,
-                "closed before {needle}: {}",
-                String::from_utf8_lossy(&buf)
-            );
-            buf.extend_from_slice(&chunk[..n]);
-            if String::from_utf8_lossy(&buf).contains(needle) {
-                return;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timeout waiting for {needle}"));
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-impl Raw {
-    async fn login(server: &TestServer, user: &str, password: &str) -> Raw {
-        use base64::Engine;
-        use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
-        let header = format!(
-            "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
-            server.domain()
-        );
-        let mut tcp = tokio::net::TcpStream::connect((server.host(), server.c2s_port()))
-            .await
-            .expect("tcp");
-        tcp.write_all(header.as_bytes()).await.expect("write");
-        read_until(&mut tcp, "</stream:features>").await;
-        tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-            .await
-            .expect("write");
-        read_until(&mut tcp, "<proceed").await;
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(server.ca_cert_pem_bytes()) {
-            roots.add(cert.expect("pem")).expect("ca");
-        }
-        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let name =
-            rustls::pki_types::ServerName::try_from(server.domain().to_owned()).expect("name");
-        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .expect("tls");
-        tls.write_all(header.as_bytes()).await.expect("write");
-        read_until(&mut tls, "</stream:features>").await;
-        let plain =
-            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
-        tls.write_all(
-            format!(
-                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>"
-            )
-            .as_bytes(),
-        )
-        .await
-        .expect("write");
-        read_until(&mut tls, "<success").await;
-        tls.write_all(header.as_bytes()).await.expect("write");
-        read_until(&mut tls, "</stream:features>").await;
-        tls.write_all(b"<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>")
-            .await
-            .expect("write");
-        read_until(&mut tls, "</iq>").await;
-        Raw { tls }
-    }
-
-    async fn send(&mut self, xml: &str) {
-        self.tls.write_all(xml.as_bytes()).await.expect("write");
-    }
-}

@@ -7,8 +7,7 @@ use charla_core::{
     AccountId, ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, MessageState,
     ServerAddress, Show, Subscription, TlsTrust,
 };
-use charla_tests::TestServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use charla_tests::{RawClient, TestServer};
 use tokio::sync::mpsc::Receiver;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -188,17 +187,17 @@ async fn answers_disco_ping_and_advertises_caps() {
     let server = pair().await;
     let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
     let alice_full = alice.bound_jid().await;
-    let mut bob = Raw::login(&server, "bob", "bob-pw").await;
+    let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
     // Initial presence: the server sends alice's presence, with XEP-0115 caps.
     bob.send("<presence/>").await;
-    let presence = read_until(&mut bob.tls, "http://jabber.org/protocol/caps").await;
+    let presence = bob.read_until("http://jabber.org/protocol/caps").await;
     assert!(
         presence.contains("node='https://charla.im'")
             || presence.contains("node=\"https://charla.im\""),
         "{presence}"
     );
     bob.send(&format!("<iq type='get' id='d1' to='{alice_full}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")).await;
-    let disco = read_until(&mut bob.tls, "</iq>").await;
+    let disco = bob.read_until("</iq>").await;
     assert!(
         disco.contains("type='result'") || disco.contains("type=\"result\""),
         "{disco}"
@@ -214,13 +213,13 @@ async fn answers_disco_ping_and_advertises_caps() {
         "<iq type='get' id='p1' to='{alice_full}'><ping xmlns='urn:xmpp:ping'/></iq>"
     ))
     .await;
-    let pong = read_until(&mut bob.tls, "p1").await;
+    let pong = bob.read_until("p1").await;
     assert!(pong.contains("result"), "{pong}");
     bob.send(&format!(
         "<iq type='get' id='u1' to='{alice_full}'><unknown xmlns='urn:x'/></iq>"
     ))
     .await;
-    let refused = read_until(&mut bob.tls, "service-unavailable").await;
+    let refused = bob.read_until("service-unavailable").await;
     assert!(refused.contains("u1"), "{refused}");
 }
 
@@ -671,94 +670,6 @@ async fn pending_messages_survive_a_restart_and_are_sent_once() {
     assert!(left_the_outbox(rows[0].state), "{:?}", rows[0].state);
 }
 
-/// A minimal raw XMPP client that can send arbitrary XML, to play a hostile peer.
-struct Raw {
-    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
-}
-
-async fn read_until<S: tokio::io::AsyncRead + Unpin>(s: &mut S, needle: &str) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let n = s.read(&mut chunk).await.expect("read");
-            assert!(
-                n > 0,
-                "closed before {needle}: {}",
-                String::from_utf8_lossy(&buf)
-            );
-            buf.extend_from_slice(&chunk[..n]);
-            if String::from_utf8_lossy(&buf).contains(needle) {
-                return;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timeout waiting for {needle}"));
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-impl Raw {
-    async fn login(server: &TestServer, user: &str, password: &str) -> Raw {
-        use base64::Engine;
-        use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
-        let header = format!(
-            "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
-            server.domain()
-        );
-        let mut tcp = tokio::net::TcpStream::connect((server.host(), server.c2s_port()))
-            .await
-            .expect("tcp");
-        tcp.write_all(header.as_bytes()).await.expect("write");
-        read_until(&mut tcp, "</stream:features>").await;
-        tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-            .await
-            .expect("write");
-        read_until(&mut tcp, "<proceed").await;
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(server.ca_cert_pem_bytes()) {
-            roots.add(cert.expect("pem")).expect("ca");
-        }
-        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let name =
-            rustls::pki_types::ServerName::try_from(server.domain().to_owned()).expect("name");
-        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .expect("tls");
-        tls.write_all(header.as_bytes()).await.expect("write");
-        read_until(&mut tls, "</stream:features>").await;
-        let plain =
-            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
-        tls.write_all(
-            format!(
-                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>"
-            )
-            .as_bytes(),
-        )
-        .await
-        .expect("write");
-        read_until(&mut tls, "<success").await;
-        tls.write_all(header.as_bytes()).await.expect("write");
-        read_until(&mut tls, "</stream:features>").await;
-        tls.write_all(b"<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>")
-            .await
-            .expect("write");
-        read_until(&mut tls, "</iq>").await;
-        Raw { tls }
-    }
-
-    async fn send(&mut self, xml: &str) {
-        self.tls.write_all(xml.as_bytes()).await.expect("write");
-    }
-}
-
 #[tokio::test]
 async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event() {
     let server = TestServer::builder()
@@ -775,7 +686,7 @@ async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event() {
         .wait_for("roster", |e| matches!(e, Event::RosterLoaded { .. }))
         .await;
     let roster_before = alice.core.contacts(alice.account).expect("contacts");
-    let mut mallory = Raw::login(&server, "mallory", "mallory-pw").await;
+    let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
     let nested = format!("{}{}", "<x xmlns='urn:evil'>".repeat(60), "</x>".repeat(60));
     let hostile = [
         // A roster push from someone else (CVE-2019-16236 family).

@@ -9,8 +9,7 @@ use charla_core::{
     AccountId, ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, Message,
     MessageState, ServerAddress, Show, TlsTrust,
 };
-use charla_tests::TestServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use charla_tests::{RawClient, TestServer};
 use tokio::sync::mpsc::Receiver;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -217,7 +216,7 @@ async fn forged_carbons_from_another_user_are_dropped() {
     let server = server().await;
     let mut alice = online(&server, "alice").await;
     let alice_full = alice.jid.clone();
-    let mut bob = Raw::login(&server, "bob", "bob-pw").await;
+    let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
     let fake_sent = "<message xmlns='jabber:client' from='alice@charla.test/laptop' \
         to='mallory@charla.test' type='chat' id='f1'><body>fake from alice</body>\
         <origin-id xmlns='urn:xmpp:sid:0' id='f1'/></message>";
@@ -285,8 +284,8 @@ async fn receipt_from_the_peer_marks_the_message_delivered() {
 async fn receipts_are_answered_for_contacts_only() {
     let server = server().await;
     let mut alice = online(&server, "alice").await;
-    let mut bob = Raw::login(&server, "bob", "bob-pw").await;
-    let mut mallory = Raw::login(&server, "mallory", "mallory-pw").await;
+    let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
+    let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
     let ask = |id: &str| {
         format!(
             "<message to='{ALICE}' type='chat' id='{id}'><body>receipt please</body>\
@@ -299,9 +298,9 @@ async fn receipts_are_answered_for_contacts_only() {
         .await;
     bob.send(&ask("from-bob")).await;
     alice.added("bob's message", |m| m.peer == BOB).await;
-    let receipt = read_until(&mut bob.tls, "from-bob").await;
+    let receipt = bob.read_until("from-bob").await;
     assert!(receipt.contains("urn:xmpp:receipts"), "{receipt}");
-    let to_mallory = read_for(&mut mallory.tls, Duration::from_secs(2)).await;
+    let to_mallory = mallory.read_for(Duration::from_secs(2)).await;
     assert!(
         !to_mallory.contains("urn:xmpp:receipts"),
         "a stranger got a receipt: {to_mallory}"
@@ -320,7 +319,7 @@ async fn forged_receipts_and_markers_change_nothing() {
         .expect("send");
     alice.updated_to("sent", sent.id, MessageState::Sent).await;
     let origin = sent.origin_id.clone().expect("origin-id");
-    let mut mallory = Raw::login(&server, "mallory", "mallory-pw").await;
+    let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
     let forged = [
         format!("<message to='{ALICE}' type='chat'><received xmlns='urn:xmpp:receipts' id='{origin}'/></message>"),
         format!("<message to='{ALICE}' type='chat'><displayed xmlns='urn:xmpp:chat-markers:0' id='{origin}'/></message>"),
@@ -414,109 +413,4 @@ async fn displayed_marker_from_the_peer_marks_the_message_displayed() {
         .await
         .expect_err("offline");
     assert_eq!(err.code, ErrorCode::NotConnected);
-}
-
-/// A minimal raw XMPP client that can send arbitrary XML, to play a
-/// hostile (or simply old-fashioned) peer.
-struct Raw {
-    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
-}
-
-async fn read_until<S: tokio::io::AsyncRead + Unpin>(s: &mut S, needle: &str) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let n = s.read(&mut chunk).await.expect("read");
-            assert!(
-                n > 0,
-                "closed before {needle}: {}",
-                String::from_utf8_lossy(&buf)
-            );
-            buf.extend_from_slice(&chunk[..n]);
-            if String::from_utf8_lossy(&buf).contains(needle) {
-                return;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timeout waiting for {needle}"));
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-/// Everything that arrives within `span`.
-async fn read_for<S: tokio::io::AsyncRead + Unpin>(s: &mut S, span: Duration) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let _ = tokio::time::timeout(span, async {
-        loop {
-            match s.read(&mut chunk).await {
-                Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-                _ => return,
-            }
-        }
-    })
-    .await;
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-impl Raw {
-    async fn login(server: &TestServer, user: &str, password: &str) -> Raw {
-        use base64::Engine;
-        use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
-        let header = format!(
-            "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
-            server.domain()
-        );
-        let mut tcp = tokio::net::TcpStream::connect((server.host(), server.c2s_port()))
-            .await
-            .expect("tcp");
-        tcp.write_all(header.as_bytes()).await.expect("write");
-        read_until(&mut tcp, "</stream:features>").await;
-        tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-            .await
-            .expect("write");
-        read_until(&mut tcp, "<proceed").await;
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(server.ca_cert_pem_bytes()) {
-            roots.add(cert.expect("pem")).expect("ca");
-        }
-        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let name =
-            rustls::pki_types::ServerName::try_from(server.domain().to_owned()).expect("name");
-        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .expect("tls");
-        tls.write_all(header.as_bytes()).await.expect("write");
-        read_until(&mut tls, "</stream:features>").await;
-        let plain =
-            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
-        tls.write_all(
-            format!(
-                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>"
-            )
-            .as_bytes(),
-        )
-        .await
-        .expect("write");
-        read_until(&mut tls, "<success").await;
-        tls.write_all(header.as_bytes()).await.expect("write");
-        read_until(&mut tls, "</stream:features>").await;
-        tls.write_all(b"<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>")
-            .await
-            .expect("write");
-        read_until(&mut tls, "</iq>").await;
-        Raw { tls }
-    }
-
-    async fn send(&mut self, xml: &str) {
-        self.tls.write_all(xml.as_bytes()).await.expect("write");
-    }
 }

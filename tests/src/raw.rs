@@ -1,0 +1,130 @@
+//! [`RawClient`]: a minimal XMPP client that logs in and then sends arbitrary XML, to play a
+//! hostile or unusual peer in tests (forged stanzas the headless core would never produce).
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::TestServer;
+
+/// A logged-in raw stream (STARTTLS, SASL PLAIN, resource `raw`, no presence sent).
+pub struct RawClient {
+    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    wait: Duration,
+}
+
+/// Reads until `needle` has arrived and returns everything read; panics after `wait`.
+async fn read_until<S: tokio::io::AsyncRead + Unpin>(
+    s: &mut S,
+    needle: &str,
+    wait: Duration,
+) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    tokio::time::timeout(wait, async {
+        loop {
+            let n = s.read(&mut chunk).await.expect("read");
+            assert!(
+                n > 0,
+                "closed before {needle}: {}",
+                String::from_utf8_lossy(&buf)
+            );
+            buf.extend_from_slice(&chunk[..n]);
+            if String::from_utf8_lossy(&buf).contains(needle) {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timeout waiting for {needle}"));
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+impl RawClient {
+    /// Logs `user` in on `server`, trusting only its test CA; every read waits at most `wait`.
+    pub async fn login(
+        server: &TestServer,
+        user: &str,
+        password: &str,
+        wait: Duration,
+    ) -> RawClient {
+        use base64::Engine;
+        use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
+        let header = format!(
+            "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
+            server.domain()
+        );
+        let mut tcp = tokio::net::TcpStream::connect((server.host(), server.c2s_port()))
+            .await
+            .expect("tcp");
+        tcp.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tcp, "</stream:features>", wait).await;
+        tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            .await
+            .expect("write");
+        read_until(&mut tcp, "<proceed", wait).await;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(server.ca_cert_pem_bytes()) {
+            roots.add(cert.expect("pem")).expect("ca");
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name =
+            rustls::pki_types::ServerName::try_from(server.domain().to_owned()).expect("name");
+        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .expect("tls");
+        tls.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tls, "</stream:features>", wait).await;
+        let plain =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        tls.write_all(
+            format!(
+                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>"
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+        read_until(&mut tls, "<success", wait).await;
+        tls.write_all(header.as_bytes()).await.expect("write");
+        read_until(&mut tls, "</stream:features>", wait).await;
+        tls.write_all(b"<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>")
+            .await
+            .expect("write");
+        read_until(&mut tls, "</iq>", wait).await;
+        RawClient { tls, wait }
+    }
+
+    /// Sends raw XML.
+    pub async fn send(&mut self, xml: &str) {
+        self.tls.write_all(xml.as_bytes()).await.expect("write");
+    }
+
+    /// Reads until `needle` has arrived and returns everything read since the last read.
+    pub async fn read_until(&mut self, needle: &str) -> String {
+        read_until(&mut self.tls, needle, self.wait).await
+    }
+
+    /// Everything that arrives within `span`.
+    pub async fn read_for(&mut self, span: Duration) -> String {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let _ = tokio::time::timeout(span, async {
+            loop {
+                match self.tls.read(&mut chunk).await {
+                    Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                    _ => return,
+                }
+            }
+        })
+        .await;
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
