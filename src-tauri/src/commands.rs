@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use charla_core::{
-    AccountId, ConnectOptions, CoreError, ErrorCode, Message, MessageId, RosterEntry,
+    AccountId, ConnectOptions, CoreError, ErrorCode, Keepalive, Message, MessageId, RosterEntry,
     ServerAddress, Show, TlsTrust,
 };
 use tauri::ipc::Channel;
@@ -69,6 +69,7 @@ pub async fn login(shell: Shared<'_>, request: LoginRequest) -> Result<AccountId
                 trust,
                 show: Show::Available,
                 status: None,
+                keepalive: Keepalive::default(),
             },
         )
         .await?;

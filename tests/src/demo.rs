@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use charla_core::{
-    AccountId, ConnectOptions, Core, CoreError, Direction, ErrorCode, Event, ServerAddress, Show,
-    TlsTrust,
+    AccountId, ConnectOptions, Core, CoreError, Direction, ErrorCode, Event, Keepalive,
+    ServerAddress, Show, TlsTrust,
 };
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -151,6 +151,7 @@ impl Bots {
             trust: trust.clone(),
             show,
             status: Some(status.to_owned()),
+            keepalive: Keepalive::default(),
         };
         // Answer from the start: a message may arrive right after echo's login.
         let echo_task = tokio::spawn(serve_echo(core.clone(), events, echo, echo_jid));

@@ -64,13 +64,17 @@
 mod certs;
 mod config;
 pub mod demo;
+mod device;
 mod error;
 mod process;
+mod proxy;
 mod raw;
 mod server;
 
 pub use config::Ports;
+pub use device::{is_online, options, Device};
 pub use error::HarnessError;
+pub use proxy::Proxy;
 pub use raw::RawClient;
 pub use server::{
     TestServer, TestServerBuilder, DEBUG_LOG_ENV, DEFAULT_DOMAIN, HOST, KEEP_DIRS_ENV,

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use charla_core::{
-    AccountId, ConnectOptions, ConnectionState, Core, Direction, Event, Message, ServerAddress,
-    Show, Store, TlsTrust,
+    AccountId, ConnectOptions, ConnectionState, Core, Direction, Event, Keepalive, Message,
+    ServerAddress, Show, Store, TlsTrust,
 };
 use charla_tests::{RawClient, TestServer};
 use tokio::sync::mpsc::Receiver;
@@ -40,6 +40,7 @@ fn options(server: &TestServer, password: &str) -> ConnectOptions {
         trust: TlsTrust::from_ca_pem(server.ca_cert_pem_bytes()).expect("test CA"),
         show: Show::Available,
         status: None,
+        keepalive: Keepalive::default(),
     }
 }
 

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use charla_core::{
-    AccountId, ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, MessageState,
-    ServerAddress, Show, Subscription, TlsTrust,
+    AccountId, ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, Keepalive,
+    MessageState, ServerAddress, Show, Subscription, TlsTrust,
 };
 use charla_tests::{RawClient, TestServer};
 use tokio::sync::mpsc::Receiver;
@@ -31,6 +31,7 @@ fn options(server: &TestServer, password: &str) -> ConnectOptions {
         trust: TlsTrust::from_ca_pem(server.ca_cert_pem_bytes()).expect("test CA"),
         show: Show::Available,
         status: None,
+        keepalive: Keepalive::default(),
     }
 }
 

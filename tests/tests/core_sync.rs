@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use charla_core::{
-    AccountId, ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, Message,
-    MessageState, ServerAddress, Show, TlsTrust,
+    AccountId, ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, Keepalive,
+    Message, MessageState, ServerAddress, Show, TlsTrust,
 };
 use charla_tests::{RawClient, TestServer};
 use tokio::sync::mpsc::Receiver;
@@ -35,6 +35,7 @@ fn options(server: &TestServer, password: &str) -> ConnectOptions {
         trust: TlsTrust::from_ca_pem(server.ca_cert_pem_bytes()).expect("test CA"),
         show: Show::Available,
         status: None,
+        keepalive: Keepalive::default(),
     }
 }
 

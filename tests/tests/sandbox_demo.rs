@@ -9,8 +9,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use charla_core::{
-    AccountId, ConnectOptions, ContactPresence, Core, Direction, Event, RosterEntry, ServerAddress,
-    Show, TlsTrust,
+    AccountId, ConnectOptions, ContactPresence, Core, Direction, Event, Keepalive, RosterEntry,
+    ServerAddress, Show, TlsTrust,
 };
 use serde_json::Value;
 use tokio::sync::mpsc::Receiver;
@@ -199,6 +199,7 @@ async fn alice(
         trust: TlsTrust::from_ca_pem(&std::fs::read(ca_file).expect("read CA")).expect("CA"),
         show: Show::Available,
         status: None,
+        keepalive: Keepalive::default(),
     };
     core.connect(account, options).await.expect("alice logs in");
     (core, events, account)

@@ -142,6 +142,7 @@ pub(crate) struct LoginConfig {
     /// `None`: look the server up through DNS SRV records.
     pub server: Option<ServerAddress>,
     pub trust: TlsTrust,
+    pub keepalive: Keepalive,
 }
 
 /// A failed login attempt, already classified for the UI.
@@ -307,7 +308,7 @@ async fn secure(
             BufStream::new(tcp),
             ns::JABBER_CLIENT,
             header(domain),
-            timeouts(),
+            cfg.keepalive.timeouts(),
         )
         .await
         .map_err(io_failure)?;
@@ -365,7 +366,7 @@ async fn secure(
         BufStream::new(tls),
         ns::JABBER_CLIENT,
         header(domain),
-        timeouts(),
+        cfg.keepalive.timeouts(),
     )
     .await
     .map_err(io_failure)?;
@@ -457,13 +458,35 @@ fn auth_failure(e: tokio_xmpp::Error) -> LoginFailure {
     }
 }
 
-/// Read timeouts for the live stream: after 60 s of silence the library
-/// asks the server for an ack (XEP-0198) or pings it (XEP-0199); after 30 s
-/// more without an answer the link counts as dead and is reopened.
-pub(crate) fn timeouts() -> Timeouts {
-    Timeouts {
-        read_timeout: Duration::from_secs(60),
-        response_timeout: Duration::from_secs(30),
+/// How a live stream notices that its link died: after `idle` of silence
+/// the library asks the server for an ack (XEP-0198) or pings it
+/// (XEP-0199); after `answer` more without a reply the link counts as dead
+/// and is reopened (resumed if the server still holds the session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Silence before the server is asked for a sign of life.
+    pub idle: Duration,
+    /// Time the server has to answer before the link counts as dead.
+    pub answer: Duration,
+}
+
+impl Default for Keepalive {
+    /// 60 s of silence, then 30 s to answer: cheap on mobile links and
+    /// laptops, and a dead link is found within 90 s.
+    fn default() -> Self {
+        Self {
+            idle: Duration::from_secs(60),
+            answer: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Keepalive {
+    fn timeouts(self) -> Timeouts {
+        Timeouts {
+            read_timeout: self.idle,
+            response_timeout: self.answer,
+        }
     }
 }
 
@@ -572,7 +595,7 @@ async fn inert_connection(identity: BareJid) -> Option<Connection> {
         BufStream::new(ours),
         ns::JABBER_CLIENT,
         header(&domain),
-        timeouts(),
+        Keepalive::default().timeouts(),
     )
     .await
     .ok()?;
@@ -656,6 +679,7 @@ mod tests {
                 direct_tls: false,
             }),
             trust: TlsTrust::system().expect("system roots"),
+            keepalive: Keepalive::default(),
         };
         let Err(failure) = login(&cfg).await else {
             panic!("a closed port must refuse the login");

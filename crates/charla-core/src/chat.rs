@@ -165,7 +165,7 @@ fn content(
             }
         } else if payload.is("delay", ns::DELAY) {
             if let Ok(d) = Delay::try_from(payload.clone()) {
-                delay_ms = Some(d.stamp.0.timestamp_millis());
+                delay_ms = plausible_time(d.stamp.0.timestamp_millis());
             }
         }
     }
@@ -222,15 +222,48 @@ fn error_text(msg: &Message) -> String {
 /// Builds the stanza for an outgoing chat message. The origin-id doubles as
 /// the stanza id so that bounces, receipts (XEP-0184, requested) and
 /// displayed markers (XEP-0333, markable) can be matched to the stored row.
-pub(crate) fn outgoing(to: &BareJid, body: &str, origin_id: &str) -> Message {
+///
+/// A message that waited before going out (written offline, or resent
+/// after the server lost our stream) carries `delayed`: when it was
+/// written and by whom (XEP-0203), so the peer shows its real time.
+pub(crate) fn outgoing(
+    to: &BareJid,
+    body: &str,
+    origin_id: &str,
+    delayed: Option<(i64, &BareJid)>,
+) -> Message {
     let mut msg = Message::chat(Some(Jid::from(to.clone())))
         .with_body(Lang::from(String::new()), body.to_owned())
         .with_payload(OriginId {
             id: origin_id.to_owned(),
         });
     msg.payloads.extend(receipts::request_payloads());
+    if let Some(stamp) = delayed.and_then(|(ms, from)| delay(ms, from)) {
+        msg.payloads.push(stamp.into());
+    }
     msg.id = Some(xmpp_parsers::message::Id(origin_id.to_owned()));
     msg
+}
+
+/// A delay stamp (XEP-0203) for a message written at `ms` by `from`.
+fn delay(ms: i64, from: &BareJid) -> Option<Delay> {
+    let stamp = chrono::DateTime::from_timestamp_millis(ms)?;
+    Some(Delay {
+        from: Some(Jid::from(from.clone())),
+        stamp: xmpp_parsers::date::DateTime(stamp.fixed_offset()),
+        data: None,
+    })
+}
+
+/// A peer's or server's timestamp, unless it is absurd: before 2000 or
+/// more than a day in the future (a wrong clock or a forgery). Such stamps
+/// are dropped and the arrival time is used instead.
+fn plausible_time(ms: i64) -> Option<i64> {
+    const Y2000_MS: i64 = 946_684_800_000;
+    const DAY_MS: i64 = 86_400_000;
+    (Y2000_MS..=crate::session::now_ms().saturating_add(DAY_MS))
+        .contains(&ms)
+        .then_some(ms)
 }
 
 #[cfg(test)]
@@ -351,7 +384,8 @@ mod tests {
     #[test]
     fn outgoing_has_origin_id_and_matching_id() {
         let to = BareJid::new("bob@x").expect("jid");
-        let el: Element = outgoing(&to, "hello", "abc").into();
+        let el: Element = outgoing(&to, "hello", "abc", None).into();
+        assert!(!el.has_child("delay", ns::DELAY));
         assert_eq!(el.attr("id"), Some("abc"));
         assert_eq!(el.attr("type"), Some("chat"));
         assert!(el.has_child("origin-id", ns::SID));
@@ -359,5 +393,39 @@ mod tests {
         assert!(el.has_child("markable", ns::DISPLAYED_MARKERS));
         let back = Message::try_from(el).expect("roundtrip");
         assert_eq!(best_body(&back).as_deref(), Some("hello"));
+    }
+
+    #[test]
+    fn a_resent_message_carries_when_it_was_written() {
+        let to = BareJid::new("bob@x").expect("jid");
+        let el: Element = outgoing(&to, "late", "abc", Some((1_767_323_045_123, &own()))).into();
+        let delay = el.get_child("delay", ns::DELAY).expect("delay");
+        assert_eq!(delay.attr("from"), Some("alice@x"));
+        // Read back the way a peer reads it.
+        let back = Message::try_from(el.clone()).expect("roundtrip");
+        let mut as_peer = back;
+        as_peer.from = Some(Jid::new("alice@x/r").expect("jid"));
+        let Incoming::Chat(c) = classify(&as_peer, &to) else {
+            panic!("not chat")
+        };
+        assert_eq!(c.delay_ms, Some(1_767_323_045_123));
+    }
+
+    #[test]
+    fn absurd_delay_stamps_are_ignored() {
+        for stamp in [
+            "1970-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "1999-12-31T23:59:59Z",
+        ] {
+            let m = msg(&format!(
+                "<message xmlns='jabber:client' from='bob@x/r' to='alice@x' type='chat'>\
+                 <body>hi</body><delay xmlns='urn:xmpp:delay' stamp='{stamp}'/></message>"
+            ));
+            let Incoming::Chat(c) = classify(&m, &own()) else {
+                panic!("not chat")
+            };
+            assert_eq!(c.delay_ms, None, "{stamp}");
+        }
     }
 }

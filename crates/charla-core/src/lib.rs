@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use xmpp_parsers::jid::BareJid;
 
-pub use c2s::{ServerAddress, TlsTrust};
+pub use c2s::{Keepalive, ServerAddress, TlsTrust};
 pub use charla_store::{
     AccountId, Direction, Message, MessageId, MessageState, RosterEntry, Store, Subscription,
 };
@@ -56,6 +56,8 @@ pub struct ConnectOptions {
     pub show: Show,
     /// Initial status text.
     pub status: Option<String>,
+    /// How fast a dead link is noticed ([`Keepalive::default`] normally).
+    pub keepalive: Keepalive,
 }
 
 struct SessionHandle {
@@ -160,6 +162,7 @@ impl Core {
                 password: options.password,
                 server: options.server,
                 trust: options.trust,
+                keepalive: options.keepalive,
             },
             store: self.store.clone(),
             events: self.events.clone(),

@@ -3,7 +3,7 @@
 //! persisted outbox. Every store write happens here, before the event that
 //! announces it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -99,6 +99,9 @@ struct Session {
     account: AccountId,
     own: BareJid,
     bound: Option<FullJid>,
+    /// When the current stream was bound (unix ms): outbox rows written
+    /// before it waited, and go out with a delay stamp.
+    bound_at: i64,
     store: Arc<Mutex<Store>>,
     events: mpsc::Sender<Event>,
     show: Show,
@@ -106,8 +109,12 @@ struct Session {
     ready: Option<oneshot::Sender<Result<(), CoreError>>>,
     presences: PresenceMap,
     pending_iqs: HashMap<String, PendingIq>,
-    in_flight: HashSet<MessageId>,
-    acks: mpsc::UnboundedSender<(MessageId, bool)>,
+    /// Outbox rows on their way, with the stream generation that sent them.
+    in_flight: HashMap<MessageId, u64>,
+    /// Counts fresh binds; an ack from an older stream must not release a
+    /// row that this stream sent again.
+    generation: u64,
+    acks: mpsc::UnboundedSender<(MessageId, u64, bool)>,
     sm_enabled: bool,
     caps: xmpp_parsers::caps::Caps,
     /// The server stamps stanza-ids (`urn:xmpp:sid:0` on our account).
@@ -137,6 +144,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         account: ctx.account,
         own: ctx.login.jid.clone(),
         bound: None,
+        bound_at: 0,
         store: ctx.store,
         events: ctx.events,
         show: ctx.show,
@@ -144,7 +152,8 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         ready: Some(ctx.ready),
         presences: PresenceMap::default(),
         pending_iqs: HashMap::new(),
-        in_flight: HashSet::new(),
+        in_flight: HashMap::new(),
+        generation: 0,
         acks: acks_tx,
         sm_enabled: false,
         caps: disco::caps(),
@@ -197,7 +206,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     }
                 }
             }
-            Some((id, acked)) = acks.recv() => session.on_ack(id, acked).await,
+            Some((id, generation, acked)) = acks.recv() => session.on_ack(id, generation, acked).await,
             _ = tokio::time::sleep_until(
                 session.carbons_deadline.unwrap_or_else(tokio::time::Instant::now)
             ), if session.carbons_deadline.is_some() => {
@@ -286,8 +295,10 @@ impl Session {
     async fn on_bound(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream, jid: Jid) {
         self.went_offline().await;
         self.bound = jid.try_into_full().ok();
+        self.bound_at = now_ms();
         self.pending_iqs.clear();
         self.in_flight.clear();
+        self.generation += 1;
         self.presence_sent = false;
         self.held_roster = None;
         self.carbons_on = false;
@@ -605,6 +616,11 @@ impl Session {
                 true
             }
             Err(e) => {
+                // The server may already count this message as delivered
+                // (stream management acks on reading). It is in the
+                // archive: keep the catch-up position before it, so the
+                // next catch-up brings it.
+                self.mam_caught_up = false;
                 self.error(e).await;
                 false
             }
@@ -892,16 +908,20 @@ impl Session {
             Err(e) => return self.error(e).await,
         };
         for m in pending {
-            if !self.in_flight.insert(m.id) {
+            if self.in_flight.contains_key(&m.id) {
                 continue;
             }
+            self.in_flight.insert(m.id, self.generation);
             let (Ok(to), Some(origin_id)) = (BareJid::new(&m.peer), m.origin_id.as_deref()) else {
                 let updated = self
                     .store(|s| s.set_state(m.id, MessageState::Failed, Some("invalid recipient")));
                 self.announce_update(updated).await;
                 continue;
             };
-            let stanza = chat::outgoing(&to, &m.body, origin_id);
+            // Written before this stream: offline, or lost with a stream
+            // the server could not resume (XEP-0198 <failed/>).
+            let delayed = (m.local_time < self.bound_at).then_some((m.local_time, &self.own));
+            let stanza = chat::outgoing(&to, &m.body, origin_id, delayed);
             let mut token = stream.send(Box::new(stanza.into())).await;
             let stage = if self.sm_enabled {
                 StanzaStage::Acked
@@ -910,18 +930,21 @@ impl Session {
             };
             let acks = self.acks.clone();
             let id = m.id;
+            let generation = self.generation;
             tokio::spawn(async move {
                 let ok = matches!(
                     token.wait_for(stage).await,
                     Some(StanzaState::Acked { .. }) | Some(StanzaState::Sent { .. })
                 );
-                let _ = acks.send((id, ok));
+                let _ = acks.send((id, generation, ok));
             });
         }
     }
 
-    async fn on_ack(&mut self, id: MessageId, acked: bool) {
-        self.in_flight.remove(&id);
+    async fn on_ack(&mut self, id: MessageId, generation: u64, acked: bool) {
+        if self.in_flight.get(&id) == Some(&generation) {
+            self.in_flight.remove(&id);
+        }
         if acked {
             let updated = self.store(|s| s.set_state(id, MessageState::Sent, None));
             self.announce_update(updated).await;

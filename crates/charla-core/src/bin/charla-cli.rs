@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use charla_core::{ConnectOptions, Core, Event, ServerAddress, Show, TlsTrust};
+use charla_core::{ConnectOptions, Core, Event, Keepalive, ServerAddress, Show, TlsTrust};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const USAGE: &str =
@@ -155,6 +155,7 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
             trust,
             show: Show::Available,
             status: args.status,
+            keepalive: Keepalive::default(),
         },
     )
     .await?;

@@ -1,0 +1,136 @@
+//! [`Device`]: one headless Charla instance (a [`Core`] on its own SQLite file) logging in to a
+//! [`TestServer`], with the waits the integration tests need.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use charla_core::{
+    AccountId, ConnectOptions, ConnectionState, Core, Event, Keepalive, Message, ServerAddress,
+    Show, TlsTrust,
+};
+use tokio::sync::mpsc::Receiver;
+
+use crate::TestServer;
+
+/// Login options for `server` (or `port` on its host, e.g. a [`crate::Proxy`]), trusting only
+/// its test CA.
+pub fn options(server: &TestServer, password: &str, port: Option<u16>) -> ConnectOptions {
+    ConnectOptions {
+        password: password.into(),
+        server: Some(ServerAddress {
+            host: server.host().into(),
+            port: port.unwrap_or(server.c2s_port()),
+            direct_tls: false,
+        }),
+        trust: TlsTrust::from_ca_pem(server.ca_cert_pem_bytes()).expect("test CA"),
+        show: Show::Available,
+        status: None,
+        keepalive: Keepalive::default(),
+    }
+}
+
+/// One Charla instance (one device of an account) with its own database file.
+pub struct Device {
+    /// The core.
+    pub core: Core,
+    /// Its events.
+    pub events: Receiver<Event>,
+    /// The account it runs.
+    pub account: AccountId,
+    db: PathBuf,
+    wait: Duration,
+    _dir: tempfile::TempDir,
+}
+
+impl Device {
+    /// A device for `user`'s account on `server`, with a fresh database; every wait gives up
+    /// (panics) after `wait`.
+    pub fn new(server: &TestServer, user: &str, wait: Duration) -> Device {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("charla.sqlite3");
+        let (core, events) = Core::open(&db).expect("open store");
+        let account = core.add_account(&server.jid(user)).expect("account");
+        Device {
+            core,
+            events,
+            account,
+            db,
+            wait,
+            _dir: dir,
+        }
+    }
+
+    /// The database file.
+    pub fn db(&self) -> &Path {
+        &self.db
+    }
+
+    /// Logs in with `options` and waits for the `Online` state.
+    pub async fn login(&mut self, options: ConnectOptions) {
+        self.core
+            .connect(self.account, options)
+            .await
+            .expect("login");
+        self.wait_for("online", is_online).await;
+    }
+
+    /// Logs out and waits for the `Disconnected` state.
+    pub async fn logout(&mut self) {
+        self.core.disconnect(self.account).await;
+        self.wait_for("disconnected", |e| {
+            matches!(
+                e,
+                Event::Connection {
+                    state: ConnectionState::Disconnected,
+                    ..
+                }
+            )
+        })
+        .await;
+    }
+
+    /// Waits for the first event matching `pred`, skipping others.
+    pub async fn wait_for(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = tokio::time::Instant::now() + self.wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(e)) if pred(&e) => return e,
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("event stream closed while waiting for {what}"),
+                Err(_) => panic!("timed out waiting for {what}"),
+            }
+        }
+    }
+
+    /// The next `MessageAdded` row.
+    pub async fn added(&mut self, what: &str) -> Message {
+        match self
+            .wait_for(what, |e| matches!(e, Event::MessageAdded { .. }))
+            .await
+        {
+            Event::MessageAdded { message, .. } => message,
+            _ => unreachable!(),
+        }
+    }
+
+    /// The whole conversation with `peer`, oldest first (up to 500 rows).
+    pub fn history(&self, peer: &str) -> Vec<Message> {
+        let mut all = self
+            .core
+            .history(self.account, peer, None, 500)
+            .expect("history");
+        all.reverse();
+        all
+    }
+}
+
+/// Whether `e` says an account is online.
+pub fn is_online(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::Connection {
+            state: ConnectionState::Online { .. },
+            ..
+        }
+    )
+}

@@ -1,0 +1,223 @@
+//! Broken links against a real Prosody, through a loopback proxy the test controls: a reset
+//! connection resumes (XEP-0198) without losing or doubling anything, a silently stalled link
+//! is noticed by the keepalive, a stream the server lost (`<failed/>` after a restart) is
+//! bound again and its unacknowledged messages resent with a delay stamp (XEP-0203), and a
+//! message the client read but could not commit comes back from the archive (XEP-0313).
+
+use std::time::Duration;
+
+use charla_core::{ConnectionState, Event, Keepalive, MessageState};
+use charla_tests::{is_online, options, Device, Proxy, RawClient, TestServer};
+
+const WAIT: Duration = Duration::from_secs(30);
+const ALICE: &str = "alice@charla.test";
+const BOB: &str = "bob@charla.test";
+
+async fn server() -> TestServer {
+    TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("prosody")
+}
+
+async fn proxy(server: &TestServer) -> Proxy {
+    let target = format!("{}:{}", server.host(), server.c2s_port());
+    Proxy::start(target.parse().expect("address"))
+        .await
+        .expect("proxy")
+}
+
+/// alice online through `proxy`, noticing a dead link after 1 s + 1 s of silence.
+async fn alice_via(server: &TestServer, proxy: &Proxy) -> Device {
+    let mut alice = Device::new(server, "alice", WAIT);
+    let mut opts = options(server, "alice-pw", Some(proxy.port()));
+    opts.keepalive = Keepalive {
+        idle: Duration::from_secs(1),
+        answer: Duration::from_secs(1),
+    };
+    alice.login(opts).await;
+    alice
+}
+
+fn chat(to: &str, id: &str, body: &str) -> String {
+    format!("<message type='chat' to='{to}' id='{id}'><body>{body}</body></message>")
+}
+
+/// Waits until alice's message `id` reaches `state`.
+async fn reaches(alice: &mut Device, id: charla_core::MessageId, state: MessageState) {
+    alice
+        .wait_for("message state", |e| {
+            matches!(e, Event::MessageUpdated { message, .. } if message.id == id && message.state == state)
+        })
+        .await;
+}
+
+fn bodies(alice: &Device) -> Vec<String> {
+    alice.history(BOB).into_iter().map(|m| m.body).collect()
+}
+
+#[tokio::test]
+async fn a_reset_link_resumes_and_loses_or_doubles_nothing() {
+    let server = server().await;
+    let proxy = proxy(&server).await;
+    let mut alice = alice_via(&server, &proxy).await;
+    let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
+    bob.send("<presence/>").await;
+
+    assert_eq!(proxy.kill(), 1, "alice's one connection");
+    // While alice is cut off: bob writes to her, she writes to him.
+    bob.send(&chat(ALICE, "b1", "while you were away")).await;
+    let sent = alice
+        .core
+        .send_message(alice.account, BOB, "and while I was away")
+        .await
+        .expect("queued");
+    alice.wait_for("back online", is_online).await;
+    let got = alice.added("bob's message").await;
+    assert_eq!(got.body, "while you were away");
+    reaches(&mut alice, sent.id, MessageState::Sent).await;
+    let seen = bob.read_until("and while I was away").await;
+    assert_eq!(seen.matches("and while I was away").count(), 1, "{seen}");
+    // A second copy would show up within a second.
+    let more = bob.read_for(Duration::from_secs(1)).await;
+    assert!(!more.contains("and while I was away"), "doubled: {more}");
+    assert!(proxy.accepted() >= 2, "alice came back through the proxy");
+    let mut all = bodies(&alice);
+    all.sort();
+    assert_eq!(all, ["and while I was away", "while you were away"]);
+}
+
+#[tokio::test]
+async fn a_stalled_link_is_noticed_and_its_message_still_sent_once() {
+    let server = server().await;
+    let proxy = proxy(&server).await;
+    let mut alice = alice_via(&server, &proxy).await;
+    let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
+    bob.send("<presence/>").await;
+
+    proxy.pause();
+    let sent = alice
+        .core
+        .send_message(alice.account, BOB, "into the void")
+        .await
+        .expect("queued");
+    // Nothing moves: the keepalive (1 s idle, 1 s to answer) gives up on the link.
+    alice
+        .wait_for("the stall noticed", |e| {
+            matches!(
+                e,
+                Event::Connection {
+                    state: ConnectionState::Reconnecting { .. },
+                    ..
+                }
+            )
+        })
+        .await;
+    proxy.resume();
+    alice.wait_for("back online", is_online).await;
+    reaches(&mut alice, sent.id, MessageState::Sent).await;
+    let seen = bob.read_until("into the void").await;
+    let more = bob.read_for(Duration::from_secs(1)).await;
+    assert_eq!(
+        (seen + &more).matches("into the void").count(),
+        1,
+        "exactly one copy"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_the_server_lost_is_bound_again_and_resends_with_a_delay_stamp() {
+    let mut server = server().await;
+    let proxy = proxy(&server).await;
+    let mut alice = alice_via(&server, &proxy).await;
+
+    // The message goes into a stalled link: written, never acknowledged.
+    proxy.pause();
+    let written = now_ms();
+    let sent = alice
+        .core
+        .send_message(alice.account, BOB, "written before the restart")
+        .await
+        .expect("queued");
+    // The server forgets every session; alice's resumption gets <failed/>.
+    server.restart().await.expect("restart");
+    proxy.kill();
+    proxy.resume();
+    let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
+    bob.send("<presence/>").await;
+    reaches(&mut alice, sent.id, MessageState::Sent).await;
+
+    let seen = bob.read_until("</message>").await;
+    assert!(seen.contains("written before the restart"), "{seen}");
+    assert!(
+        seen.contains(&format!("from='{ALICE}'")) || seen.contains(&format!("from=\"{ALICE}\"")),
+        "the delay names alice: {seen}"
+    );
+    let stamp = delay_stamp(&seen).expect("a delay stamp on the resent message");
+    let skew = (stamp - written).abs();
+    assert!(skew < 2_000, "stamped when written ({stamp} vs {written})");
+    let more = bob.read_for(Duration::from_secs(1)).await;
+    assert!(
+        !more.contains("written before the restart"),
+        "doubled: {more}"
+    );
+}
+
+/// The `stamp` of the first `<delay>` in `xml`, as unix ms.
+fn delay_stamp(xml: &str) -> Option<i64> {
+    let at = xml.find("urn:xmpp:delay")?;
+    let tag_start = xml[..at].rfind('<')?;
+    let tag = &xml[tag_start..tag_start + xml[tag_start..].find('>')?];
+    let value = tag.split("stamp=").nth(1)?;
+    let quote = value.chars().next()?;
+    let value = &value[1..][..value[1..].find(quote)?];
+    chrono::DateTime::parse_from_rfc3339(value)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
+    i64::try_from(since.as_millis()).expect("ms")
+}
+
+#[tokio::test]
+async fn a_message_read_but_not_committed_comes_back_from_the_archive() {
+    let server = server().await;
+    let mut alice = Device::new(&server, "alice", WAIT);
+    alice.login(options(&server, "alice-pw", None)).await;
+    let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
+    // One message first: the catch-up baseline is taken and alice is caught up.
+    bob.send(&chat(ALICE, "b0", "first")).await;
+    assert_eq!(alice.added("first").await.body, "first");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Another process holds the database's write lock: alice reads the next message
+    // (and acknowledges the stanza to the server) but cannot commit it.
+    let blocker = rusqlite::Connection::open(alice.db()).expect("open");
+    blocker.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    bob.send(&chat(ALICE, "b1", "read but not committed")).await;
+    alice
+        .wait_for("the failed commit", |e| matches!(e, Event::Error { .. }))
+        .await;
+    blocker.execute_batch("ROLLBACK").expect("unlock");
+    drop(blocker);
+    // A later message commits fine, but must not move the archive position past the lost one.
+    bob.send(&chat(ALICE, "b2", "after the lock")).await;
+    assert_eq!(alice.added("after").await.body, "after the lock");
+
+    alice.logout().await;
+    alice.login(options(&server, "alice-pw", None)).await;
+    let recovered = alice.added("the recovered message").await;
+    assert_eq!(recovered.body, "read but not committed");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let all = bodies(&alice);
+    for body in ["first", "read but not committed", "after the lock"] {
+        assert_eq!(all.iter().filter(|b| *b == body).count(), 1, "{all:?}");
+    }
+}
