@@ -226,6 +226,9 @@ async fn catch_up_brings_every_missed_message_once_in_order_with_live_and_forged
          live message announced at position {live_at} of {}",
         N + 1
     );
+    // The live message was archived after every missed one: it is held until the
+    // catch-up ends, so it comes after them, not in the middle.
+    assert_eq!(live_at, N, "the live message comes last");
     // A forged result after the catch-up, to the full and the bare JID.
     mallory.send(&forged_result(ALICE)).await;
     let late = laptop.drain_added(Duration::from_secs(1)).await;
@@ -248,6 +251,11 @@ async fn catch_up_brings_every_missed_message_once_in_order_with_live_and_forged
     assert!(counts.values().all(|&c| c == 1), "no duplicates");
     assert!(!counts.contains_key("forged"));
     assert_eq!(counts.get("live during catch-up"), Some(&1));
+    assert_eq!(
+        history.last().map(|m| m.body.as_str()),
+        Some("live during catch-up"),
+        "rows follow the archive's order"
+    );
     // Archived rows are stored in archive order and carry the archive id.
     let stored: Vec<&Message> = history.iter().filter(|m| m.body.starts_with('m')).collect();
     assert!(stored

@@ -43,7 +43,10 @@ async fn alice_via(server: &TestServer, proxy: &Proxy) -> Device {
 }
 
 fn chat(to: &str, id: &str, body: &str) -> String {
-    format!("<message type='chat' to='{to}' id='{id}'><body>{body}</body></message>")
+    format!(
+        "<message type='chat' to='{to}' id='{id}'><body>{body}</body>\
+         <request xmlns='urn:xmpp:receipts'/></message>"
+    )
 }
 
 /// Waits until alice's message `id` reaches `state`.
@@ -215,6 +218,9 @@ async fn a_message_read_but_not_committed_comes_back_from_the_archive() {
     alice.login(options(&server, "alice-pw", None)).await;
     let recovered = alice.added("the recovered message").await;
     assert_eq!(recovered.body, "read but not committed");
+    // It was never answered: the catch-up sends its receipt now.
+    let receipts = bob.read_until("id='b1'").await;
+    assert!(receipts.contains("urn:xmpp:receipts"), "{receipts}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let all = bodies(&alice);
     for body in ["first", "read but not committed", "after the lock"] {

@@ -43,6 +43,8 @@ pub(crate) struct IncomingChat {
     /// The sender asked for a delivery receipt (XEP-0184) and should get
     /// one once the message is stored. Never set on carbons.
     pub wants_receipt: bool,
+    /// The sender asks for displayed markers (XEP-0333 `<markable/>`).
+    pub markable: bool,
     /// Receipts and markers for our messages riding on this one.
     pub acks: Vec<Ack>,
 }
@@ -183,6 +185,7 @@ fn content(
             .map(|i| i.0.clone())
             .filter(|id| valid_id(id)),
         wants_receipt: receipts::wants_receipt(msg),
+        markable: receipts::markable(msg),
         acks,
     })
 }

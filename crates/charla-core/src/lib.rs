@@ -253,9 +253,10 @@ impl Core {
 
     /// Tells `peer` that the user has seen their message `message_id` (and,
     /// by XEP-0333's meaning, everything before it): sends a displayed
-    /// marker referencing the message's origin-id (or, lacking one, its
-    /// stanza-id). The shell calls this when a chat view shows the newest
-    /// incoming message while the window has focus.
+    /// marker naming the message's `id` attribute, if the sender marked it
+    /// `<markable/>` (otherwise nothing is sent). The shell calls this when
+    /// a chat view shows the newest incoming message while the window has
+    /// focus.
     ///
     /// Nothing is stored and nothing is queued: a marker is only worth
     /// sending while connected, so this fails with `NotConnected` offline.
@@ -279,11 +280,10 @@ impl Core {
                     "no such incoming message in this conversation",
                 )
             })?;
-        let Some(id) = message.origin_id.or(message.stanza_id) else {
-            return Err(CoreError::new(
-                ErrorCode::InvalidInput,
-                "the message has no id to refer to",
-            ));
+        // Only messages the sender marked markable get a marker, naming the
+        // id the sender gave it.
+        let Some(id) = self.store(|s| s.marker_id(message.id))? else {
+            return Ok(());
         };
         if self
             .send_command(account, Command::MarkDisplayed { to: peer, id })

@@ -184,8 +184,9 @@ pub(crate) fn accept(
     if let Incoming::Chat(c) = &mut incoming {
         c.stanza_id = Some(result.id.clone());
         c.delay_ms = Some(time_ms);
-        // Whoever was online then answered; a late receipt says nothing.
-        c.wants_receipt = false;
+        // A requested receipt is still answered (the session does so for
+        // catch-up rows only): this device got the message just now, and
+        // if no other device was online the sender has no receipt yet.
     }
     Ok(Archived {
         id: result.id,
@@ -267,7 +268,7 @@ mod tests {
             assert_eq!(c.origin_id.as_deref(), Some("o1"));
             // The archive's time, not the sender's claim.
             assert_eq!(c.delay_ms, Some(1_767_323_045_000));
-            assert!(!c.wants_receipt);
+            assert!(c.wants_receipt, "the request is kept");
         }
     }
 

@@ -82,6 +82,13 @@ pub(crate) fn wants_receipt(msg: &Message) -> bool {
     msg.payloads.iter().any(|p| p.is("request", ns::RECEIPTS))
 }
 
+/// Whether the sender asks for displayed markers (XEP-0333 `<markable/>`).
+pub(crate) fn markable(msg: &Message) -> bool {
+    msg.payloads
+        .iter()
+        .any(|p| p.is("markable", ns::DISPLAYED_MARKERS))
+}
+
 /// The request payloads every outgoing chat message carries.
 pub(crate) fn request_payloads() -> [Element; 2] {
     [Request.into(), Markable.into()]

@@ -92,6 +92,23 @@ struct MamQuery {
 /// carbons request before going online without it.
 const CARBONS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Most owed receipts sent again per login; the rest go on the next one.
+const OWED_RECEIPTS_PER_LOGIN: u32 = 500;
+
+/// A stanza whose fate (acknowledged by the server, or lost with its
+/// stream) the session waits for.
+#[derive(Debug)]
+enum Tracked {
+    /// An outbox row, sent on stream `generation`.
+    Message {
+        id: MessageId,
+        generation: u64,
+        ok: bool,
+    },
+    /// The receipt owed for a stored message.
+    Receipt { message: MessageId, ok: bool },
+}
+
 /// Priority of the own presence (0 = a normal desktop client).
 const PRIORITY: i8 = 0;
 
@@ -114,7 +131,13 @@ struct Session {
     /// Counts fresh binds; an ack from an older stream must not release a
     /// row that this stream sent again.
     generation: u64,
-    acks: mpsc::UnboundedSender<(MessageId, u64, bool)>,
+    acks: mpsc::UnboundedSender<Tracked>,
+    /// Owed receipts sent on this stream whose server ack is awaited.
+    receipts_in_flight: std::collections::HashSet<MessageId>,
+    /// Live messages that arrived during a catch-up with our archive's
+    /// stanza-id: committed after the catch-up, so that rows follow the
+    /// archive's order (they are in the archive, and most come again in it).
+    held: Vec<IncomingChat>,
     sm_enabled: bool,
     caps: xmpp_parsers::caps::Caps,
     /// The server stamps stanza-ids (`urn:xmpp:sid:0` on our account).
@@ -155,6 +178,8 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         in_flight: HashMap::new(),
         generation: 0,
         acks: acks_tx,
+        receipts_in_flight: Default::default(),
+        held: Vec::new(),
         sm_enabled: false,
         caps: disco::caps(),
         sid_trusted: false,
@@ -206,7 +231,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     }
                 }
             }
-            Some((id, generation, acked)) = acks.recv() => session.on_ack(id, generation, acked).await,
+            Some(tracked) = acks.recv() => session.on_tracked(tracked).await,
             _ = tokio::time::sleep_until(
                 session.carbons_deadline.unwrap_or_else(tokio::time::Instant::now)
             ), if session.carbons_deadline.is_some() => {
@@ -299,6 +324,9 @@ impl Session {
         self.pending_iqs.clear();
         self.in_flight.clear();
         self.generation += 1;
+        self.receipts_in_flight.clear();
+        // Not committed, so the archive position is still before them.
+        self.held.clear();
         self.presence_sent = false;
         self.held_roster = None;
         self.carbons_on = false;
@@ -345,6 +373,7 @@ impl Session {
             let _ = ready.send(Ok(()));
         }
         self.flush(stream).await;
+        self.send_owed_receipts(stream).await;
         // After the initial presence: whatever is archived from here on
         // also arrives live, and duplicates are dropped by stanza-id.
         self.start_catch_up(stream).await;
@@ -584,36 +613,61 @@ impl Session {
             }
             Incoming::Acks { peer, acks } => self.apply_acks(&peer, &acks).await,
             Incoming::Chat(c) => {
-                let stored = self.store_chat(&c).await;
-                if stored && c.wants_receipt {
-                    self.answer_receipt(stream, &c).await;
+                let catching_up = matches!(
+                    &self.mam,
+                    Some(MamQuery {
+                        purpose: Purpose::CatchUp { .. },
+                        ..
+                    })
+                );
+                if catching_up && self.sid_trusted && c.stanza_id.is_some() {
+                    self.apply_acks(&c.peer, &c.acks).await;
+                    self.held.push(c);
+                } else {
+                    self.commit_live(stream, &c, true).await;
                 }
-                self.apply_acks(&c.peer, &c.acks).await;
             }
         }
     }
 
-    /// Commits a chat message (or a carbon copy of one of ours) and
-    /// announces it if it is new. Returns whether it is safely stored
-    /// (new or a duplicate).
-    async fn store_chat(&mut self, c: &IncomingChat) -> bool {
-        let new = self.new_message(c, self.sid_trusted);
-        let stored = self.store(|s| s.insert_incoming(&new));
-        if stored.is_ok() {
-            self.live_position(&new);
-        }
-        match stored {
-            Ok(InsertOutcome::Inserted(message)) => {
-                self.emit(Event::MessageAdded {
-                    account: self.account,
-                    message,
-                })
-                .await;
-                true
-            }
-            Ok(InsertOutcome::Duplicate(id)) => {
-                log::debug!("duplicate of message {id:?}");
-                true
+    /// Commits a live chat message (or a carbon copy of one of ours),
+    /// announces it if it is new, then answers its receipt request and
+    /// applies the acks it carries. `move_position`: a stored message may
+    /// become the archive position (not for held messages, which the
+    /// catch-up already passed).
+    async fn commit_live(
+        &mut self,
+        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        c: &IncomingChat,
+        move_position: bool,
+    ) {
+        let owed = self.owes_receipt(c).await;
+        let new = self.new_message(c, self.sid_trusted, owed);
+        match self.store(|s| s.insert_incoming(&new)) {
+            Ok(outcome) => {
+                if move_position {
+                    self.live_position(&new);
+                }
+                match outcome {
+                    InsertOutcome::Inserted(message) => {
+                        let id = message.id;
+                        self.emit(Event::MessageAdded {
+                            account: self.account,
+                            message,
+                        })
+                        .await;
+                        if owed {
+                            self.send_receipt(stream, Some(id), c).await;
+                        }
+                    }
+                    InsertOutcome::Duplicate(id) => {
+                        log::debug!("duplicate of message {id:?}");
+                        // The sender may have missed our first receipt.
+                        if owed {
+                            self.send_receipt(stream, None, c).await;
+                        }
+                    }
+                }
             }
             Err(e) => {
                 // The server may already count this message as delivered
@@ -622,15 +676,22 @@ impl Session {
                 // next catch-up brings it.
                 self.mam_caught_up = false;
                 self.error(e).await;
-                false
             }
+        }
+        self.apply_acks(&c.peer, &c.acks).await;
+    }
+
+    /// Commits the live messages held during a catch-up that just ended.
+    async fn release_held(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
+        for c in std::mem::take(&mut self.held) {
+            self.commit_live(stream, &c, false).await;
         }
     }
 
     /// The row to store for a classified chat message. Its stanza-id is
     /// kept only if `sid_trusted` (our server stamps them, or it is an
     /// archive id from our own archive).
-    fn new_message(&self, c: &IncomingChat, sid_trusted: bool) -> NewMessage {
+    fn new_message(&self, c: &IncomingChat, sid_trusted: bool, receipt_owed: bool) -> NewMessage {
         NewMessage {
             account: self.account,
             peer: c.peer.to_string(),
@@ -641,6 +702,9 @@ impl Session {
             origin_id: c.origin_id.clone(),
             stanza_id: c.stanza_id.clone().filter(|_| sid_trusted),
             stanza_id_by: sid_trusted.then(|| self.own.to_string()),
+            wire_id: c.id.clone(),
+            markable: c.markable && c.direction == Direction::In,
+            receipt_owed,
         }
     }
 
@@ -716,9 +780,24 @@ impl Session {
         }
     }
 
-    /// The end of an archive page: commit its rows together with the new
-    /// position, announce the new ones, and ask for the next page.
+    /// The end of an archive page. When it ends the catch-up, the live
+    /// messages held meanwhile are committed after the archive's rows.
     async fn on_mam_page(
+        &mut self,
+        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        queryid: &str,
+        result: Result<Option<Element>, StanzaError>,
+    ) {
+        self.mam_page(stream, queryid, result).await;
+        if self.mam.is_none() {
+            self.release_held(stream).await;
+        }
+    }
+
+    /// Commits an archive page's rows together with the new position,
+    /// announces the new ones, answers their receipt requests, and asks for
+    /// the next page.
+    async fn mam_page(
         &mut self,
         stream: &tokio_xmpp::stanzastream::StanzaStream,
         queryid: &str,
@@ -755,11 +834,14 @@ impl Session {
                 let mut added = query.added;
                 if let Some(last_id) = &last_id {
                     let mut rows = Vec::new();
+                    let mut chats = Vec::new();
                     let mut acks = Vec::new();
                     for a in &query.page {
                         match &a.incoming {
                             Incoming::Chat(c) => {
-                                rows.push(self.new_message(c, true));
+                                let owed = self.owes_receipt(c).await;
+                                rows.push(self.new_message(c, true, owed));
+                                chats.push((c, owed));
                                 acks.push((c.peer.clone(), c.acks.clone()));
                             }
                             Incoming::Acks { peer, acks: a } => {
@@ -772,10 +854,14 @@ impl Session {
                         self.store(|s| s.insert_archive_page(account, &rows, last_id, last_time));
                     match committed {
                         Ok(outcomes) => {
-                            for outcome in outcomes {
+                            for (outcome, (c, owed)) in outcomes.into_iter().zip(chats) {
                                 if let InsertOutcome::Inserted(message) = outcome {
                                     added += 1;
+                                    let id = message.id;
                                     self.emit(Event::MessageAdded { account, message }).await;
+                                    if owed {
+                                        self.send_receipt(stream, Some(id), c).await;
+                                    }
                                 }
                             }
                         }
@@ -843,26 +929,95 @@ impl Session {
         }
     }
 
-    /// Sends the delivery receipt (XEP-0184) for a stored incoming message.
-    /// Only contacts in our roster get one: a receipt tells the sender we
-    /// are online, which strangers need not learn.
-    async fn answer_receipt(
-        &self,
+    /// Whether we owe `c`'s sender a delivery receipt (XEP-0184): it asks
+    /// for one, names an id, and comes from a contact. Strangers get none:
+    /// a receipt tells the sender we are online.
+    async fn owes_receipt(&self, c: &IncomingChat) -> bool {
+        if c.direction != Direction::In || !c.wants_receipt || c.id.is_none() {
+            return false;
+        }
+        match self.store(|s| s.is_contact(self.account, c.peer.as_str())) {
+            Ok(contact) => contact,
+            Err(e) => {
+                self.error(e).await;
+                false
+            }
+        }
+    }
+
+    /// Sends the receipt for a stored message. With `owed` (its row), the
+    /// row stops owing it once the server acknowledges the receipt.
+    async fn send_receipt(
+        &mut self,
         stream: &tokio_xmpp::stanzastream::StanzaStream,
+        owed: Option<MessageId>,
         c: &IncomingChat,
     ) {
         let Some(id) = &c.id else { return };
-        if c.direction != Direction::In {
-            return;
-        }
-        match self.store(|s| s.is_contact(self.account, c.peer.as_str())) {
-            Ok(true) => {
-                let receipt = receipts::receipt(c.from.clone(), id);
-                let _ = stream.send(Box::new(receipt.into())).await;
+        self.send_receipt_to(stream, owed, c.from.clone(), id).await;
+    }
+
+    async fn send_receipt_to(
+        &mut self,
+        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        owed: Option<MessageId>,
+        to: Jid,
+        id: &str,
+    ) {
+        let token = stream
+            .send(Box::new(receipts::receipt(to, id).into()))
+            .await;
+        if let Some(message) = owed {
+            if self.receipts_in_flight.insert(message) {
+                self.track(token, move |ok| Tracked::Receipt { message, ok });
             }
-            Ok(false) => log::debug!("no receipt for a non-contact"),
-            Err(e) => self.error(e).await,
         }
+    }
+
+    /// Sends the receipts still owed from earlier streams or runs (lost with
+    /// a stream the server could not resume, or with a crash).
+    async fn send_owed_receipts(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
+        let owed = match self.store(|s| s.owed_receipts(self.account, OWED_RECEIPTS_PER_LOGIN)) {
+            Ok(owed) => owed,
+            Err(e) => return self.error(e).await,
+        };
+        for receipt in owed {
+            if self.receipts_in_flight.contains(&receipt.message) {
+                continue;
+            }
+            match Jid::new(&receipt.to) {
+                Ok(to) => {
+                    self.send_receipt_to(stream, Some(receipt.message), to, &receipt.wire_id)
+                        .await
+                }
+                Err(_) => {
+                    let _ = self.store(|s| s.receipt_sent(receipt.message));
+                }
+            }
+        }
+    }
+
+    /// Reports, through the session loop, when the server acknowledged a
+    /// stanza (XEP-0198), or that it went out if the stream has no
+    /// acknowledgements; `false` if it was lost with its stream.
+    fn track(
+        &self,
+        mut token: tokio_xmpp::stanzastream::StanzaToken,
+        report: impl FnOnce(bool) -> Tracked + Send + 'static,
+    ) {
+        let stage = if self.sm_enabled {
+            StanzaStage::Acked
+        } else {
+            StanzaStage::Sent
+        };
+        let acks = self.acks.clone();
+        tokio::spawn(async move {
+            let ok = matches!(
+                token.wait_for(stage).await,
+                Some(StanzaState::Acked { .. }) | Some(StanzaState::Sent { .. })
+            );
+            let _ = acks.send(report(ok));
+        });
     }
 
     /// Applies receipts and displayed markers from `peer`: each can only
@@ -922,22 +1077,23 @@ impl Session {
             // the server could not resume (XEP-0198 <failed/>).
             let delayed = (m.local_time < self.bound_at).then_some((m.local_time, &self.own));
             let stanza = chat::outgoing(&to, &m.body, origin_id, delayed);
-            let mut token = stream.send(Box::new(stanza.into())).await;
-            let stage = if self.sm_enabled {
-                StanzaStage::Acked
-            } else {
-                StanzaStage::Sent
-            };
-            let acks = self.acks.clone();
-            let id = m.id;
-            let generation = self.generation;
-            tokio::spawn(async move {
-                let ok = matches!(
-                    token.wait_for(stage).await,
-                    Some(StanzaState::Acked { .. }) | Some(StanzaState::Sent { .. })
-                );
-                let _ = acks.send((id, generation, ok));
-            });
+            let token = stream.send(Box::new(stanza.into())).await;
+            let (id, generation) = (m.id, self.generation);
+            self.track(token, move |ok| Tracked::Message { id, generation, ok });
+        }
+    }
+
+    async fn on_tracked(&mut self, tracked: Tracked) {
+        match tracked {
+            Tracked::Message { id, generation, ok } => self.on_ack(id, generation, ok).await,
+            Tracked::Receipt { message, ok } => {
+                self.receipts_in_flight.remove(&message);
+                if ok {
+                    if let Err(e) = self.store(|s| s.receipt_sent(message)) {
+                        self.error(e).await;
+                    }
+                }
+            }
         }
     }
 

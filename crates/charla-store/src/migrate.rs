@@ -20,6 +20,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("../migrations/0002_mam.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/0003_receipts.sql"),
+    },
 ];
 
 /// The newest schema version this build can read and write.

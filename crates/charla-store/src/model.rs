@@ -190,6 +190,23 @@ pub struct NewMessage {
     pub stanza_id: Option<String>,
     /// JID that assigned `stanza_id`.
     pub stanza_id_by: Option<String>,
+    /// The stanza's `id` attribute, which receipts and markers name.
+    pub wire_id: Option<String>,
+    /// The sender asked for displayed markers (XEP-0333).
+    pub markable: bool,
+    /// A delivery receipt (XEP-0184) is owed to `sender` for `wire_id`.
+    pub receipt_owed: bool,
+}
+
+/// A delivery receipt (XEP-0184) still owed for a stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwedReceipt {
+    /// The stored message.
+    pub message: MessageId,
+    /// Where the receipt goes: the message's sender (full JID).
+    pub to: String,
+    /// The message's `id` attribute, which the receipt names.
+    pub wire_id: String,
 }
 
 /// A stored message.

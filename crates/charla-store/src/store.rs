@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use crate::migrate::{self, MIGRATIONS, SCHEMA_VERSION};
 use crate::{
     Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, MamPosition, Message,
-    MessageId, MessageState, NewMessage, RosterEntry, StoreError, Subscription,
+    MessageId, MessageState, NewMessage, OwedReceipt, RosterEntry, StoreError, Subscription,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -207,6 +207,43 @@ impl Store {
         remove_contact_in(&self.conn, account, jid)
     }
 
+    /// Delivery receipts the account still owes, oldest first (at most `limit`).
+    pub fn owed_receipts(&self, account: AccountId, limit: u32) -> Result<Vec<OwedReceipt>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id, m.sender, m.wire_id FROM messages m INDEXED BY messages_receipt_owed \
+             JOIN conversations c ON c.id = m.conversation_id \
+             WHERE m.receipt_owed = 1 AND c.account_id = ?1 AND m.wire_id IS NOT NULL \
+             ORDER BY m.id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![account.0, limit], |row| {
+            Ok(OwedReceipt {
+                message: MessageId(row.get(0)?),
+                to: row.get(1)?,
+                wire_id: row.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The server acknowledged the receipt for `message`: nothing is owed any more.
+    pub fn receipt_sent(&mut self, message: MessageId) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE messages SET receipt_owed = 0 WHERE id = ?1")?
+            .execute([message.0])?;
+        Ok(())
+    }
+
+    /// The id a displayed marker (XEP-0333) for `message` names: its `id`
+    /// attribute, if the sender marked it markable.
+    pub fn marker_id(&self, message: MessageId) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT wire_id FROM messages WHERE id = ?1 AND markable = 1")?
+            .query_row([message.0], |row| row.get(0))
+            .optional()?
+            .flatten())
+    }
+
     /// Whether `jid` (bare) is in the account's cached roster.
     pub fn is_contact(&self, account: AccountId, jid: &str) -> Result<bool> {
         Ok(self
@@ -401,7 +438,11 @@ impl Store {
                 state: MessageState::Pending,
                 error: None,
             },
-            None,
+            Wire {
+                // Our stanza's id is its origin-id.
+                id: Some(origin_id),
+                ..Wire::default()
+            },
         )?;
         tx.commit()?;
         Ok(message)
@@ -625,7 +666,12 @@ fn insert_incoming_in(tx: &Connection, new: &NewMessage) -> Result<InsertOutcome
             state,
             error: None,
         },
-        new.stanza_id_by.as_deref(),
+        Wire {
+            stanza_id_by: new.stanza_id_by.as_deref(),
+            id: new.wire_id.as_deref(),
+            markable: new.markable,
+            receipt_owed: new.receipt_owed && new.wire_id.is_some(),
+        },
     )?;
     Ok(InsertOutcome::Inserted(message))
 }
@@ -672,17 +718,23 @@ fn conversation_in(conn: &Connection, account: AccountId, peer: &str) -> Result<
     Ok(ConversationId(conn.last_insert_rowid()))
 }
 
+/// The columns of a message row that only the core reads.
+#[derive(Default)]
+struct Wire<'a> {
+    stanza_id_by: Option<&'a str>,
+    id: Option<&'a str>,
+    markable: bool,
+    receipt_owed: bool,
+}
+
 /// Inserts `message` (whose id is ignored), bumps the conversation's last
 /// activity, and returns the message with its new id.
-fn insert_message_in(
-    conn: &Connection,
-    mut message: Message,
-    stanza_id_by: Option<&str>,
-) -> Result<Message> {
+fn insert_message_in(conn: &Connection, mut message: Message, wire: Wire<'_>) -> Result<Message> {
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, direction, sender, body, server_time, \
-         local_time, origin_id, stanza_id, stanza_id_by, state, error) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, markable, \
+         receipt_owed) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         message.conversation_id.0,
@@ -693,9 +745,12 @@ fn insert_message_in(
         message.local_time,
         message.origin_id,
         message.stanza_id,
-        stanza_id_by,
+        wire.stanza_id_by,
         message.state.as_str(),
         message.error,
+        wire.id,
+        wire.markable,
+        wire.receipt_owed,
     ])?;
     message.id = MessageId(conn.last_insert_rowid());
     let activity = message.server_time.unwrap_or(message.local_time);

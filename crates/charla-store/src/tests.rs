@@ -29,6 +29,9 @@ fn incoming(account: AccountId, peer: &str, body: &str) -> NewMessage {
         origin_id: None,
         stanza_id: None,
         stanza_id_by: None,
+        wire_id: None,
+        markable: false,
+        receipt_owed: false,
     }
 }
 
@@ -1413,4 +1416,81 @@ fn gaps_are_recorded_per_account_and_newest_server_time() {
     store.insert_incoming(&m).unwrap();
     assert_eq!(store.newest_server_time(account).unwrap(), Some(77));
     assert_eq!(store.newest_server_time(other).unwrap(), None);
+}
+
+// ---- receipts owed and marker ids ------------------------------------------
+
+#[test]
+fn owed_receipts_are_listed_until_sent_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3");
+    let (first, second, plain) = {
+        let mut store = Store::open(&path).unwrap();
+        let account = store.upsert_account("me@example.org").unwrap();
+        let owed = |body: &str, id: &str| NewMessage {
+            wire_id: Some(id.to_owned()),
+            receipt_owed: true,
+            ..incoming(account, "bob@example.org", body)
+        };
+        let first = inserted(store.insert_incoming(&owed("one", "w1")).unwrap());
+        let second = inserted(store.insert_incoming(&owed("two", "w2")).unwrap());
+        // Owed but without an id to name: nothing can be sent, nothing is listed.
+        let no_id = NewMessage {
+            receipt_owed: true,
+            ..incoming(account, "bob@example.org", "three")
+        };
+        store.insert_incoming(&no_id).unwrap();
+        let plain = inserted(
+            store
+                .insert_incoming(&incoming(account, "bob@example.org", "four"))
+                .unwrap(),
+        );
+        (first, second, plain)
+    };
+    let mut store = Store::open(&path).unwrap();
+    let account = store.upsert_account("me@example.org").unwrap();
+    let owed = store.owed_receipts(account, 10).unwrap();
+    assert_eq!(
+        owed.iter()
+            .map(|o| (o.message, o.wire_id.as_str(), o.to.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (first.id, "w1", "bob@example.org/phone"),
+            (second.id, "w2", "bob@example.org/phone")
+        ]
+    );
+    assert_eq!(store.owed_receipts(account, 1).unwrap().len(), 1);
+    store.receipt_sent(first.id).unwrap();
+    store.receipt_sent(plain.id).unwrap();
+    let owed = store.owed_receipts(account, 10).unwrap();
+    assert_eq!(
+        owed.iter().map(|o| o.message).collect::<Vec<_>>(),
+        [second.id]
+    );
+    let other = store.upsert_account("other@example.org").unwrap();
+    assert!(store.owed_receipts(other, 10).unwrap().is_empty());
+}
+
+#[test]
+fn marker_id_is_the_wire_id_of_markable_messages_only() {
+    let (mut store, account) = setup();
+    let markable = NewMessage {
+        wire_id: Some("w1".into()),
+        markable: true,
+        ..incoming(account, "bob@example.org", "mark me")
+    };
+    let not_markable = NewMessage {
+        wire_id: Some("w2".into()),
+        ..incoming(account, "bob@example.org", "do not")
+    };
+    let a = inserted(store.insert_incoming(&markable).unwrap());
+    let b = inserted(store.insert_incoming(&not_markable).unwrap());
+    assert_eq!(store.marker_id(a.id).unwrap().as_deref(), Some("w1"));
+    assert_eq!(store.marker_id(b.id).unwrap(), None);
+    assert_eq!(store.marker_id(MessageId(999_999)).unwrap(), None);
+    // Our own messages are named by their origin-id, which is also their id.
+    let out = store
+        .insert_outgoing(account, "bob@example.org", "mine", "o-1")
+        .unwrap();
+    assert_eq!(out.origin_id.as_deref(), Some("o-1"));
 }
