@@ -1,7 +1,7 @@
 # Charla's commands. The README documents `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: setup build-app run run-bob run-cli test
+.PHONY: setup build-app run run-bob run-cli test bench
 
 ## Install system packages, the Rust toolchain and UI packages (only what is missing).
 setup:
@@ -30,3 +30,12 @@ run-cli: setup
 ## Set everything up and run the whole test suite (what CI runs).
 test: setup
 	./.ci/test
+
+## Build the release binaries once, then run every benchmark (bench/run.mjs) and print one table.
+## Options for bench/run.mjs go in BENCH_ARGS, e.g. `make bench BENCH_ARGS="--runs 5 --minutes 10"`.
+bench: setup
+	npm --prefix ui run build
+	$(CARGO) build --release --locked -p charla --features tauri/custom-protocol \
+		-p charla-tests -p charla-core --bin charla --bin charla-bench-server --bin charla-cli
+	$(CARGO) bench --locked -p charla-core --bench core --no-run
+	./bench/run.sh $(BENCH_ARGS)

@@ -61,6 +61,7 @@
 //! - `CHARLA_KEEP_TEST_DIRS`: keep each server's directory after the test (path printed).
 //! - `CHARLA_PROSODY_DEBUG`: Prosody logs at debug level.
 
+pub mod bench;
 mod certs;
 mod config;
 pub mod demo;

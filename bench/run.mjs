@@ -1,0 +1,677 @@
+#!/usr/bin/env node
+// Charla's benchmarks (issue 6): runs every measurement and prints one table with min / median
+// / max per figure and the issue's target. Started by `bench/run.sh` (`make bench`), which
+// provides an X display (Xvfb), a D-Bus session and a notification daemon for the app.
+//
+//   node bench/run.mjs [--runs 5] [--minutes 10] [--only core,cli,app,flood,open,soak]
+//                      [--json FILE]
+//
+// Parts:
+//   core   headless store/core benchmarks (crates/charla-core/benches/core.rs)
+//   cli    the headless core (charla-cli): launch to online and idle memory, 50 / 2,000 contacts
+//   app    the desktop app (release build): cold start to first paint, launch to online and
+//          idle memory of the whole process tree, 50 / 2,000 contacts
+//   flood  a 2,000-message flood from a peer: CLI, app with the chat closed, app with it open
+//   open   opening a chat with 20,000 messages in the app, to first paint
+//   soak   memory of the app tree over --minutes of messages and presence changes
+//
+// Every end-to-end part runs against a real Prosody started by charla-bench-server
+// (tests/src/bin/charla-bench-server.rs). Numbers are printed, never judged: a busy machine
+// gives slower numbers, not failures.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { App, BIN as HARNESS_BIN, ROOT, descendants, memoryOf, processStartMs, sleep, tid } from '../tests/e2e/lib/harness.mjs';
+
+const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
+const BIN = {
+  server: path.join(TARGET, 'release/charla-bench-server'),
+  cli: path.join(TARGET, 'release/charla-cli'),
+  app: path.join(TARGET, 'release/charla'),
+};
+const USER = 'alice@charla.test';
+const FLOODER = 'carol@charla.test';
+const FLOOD = 2000;
+const HISTORY = 20000;
+const IDLE_MS = 10000;
+const PROFILE = 'bench';
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+// ---------------------------------------------------------------------------------------------
+// Options, statistics, the table
+
+function parseArgs(argv) {
+  const options = { runs: 5, minutes: 10, only: null, json: null };
+  for (let i = 0; i < argv.length; i++) {
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${argv[i]} needs a value`);
+      return argv[++i];
+    };
+    const arg = argv[i];
+    if (arg === '--runs') options.runs = Math.max(1, Number(value()));
+    else if (arg === '--minutes') options.minutes = Number(value());
+    else if (arg === '--only') options.only = new Set(value().split(','));
+    else if (arg === '--json') options.json = path.resolve(value());
+    else throw new Error(`unknown argument ${arg} (see the top of bench/run.mjs)`);
+  }
+  return options;
+}
+
+const options = parseArgs(process.argv.slice(2));
+const wanted = (part) => !options.only || options.only.has(part);
+
+/** Figures collected: name -> {unit, runs, target?, note?}. */
+const results = new Map();
+
+/** Targets of issue 6: [figure name, test on the median, text]. */
+const TARGETS = new Map([
+  ['ingest: parse+dedup+commit, 1 tx/message', [(v) => v >= 50000, '>= 50,000 msg/s']],
+  ['history: first page, store just opened', [(v) => v < 5, '< 5 ms']],
+  ['search: FTS5 over 1,000,000 messages', [(v) => v < 30, '< 30 ms']],
+  ['cli: launch to online, 50 contacts', [(v) => v < 600, '< 0.6 s']],
+  ['cli: launch to online, 2000 contacts', [(v) => v < 1000, '< 1 s']],
+  ['app: launch to online, 50 contacts', [(v) => v < 600, '< 0.6 s']],
+  ['app: launch to online, 2000 contacts', [(v) => v < 1000, '< 1 s']],
+  ['app: idle PSS of the tree, 50 contacts', [(v) => v < 160, '< 160 MB']],
+  ['app: idle PSS of the tree, 2000 contacts', [(v) => v < 200, '< 200 MB']],
+  ['cli: flood 2,000, until all receipted + printed', [(v) => v < 3000, '< 3 s']],
+  ['cli: flood 2,000, CPU seconds', [(v) => v < 3, '< 3 CPU-s']],
+  ['app: flood 2,000, chat closed, until receipted + badge', [(v) => v < 3000, '< 3 s']],
+  ['app: flood 2,000, chat closed, CPU seconds (tree)', [(v) => v < 3, '< 3 CPU-s']],
+  ['app: flood 2,000, chat open, until receipted + shown', [(v) => v < 3000, '< 3 s']],
+  ['app: flood 2,000, chat open, CPU seconds (tree)', [(v) => v < 3, '< 3 CPU-s']],
+  ['app: open a 20,000-message chat, click to first paint', [(v) => v < 150, '< 150 ms']],
+  ['app: cold start to first contentful paint', [(v) => v < 1000, '< 1 s']],
+]);
+
+function record(name, unit, value, note) {
+  if (!results.has(name)) results.set(name, { unit, runs: [], note });
+  if (value !== null && value !== undefined && Number.isFinite(value)) results.get(name).runs.push(value);
+  if (note) results.get(name).note = note;
+}
+
+function spread(values) {
+  const s = [...values].sort((a, b) => a - b);
+  if (!s.length) return null;
+  const mid = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return { min: s[0], median: mid, max: s[s.length - 1] };
+}
+
+function fmt(v) {
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(v < 1 ? 3 : 2);
+}
+
+function printTable() {
+  const rows = [['measurement', 'median', 'min', 'max', 'unit', 'runs', 'target', 'met']];
+  for (const [name, r] of results) {
+    const s = spread(r.runs);
+    const target = TARGETS.get(name);
+    const met = !target ? '' : !s ? 'n/a' : target[0](s.median) ? 'yes' : 'NO';
+    rows.push(s
+      ? [name, fmt(s.median), fmt(s.min), fmt(s.max), r.unit, String(r.runs.length), target?.[1] ?? '', met]
+      : [name, r.note ?? 'n/a', '', '', r.unit, '0', target?.[1] ?? '', met]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row) => `| ${row.map((c, i) => (i === 0 || i >= 6 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log(`\nCharla benchmarks, ${new Date().toISOString()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.release()}`);
+  console.log(line(rows[0]));
+  console.log(`|${widths.map((w, i) => (i === 0 || i >= 6 ? ':' : '-') + '-'.repeat(w) + (i === 0 || i >= 6 ? '-' : ':')).join('|')}|`);
+  for (const row of rows.slice(1)) console.log(line(row));
+}
+
+const log = (...args) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/** CPU seconds (user + system, including reaped children) of the live processes `pids`. */
+function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // exited
+    }
+  }
+  return ticks / CLK_TCK;
+}
+
+function treeMemory(pids) {
+  const total = { rssKb: 0, pssKb: 0, ussKb: 0, processes: [] };
+  for (const pid of pids) {
+    try {
+      const m = memoryOf(pid);
+      total.rssKb += m.rssKb;
+      total.pssKb += m.pssKb;
+      total.ussKb += m.ussKb;
+      total.processes.push(m);
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+const mb = (kb) => kb / 1024;
+
+/** A child whose stdout is JSON lines, kept as `events`, with waits on them. */
+class JsonChild {
+  constructor(command, args, { env, name }) {
+    this.name = name;
+    this.events = [];
+    this.waiters = new Set();
+    this.spawnedAt = Date.now();
+    this.child = spawn(command, args, {
+      env: { ...process.env, ...env },
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.exited = once(this.child, 'exit');
+    this.stderr = '';
+    let buffer = '';
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk) => {
+      const at = Date.now();
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
+        try {
+          const event = JSON.parse(line);
+          event.seenMs ??= at;
+          this.events.push(event);
+        } catch {
+          continue;
+        }
+      }
+      for (const wake of this.waiters) wake();
+    });
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (chunk) => {
+      this.stderr = (this.stderr + chunk).slice(-4000);
+    });
+    this.child.once('exit', () => {
+      for (const wake of this.waiters) wake();
+    });
+  }
+
+  get pid() {
+    return this.child.pid;
+  }
+
+  mark() {
+    return this.events.length;
+  }
+
+  send(line) {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  /** The first event at index >= `since` matching `predicate`. */
+  waitFor(predicate, { since = 0, timeout = 60000, what = 'event' } = {}) {
+    return new Promise((resolve, reject) => {
+      let index = since;
+      const check = () => {
+        for (; index < this.events.length; index++) {
+          if (predicate(this.events[index])) {
+            done();
+            resolve(this.events[index]);
+            return;
+          }
+        }
+        if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          done();
+          reject(new Error(`${this.name} exited while waiting for ${what}: ${this.stderr}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${this.name}: no ${what} within ${timeout} ms; stderr: ${this.stderr.slice(-800)}`));
+      }, timeout);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** Ends the process group: `quit` line first if given, then SIGTERM, then SIGKILL. */
+  async stop(quit) {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      if (quit) this.send(quit);
+      const timeout = sleep(quit ? 5000 : 0).then(() => 'timeout');
+      if ((await Promise.race([this.exited, timeout])) === 'timeout') {
+        try {
+          process.kill(-this.child.pid, 'SIGTERM');
+        } catch {
+          // gone
+        }
+        const kill = sleep(5000).then(() => 'timeout');
+        if ((await Promise.race([this.exited, kill])) === 'timeout') {
+          try {
+            process.kill(-this.child.pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+          await this.exited;
+        }
+      }
+    }
+  }
+}
+
+function tempDir(prefix) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `charla-bench-${prefix}-`));
+}
+
+/** A charla-bench-server: Prosody with alice and `contacts` contacts; `dir` holds sandbox.json. */
+class Server {
+  static async start(contacts) {
+    const dir = tempDir(`server${contacts}`);
+    const proc = new JsonChild(BIN.server, ['--dir', dir, '--contacts', String(contacts)], { name: `server(${contacts})` });
+    const ready = await proc.waitFor((e) => e.event === 'ready', { timeout: 120000, what: 'ready' });
+    const server = new Server(proc, dir, ready);
+    proc.send('watch');
+    await proc.waitFor((e) => e.event === 'watching', { what: 'watching' });
+    log(`server with ${contacts} contacts ready (accounts and rosters written, Prosody up, in ${ready.setup_ms} ms)`);
+    return server;
+  }
+
+  constructor(proc, dir, ready) {
+    Object.assign(this, { proc, dir, port: ready.port, caFile: ready.ca_file, contacts: ready.contacts });
+  }
+
+  /** Resolves with the Unix ms at which bob saw alice become available, after index `since`. */
+  async online(since, timeout = 60000) {
+    const e = await this.proc.waitFor((ev) => ev.event === 'presence' && ev.type === 'available', { since, timeout, what: "alice's presence" });
+    return e.at_ms;
+  }
+
+  async offline(since, timeout = 20000) {
+    await this.proc.waitFor((ev) => ev.event === 'presence' && ev.type === 'unavailable', { since, timeout, what: "alice's unavailable presence" }).catch(() => {});
+  }
+
+  /** Floods alice with FLOOD messages tagged `tag`; resolves with flood_sent and flood_done. */
+  async flood(tag) {
+    const since = this.proc.mark();
+    this.proc.send(`flood ${FLOOD} ${tag}`);
+    const sent = await this.proc.waitFor((e) => e.event === 'flood_sent' && e.tag === tag, { since, what: 'flood_sent' });
+    const done = await this.proc.waitFor((e) => e.event === 'flood_done' && e.tag === tag, { since, timeout: 320000, what: 'flood_done' });
+    return { sent, done };
+  }
+
+  async stop() {
+    await this.proc.stop('quit');
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The headless core
+
+function startCli(server, db) {
+  return new JsonChild(BIN.cli, [
+    '--jid', USER, '--password', 'alice', '--host', '127.0.0.1', '--port', String(server.port),
+    '--ca', server.caFile, '--db', db,
+  ], { name: 'charla-cli' });
+}
+
+async function benchCli(server) {
+  const n = server.contacts;
+  const dir = tempDir('cli');
+  try {
+    // Run 0 creates the database (first login: whole roster); the measured runs relaunch it.
+    for (let run = 0; run <= options.runs; run++) {
+      const since = server.proc.mark();
+      const cli = startCli(server, path.join(dir, 'cli.sqlite3'));
+      try {
+        const started = cli.spawnedAt;
+        const online = await server.online(since);
+        if (run === 0) {
+          log(`cli ${n} contacts: first login ${online - started} ms (not counted)`);
+          await sleep(2000);
+          continue;
+        }
+        record(`cli: launch to online, ${n} contacts`, 'ms', online - started);
+        await sleep(IDLE_MS);
+        const m = treeMemory([cli.pid, ...descendants(cli.pid)]);
+        record(`cli: idle PSS, ${n} contacts`, 'MB', mb(m.pssKb));
+        record(`cli: idle RSS, ${n} contacts`, 'MB', mb(m.rssKb));
+        log(`cli ${n} contacts run ${run}: online after ${online - started} ms, PSS ${mb(m.pssKb).toFixed(1)} MB`);
+      } finally {
+        const off = server.proc.mark();
+        await cli.stop('/quit');
+        await server.offline(off);
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchCliFlood(server) {
+  for (let run = 0; run < options.runs; run++) {
+    const dir = tempDir('cli-flood');
+    const since = server.proc.mark();
+    const cli = startCli(server, path.join(dir, 'cli.sqlite3'));
+    try {
+      await server.online(since);
+      await sleep(2000);
+      const tag = `cli${run}-${Date.now()}`;
+      const cpu0 = cpuSeconds([cli.pid]);
+      const mark = cli.mark();
+      const flooding = server.flood(tag);
+      let printed = 0;
+      const shown = await cli.waitFor((e) => {
+        if (e.type === 'message_added' && e.message?.origin_id?.startsWith(`${tag}-`)) printed++;
+        return printed === FLOOD;
+      }, { since: mark, timeout: 320000, what: 'every flood message printed' });
+      const { sent, done } = await flooding;
+      const cpu = cpuSeconds([cli.pid]) - cpu0;
+      const end = Math.max(done.last_receipt_ms ?? Infinity, shown.seenMs);
+      record('cli: flood 2,000, until all receipted + printed', 'ms', end - sent.start_ms);
+      record('cli: flood 2,000, CPU seconds', 's', cpu);
+      log(`cli flood run ${run}: ${done.receipts} receipts, last after ${done.last_receipt_ms - sent.start_ms} ms, printed after ${shown.seenMs - sent.start_ms} ms, ${cpu.toFixed(2)} CPU-s`);
+    } finally {
+      const off = server.proc.mark();
+      await cli.stop('/quit');
+      await server.offline(off);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app
+
+/** Starts the release app on `server` with the profile in `dataDir` (kept on stop). */
+async function startApp(server, dataDir, name) {
+  const app = await App.start({ sandbox: { dir: server.dir }, dataDir, profile: PROFILE, name });
+  await app.session.setTimeouts({ implicit: 0, script: 330000 });
+  return app;
+}
+
+/** The path of the app's database for a profile directory made by startApp. */
+function appDb(dataDir) {
+  return path.join(dataDir, 'data', `org.charla.Charla.${PROFILE}`, 'charla.sqlite3');
+}
+
+/** Clicks alice's demo-account button as soon as the page shows it; returns the click's Unix ms. */
+function clickLogin(app) {
+  return app.executeAsync(`
+    const done = arguments[arguments.length - 1];
+    const sel = ${JSON.stringify(tid('demo-account', { jid: USER }))};
+    (function look() {
+      const button = document.querySelector(sel);
+      if (button) { const at = Date.now(); button.click(); done(at); } else requestAnimationFrame(look);
+    })();`);
+}
+
+async function waitMain(app, timeout = 60000) {
+  await app.waitFor(tid('own-presence'), { timeout });
+}
+
+/** The page's first contentful paint relative to the app process start, in ms. */
+async function coldStart(app) {
+  const spawned = processStartMs(app.appPid());
+  const page = await app.execute(`
+    const paint = performance.getEntriesByType('paint');
+    const fcp = paint.find((e) => e.name === 'first-contentful-paint') ?? paint[0];
+    return { origin: performance.timeOrigin, fcp: fcp ? fcp.startTime : null };`);
+  return page.fcp === null ? null : page.origin + page.fcp - spawned;
+}
+
+async function benchApp(server) {
+  const n = server.contacts;
+  const dataDir = tempDir('app');
+  try {
+    for (let run = 0; run <= options.runs; run++) {
+      const since = server.proc.mark();
+      const app = await startApp(server, dataDir, `bench-app-${n}-${run}`);
+      try {
+        const spawned = processStartMs(app.appPid());
+        const clicked = await clickLogin(app);
+        const online = await server.online(since);
+        const fcp = await coldStart(app);
+        if (run === 0) {
+          log(`app ${n} contacts: first login ${Math.round(online - spawned)} ms (not counted)`);
+          await sleep(2000);
+          continue;
+        }
+        record(`app: launch to online, ${n} contacts`, 'ms', online - spawned);
+        record(`app: login click to online, ${n} contacts`, 'ms', online - clicked);
+        if (n === 50) record('app: cold start to first contentful paint', 'ms', fcp);
+        await waitMain(app);
+        await sleep(IDLE_MS);
+        const m = treeMemory(app.appTree());
+        record(`app: idle PSS of the tree, ${n} contacts`, 'MB', mb(m.pssKb));
+        record(`app: idle RSS of the tree, ${n} contacts`, 'MB', mb(m.rssKb));
+        const parts = m.processes.map((p) => `${p.name} ${mb(p.pssKb).toFixed(0)}`).join(', ');
+        log(`app ${n} contacts run ${run}: FCP ${Math.round(fcp)} ms, online ${Math.round(online - spawned)} ms (click->online ${online - clicked}), PSS ${mb(m.pssKb).toFixed(1)} MB (${parts})`);
+      } finally {
+        const off = server.proc.mark();
+        await app.stop({ keepData: true });
+        await server.offline(off);
+      }
+    }
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Waits in the page until `condition` (a JS expression) holds; returns the Unix ms it first did. */
+function pageWaitUntil(app, condition) {
+  return app.executeAsync(`
+    const done = arguments[arguments.length - 1];
+    (function check() {
+      if (${condition}) done(Date.now()); else setTimeout(check, 5);
+    })();`);
+}
+
+async function benchAppFlood(server, open) {
+  const label = open ? 'chat open' : 'chat closed';
+  for (let run = 0; run < options.runs; run++) {
+    const dataDir = tempDir('app-flood');
+    const since = server.proc.mark();
+    const app = await startApp(server, dataDir, `bench-flood-${open ? 'open' : 'closed'}-${run}`);
+    try {
+      await clickLogin(app);
+      await server.online(since);
+      await waitMain(app);
+      const row = tid('contact', { jid: FLOODER });
+      await app.waitFor(row);
+      if (open) {
+        await app.click(row);
+        await app.waitFor(tid('composer'));
+      }
+      await sleep(2000);
+      const tag = `app${open ? 'o' : 'c'}${run}-${Date.now()}`;
+      const last = `Flood message ${FLOOD - 1} of ${FLOOD}`;
+      const condition = open
+        ? `[...document.querySelectorAll('[data-testid="message-body"]')].some((b) => b.textContent.startsWith(${JSON.stringify(last)}))`
+        : `(document.querySelector(${JSON.stringify(row)})?.querySelector('[data-testid="unread-badge"]')?.title ?? '').replace(/[^0-9]/g, '') === '${FLOOD}'`;
+      const pids = app.appTree();
+      const cpu0 = cpuSeconds(pids);
+      const shownP = pageWaitUntil(app, condition);
+      const { sent, done } = await server.flood(tag);
+      const shown = await shownP;
+      const cpu = cpuSeconds(pids) - cpu0;
+      const end = Math.max(done.last_receipt_ms ?? Infinity, shown);
+      record(`app: flood 2,000, ${label}, until receipted + ${open ? 'shown' : 'badge'}`, 'ms', end - sent.start_ms);
+      record(`app: flood 2,000, ${label}, CPU seconds (tree)`, 's', cpu);
+      log(`app flood (${label}) run ${run}: ${done.receipts} receipts, last after ${done.last_receipt_ms - sent.start_ms} ms, shown after ${shown - sent.start_ms} ms, ${cpu.toFixed(2)} CPU-s`);
+    } finally {
+      const off = server.proc.mark();
+      await app.stop();
+      await server.offline(off);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+async function benchOpenChat(server) {
+  const dataDir = tempDir('app-open');
+  try {
+    fs.mkdirSync(path.dirname(appDb(dataDir)), { recursive: true });
+    const since = server.proc.mark();
+    server.proc.send(`seed ${appDb(dataDir)} ${FLOODER} ${HISTORY}`);
+    const seeded = await server.proc.waitFor((e) => e.event === 'seeded' || e.event === 'error', { since, timeout: 300000, what: 'seeded' });
+    if (seeded.event === 'error') throw new Error(`seeding: ${seeded.error}`);
+    log(`seeded ${HISTORY} messages with ${FLOODER} in ${seeded.ms} ms`);
+    const last = `Seeded message ${HISTORY - 1}:`;
+    for (let run = 0; run <= options.runs; run++) {
+      const on = server.proc.mark();
+      const app = await startApp(server, dataDir, `bench-open-${run}`);
+      try {
+        await clickLogin(app);
+        await server.online(on);
+        await waitMain(app);
+        const row = tid('contact', { jid: FLOODER });
+        await app.waitFor(row);
+        await sleep(1000);
+        const ms = await app.executeAsync(`
+          const done = arguments[arguments.length - 1];
+          const row = document.querySelector(${JSON.stringify(row)});
+          const t0 = performance.now();
+          row.click();
+          (function check() {
+            const shown = [...document.querySelectorAll('[data-testid="message-body"]')]
+              .some((b) => b.textContent.startsWith(${JSON.stringify(last)}));
+            if (shown) requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now() - t0)));
+            else requestAnimationFrame(check);
+          })();`);
+        if (run === 0) {
+          log(`open chat: first run ${Math.round(ms)} ms (not counted)`);
+          continue;
+        }
+        record('app: open a 20,000-message chat, click to first paint', 'ms', ms);
+        log(`open chat run ${run}: ${Math.round(ms)} ms`);
+      } finally {
+        const off = server.proc.mark();
+        await app.stop({ keepData: true });
+        await server.offline(off);
+      }
+    }
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function benchSoak(server) {
+  const dataDir = tempDir('app-soak');
+  const since = server.proc.mark();
+  const app = await startApp(server, dataDir, 'bench-soak');
+  try {
+    await clickLogin(app);
+    await server.online(since);
+    await waitMain(app);
+    await sleep(IDLE_MS);
+    const samples = [];
+    const sample = (label) => {
+      const m = treeMemory(app.appTree());
+      samples.push({ label, rss: mb(m.rssKb), pss: mb(m.pssKb) });
+      log(`soak ${label}: RSS ${mb(m.rssKb).toFixed(1)} MB, PSS ${mb(m.pssKb).toFixed(1)} MB`);
+    };
+    sample('start');
+    const seconds = Math.round(options.minutes * 60);
+    const mark = server.proc.mark();
+    server.proc.send(`soak ${seconds}`);
+    const end = Date.now() + seconds * 1000;
+    while (Date.now() < end) {
+      await sleep(Math.min(60000, end - Date.now()));
+      sample(`${Math.round((seconds * 1000 - (end - Date.now())) / 1000)} s`);
+    }
+    const done = await server.proc.waitFor((e) => e.event === 'soak_done', { since: mark, timeout: 60000, what: 'soak_done' });
+    await sleep(5000);
+    sample('end');
+    const first = samples[0];
+    const lastSample = samples[samples.length - 1];
+    const peak = Math.max(...samples.map((s) => s.pss));
+    const note = `${options.minutes} min, ${done.messages} messages, ${done.presences} presence changes`;
+    record(`soak (${note}): tree RSS at start`, 'MB', first.rss);
+    record(`soak (${note}): tree RSS at end`, 'MB', lastSample.rss);
+    record(`soak (${note}): tree PSS at start`, 'MB', first.pss);
+    record(`soak (${note}): tree PSS at end`, 'MB', lastSample.pss);
+    record(`soak (${note}): tree PSS peak`, 'MB', peak);
+  } finally {
+    await app.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function runCore() {
+  log('core benchmarks (cargo bench -p charla-core --bench core)');
+  const out = spawnSync('cargo', ['bench', '--locked', '-q', '-p', 'charla-core', '--bench', 'core', '--', '--runs', String(options.runs)], {
+    cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (out.status !== 0) throw new Error(`core benchmarks failed (${out.status})`);
+  for (const line of out.stdout.split('\n')) {
+    if (!line.startsWith('BENCH ')) continue;
+    const r = JSON.parse(line.slice(6));
+    if (r.runs.length === 0) record(r.name, r.unit, null, r.note);
+    for (const v of r.runs) record(r.name, r.unit, v);
+  }
+}
+
+for (const [name, file] of Object.entries(BIN)) {
+  if (!fs.existsSync(file)) throw new Error(`${file} (${name}) is missing: run \`make bench\`, which builds it`);
+}
+// The harness starts this binary for App.start (the e2e tests use the debug build).
+HARNESS_BIN.app = BIN.app;
+
+let failed = false;
+const step = async (part, fn) => {
+  if (!wanted(part)) return;
+  try {
+    await fn();
+  } catch (error) {
+    failed = true;
+    log(`${part} failed: ${error.stack ?? error.message}`);
+  }
+};
+
+await step('core', async () => runCore());
+for (const contacts of [50, 2000]) {
+  if (!['cli', 'app'].some(wanted)) break;
+  const server = await Server.start(contacts);
+  try {
+    await step('cli', () => benchCli(server));
+    await step('app', () => benchApp(server));
+  } finally {
+    await server.stop();
+  }
+}
+if (['flood', 'open', 'soak'].some(wanted)) {
+  const server = await Server.start(50);
+  try {
+    await step('flood', () => benchCliFlood(server));
+    await step('flood', () => benchAppFlood(server, false));
+    await step('flood', () => benchAppFlood(server, true));
+    await step('open', () => benchOpenChat(server));
+    await step('soak', () => benchSoak(server));
+  } finally {
+    await server.stop();
+  }
+}
+
+printTable();
+if (options.json) {
+  fs.writeFileSync(options.json, JSON.stringify(Object.fromEntries([...results].map(([k, v]) => [k, { ...v, ...spread(v.runs) }])), null, 2));
+}
+process.exit(failed ? 1 : 0);

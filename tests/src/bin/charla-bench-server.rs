@@ -1,0 +1,280 @@
+//! `charla-bench-server`: the server side of the end-to-end benchmarks (`bench/run.mjs`).
+//!
+//! Starts a Prosody on free ports where alice has `--contacts` contacts (see
+//! `charla_tests::bench`), writes `<dir>/sandbox.json` (the format `charla-sandbox`
+//! documents, offering alice) so the app and `charla-cli` can log in, and then plays alice's
+//! contacts on command. Commands arrive on standard input, one per line; everything it has to
+//! say goes to standard output as one JSON object per line with an `event` field and Unix
+//! millisecond timestamps (`*_ms`).
+//!
+//! - `watch`: bob logs in and sends presence; from then on every presence of alice's
+//!   resources is reported as `{"event":"presence","type":"available"|…,"at_ms":…}`.
+//! - `flood N TAG`: carol sends N chat messages to alice at once (receipt requested,
+//!   markable), ids `TAG-0`…; reports `flood_sent`, then `flood_done` with the number of
+//!   receipts and displayed markers for them and when the last receipt arrived (gives up
+//!   after 300 s).
+//! - `soak SECONDS`: carol sends alice a message every 0.5 s and changes her presence every
+//!   2 s, for SECONDS; reports `soak_done`.
+//! - `seed DB PEER N`: adds N messages with PEER to alice's conversation in the Charla
+//!   database file DB (created if missing), as a long history to open; reports `seeded`.
+//! - `quit` (or end of input, or SIGTERM): stops Prosody and deletes the directory.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use charla_core::{MessageState, Store};
+use charla_tests::bench::{self, BenchServer, Peer, FLOODER, USER, WATCHER};
+use charla_tests::demo::{DemoAccount, SandboxInfo};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+const USAGE: &str = "usage: charla-bench-server --dir DIR [--contacts N]";
+/// How long a flood may take before its report says it timed out.
+const FLOOD_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn emit(value: serde_json::Value) {
+    println!("{value}");
+}
+
+/// What carol (the flooder) is asked to do.
+enum FloodCommand {
+    Flood { count: usize, tag: String },
+    Soak { seconds: u64 },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut dir: Option<PathBuf> = None;
+    let mut contacts = 50usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--dir", Some(v)) => dir = Some(PathBuf::from(v)),
+            ("--contacts", Some(v)) => match v.parse() {
+                Ok(n) if n >= 2 => contacts = n,
+                _ => {
+                    eprintln!("--contacts needs a number >= 2\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(dir) = dir else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let started = Instant::now();
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("charla-bench-server: creating {}: {e}", dir.display());
+        return ExitCode::FAILURE;
+    }
+    let server = match BenchServer::start(&dir.join("server"), contacts).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("charla-bench-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let s = server.server();
+    let mut info = SandboxInfo::for_server(s);
+    info.accounts = vec![DemoAccount {
+        jid: s.jid(USER),
+        password: USER.to_owned(),
+    }];
+    if let Err(e) = info.write(&dir) {
+        eprintln!("charla-bench-server: writing sandbox.json: {e}");
+        return ExitCode::FAILURE;
+    }
+    emit(json!({
+        "event": "ready",
+        "contacts": contacts,
+        "port": s.c2s_port(),
+        "ca_file": s.ca_cert_pem(),
+        "setup_ms": started.elapsed().as_millis() as u64,
+    }));
+
+    let (flood_tx, flood_rx) = mpsc::channel(4);
+    let mut flood_rx = Some(flood_rx);
+    // The peers' tasks, stopped before Prosody so that none reports the closed streams.
+    let mut tasks = Vec::new();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        eprintln!("charla-bench-server: cannot handle SIGTERM");
+        return ExitCode::FAILURE;
+    };
+    loop {
+        let line = tokio::select! {
+            line = lines.next_line() => line,
+            _ = term.recv() => break,
+        };
+        let Ok(Some(line)) = line else { break };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["watch"] => {
+                let mut peer = Peer::login(s, WATCHER).await;
+                peer.send("<presence/>").await;
+                emit(json!({ "event": "watching", "at_ms": bench::now_ms() }));
+                let prefix = format!("{}/", s.jid(USER));
+                tasks.push(tokio::spawn(async move {
+                    loop {
+                        let (tags, at) = peer.next_tags().await;
+                        for tag in tags.iter().filter(|t| t.starts_with("<presence")) {
+                            if bench::attr(tag, "from").is_some_and(|f| f.starts_with(&prefix)) {
+                                let kind = bench::attr(tag, "type").unwrap_or("available");
+                                emit(json!({ "event": "presence", "type": kind, "at_ms": at }));
+                            }
+                        }
+                    }
+                }));
+            }
+            ["flood", count, tag] => match (count.parse(), flood_rx.take()) {
+                (Ok(count), rx) => {
+                    if let Some(rx) = rx {
+                        let peer = Peer::login(s, FLOODER).await;
+                        tasks.push(tokio::spawn(flooder(peer, s.jid(USER), rx)));
+                    }
+                    let tag = (*tag).to_owned();
+                    let _ = flood_tx.send(FloodCommand::Flood { count, tag }).await;
+                }
+                (Err(_), rx) => {
+                    flood_rx = rx;
+                    eprintln!("usage: flood N TAG");
+                }
+            },
+            ["soak", seconds] => match (seconds.parse(), flood_rx.take()) {
+                (Ok(seconds), rx) => {
+                    if let Some(rx) = rx {
+                        let peer = Peer::login(s, FLOODER).await;
+                        tasks.push(tokio::spawn(flooder(peer, s.jid(USER), rx)));
+                    }
+                    let _ = flood_tx.send(FloodCommand::Soak { seconds }).await;
+                }
+                (Err(_), rx) => {
+                    flood_rx = rx;
+                    eprintln!("usage: soak SECONDS");
+                }
+            },
+            ["seed", db, peer, count] => match count.parse() {
+                Ok(count) => {
+                    let started = Instant::now();
+                    match seed(db, &s.jid(USER), peer, count) {
+                        Ok(()) => emit(json!({
+                            "event": "seeded",
+                            "count": count,
+                            "ms": started.elapsed().as_millis() as u64,
+                        })),
+                        Err(e) => emit(json!({ "event": "error", "error": e })),
+                    }
+                }
+                Err(_) => eprintln!("usage: seed DB PEER N"),
+            },
+            ["quit"] => break,
+            [] => {}
+            _ => eprintln!("unknown command: {line}"),
+        }
+    }
+    for task in &tasks {
+        task.abort();
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    drop(server);
+    ExitCode::SUCCESS
+}
+
+/// Adds `count` sent messages from the account `own` to `peer` in the database `db`.
+fn seed(db: &str, own: &str, peer: &str, count: usize) -> Result<(), String> {
+    let mut store = Store::open(db).map_err(|e| e.to_string())?;
+    let account = store.upsert_account(own).map_err(|e| e.to_string())?;
+    for i in 0..count {
+        let body = format!("Seeded message {i}: a line of an old conversation, to scroll back.");
+        let message = store
+            .insert_outgoing(account, peer, &body, &format!("seed-{i}"))
+            .map_err(|e| e.to_string())?;
+        store
+            .set_state(message.id, MessageState::Sent, None)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Carol: runs floods and soaks one after another.
+async fn flooder(mut peer: Peer, to: String, mut commands: mpsc::Receiver<FloodCommand>) {
+    while let Some(command) = commands.recv().await {
+        match command {
+            FloodCommand::Flood { count, tag } => flood(&mut peer, &to, count, &tag).await,
+            FloodCommand::Soak { seconds } => soak(&mut peer, &to, seconds).await,
+        }
+    }
+}
+
+/// Sends `count` messages at once, then counts alice's receipts and markers for them.
+async fn flood(peer: &mut Peer, to: &str, count: usize, tag: &str) {
+    let stanzas = bench::flood_stanzas(to, tag, count);
+    let start_ms = bench::now_ms();
+    peer.send(&stanzas).await;
+    emit(json!({
+        "event": "flood_sent", "tag": tag, "count": count,
+        "start_ms": start_ms, "end_ms": bench::now_ms(),
+    }));
+    let prefix = format!("{tag}-");
+    let mut receipts = HashSet::new();
+    let mut displayed = HashSet::new();
+    let mut last_receipt_ms = None;
+    let deadline = tokio::time::Instant::now() + FLOOD_TIMEOUT;
+    let mut timed_out = false;
+    while receipts.len() < count {
+        let Ok((tags, at)) = tokio::time::timeout_at(deadline, peer.next_tags()).await else {
+            timed_out = true;
+            break;
+        };
+        for t in &tags {
+            let Some(id) = bench::attr(t, "id").filter(|id| id.starts_with(&prefix)) else {
+                continue;
+            };
+            if t.starts_with("<received") && receipts.insert(id.to_owned()) {
+                last_receipt_ms = Some(at);
+            } else if t.starts_with("<displayed") {
+                displayed.insert(id.to_owned());
+            }
+        }
+    }
+    emit(json!({
+        "event": "flood_done", "tag": tag, "receipts": receipts.len(),
+        "displayed": displayed.len(), "last_receipt_ms": last_receipt_ms,
+        "timed_out": timed_out,
+    }));
+}
+
+/// A message every 0.5 s and a presence change every 2 s, for `seconds`.
+async fn soak(peer: &mut Peer, to: &str, seconds: u64) {
+    let end = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let (mut messages, mut presences) = (0usize, 0usize);
+    while tokio::time::Instant::now() < end {
+        tick.tick().await;
+        peer.send(&bench::flood_stanzas(to, &format!("soak{messages}"), 1))
+            .await;
+        messages += 1;
+        if messages % 4 == 0 {
+            let show = ["away", "dnd", "xa", "chat"][presences % 4];
+            peer.send(&format!(
+                "<presence><show>{show}</show><status>Soak {presences}</status></presence>"
+            ))
+            .await;
+            presences += 1;
+        }
+        // Take what arrived meanwhile (receipts) so nothing piles up.
+        let _ = tokio::time::timeout(Duration::from_millis(1), peer.next_tags()).await;
+    }
+    emit(json!({ "event": "soak_done", "messages": messages, "presences": presences }));
+}
