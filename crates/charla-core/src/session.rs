@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use charla_store::{
     AccountId, Direction, InsertOutcome, Message, MessageId, MessageState, NewMessage, Store,
 };
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_xmpp::stanzastream::{
-    Event as StreamEvent, StanzaStage, StanzaState, StreamEvent as Link,
+    Event as StreamEvent, StanzaStage, StanzaState, StanzaStream, StreamEvent as Link,
 };
 use xmpp_parsers::disco::{DiscoInfoQuery, DiscoInfoResult};
 use xmpp_parsers::iq::Iq;
@@ -92,6 +92,28 @@ struct MamQuery {
 /// carbons request before going online without it.
 const CARBONS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// What to follow up on once a stanza is handed to the stream.
+#[derive(Debug, Clone, Copy)]
+enum Track {
+    None,
+    /// An outbox row, sent on stream `generation`.
+    Message {
+        id: MessageId,
+        generation: u64,
+    },
+    /// The receipt owed for a stored message.
+    Receipt {
+        message: MessageId,
+    },
+}
+
+/// Lost links in a row, without a resumption or a bind in between, after
+/// which the session gives up on resuming and opens a fresh stream.
+const LOST_WITHOUT_RESUMING: u32 = 3;
+
+/// How often a backlog waiting for room in the stream's queue is retried.
+const BACKLOG_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Most owed receipts sent again per login; the rest go on the next one.
 const OWED_RECEIPTS_PER_LOGIN: u32 = 500;
 
@@ -138,6 +160,13 @@ struct Session {
     /// stanza-id: committed after the catch-up, so that rows follow the
     /// archive's order (they are in the archive, and most come again in it).
     held: Vec<IncomingChat>,
+    /// The stream is usable: bound or resumed, and not suspended since.
+    /// Outbox rows wait while it is not: handed to a suspended stream, a
+    /// new message could go out before older ones that the stream loses
+    /// if it cannot resume and the session sends again after the new bind.
+    link_up: bool,
+    /// Stanzas waiting for room in the stream's queue (see [`Session::out`]).
+    backlog: std::collections::VecDeque<(Stanza, Track)>,
     sm_enabled: bool,
     caps: xmpp_parsers::caps::Caps,
     /// The server stamps stanza-ids (`urn:xmpp:sid:0` on our account).
@@ -180,6 +209,8 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         acks: acks_tx,
         receipts_in_flight: Default::default(),
         held: Vec::new(),
+        link_up: false,
+        backlog: Default::default(),
         sm_enabled: false,
         caps: disco::caps(),
         sid_trusted: false,
@@ -191,10 +222,16 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         mam_caught_up: false,
     };
     session.state(ConnectionState::Connecting).await;
-    let (cancel, cancelled) = watch::channel(false);
-    let mut stream = c2s::open(ctx.login, online_once.clone(), reports_tx, cancelled);
-    // The stream is usable (bound and not suspended).
-    let mut link_up = false;
+    let login = ctx.login;
+    let (mut cancel, cancelled) = watch::channel(false);
+    let mut stream = c2s::open(
+        login.clone(),
+        online_once.clone(),
+        reports_tx.clone(),
+        cancelled,
+    );
+    // Links lost since the stream was last bound or resumed.
+    let mut lost_in_a_row = 0u32;
     let mut close = false;
     loop {
         tokio::select! {
@@ -203,16 +240,35 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                 Some(StreamEvent::Stream(Link::Reset { bound_jid, features })) => {
                     online_once.store(true, Ordering::SeqCst);
                     session.sm_enabled = features.stream_management.is_some();
-                    link_up = true;
+                    session.link_up = true;
+                    lost_in_a_row = 0;
                     session.on_bound(&stream, bound_jid).await;
                 }
                 Some(StreamEvent::Stream(Link::Suspended)) => {
-                    link_up = false;
+                    session.link_up = false;
+                    lost_in_a_row += 1;
+                    if lost_in_a_row >= LOST_WITHOUT_RESUMING {
+                        // Every reconnect is lost again before it resumes or
+                        // binds: tokio-xmpp 6 retries a resumption that the
+                        // server refused (it rejects Prosody's <failed/>
+                        // without `h`) at once, forever. Start over with a
+                        // fresh stream; the outbox and owed receipts are
+                        // persisted and go out after the new bind.
+                        log::warn!("{lost_in_a_row} links lost without resuming; opening a fresh stream");
+                        lost_in_a_row = 0;
+                        let (new_cancel, cancelled) = watch::channel(false);
+                        let fresh = c2s::open(login.clone(), online_once.clone(), reports_tx.clone(), cancelled);
+                        drop(std::mem::replace(&mut stream, fresh));
+                        let _ = std::mem::replace(&mut cancel, new_cancel).send(true);
+                    }
                     session.state(ConnectionState::Reconnecting { attempt: 0, retry_in_ms: 0 }).await;
                 }
                 Some(StreamEvent::Stream(Link::Resumed)) => {
-                    link_up = true;
+                    session.link_up = true;
+                    lost_in_a_row = 0;
                     session.online_state().await;
+                    // After what the stream resends itself, in order.
+                    session.flush(&stream).await;
                 }
                 Some(StreamEvent::Stanza(stanza)) => session.on_stanza(&stream, stanza).await,
             },
@@ -231,7 +287,10 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     }
                 }
             }
-            Some(tracked) = acks.recv() => session.on_tracked(tracked).await,
+            Some(tracked) = acks.recv() => session.on_tracked(&stream, tracked).await,
+            _ = tokio::time::sleep(BACKLOG_RETRY), if !session.backlog.is_empty() => {
+                session.drain(&stream);
+            }
             _ = tokio::time::sleep_until(
                 session.carbons_deadline.unwrap_or_else(tokio::time::Instant::now)
             ), if session.carbons_deadline.is_some() => {
@@ -252,14 +311,17 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                 Some(Command::MarkDisplayed { to, id }) => {
                     if session.bound.is_some() {
                         let marker = receipts::displayed(Jid::from(to), &id);
-                        let _ = stream.send(Box::new(marker.into())).await;
+                        session.out(&stream, marker.into(), Track::None);
                     }
                 }
             },
         }
     }
-    if close && link_up {
-        let _ = stream.send(Box::new(Presence::unavailable().into())).await;
+    if close && session.link_up {
+        // Only if it fits in the stream's queue now: a full queue must not
+        // hold up the disconnect.
+        let bye = Box::new(Presence::unavailable().into());
+        let _ = stream.send(bye).now_or_never();
         stream.close().await;
     } else {
         // Not connected (failed, or waiting to reconnect): drop the stream
@@ -317,7 +379,7 @@ impl Session {
 
     /// A new stream is bound (first login, or a reconnect that could not
     /// resume): everything volatile starts over.
-    async fn on_bound(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream, jid: Jid) {
+    async fn on_bound(&mut self, stream: &StanzaStream, jid: Jid) {
         self.went_offline().await;
         self.bound = jid.try_into_full().ok();
         self.bound_at = now_ms();
@@ -327,6 +389,9 @@ impl Session {
         self.receipts_in_flight.clear();
         // Not committed, so the archive position is still before them.
         self.held.clear();
+        // Written for the old stream: its IQs are void, its outbox rows and
+        // owed receipts are sent again below, the rest is stale.
+        self.backlog.clear();
         self.presence_sent = false;
         self.held_roster = None;
         self.carbons_on = false;
@@ -356,12 +421,12 @@ impl Session {
         let id = uuid::Uuid::new_v4().to_string();
         self.pending_iqs.insert(id.clone(), PendingIq::Carbons);
         self.carbons_deadline = Some(tokio::time::Instant::now() + CARBONS_TIMEOUT);
-        let _ = stream.send(Box::new(carbons::enable(id).into())).await;
+        self.out(stream, carbons::enable(id).into(), Track::None);
     }
 
     /// Carbons are on (or refused, or unanswered): send the initial
     /// presence, announce that we are online and drain the outbox.
-    async fn finish_login(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
+    async fn finish_login(&mut self, stream: &StanzaStream) {
         self.carbons_deadline = None;
         self.send_presence(stream).await;
         self.presence_sent = true;
@@ -391,15 +456,15 @@ impl Session {
         }
     }
 
-    async fn send_presence(&self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
+    async fn send_presence(&mut self, stream: &StanzaStream) {
         let mut p = presence::own(self.show, self.status.as_deref(), PRIORITY);
         p.add_payload(self.caps.clone());
-        let _ = stream.send(Box::new(p.into())).await;
+        self.out(stream, p.into(), Track::None);
     }
 
     async fn send_iq(
         &mut self,
-        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        stream: &StanzaStream,
         to: Option<Jid>,
         kind: IqKind,
         pending: PendingIq,
@@ -414,14 +479,14 @@ impl Session {
             },
         };
         self.pending_iqs.insert(id, pending);
-        let _ = stream.send(Box::new(iq.into())).await;
+        self.out(stream, iq.into(), Track::None);
     }
 
-    async fn reply(&self, stream: &tokio_xmpp::stanzastream::StanzaStream, iq: Iq) {
-        let _ = stream.send(Box::new(iq.into())).await;
+    async fn reply(&mut self, stream: &StanzaStream, iq: Iq) {
+        self.out(stream, iq.into(), Track::None);
     }
 
-    async fn on_stanza(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream, stanza: Stanza) {
+    async fn on_stanza(&mut self, stream: &StanzaStream, stanza: Stanza) {
         match stanza {
             Stanza::Iq(iq) => self.on_iq(stream, iq).await,
             Stanza::Message(msg) => self.on_message(stream, msg).await,
@@ -429,7 +494,7 @@ impl Session {
         }
     }
 
-    async fn on_iq(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream, iq: Iq) {
+    async fn on_iq(&mut self, stream: &StanzaStream, iq: Iq) {
         match iq {
             Iq::Get {
                 from, id, payload, ..
@@ -502,7 +567,7 @@ impl Session {
 
     async fn on_iq_result(
         &mut self,
-        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        stream: &StanzaStream,
         pending: PendingIq,
         result: Result<Option<Element>, StanzaError>,
     ) {
@@ -586,11 +651,7 @@ impl Session {
         }
     }
 
-    async fn on_message(
-        &mut self,
-        stream: &tokio_xmpp::stanzastream::StanzaStream,
-        msg: xmpp_parsers::message::Message,
-    ) {
+    async fn on_message(&mut self, stream: &StanzaStream, msg: xmpp_parsers::message::Message) {
         if mam::is_result(&msg) {
             // Never read as a plain message, whatever its checks say.
             return self.on_archived(&msg);
@@ -635,12 +696,7 @@ impl Session {
     /// applies the acks it carries. `move_position`: a stored message may
     /// become the archive position (not for held messages, which the
     /// catch-up already passed).
-    async fn commit_live(
-        &mut self,
-        stream: &tokio_xmpp::stanzastream::StanzaStream,
-        c: &IncomingChat,
-        move_position: bool,
-    ) {
+    async fn commit_live(&mut self, stream: &StanzaStream, c: &IncomingChat, move_position: bool) {
         let owed = self.owes_receipt(c).await;
         let new = self.new_message(c, self.sid_trusted, owed);
         match self.store(|s| s.insert_incoming(&new)) {
@@ -682,7 +738,7 @@ impl Session {
     }
 
     /// Commits the live messages held during a catch-up that just ended.
-    async fn release_held(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
+    async fn release_held(&mut self, stream: &StanzaStream) {
         for c in std::mem::take(&mut self.held) {
             self.commit_live(stream, &c, false).await;
         }
@@ -726,7 +782,7 @@ impl Session {
 
     /// Starts the archive catch-up of a fresh stream: a baseline on the
     /// first login, else everything after the last archive id we have.
-    async fn start_catch_up(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
+    async fn start_catch_up(&mut self, stream: &StanzaStream) {
         let purpose = match self.store(|s| s.mam_position(self.account)) {
             Ok(None) => Purpose::Baseline,
             Ok(Some(p)) => Purpose::CatchUp {
@@ -741,7 +797,7 @@ impl Session {
 
     async fn open_mam(
         &mut self,
-        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        stream: &StanzaStream,
         purpose: Purpose,
         started: std::time::Instant,
         added: usize,
@@ -764,7 +820,7 @@ impl Session {
             added,
             fell_back,
         });
-        let _ = stream.send(Box::new(iq.into())).await;
+        self.out(stream, iq.into(), Track::None);
     }
 
     /// An archive result: kept for its page if it passes every check.
@@ -784,7 +840,7 @@ impl Session {
     /// messages held meanwhile are committed after the archive's rows.
     async fn on_mam_page(
         &mut self,
-        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        stream: &StanzaStream,
         queryid: &str,
         result: Result<Option<Element>, StanzaError>,
     ) {
@@ -799,7 +855,7 @@ impl Session {
     /// the next page.
     async fn mam_page(
         &mut self,
-        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        stream: &StanzaStream,
         queryid: &str,
         result: Result<Option<Element>, StanzaError>,
     ) {
@@ -893,12 +949,7 @@ impl Session {
 
     /// An archive query failed. If our position expired from the archive,
     /// record a gap and continue by time from the last known message.
-    async fn on_mam_error(
-        &mut self,
-        stream: &tokio_xmpp::stanzastream::StanzaStream,
-        query: MamQuery,
-        error: StanzaError,
-    ) {
+    async fn on_mam_error(&mut self, stream: &StanzaStream, query: MamQuery, error: StanzaError) {
         let expired = error.defined_condition == DefinedCondition::ItemNotFound
             && !query.fell_back
             && matches!(&query.purpose, Purpose::CatchUp { after: Some(_), .. });
@@ -949,7 +1000,7 @@ impl Session {
     /// row stops owing it once the server acknowledges the receipt.
     async fn send_receipt(
         &mut self,
-        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        stream: &StanzaStream,
         owed: Option<MessageId>,
         c: &IncomingChat,
     ) {
@@ -959,24 +1010,21 @@ impl Session {
 
     async fn send_receipt_to(
         &mut self,
-        stream: &tokio_xmpp::stanzastream::StanzaStream,
+        stream: &StanzaStream,
         owed: Option<MessageId>,
         to: Jid,
         id: &str,
     ) {
-        let token = stream
-            .send(Box::new(receipts::receipt(to, id).into()))
-            .await;
-        if let Some(message) = owed {
-            if self.receipts_in_flight.insert(message) {
-                self.track(token, move |ok| Tracked::Receipt { message, ok });
-            }
-        }
+        let track = match owed {
+            Some(message) if self.receipts_in_flight.insert(message) => Track::Receipt { message },
+            _ => Track::None,
+        };
+        self.out(stream, receipts::receipt(to, id).into(), track);
     }
 
     /// Sends the receipts still owed from earlier streams or runs (lost with
     /// a stream the server could not resume, or with a crash).
-    async fn send_owed_receipts(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
+    async fn send_owed_receipts(&mut self, stream: &StanzaStream) {
         let owed = match self.store(|s| s.owed_receipts(self.account, OWED_RECEIPTS_PER_LOGIN)) {
             Ok(owed) => owed,
             Err(e) => return self.error(e).await,
@@ -997,14 +1045,42 @@ impl Session {
         }
     }
 
+    /// Hands `stanza` to the stream without ever waiting: if the stream's
+    /// queue is full (it is not connected, or the server is slow), it waits
+    /// in the backlog, in order, and [`Session::drain`] passes it on later.
+    /// The session loop must not block on sending: the stream's worker
+    /// blocks in turn while its events are not read.
+    fn out(&mut self, stream: &StanzaStream, stanza: Stanza, track: Track) {
+        self.backlog.push_back((stanza, track));
+        self.drain(stream);
+    }
+
+    /// Passes backlogged stanzas to the stream while its queue has room.
+    fn drain(&mut self, stream: &StanzaStream) {
+        while let Some((stanza, track)) = self.backlog.pop_front() {
+            // A copy, so that nothing is lost if the queue is full.
+            match stream.send(Box::new(copy(&stanza))).now_or_never() {
+                Some(token) => self.track(token, track),
+                None => {
+                    self.backlog.push_front((stanza, track));
+                    return;
+                }
+            }
+        }
+    }
+
     /// Reports, through the session loop, when the server acknowledged a
     /// stanza (XEP-0198), or that it went out if the stream has no
     /// acknowledgements; `false` if it was lost with its stream.
-    fn track(
-        &self,
-        mut token: tokio_xmpp::stanzastream::StanzaToken,
-        report: impl FnOnce(bool) -> Tracked + Send + 'static,
-    ) {
+    fn track(&self, mut token: tokio_xmpp::stanzastream::StanzaToken, track: Track) {
+        let report = match track {
+            Track::None => return,
+            Track::Message { id, generation } => {
+                Box::new(move |ok| Tracked::Message { id, generation, ok })
+                    as Box<dyn FnOnce(bool) -> Tracked + Send>
+            }
+            Track::Receipt { message } => Box::new(move |ok| Tracked::Receipt { message, ok }),
+        };
         let stage = if self.sm_enabled {
             StanzaStage::Acked
         } else {
@@ -1053,9 +1129,16 @@ impl Session {
         }
     }
 
-    /// Sends every pending outbox row that is not already on its way.
-    async fn flush(&mut self, stream: &tokio_xmpp::stanzastream::StanzaStream) {
-        if self.bound.is_none() {
+    /// Sends the oldest pending outbox row, unless one is on its way.
+    ///
+    /// One message at a time: the next goes to the stream once the server
+    /// acknowledged the previous one (XEP-0198). If the server loses the
+    /// stream, tokio-xmpp drops what was sent and not acknowledged but
+    /// keeps what it had not written yet and sends that first on the new
+    /// stream; with more than one message on its way, a later message
+    /// could overtake an earlier one that the session sends again.
+    async fn flush(&mut self, stream: &StanzaStream) {
+        if self.bound.is_none() || !self.link_up || !self.in_flight.is_empty() {
             return;
         }
         let pending = match self.store(|s| s.pending_outgoing(self.account)) {
@@ -1063,10 +1146,6 @@ impl Session {
             Err(e) => return self.error(e).await,
         };
         for m in pending {
-            if self.in_flight.contains_key(&m.id) {
-                continue;
-            }
-            self.in_flight.insert(m.id, self.generation);
             let (Ok(to), Some(origin_id)) = (BareJid::new(&m.peer), m.origin_id.as_deref()) else {
                 let updated = self
                     .store(|s| s.set_state(m.id, MessageState::Failed, Some("invalid recipient")));
@@ -1077,15 +1156,21 @@ impl Session {
             // the server could not resume (XEP-0198 <failed/>).
             let delayed = (m.local_time < self.bound_at).then_some((m.local_time, &self.own));
             let stanza = chat::outgoing(&to, &m.body, origin_id, delayed);
-            let token = stream.send(Box::new(stanza.into())).await;
-            let (id, generation) = (m.id, self.generation);
-            self.track(token, move |ok| Tracked::Message { id, generation, ok });
+            let track = Track::Message {
+                id: m.id,
+                generation: self.generation,
+            };
+            self.in_flight.insert(m.id, self.generation);
+            self.out(stream, stanza.into(), track);
+            break;
         }
     }
 
-    async fn on_tracked(&mut self, tracked: Tracked) {
+    async fn on_tracked(&mut self, stream: &StanzaStream, tracked: Tracked) {
         match tracked {
-            Tracked::Message { id, generation, ok } => self.on_ack(id, generation, ok).await,
+            Tracked::Message { id, generation, ok } => {
+                self.on_ack(stream, id, generation, ok).await
+            }
             Tracked::Receipt { message, ok } => {
                 self.receipts_in_flight.remove(&message);
                 if ok {
@@ -1097,7 +1182,7 @@ impl Session {
         }
     }
 
-    async fn on_ack(&mut self, id: MessageId, generation: u64, acked: bool) {
+    async fn on_ack(&mut self, stream: &StanzaStream, id: MessageId, generation: u64, acked: bool) {
         if self.in_flight.get(&id) == Some(&generation) {
             self.in_flight.remove(&id);
         }
@@ -1105,6 +1190,7 @@ impl Session {
             let updated = self.store(|s| s.set_state(id, MessageState::Sent, None));
             self.announce_update(updated).await;
         }
+        self.flush(stream).await;
     }
 
     async fn announce_update(&self, updated: Result<Option<Message>, CoreError>) {
@@ -1124,6 +1210,15 @@ impl Session {
 
 enum IqKind {
     Get(Element),
+}
+
+/// A copy of a stanza (`Stanza` itself is not `Clone`).
+fn copy(stanza: &Stanza) -> Stanza {
+    match stanza {
+        Stanza::Iq(iq) => Stanza::Iq(iq.clone()),
+        Stanza::Message(m) => Stanza::Message(m.clone()),
+        Stanza::Presence(p) => Stanza::Presence(p.clone()),
+    }
 }
 
 /// Builds the answer to an IQ get/set.
