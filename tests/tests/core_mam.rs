@@ -347,3 +347,58 @@ async fn expired_position_falls_back_to_time_and_records_a_gap() {
 }
 
 // ---- a raw client (for bob's bursts and mallory's forgeries) ---------------
+
+/// Converse.js #1548 lost everything past its page limit; here 2,000 missed messages (40 pages;
+/// `CHARLA_CATCH_UP_MESSAGES` sets another number) must all arrive, once and in order. Prints
+/// the catch-up time (debug build; Prosody's file store, which reads its archive from the start
+/// for every page, dominates it at 10,000).
+#[tokio::test]
+async fn thousands_of_missed_messages_all_arrive_in_order() {
+    let n: usize = std::env::var("CHARLA_CATCH_UP_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let server = server().await;
+    let mut laptop = device(&server, "alice");
+    laptop.login(&server, "alice").await;
+    // The baseline (empty archive), then offline.
+    let none = laptop.drain_added(Duration::from_millis(700)).await;
+    assert!(none.is_empty(), "{none:?}");
+    laptop.logout().await;
+
+    // Another client of alice's takes them live, so the server keeps no offline copies.
+    let mut phone = RawClient::login(&server, "alice", "alice-pw", WAIT).await;
+    phone.send("<presence/>").await;
+    let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let burst: String = chunk
+            .iter()
+            .map(|i| {
+                format!(
+                    "<message type='chat' to='{ALICE}' id='b{i}'><body>n{i:05}</body></message>"
+                )
+            })
+            .collect();
+        bob.send(&burst).await;
+    }
+    // The server handles a stream's stanzas in order: once it answers this, all are archived.
+    bob.send("<iq type='get' id='all-archived'><ping xmlns='urn:xmpp:ping'/></iq>")
+        .await;
+    bob.read_until("all-archived").await;
+    drop(phone);
+
+    let started = Instant::now();
+    laptop.login(&server, "alice").await;
+    let mut bodies = Vec::with_capacity(n);
+    while bodies.len() < n {
+        bodies.push(laptop.added("archived message").await.body);
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "catch-up of {n} archived messages: {:.2} s from login (debug build), {:.0} msg/s",
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    );
+    let expected: Vec<String> = (0..n).map(|i| format!("n{i:05}")).collect();
+    assert_eq!(bodies, expected, "every message once, in order");
+}
