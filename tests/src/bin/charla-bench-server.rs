@@ -9,7 +9,7 @@
 //!
 //! - `watch`: bob logs in and sends presence; from then on every presence of alice's
 //!   resources is reported as `{"event":"presence","type":"available"|…,"at_ms":…}`.
-//! - `flood N TAG`: carol sends N chat messages to alice at once (receipt requested,
+//! - `flood N TAG`: carol (online, available) sends N chat messages to alice at once (receipt requested,
 //!   markable), ids `TAG-0`…; reports `flood_sent`, then `flood_done` with the number of
 //!   receipts and displayed markers for them and when the last receipt arrived (gives up
 //!   after 300 s).
@@ -138,8 +138,11 @@ async fn main() -> ExitCode {
             ["flood", count, tag] => match (count.parse(), flood_rx.take()) {
                 (Ok(count), rx) => {
                     if let Some(rx) = rx {
-                        let peer = Peer::login(s, FLOODER).await;
-                        tasks.push(tokio::spawn(flooder(peer, s.jid(USER), rx)));
+                        tasks.push(tokio::spawn(flooder(
+                            online_flooder(s).await,
+                            s.jid(USER),
+                            rx,
+                        )));
                     }
                     let tag = (*tag).to_owned();
                     let _ = flood_tx.send(FloodCommand::Flood { count, tag }).await;
@@ -152,8 +155,11 @@ async fn main() -> ExitCode {
             ["soak", seconds] => match (seconds.parse(), flood_rx.take()) {
                 (Ok(seconds), rx) => {
                     if let Some(rx) = rx {
-                        let peer = Peer::login(s, FLOODER).await;
-                        tasks.push(tokio::spawn(flooder(peer, s.jid(USER), rx)));
+                        tasks.push(tokio::spawn(flooder(
+                            online_flooder(s).await,
+                            s.jid(USER),
+                            rx,
+                        )));
                     }
                     let _ = flood_tx.send(FloodCommand::Soak { seconds }).await;
                 }
@@ -205,6 +211,13 @@ fn seed(db: &str, own: &str, peer: &str, count: usize) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// Carol logged in and available (so alice's receipts and markers reach her at once).
+async fn online_flooder(server: &charla_tests::TestServer) -> Peer {
+    let mut peer = Peer::login(server, FLOODER).await;
+    peer.send("<presence/>").await;
+    peer
 }
 
 /// Carol: runs floods and soaks one after another.
