@@ -95,7 +95,11 @@ impl Device {
         loop {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {
                 Ok(Some(e)) if pred(&e) => return e,
-                Ok(Some(_)) => continue,
+                Ok(Some(e)) => {
+                    if std::env::var_os("CHARLA_TRACE_EVENTS").is_some() {
+                        eprintln!("skipped while waiting for {what}: {e:?}");
+                    }
+                }
                 Ok(None) => panic!("event stream closed while waiting for {what}"),
                 Err(_) => panic!("timed out waiting for {what}"),
             }

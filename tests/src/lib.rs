@@ -60,6 +60,7 @@
 //!
 //! - `CHARLA_KEEP_TEST_DIRS`: keep each server's directory after the test (path printed).
 //! - `CHARLA_PROSODY_DEBUG`: Prosody logs at debug level.
+//! - `CHARLA_TRACE_EVENTS`: a [`Device`] prints the core events it skips while waiting.
 
 pub mod bench;
 mod certs;

@@ -49,13 +49,24 @@ fn chat(to: &str, id: &str, body: &str) -> String {
     )
 }
 
-/// Waits until alice's message `id` reaches `state`.
+/// Waits until alice's stored message `id` is in `state` (the update may come before or
+/// after other events).
 async fn reaches(alice: &mut Device, id: charla_core::MessageId, state: MessageState) {
-    alice
-        .wait_for("message state", |e| {
-            matches!(e, Event::MessageUpdated { message, .. } if message.id == id && message.state == state)
-        })
-        .await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = alice
+            .history(BOB)
+            .into_iter()
+            .find(|m| m.id == id)
+            .map(|m| m.state);
+        if now == Some(state) {
+            return;
+        }
+        match tokio::time::timeout_at(deadline, alice.events.recv()).await {
+            Ok(Some(_)) => {}
+            _ => panic!("message {id:?} never reached {state:?} (it is {now:?})"),
+        }
+    }
 }
 
 fn bodies(alice: &Device) -> Vec<String> {
