@@ -14,6 +14,7 @@ fn main() {
             "close_chat",
             "load_older",
             "send_message",
+            "retry_message",
             "focus_chat",
             "mark_displayed",
             "open_link",

@@ -208,6 +208,16 @@ pub async fn send_message(
     shell.core.send_message(account, &to, &body).await
 }
 
+/// Sends a failed message again (see `Core::retry`).
+#[tauri::command]
+pub async fn retry_message(
+    shell: Shared<'_>,
+    account: AccountId,
+    message: MessageId,
+) -> Result<Message, CoreError> {
+    shell.core.retry(account, message).await
+}
+
 /// The user has seen the conversation up to `message` (an incoming one):
 /// tells the contact (XEP-0333), unless the user turned read markers off.
 #[tauri::command]

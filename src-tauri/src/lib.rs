@@ -154,6 +154,7 @@ pub fn run() {
             commands::send_message,
             commands::focus_chat,
             commands::mark_displayed,
+            commands::retry_message,
             commands::open_link,
             commands::save_settings,
             commands::pop_out_chat,

@@ -52,10 +52,20 @@ fn chat(to: &str, id: &str, body: &str) -> String {
 /// Waits until alice's stored message `id` is in `state` (the update may come before or
 /// after other events).
 async fn reaches(alice: &mut Device, id: charla_core::MessageId, state: MessageState) {
+    reaches_in(alice, BOB, id, state).await
+}
+
+/// [`reaches`] for a message to `peer`.
+async fn reaches_in(
+    alice: &mut Device,
+    peer: &str,
+    id: charla_core::MessageId,
+    state: MessageState,
+) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let now = alice
-            .history(BOB)
+            .history(peer)
             .into_iter()
             .find(|m| m.id == id)
             .map(|m| m.state);
@@ -237,4 +247,55 @@ async fn a_message_read_but_not_committed_comes_back_from_the_archive() {
     for body in ["first", "read but not committed", "after the lock"] {
         assert_eq!(all.iter().filter(|b| *b == body).count(), 1, "{all:?}");
     }
+}
+
+#[tokio::test]
+async fn a_bounced_message_fails_with_the_reason_and_a_retry_sends_it() {
+    let server = server().await;
+    let mut alice = Device::new(&server, "alice", WAIT);
+    alice.login(options(&server, "alice-pw", None)).await;
+    let to = "carol@charla.test";
+    let sent = alice
+        .core
+        .send_message(alice.account, to, "are you there?")
+        .await
+        .expect("queued");
+    // No such account yet: the server bounces it.
+    let failed = alice
+        .wait_for("the bounce", |e| {
+            matches!(e, Event::MessageUpdated { message, .. }
+                if message.id == sent.id && message.state == MessageState::Failed)
+        })
+        .await;
+    let Event::MessageUpdated { message, .. } = failed else {
+        unreachable!()
+    };
+    assert!(message.error.is_some_and(|e| !e.is_empty()), "a reason");
+    // Nothing but a failed message of ours can be retried.
+    let wrong = alice
+        .core
+        .retry(alice.account, charla_core::MessageId(sent.id.0 + 1000))
+        .await;
+    assert!(wrong.is_err(), "{wrong:?}");
+
+    // carol signs up; the retried message goes out and reaches her.
+    server
+        .register("carol", "carol-pw")
+        .await
+        .expect("register");
+    let retried = alice
+        .core
+        .retry(alice.account, sent.id)
+        .await
+        .expect("retry");
+    assert_eq!(
+        (retried.state, retried.error),
+        (MessageState::Pending, None)
+    );
+    reaches_in(&mut alice, to, sent.id, MessageState::Sent).await;
+    let again = alice.core.retry(alice.account, sent.id).await;
+    assert!(again.is_err(), "sent, not failed: {again:?}");
+    let mut carol = RawClient::login(&server, "carol", "carol-pw", WAIT).await;
+    carol.send("<presence/>").await;
+    carol.read_until("are you there?").await;
 }

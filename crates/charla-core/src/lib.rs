@@ -251,6 +251,37 @@ impl Core {
         Ok(message)
     }
 
+    /// Sends a message that failed again (the user's retry): it goes back
+    /// to `pending` in the outbox, is announced, and is sent when the
+    /// account is online. Fails with `InvalidInput` if `message_id` is not
+    /// a failed outgoing message of `account`.
+    pub async fn retry(
+        &self,
+        account: AccountId,
+        message_id: MessageId,
+    ) -> Result<Message, CoreError> {
+        let message = self
+            .store(|s| match s.message(message_id)? {
+                Some(m) if m.account_id == account => s.retry_outgoing(message_id),
+                _ => Ok(None),
+            })?
+            .ok_or_else(|| {
+                CoreError::new(
+                    ErrorCode::InvalidInput,
+                    "no failed message of ours to retry",
+                )
+            })?;
+        let _ = self
+            .events
+            .send(Event::MessageUpdated {
+                account,
+                message: message.clone(),
+            })
+            .await;
+        self.send_command(account, Command::Flush).await;
+        Ok(message)
+    }
+
     /// Tells `peer` that the user has seen their message `message_id` (and,
     /// by XEP-0333's meaning, everything before it): sends a displayed
     /// marker naming the message's `id` attribute, if the sender marked it

@@ -482,6 +482,23 @@ impl Store {
         self.message(id)
     }
 
+    /// Puts a `failed` outgoing message back in the outbox (`pending`, error
+    /// cleared), for a retry the user asked for; returns the updated row, or
+    /// `None` if it is not an outgoing message that failed.
+    pub fn retry_outgoing(&self, id: MessageId) -> Result<Option<Message>> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE messages SET state = 'pending', error = NULL \
+                 WHERE id = ?1 AND direction = 'out' AND state = 'failed'",
+            )?
+            .execute([id.0])?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.message(id)
+    }
+
     /// Our own message with this origin-id in the conversation, if any.
     pub fn find_outgoing_by_origin_id(
         &self,

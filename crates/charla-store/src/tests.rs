@@ -1494,3 +1494,37 @@ fn marker_id_is_the_wire_id_of_markable_messages_only() {
         .unwrap();
     assert_eq!(out.origin_id.as_deref(), Some("o-1"));
 }
+
+#[test]
+fn only_a_failed_outgoing_message_can_be_retried() {
+    let (mut store, account) = setup();
+    let out = store
+        .insert_outgoing(account, "bob@example.org", "hi", "o-1")
+        .unwrap();
+    // Pending, not failed: nothing to retry.
+    assert_eq!(store.retry_outgoing(out.id).unwrap(), None);
+    store
+        .set_state(out.id, MessageState::Failed, Some("recipient-unavailable"))
+        .unwrap();
+    let retried = store.retry_outgoing(out.id).unwrap().expect("retried");
+    assert_eq!(
+        (retried.state, retried.error),
+        (MessageState::Pending, None)
+    );
+    assert_eq!(
+        store
+            .pending_outgoing(account)
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        [out.id]
+    );
+    let incoming = inserted(
+        store
+            .insert_incoming(&incoming(account, "bob@example.org", "theirs"))
+            .unwrap(),
+    );
+    assert_eq!(store.retry_outgoing(incoming.id).unwrap(), None);
+    assert_eq!(store.retry_outgoing(MessageId(424_242)).unwrap(), None);
+}

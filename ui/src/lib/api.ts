@@ -43,6 +43,8 @@ export interface Backend {
   /** The page before `before`, newest first; empty when there is no more. */
   loadOlder(account: AccountId, peer: string, before: MessageId): Promise<Message[]>;
   sendMessage(account: AccountId, to: string, body: string): Promise<Message>;
+  /** Sends one of our failed messages again; it comes back as pending. */
+  retryMessage(account: AccountId, message: MessageId): Promise<Message>;
   focusChat(chat: ChatRef | null): Promise<void>;
   /** The user has seen the chat up to this incoming message (sends a read marker if enabled). */
   markDisplayed(account: AccountId, peer: string, message: MessageId): Promise<void>;
@@ -79,6 +81,7 @@ export const tauriBackend: Backend = {
   closeChat: (account, peer) => call('close_chat', { account, peer }),
   loadOlder: (account, peer, before) => call('load_older', { account, peer, before }),
   sendMessage: (account, to, body) => call('send_message', { account, to, body }),
+  retryMessage: (account, message) => call('retry_message', { account, message }),
   focusChat: (chat) => call('focus_chat', { chat }),
   markDisplayed: (account, peer, message) => call('mark_displayed', { account, peer, message }),
   openLink: (url) => call('open_link', { url }),

@@ -115,6 +115,7 @@ export const en = {
   'state.displayed': 'Read',
   'state.failed': 'Not sent',
   'state.failedReason': 'Not sent: {reason}',
+  'message.retry': 'Send again',
 
   'banner.offline': 'You are offline.',
   'banner.goOnline': 'Go online',

@@ -116,6 +116,7 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'state.displayed': 'Leído',
   'state.failed': 'No enviado',
   'state.failedReason': 'No enviado: {reason}',
+  'message.retry': 'Volver a enviar',
 
   'banner.offline': 'Estás desconectado.',
   'banner.goOnline': 'Conectarse',

@@ -4,7 +4,7 @@
  * which chat the user is looking at (`focus_chat`).
  */
 import type { Backend } from '$lib/api';
-import type { AccountId, ChatRef, Message } from '$lib/contract';
+import type { AccountId, ChatRef, Message, MessageId } from '$lib/contract';
 import { toUiError, type UiError } from '$lib/errors';
 import { mergeMessages } from '$lib/util/messages';
 import type { NoticeStore } from './notices.svelte';
@@ -38,7 +38,15 @@ export class ChatState {
   }
 
   merge(messages: readonly Message[]): void {
-    this.messages = mergeMessages(this.messages, messages);
+    this.messages = mergeMessages(this.messages, messages, this.#retried);
+  }
+
+  /** Our failed messages the user sent again: they may leave `failed` (see mergeMessages). */
+  #retried = new Set<number>();
+
+  /** Marks `message` as sent again, so that its next state replaces `failed`. */
+  retried(message: MessageId): void {
+    this.#retried.add(message);
   }
 }
 
@@ -186,6 +194,19 @@ export class ChatsStore {
     try {
       const message = await this.#backend.sendMessage(chat.account, chat.peer, body);
       chat.merge([message]);
+      return true;
+    } catch (error) {
+      this.#notices.error(toUiError(error));
+      return false;
+    }
+  }
+
+  /** Sends one of our failed messages again; it shows as pending at once. */
+  async retry(chat: ChatState, message: Message): Promise<boolean> {
+    if (message.direction !== 'out' || message.state !== 'failed') return false;
+    chat.retried(message.id);
+    try {
+      chat.merge([await this.#backend.retryMessage(chat.account, message.id)]);
       return true;
     } catch (error) {
       this.#notices.error(toUiError(error));

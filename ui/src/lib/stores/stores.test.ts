@@ -65,6 +65,21 @@ describe('ChatsStore', () => {
     expect(backend.called('markDisplayed').at(-1)).toEqual([1, 'bob@example.org', 10]);
   });
 
+  it('retries only our failed messages, showing them as pending at once', async () => {
+    const { app, backend } = await setup();
+    const chat = app.chats.open(1, 'bob@example.org')!;
+    await settle();
+    const failed = message(20, { direction: 'out', state: 'failed', error: 'recipient-unavailable' });
+    backend.channels.get('bob@example.org')!({ type: 'added', message: failed });
+    expect(await app.chats.retry(chat, message(21, { direction: 'out', state: 'sent' }))).toBe(false);
+    expect(await app.chats.retry(chat, message(22))).toBe(false);
+    expect(backend.called('retryMessage')).toEqual([]);
+    expect(await app.chats.retry(chat, failed)).toBe(true);
+    expect(backend.called('retryMessage')).toEqual([[1, 20]]);
+    const row = chat.messages.find((m) => m.id === 20)!;
+    expect([row.state, row.error]).toEqual(['pending', null]);
+  });
+
   it('loads the first page, applies channel updates, pages back to the beginning', async () => {
     const { app, backend } = await setup();
     const chat = app.chats.open(1, 'bob@example.org')!;

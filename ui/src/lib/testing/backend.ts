@@ -115,6 +115,25 @@ export class FakeBackend implements Backend {
       error: null,
     });
   }
+  retryMessage(account: AccountId, message: MessageId) {
+    this.#record('retryMessage', account, message);
+    if (this.failSend) return Promise.reject(this.failSend);
+    return Promise.resolve<Message>({
+      id: message,
+      conversation_id: 1,
+      account_id: account,
+      peer: 'bob@example.org',
+      direction: 'out',
+      sender: 'me@example.org',
+      body: 'retried',
+      server_time: null,
+      local_time: Date.now(),
+      origin_id: null,
+      stanza_id: null,
+      state: 'pending',
+      error: null,
+    });
+  }
   markDisplayed(...args: Parameters<Backend['markDisplayed']>) {
     this.#record('markDisplayed', ...args);
     return Promise.resolve();

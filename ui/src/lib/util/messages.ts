@@ -15,8 +15,12 @@ const STATE_RANK: Readonly<Record<MessageState, number>> = {
   displayed: 4,
 };
 
-/** Which of two versions of one message to keep: the further one, or else the newer one. */
-function newest(current: Message, incoming: Message): Message {
+/**
+ * Which of two versions of one message to keep: the further one, or else the newer one. A
+ * message the user sent again (`retried`) moves on from `failed` to whatever comes next.
+ */
+function newest(current: Message, incoming: Message, retried: ReadonlySet<number>): Message {
+  if (current.state === 'failed' && retried.has(current.id)) return incoming;
   return STATE_RANK[incoming.state] >= STATE_RANK[current.state] ? incoming : current;
 }
 
@@ -25,7 +29,11 @@ function newest(current: Message, incoming: Message): Message {
  * id) and returns a new list sorted by id with each id once. Returns `current` itself when
  * nothing changed, so callers can skip work.
  */
-export function mergeMessages(current: readonly Message[], incoming: readonly Message[]): readonly Message[] {
+export function mergeMessages(
+  current: readonly Message[],
+  incoming: readonly Message[],
+  retried: ReadonlySet<number> = new Set(),
+): readonly Message[] {
   if (incoming.length === 0) return current;
   const byId = new Map<number, Message>();
   for (const message of current) byId.set(message.id, message);
@@ -34,7 +42,7 @@ export function mergeMessages(current: readonly Message[], incoming: readonly Me
   const lastId = current.at(-1)?.id ?? Number.NEGATIVE_INFINITY;
   for (const message of incoming) {
     const existing = byId.get(message.id);
-    const kept = existing ? newest(existing, message) : message;
+    const kept = existing ? newest(existing, message, retried) : message;
     if (kept !== existing) {
       byId.set(message.id, kept);
       changed = true;
