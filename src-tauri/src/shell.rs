@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use charla_core::{AccountId, Core, Direction, Event, Message, Show};
+use charla_core::{AccountId, Core, Direction, Event, Message, MessageId, Show};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Manager};
 
@@ -98,6 +98,32 @@ impl Shell {
                 self.unread_changed(app, chat, 0, None);
             }
         }
+    }
+
+    /// The chat was read up to `up_to` on another device: what is older is
+    /// no longer unread here, and its notification goes.
+    fn read_elsewhere(&self, app: &AppHandle, chat: ChatRef, up_to: MessageId) {
+        let had = lock(&self.unread).get(&chat).copied().unwrap_or(0);
+        if had == 0 {
+            return;
+        }
+        let left = self
+            .core
+            .incoming_after(chat.account, &chat.peer, up_to)
+            .unwrap_or(had)
+            .min(had);
+        {
+            let mut unread = lock(&self.unread);
+            if left == 0 {
+                unread.remove(&chat);
+            } else {
+                unread.insert(chat.clone(), left);
+            }
+        }
+        if left == 0 {
+            self.notifier.forget(chat.clone());
+        }
+        self.unread_changed(app, chat, left, None);
     }
 
     fn unread_changed(&self, app: &AppHandle, chat: ChatRef, count: u32, last: Option<Message>) {
@@ -197,6 +223,17 @@ impl Shell {
                     Some(p) => known.insert(jid.clone(), p.clone()),
                     None => known.remove(jid),
                 };
+            }
+            Event::ChatRead {
+                account,
+                peer,
+                up_to,
+            } => {
+                let chat = ChatRef {
+                    account: *account,
+                    peer: peer.clone(),
+                };
+                self.read_elsewhere(app, chat, *up_to);
             }
             Event::ContactRemoved { .. } | Event::Error { .. } => {}
         }

@@ -115,6 +115,30 @@ mod tests {
         <request xmlns='urn:xmpp:receipts'/></message>";
 
     #[test]
+    fn our_displayed_marker_from_another_device_means_read_there() {
+        let marker = "<message xmlns='jabber:client' from='alice@x/dev1' to='bob@x/phone' type='chat'>\
+            <displayed xmlns='urn:xmpp:chat-markers:0' id='b1'/></message>";
+        assert_eq!(
+            unwrap(&wrap("alice@x", "sent", marker), &own()),
+            Carbon::Copy(Incoming::ReadElsewhere {
+                peer: BareJid::new("bob@x").expect("jid"),
+                id: "b1".into()
+            })
+        );
+        // Our receipt is nothing to act on; someone else's forged "sent" carbon is refused.
+        let receipt = "<message xmlns='jabber:client' from='alice@x/dev1' to='bob@x/phone' type='chat'>\
+            <received xmlns='urn:xmpp:receipts' id='b1'/></message>";
+        assert!(matches!(
+            unwrap(&wrap("alice@x", "sent", receipt), &own()),
+            Carbon::Copy(Incoming::Ignored(_))
+        ));
+        assert!(matches!(
+            unwrap(&wrap("mallory@x", "sent", marker), &own()),
+            Carbon::Refused(_)
+        ));
+    }
+
+    #[test]
     fn sent_carbon_from_our_server_is_an_outgoing_copy() {
         let Carbon::Copy(Incoming::Chat(c)) = unwrap(&wrap("alice@x", "sent", SENT), &own()) else {
             panic!("not a copy")
@@ -202,7 +226,7 @@ mod tests {
     }
 
     #[test]
-    fn receipt_in_a_received_carbon_is_kept_in_a_sent_one_dropped() {
+    fn receipt_in_a_received_carbon_is_kept_and_our_marker_is_a_read_elsewhere() {
         let receipt =
             "<message xmlns='jabber:client' from='bob@x/phone' to='alice@x/dev1' type='chat'>\
             <received xmlns='urn:xmpp:receipts' id='o1'/></message>";
@@ -219,9 +243,10 @@ mod tests {
         let our_marker =
             "<message xmlns='jabber:client' from='alice@x/dev1' to='bob@x' type='chat'>\
             <displayed xmlns='urn:xmpp:chat-markers:0' id='b1'/></message>";
+        // Not applied to our own messages: it says we read bob's.
         assert!(matches!(
             unwrap(&wrap("alice@x", "sent", our_marker), &own()),
-            Carbon::Copy(Incoming::Ignored(_))
+            Carbon::Copy(Incoming::ReadElsewhere { .. })
         ));
     }
 

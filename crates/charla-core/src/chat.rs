@@ -56,6 +56,9 @@ pub(crate) enum Incoming {
     Chat(IncomingChat),
     /// Receipts or displayed markers (no body) from `peer` for our messages.
     Acks { peer: BareJid, acks: Vec<Ack> },
+    /// Our other device told `peer` it displayed their message `id`
+    /// (a carbon of our XEP-0333 marker): read there, so read here.
+    ReadElsewhere { peer: BareJid, id: String },
     /// A bounce of one of our messages to `peer`: `id` is its stanza id.
     Bounce {
         peer: BareJid,
@@ -123,7 +126,19 @@ pub(crate) fn classify_sent(msg: &Message, own: &BareJid) -> Incoming {
             c.acks.clear();
             Incoming::Chat(c)
         }
-        Incoming::Acks { .. } => Incoming::Ignored("no body"),
+        // Our own receipts are not ours to apply; our displayed marker
+        // means the chat was read on that device.
+        Incoming::Acks { peer, acks } => match acks
+            .into_iter()
+            .rev()
+            .find(|a| a.kind == receipts::AckKind::Displayed)
+        {
+            Some(marker) => Incoming::ReadElsewhere {
+                peer,
+                id: marker.id,
+            },
+            None => Incoming::Ignored("no body"),
+        },
         other => other,
     }
 }

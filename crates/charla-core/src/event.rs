@@ -2,7 +2,7 @@
 //! every variant is already validated, stored where relevant, and carries
 //! database row ids.
 
-use charla_store::{AccountId, Message, RosterEntry};
+use charla_store::{AccountId, Message, MessageId, RosterEntry};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -88,6 +88,16 @@ pub enum Event {
         account: AccountId,
         /// The row as it is now.
         message: Message,
+    },
+    /// The user read the chat with `peer` up to `up_to` (an incoming row) on
+    /// another of their devices (XEP-0333 marker, seen as a XEP-0280 carbon).
+    ChatRead {
+        /// The account.
+        account: AccountId,
+        /// The contact's bare JID.
+        peer: String,
+        /// The newest incoming message read there.
+        up_to: MessageId,
     },
     /// Something failed; `account` is `None` for errors not tied to one.
     Error {

@@ -386,6 +386,18 @@ impl Core {
         })
     }
 
+    /// How many incoming messages in the chat with `peer` are newer than
+    /// `after` (what is still unread after a [`Event::ChatRead`]).
+    pub fn incoming_after(
+        &self,
+        account: AccountId,
+        peer: &str,
+        after: MessageId,
+    ) -> Result<u32, CoreError> {
+        let peer = parse_bare_jid(peer)?;
+        self.store(|s| s.incoming_after(account, peer.as_str(), after))
+    }
+
     /// The cached roster of an account.
     pub fn contacts(&self, account: AccountId) -> Result<Vec<RosterEntry>, CoreError> {
         self.store(|s| s.contacts(account))

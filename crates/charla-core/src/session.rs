@@ -673,6 +673,21 @@ impl Session {
                 self.announce_update(updated).await;
             }
             Incoming::Acks { peer, acks } => self.apply_acks(&peer, &acks).await,
+            Incoming::ReadElsewhere { peer, id } => {
+                let account = self.account;
+                match self.store(|s| s.find_incoming(account, peer.as_str(), &id)) {
+                    Ok(Some(up_to)) => {
+                        self.emit(Event::ChatRead {
+                            account,
+                            peer: peer.to_string(),
+                            up_to,
+                        })
+                        .await
+                    }
+                    Ok(None) => log::debug!("read elsewhere: no such message here"),
+                    Err(e) => self.error(e).await,
+                }
+            }
             Incoming::Chat(c) => {
                 let catching_up = matches!(
                     &self.mam,
@@ -903,7 +918,9 @@ impl Session {
                             Incoming::Acks { peer, acks: a } => {
                                 acks.push((peer.clone(), a.clone()))
                             }
-                            Incoming::Bounce { .. } | Incoming::Ignored(_) => {}
+                            Incoming::Bounce { .. }
+                            | Incoming::ReadElsewhere { .. }
+                            | Incoming::Ignored(_) => {}
                         }
                     }
                     let committed =

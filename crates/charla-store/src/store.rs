@@ -499,6 +499,39 @@ impl Store {
         self.message(id)
     }
 
+    /// The incoming message of `account`'s conversation with `peer` that a
+    /// displayed marker or receipt names by `id` (its `id` attribute, else
+    /// its origin-id), if any.
+    pub fn find_incoming(
+        &self,
+        account: AccountId,
+        peer: &str,
+        id: &str,
+    ) -> Result<Option<MessageId>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+                 WHERE c.account_id = ?1 AND c.peer = ?2 AND m.direction = 'in' \
+                 AND (m.wire_id = ?3 OR m.origin_id = ?3) ORDER BY m.id DESC LIMIT 1",
+            )?
+            .query_row(params![account.0, peer, id], |row| row.get(0))
+            .optional()?
+            .map(MessageId))
+    }
+
+    /// How many incoming messages of `account`'s conversation with `peer`
+    /// are newer than `after`.
+    pub fn incoming_after(&self, account: AccountId, peer: &str, after: MessageId) -> Result<u32> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+                 WHERE c.account_id = ?1 AND c.peer = ?2 AND m.direction = 'in' AND m.id > ?3",
+            )?
+            .query_row(params![account.0, peer, after.0], |row| row.get(0))?)
+    }
+
     /// Our own message with this origin-id in the conversation, if any.
     pub fn find_outgoing_by_origin_id(
         &self,

@@ -4,6 +4,7 @@ import type { ConnectionState } from "./ConnectionState";
 import type { ContactPresence } from "./ContactPresence";
 import type { CoreError } from "./CoreError";
 import type { Message } from "./Message";
+import type { MessageId } from "./MessageId";
 import type { RosterEntry } from "./RosterEntry";
 
 /**
@@ -69,7 +70,19 @@ account: AccountId,
 /**
  * The row as it is now.
  */
-message: Message, } | { "type": "error", 
+message: Message, } | { "type": "chat_read", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The contact's bare JID.
+ */
+peer: string, 
+/**
+ * The newest incoming message read there.
+ */
+up_to: MessageId, } | { "type": "error", 
 /**
  * The account concerned, if any.
  */

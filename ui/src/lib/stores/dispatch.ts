@@ -63,6 +63,9 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       // Normally delivered through the chat's channel; merging by id makes a copy harmless.
       chats.upsert(event.account, event.message);
       break;
+    case 'chat_read':
+      // The shell recounts the chat's unread messages and sends unread_changed.
+      break;
     case 'error':
       // While logging in, the login form shows the failure itself.
       if (session.account === null || (event.account !== null && event.account !== session.account)) break;
