@@ -56,7 +56,10 @@ async fn reading_on_one_device_marks_the_chat_read_on_the_other() {
         unreachable!()
     };
     assert_eq!(peer, BOB);
-    assert_eq!(up_to, on_laptop[0].id, "the laptop's own row for the same message");
+    assert_eq!(
+        up_to, on_laptop[0].id,
+        "the laptop's own row for the same message"
+    );
     assert_eq!(
         laptop
             .core

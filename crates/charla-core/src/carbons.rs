@@ -116,7 +116,8 @@ mod tests {
 
     #[test]
     fn our_displayed_marker_from_another_device_means_read_there() {
-        let marker = "<message xmlns='jabber:client' from='alice@x/dev1' to='bob@x/phone' type='chat'>\
+        let marker =
+            "<message xmlns='jabber:client' from='alice@x/dev1' to='bob@x/phone' type='chat'>\
             <displayed xmlns='urn:xmpp:chat-markers:0' id='b1'/></message>";
         assert_eq!(
             unwrap(&wrap("alice@x", "sent", marker), &own()),
@@ -126,7 +127,8 @@ mod tests {
             })
         );
         // Our receipt is nothing to act on; someone else's forged "sent" carbon is refused.
-        let receipt = "<message xmlns='jabber:client' from='alice@x/dev1' to='bob@x/phone' type='chat'>\
+        let receipt =
+            "<message xmlns='jabber:client' from='alice@x/dev1' to='bob@x/phone' type='chat'>\
             <received xmlns='urn:xmpp:receipts' id='b1'/></message>";
         assert!(matches!(
             unwrap(&wrap("alice@x", "sent", receipt), &own()),
