@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use charla_core::{
-    AccountId, ConnectOptions, CoreError, ErrorCode, Keepalive, Message, MessageId, RosterEntry,
-    ServerAddress, Show, TlsTrust,
+    AccountId, ConnectOptions, Core, CoreError, ErrorCode, Keepalive, Message, MessageId,
+    RosterEntry, ServerAddress, Show, TlsTrust,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
@@ -159,7 +159,7 @@ pub fn presences(shell: Shared<'_>, account: AccountId) -> Vec<PresenceEntry> {
 /// Opens a chat view: returns its newest page and sends later changes over
 /// `updates` until `close_chat`.
 #[tauri::command]
-pub fn open_chat(
+pub async fn open_chat(
     shell: Shared<'_>,
     window: WebviewWindow,
     account: AccountId,
@@ -177,7 +177,7 @@ pub fn open_chat(
         window.label().to_owned(),
         updates,
     );
-    shell.core.history(account, &peer, None, PAGE)
+    page_with_archive(&shell.core, account, &peer, None).await
 }
 
 /// Closes a chat view.
@@ -188,13 +188,42 @@ pub fn close_chat(shell: Shared<'_>, window: WebviewWindow, account: AccountId, 
 
 /// The page of history before `before`.
 #[tauri::command]
-pub fn load_older(
+pub async fn load_older(
     shell: Shared<'_>,
     account: AccountId,
     peer: String,
     before: MessageId,
 ) -> Result<Vec<Message>, CoreError> {
-    shell.core.history(account, &peer, Some(before), PAGE)
+    page_with_archive(&shell.core, account, &peer, Some(before)).await
+}
+
+/// A page of stored history before `before` (or the newest); when the
+/// store runs out, older history is fetched from the server's archive
+/// first (XEP-0313), as long as the account is online. Offline, or if the
+/// archive fails, the stored part is the answer.
+async fn page_with_archive(
+    core: &Core,
+    account: AccountId,
+    peer: &str,
+    before: Option<MessageId>,
+) -> Result<Vec<Message>, CoreError> {
+    let mut page = core.history(account, peer, before, PAGE)?;
+    // A fetch can bring only rows we already have; try a few pages.
+    for _ in 0..3 {
+        if page.len() >= PAGE as usize {
+            break;
+        }
+        match core.fetch_older(account, peer).await {
+            Ok(fetched) => {
+                page = core.history(account, peer, before, PAGE)?;
+                if fetched.complete {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(page)
 }
 
 /// Queues a message (see `Core::send_message`).

@@ -402,3 +402,66 @@ async fn thousands_of_missed_messages_all_arrive_in_order() {
     let expected: Vec<String> = (0..n).map(|i| format!("n{i:05}")).collect();
     assert_eq!(bodies, expected, "every message once, in order");
 }
+
+/// Scrolling up past local history: a new device has none of the 120 archived messages, and
+/// each fetch stores the page before what it has, in order, until the archive has no more.
+#[tokio::test]
+async fn older_history_comes_from_the_archive_page_by_page_in_order() {
+    const N: usize = 120;
+    let server = server().await;
+    let mut phone = RawClient::login(&server, "alice", "alice-pw", WAIT).await;
+    phone.send("<presence/>").await;
+    let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
+    let burst: String = (0..N).map(chat).collect();
+    bob.send(&burst).await;
+    bob.send("<iq type='get' id='all-archived'><ping xmlns='urn:xmpp:ping'/></iq>")
+        .await;
+    bob.read_until("all-archived").await;
+
+    let mut laptop = device(&server, "alice");
+    offline_before_fetching(&laptop).await;
+    laptop.login(&server, "alice").await;
+    let baseline = laptop.drain_added(Duration::from_millis(700)).await;
+    assert!(baseline.is_empty(), "the first login pulls no history");
+    let mut fetches = 0;
+    loop {
+        let got = laptop
+            .core
+            .fetch_older(laptop.account, BOB)
+            .await
+            .expect("fetch");
+        fetches += 1;
+        let bodies: Vec<String> = laptop.history(BOB).into_iter().map(|m| m.body).collect();
+        let expected: Vec<String> = (N - bodies.len()..N).map(|i| format!("m{i:03}")).collect();
+        assert_eq!(bodies, expected, "the newest {} in order", bodies.len());
+        if got.complete {
+            break;
+        }
+        assert!(got.added > 0, "an incomplete page adds something");
+        assert!(fetches < 10, "it ends");
+    }
+    assert_eq!(laptop.history(BOB).len(), N);
+    // A live message still goes after all of them.
+    bob.send(&format!(
+        "<message type='chat' to='{ALICE}' id='b-new'><body>new</body></message>"
+    ))
+    .await;
+    laptop
+        .wait_for(
+            "the live message",
+            |e| matches!(e, Event::MessageAdded { message, .. } if message.body == "new"),
+        )
+        .await;
+    let last = laptop.history(BOB).pop().expect("rows");
+    assert_eq!(last.body, "new");
+}
+
+/// Fetching older history needs a connection.
+async fn offline_before_fetching(laptop: &Client) {
+    let err = laptop
+        .core
+        .fetch_older(laptop.account, BOB)
+        .await
+        .expect_err("offline");
+    assert_eq!(err.code, charla_core::ErrorCode::NotConnected);
+}

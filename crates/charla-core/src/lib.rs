@@ -43,6 +43,15 @@ const EVENT_QUEUE: usize = 1024;
 /// Largest page of history one call returns.
 const MAX_PAGE: u32 = 500;
 
+/// What [`Core::fetch_older`] got from the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OlderHistory {
+    /// New rows stored (some may already have been here).
+    pub added: u32,
+    /// The archive has nothing older.
+    pub complete: bool,
+}
+
 /// How to connect an account.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
@@ -384,6 +393,32 @@ impl Core {
             let conversation = s.conversation(account, peer.as_str())?;
             s.history_page(conversation, before, limit.min(MAX_PAGE))
         })
+    }
+
+    /// Fetches the page of the chat with `peer` before everything stored,
+    /// from the server's archive (XEP-0313), when scrolling up past local
+    /// history. The rows are stored before all others (history is ordered
+    /// by row id) and announced with `MessageAdded`. Fails with
+    /// `NotConnected` offline.
+    pub async fn fetch_older(
+        &self,
+        account: AccountId,
+        peer: &str,
+    ) -> Result<OlderHistory, CoreError> {
+        let peer = parse_bare_jid(peer)?;
+        let (reply, answer) = oneshot::channel();
+        if !self
+            .send_command(account, Command::FetchOlder { peer, reply })
+            .await
+        {
+            return Err(CoreError::new(
+                ErrorCode::NotConnected,
+                "the account is not connected",
+            ));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(CoreError::new(ErrorCode::NotConnected, "the session ended")))
     }
 
     /// How many incoming messages in the chat with `peer` are newer than

@@ -99,6 +99,34 @@ pub(crate) fn query(iq_id: String, queryid: &str, purpose: &Purpose) -> Iq {
     )
 }
 
+/// Builds the query for older history of the conversation `with`: the
+/// page before the archive id `before` (empty: the newest page), when
+/// scrolling up past what is stored.
+pub(crate) fn older_query(iq_id: String, queryid: &str, with: &BareJid, before: &str) -> Iq {
+    Iq::from_set(
+        iq_id,
+        Query {
+            queryid: Some(QueryId(queryid.to_owned())),
+            node: None,
+            form: Some(with_form(with)),
+            set: Some(SetQuery {
+                max: Some(PAGE_SIZE),
+                after: None,
+                before: Some(before.to_owned()),
+                index: None,
+            }),
+            flip_page: false,
+        },
+    )
+}
+
+/// The `with` filter form: one conversation only.
+fn with_form(with: &BareJid) -> DataForm {
+    let mut field = Field::new("with", FieldType::JidSingle);
+    field.values.push(with.to_string());
+    DataForm::new(DataFormType::Submit, ns::MAM, vec![field])
+}
+
 /// The `start` filter form of a time-based query.
 fn start_form(start_ms: i64) -> Option<DataForm> {
     let mut field = Field::new("start", FieldType::TextSingle);

@@ -45,6 +45,12 @@ pub(crate) enum Command {
     SetPresence { show: Show, status: Option<String> },
     /// Send a displayed marker (XEP-0333) for message `id` to `to`.
     MarkDisplayed { to: BareJid, id: String },
+    /// Fetch the page of `peer`'s history before what is stored, from the
+    /// archive (XEP-0313), and report how it went.
+    FetchOlder {
+        peer: BareJid,
+        reply: oneshot::Sender<Result<crate::OlderHistory, CoreError>>,
+    },
     /// Send unavailable presence and close the stream.
     Disconnect,
 }
@@ -72,6 +78,10 @@ enum PendingIq {
     Mam {
         queryid: String,
     },
+    /// The page of older history with this queryid.
+    Older {
+        queryid: String,
+    },
 }
 
 /// The archive query in progress (one at a time).
@@ -86,6 +96,13 @@ struct MamQuery {
     added: usize,
     /// This catch-up already fell back to time once (no second time).
     fell_back: bool,
+}
+
+/// A query for older history of one conversation (one at a time).
+struct OlderQuery {
+    queryid: String,
+    page: Vec<Archived>,
+    reply: oneshot::Sender<Result<crate::OlderHistory, CoreError>>,
 }
 
 /// How long the initial presence waits for the server to answer the
@@ -165,6 +182,8 @@ struct Session {
     /// new message could go out before older ones that the stream loses
     /// if it cannot resume and the session sends again after the new bind.
     link_up: bool,
+    /// The older-history query in progress, if any.
+    older: Option<OlderQuery>,
     /// Stanzas waiting for room in the stream's queue (see [`Session::out`]).
     backlog: std::collections::VecDeque<(Stanza, Track)>,
     sm_enabled: bool,
@@ -211,6 +230,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         held: Vec::new(),
         link_up: false,
         backlog: Default::default(),
+        older: None,
         sm_enabled: false,
         caps: disco::caps(),
         sid_trusted: false,
@@ -308,6 +328,9 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                         session.send_presence(&stream).await;
                     }
                 }
+                Some(Command::FetchOlder { peer, reply }) => {
+                    session.fetch_older(&stream, peer, reply).await;
+                }
                 Some(Command::MarkDisplayed { to, id }) => {
                     if session.bound.is_some() {
                         let marker = receipts::displayed(Jid::from(to), &id);
@@ -389,6 +412,12 @@ impl Session {
         self.receipts_in_flight.clear();
         // Not committed, so the archive position is still before them.
         self.held.clear();
+        if let Some(q) = self.older.take() {
+            let _ = q.reply.send(Err(CoreError::new(
+                ErrorCode::NotConnected,
+                "the connection was reset; try again",
+            )));
+        }
         // Written for the old stream: its IQs are void, its outbox rows and
         // owed receipts are sent again below, the rest is stale.
         self.backlog.clear();
@@ -627,6 +656,7 @@ impl Session {
                 self.finish_login(stream).await;
             }
             PendingIq::Mam { queryid } => self.on_mam_page(stream, &queryid, result).await,
+            PendingIq::Older { queryid } => self.on_older_page(&queryid, result).await,
         }
     }
 
@@ -840,6 +870,12 @@ impl Session {
 
     /// An archive result: kept for its page if it passes every check.
     fn on_archived(&mut self, msg: &xmpp_parsers::message::Message) {
+        if let Some(q) = &mut self.older {
+            if let Ok(archived) = mam::accept(msg, &self.own, Some(&q.queryid)) {
+                q.page.push(archived);
+                return;
+            }
+        }
         let open = self.mam.as_ref().map(|q| q.queryid.as_str());
         match mam::accept(msg, &self.own, open) {
             Ok(archived) => {
@@ -849,6 +885,105 @@ impl Session {
             }
             Err(why) => log::debug!("dropped archive result: {why}"),
         }
+    }
+
+    /// Asks the archive for the page of `peer`'s history before the oldest
+    /// message stored with an archive id.
+    async fn fetch_older(
+        &mut self,
+        stream: &StanzaStream,
+        peer: BareJid,
+        reply: oneshot::Sender<Result<crate::OlderHistory, CoreError>>,
+    ) {
+        if self.bound.is_none() || !self.link_up {
+            let _ = reply.send(Err(CoreError::new(
+                ErrorCode::NotConnected,
+                "the account is not connected",
+            )));
+            return;
+        }
+        if self.older.is_some() {
+            let _ = reply.send(Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "older history is already being fetched",
+            )));
+            return;
+        }
+        let account = self.account;
+        let before = match self.store(|s| s.oldest_archive_id(account, peer.as_str())) {
+            Ok(before) => before.unwrap_or_default(),
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let queryid = uuid::Uuid::new_v4().to_string();
+        let iq_id = uuid::Uuid::new_v4().to_string();
+        let iq = mam::older_query(iq_id.clone(), &queryid, &peer, &before);
+        self.pending_iqs.insert(
+            iq_id,
+            PendingIq::Older {
+                queryid: queryid.clone(),
+            },
+        );
+        self.older = Some(OlderQuery {
+            queryid,
+            page: Vec::new(),
+            reply,
+        });
+        self.out(stream, iq.into(), Track::None);
+    }
+
+    /// The page of older history arrived: stored before everything else
+    /// (no receipts: this is history, not delivery), then announced.
+    async fn on_older_page(&mut self, queryid: &str, result: Result<Option<Element>, StanzaError>) {
+        let Some(query) = self.older.take_if(|q| q.queryid == queryid) else {
+            return;
+        };
+        let end = match result {
+            Ok(payload) => mam::fin(payload),
+            Err(e) => {
+                let _ = query.reply.send(Err(CoreError::new(
+                    ErrorCode::Protocol,
+                    format!("the archive refused: {:?}", e.defined_condition),
+                )));
+                return;
+            }
+        };
+        let Some(end) = end else {
+            let _ = query.reply.send(Err(CoreError::new(
+                ErrorCode::Protocol,
+                "malformed archive answer",
+            )));
+            return;
+        };
+        let rows: Vec<NewMessage> = query
+            .page
+            .iter()
+            .filter_map(|a| match &a.incoming {
+                Incoming::Chat(c) => Some(self.new_message(c, true, false)),
+                _ => None,
+            })
+            .collect();
+        let account = self.account;
+        let outcomes = match self.store(|s| s.insert_older_page(&rows)) {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                let _ = query.reply.send(Err(e));
+                return;
+            }
+        };
+        let mut added = 0u32;
+        for outcome in outcomes {
+            if let InsertOutcome::Inserted(message) = outcome {
+                added += 1;
+                self.emit(Event::MessageAdded { account, message }).await;
+            }
+        }
+        let complete = end.complete || query.page.is_empty();
+        let _ = query
+            .reply
+            .send(Ok(crate::OlderHistory { added, complete }));
     }
 
     /// The end of an archive page. When it ends the catch-up, the live

@@ -332,6 +332,47 @@ impl Store {
         Ok(outcomes)
     }
 
+    /// Stores a page of older history from the archive (XEP-0313), given
+    /// oldest first, *before* everything stored: rows get ids below the
+    /// lowest id in use, so history order (by id) puts them first. The
+    /// archive position does not move. Duplicates are skipped as in
+    /// [`Store::insert_incoming`]; outcomes come in the order given.
+    pub fn insert_older_page(&mut self, messages: &[NewMessage]) -> Result<Vec<InsertOutcome>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let lowest: i64 = tx.query_row("SELECT coalesce(min(id), 1) FROM messages", [], |r| {
+            r.get(0)
+        })?;
+        let mut next = lowest.min(0) - 1;
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for new in messages.iter().rev() {
+            let outcome = insert_incoming_at(&tx, new, Some(next))?;
+            if matches!(outcome, InsertOutcome::Inserted(_)) {
+                next -= 1;
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit()?;
+        outcomes.reverse();
+        Ok(outcomes)
+    }
+
+    /// The archive id of the oldest stored message of `account`'s
+    /// conversation with `peer` that has one, where older history from the
+    /// archive continues.
+    pub fn oldest_archive_id(&self, account: AccountId, peer: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT m.stanza_id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+                 WHERE c.account_id = ?1 AND c.peer = ?2 AND m.stanza_id IS NOT NULL \
+                 ORDER BY m.id LIMIT 1",
+            )?
+            .query_row(params![account.0, peer], |row| row.get(0))
+            .optional()?)
+    }
+
     /// The account's archive position, or `None` if no baseline was taken.
     pub fn mam_position(&self, account: AccountId) -> Result<Option<MamPosition>> {
         Ok(self
@@ -668,6 +709,15 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
 
 /// The body of [`Store::insert_incoming`], inside the caller's transaction.
 fn insert_incoming_in(tx: &Connection, new: &NewMessage) -> Result<InsertOutcome> {
+    insert_incoming_at(tx, new, None)
+}
+
+/// [`insert_incoming_in`] with the row id given (`None`: the next one).
+fn insert_incoming_at(
+    tx: &Connection,
+    new: &NewMessage,
+    row_id: Option<i64>,
+) -> Result<InsertOutcome> {
     let conversation_id = conversation_in(tx, new.account, &new.peer)?;
     if let Some(stanza_id) = &new.stanza_id {
         let existing = tx
@@ -717,6 +767,7 @@ fn insert_incoming_in(tx: &Connection, new: &NewMessage) -> Result<InsertOutcome
             error: None,
         },
         Wire {
+            row_id,
             stanza_id_by: new.stanza_id_by.as_deref(),
             id: new.wire_id.as_deref(),
             markable: new.markable,
@@ -771,6 +822,8 @@ fn conversation_in(conn: &Connection, account: AccountId, peer: &str) -> Result<
 /// The columns of a message row that only the core reads.
 #[derive(Default)]
 struct Wire<'a> {
+    /// The row id to use (`None`: the next one).
+    row_id: Option<i64>,
     stanza_id_by: Option<&'a str>,
     id: Option<&'a str>,
     markable: bool,
@@ -783,8 +836,8 @@ fn insert_message_in(conn: &Connection, mut message: Message, wire: Wire<'_>) ->
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, direction, sender, body, server_time, \
          local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, markable, \
-         receipt_owed) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         receipt_owed, id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         message.conversation_id.0,
@@ -801,6 +854,7 @@ fn insert_message_in(conn: &Connection, mut message: Message, wire: Wire<'_>) ->
         wire.id,
         wire.markable,
         wire.receipt_owed,
+        wire.row_id,
     ])?;
     message.id = MessageId(conn.last_insert_rowid());
     let activity = message.server_time.unwrap_or(message.local_time);

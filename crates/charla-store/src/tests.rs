@@ -1528,3 +1528,57 @@ fn only_a_failed_outgoing_message_can_be_retried() {
     assert_eq!(store.retry_outgoing(incoming.id).unwrap(), None);
     assert_eq!(store.retry_outgoing(MessageId(424_242)).unwrap(), None);
 }
+
+#[test]
+fn older_pages_go_before_everything_in_history_order() {
+    let (mut store, account) = setup();
+    let newest = inserted(
+        store
+            .insert_incoming(&archived(account, "bob@example.org", "m3", "s3"))
+            .unwrap(),
+    );
+    let other = inserted(
+        store
+            .insert_incoming(&incoming(account, "carol@example.org", "hi"))
+            .unwrap(),
+    );
+    assert_eq!(
+        store
+            .oldest_archive_id(account, "bob@example.org")
+            .unwrap()
+            .as_deref(),
+        Some("s3")
+    );
+    // A page, oldest first, overlapping what is stored.
+    let page = [
+        archived(account, "bob@example.org", "m1", "s1"),
+        archived(account, "bob@example.org", "m2", "s2"),
+        archived(account, "bob@example.org", "m3", "s3"),
+    ];
+    let outcomes = store.insert_older_page(&page).unwrap();
+    assert!(matches!(outcomes[2], InsertOutcome::Duplicate(id) if id == newest.id));
+    let (m1, m2) = (inserted(outcomes[0].clone()), inserted(outcomes[1].clone()));
+    assert!(m1.id < m2.id && m2.id < newest.id && m2.id < other.id);
+    // And the page before that goes before those.
+    let older = store
+        .insert_older_page(&[archived(account, "bob@example.org", "m0", "s0")])
+        .unwrap();
+    let m0 = inserted(older[0].clone());
+    assert!(m0.id < m1.id);
+    let conversation = store.conversation(account, "bob@example.org").unwrap();
+    let history: Vec<String> = store
+        .history_page(conversation, None, 10)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(history, ["m0", "m1", "m2", "m3"]);
+    assert_eq!(
+        store
+            .oldest_archive_id(account, "bob@example.org")
+            .unwrap()
+            .as_deref(),
+        Some("s0")
+    );
+}
