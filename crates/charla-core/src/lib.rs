@@ -398,8 +398,8 @@ impl Core {
     /// Fetches the page of the chat with `peer` before everything stored,
     /// from the server's archive (XEP-0313), when scrolling up past local
     /// history. The rows are stored before all others (history is ordered
-    /// by row id) and announced with `MessageAdded`. Fails with
-    /// `NotConnected` offline.
+    /// by row id) and not announced as new messages: read them with
+    /// [`Core::history`]. Fails with `NotConnected` offline.
     pub async fn fetch_older(
         &self,
         account: AccountId,

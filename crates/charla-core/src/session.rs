@@ -934,8 +934,9 @@ impl Session {
         self.out(stream, iq.into(), Track::None);
     }
 
-    /// The page of older history arrived: stored before everything else
-    /// (no receipts: this is history, not delivery), then announced.
+    /// The page of older history arrived: stored before everything else.
+    /// Not announced (it is history, not news: no unread count, no
+    /// notification, no receipt); whoever asked reads it from the store.
     async fn on_older_page(&mut self, queryid: &str, result: Result<Option<Element>, StanzaError>) {
         let Some(query) = self.older.take_if(|q| q.queryid == queryid) else {
             return;
@@ -965,7 +966,6 @@ impl Session {
                 _ => None,
             })
             .collect();
-        let account = self.account;
         let outcomes = match self.store(|s| s.insert_older_page(&rows)) {
             Ok(outcomes) => outcomes,
             Err(e) => {
@@ -973,13 +973,11 @@ impl Session {
                 return;
             }
         };
-        let mut added = 0u32;
-        for outcome in outcomes {
-            if let InsertOutcome::Inserted(message) = outcome {
-                added += 1;
-                self.emit(Event::MessageAdded { account, message }).await;
-            }
-        }
+        let added = outcomes
+            .iter()
+            .filter(|o| matches!(o, InsertOutcome::Inserted(_)))
+            .count();
+        let added = u32::try_from(added).unwrap_or(u32::MAX);
         let complete = end.complete || query.page.is_empty();
         let _ = query
             .reply
