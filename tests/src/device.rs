@@ -117,6 +117,17 @@ impl Device {
         }
     }
 
+    /// Bodies of the `MessageAdded` events until none comes for `quiet`.
+    pub async fn drain_added(&mut self, quiet: Duration) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(Some(e)) = tokio::time::timeout(quiet, self.events.recv()).await {
+            if let Event::MessageAdded { message, .. } = e {
+                out.push(message.body);
+            }
+        }
+        out
+    }
+
     /// The whole conversation with `peer`, oldest first (up to 500 rows).
     pub fn history(&self, peer: &str) -> Vec<Message> {
         let mut all = self

@@ -6,133 +6,26 @@
 //! results from other users are ignored.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use charla_core::{
-    AccountId, ConnectOptions, ConnectionState, Core, Direction, Event, Keepalive, Message,
-    ServerAddress, Show, Store, TlsTrust,
-};
-use charla_tests::{RawClient, TestServer};
-use tokio::sync::mpsc::Receiver;
+use charla_core::{ConnectionState, Direction, Event, Message, Store};
+use charla_tests::{options, Device, RawClient, TestServer};
 
 const WAIT: Duration = Duration::from_secs(30);
 const ALICE: &str = "alice@charla.test";
 const BOB: &str = "bob@charla.test";
 
-/// One Charla instance (one device) with its own database file.
-struct Client {
-    core: Core,
-    events: Receiver<Event>,
-    account: AccountId,
-    db: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-fn options(server: &TestServer, password: &str) -> ConnectOptions {
-    ConnectOptions {
-        password: password.into(),
-        server: Some(ServerAddress {
-            host: server.host().into(),
-            port: server.c2s_port(),
-            direct_tls: false,
-        }),
-        trust: TlsTrust::from_ca_pem(server.ca_cert_pem_bytes()).expect("test CA"),
-        show: Show::Available,
-        status: None,
-        keepalive: Keepalive::default(),
-    }
-}
+type Client = Device;
 
 fn device(server: &TestServer, user: &str) -> Client {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("charla.sqlite3");
-    let (core, events) = Core::open(&db).expect("open store");
-    let account = core.add_account(&server.jid(user)).expect("account");
-    Client {
-        core,
-        events,
-        account,
-        db,
-        _dir: dir,
-    }
+    Device::new(server, user, WAIT)
 }
 
-impl Client {
-    async fn login(&mut self, server: &TestServer, user: &str) {
-        self.core
-            .connect(self.account, options(server, &format!("{user}-pw")))
-            .await
-            .expect("login");
-        self.wait_for("online", |e| {
-            matches!(
-                e,
-                Event::Connection {
-                    state: ConnectionState::Online { .. },
-                    ..
-                }
-            )
-        })
+/// Logs `user` (password `<user>-pw`) in on `client` and waits until online.
+async fn login(client: &mut Client, server: &TestServer, user: &str) {
+    client
+        .login(options(server, &format!("{user}-pw"), None))
         .await;
-    }
-
-    async fn logout(&mut self) {
-        self.core.disconnect(self.account).await;
-        self.wait_for("disconnected", |e| {
-            matches!(
-                e,
-                Event::Connection {
-                    state: ConnectionState::Disconnected,
-                    ..
-                }
-            )
-        })
-        .await;
-    }
-
-    async fn wait_for(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(e)) if pred(&e) => return e,
-                Ok(Some(_)) => continue,
-                Ok(None) => panic!("event stream closed while waiting for {what}"),
-                Err(_) => panic!("timed out waiting for {what}"),
-            }
-        }
-    }
-
-    /// The next `MessageAdded` row.
-    async fn added(&mut self, what: &str) -> Message {
-        match self
-            .wait_for(what, |e| matches!(e, Event::MessageAdded { .. }))
-            .await
-        {
-            Event::MessageAdded { message, .. } => message,
-            _ => unreachable!(),
-        }
-    }
-
-    /// Bodies of the `MessageAdded` events within `quiet`.
-    async fn drain_added(&mut self, quiet: Duration) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Ok(Some(e)) = tokio::time::timeout(quiet, self.events.recv()).await {
-            if let Event::MessageAdded { message, .. } = e {
-                out.push(message.body);
-            }
-        }
-        out
-    }
-
-    /// The whole conversation with `peer`, oldest first.
-    fn history(&self, peer: &str) -> Vec<Message> {
-        let mut all = self
-            .core
-            .history(self.account, peer, None, 500)
-            .expect("history");
-        all.reverse();
-        all
-    }
 }
 
 async fn server() -> TestServer {
@@ -171,7 +64,7 @@ async fn messages_while_offline(server: &TestServer, n: usize) -> (Client, Clien
     ))
     .await;
     let mut laptop = device(server, "alice");
-    laptop.login(server, "alice").await;
+    login(&mut laptop, server, "alice").await;
     let first = laptop.added("offline message").await;
     assert_eq!(first.body, "before baseline");
     // Let the baseline query finish, then go offline.
@@ -180,7 +73,7 @@ async fn messages_while_offline(server: &TestServer, n: usize) -> (Client, Clien
     laptop.logout().await;
 
     let mut phone = device(server, "alice");
-    phone.login(server, "alice").await;
+    login(&mut phone, server, "alice").await;
     // Keep sending in one burst.
     let burst: String = (0..n).map(chat).collect();
     bob.send(&burst).await;
@@ -200,7 +93,7 @@ async fn catch_up_brings_every_missed_message_once_in_order_with_live_and_forged
 
     // Back online: the catch-up pages through the archive.
     let started = Instant::now();
-    laptop.login(&server, "alice").await;
+    login(&mut laptop, &server, "alice").await;
     let first = laptop.added("first archived message").await;
     assert_eq!(first.body, "m000");
     // During the catch-up: a live message from bob and forged results.
@@ -270,7 +163,7 @@ async fn catch_up_brings_every_missed_message_once_in_order_with_live_and_forged
 
     // The next login has nothing to catch up.
     laptop.logout().await;
-    laptop.login(&server, "alice").await;
+    login(&mut laptop, &server, "alice").await;
     let again = laptop.drain_added(Duration::from_secs(1)).await;
     assert!(again.is_empty(), "{again:?}");
 }
@@ -281,7 +174,7 @@ async fn interrupted_catch_up_resumes_after_the_last_committed_page() {
     const N: usize = 160;
     let (mut laptop, _phone, _bob) = messages_while_offline(&server, N).await;
 
-    laptop.login(&server, "alice").await;
+    login(&mut laptop, &server, "alice").await;
     let first = laptop.added("first archived message").await;
     assert_eq!(first.body, "m000");
     // Cut off in the middle (after at least one committed page).
@@ -300,7 +193,7 @@ async fn interrupted_catch_up_resumes_after_the_last_committed_page() {
     let before = seen.len();
     assert!(before < N, "interrupted before the end ({before})");
 
-    laptop.login(&server, "alice").await;
+    login(&mut laptop, &server, "alice").await;
     seen.extend(laptop.drain_added(Duration::from_secs(2)).await);
     let expected: Vec<String> = (0..N).map(|i| format!("m{i:03}")).collect();
     assert_eq!(
@@ -316,7 +209,7 @@ async fn expired_position_falls_back_to_time_and_records_a_gap() {
     let (mut laptop, _phone, _bob) = messages_while_offline(&server, 5).await;
     // Pretend our position fell out of the archive.
     {
-        let store = Store::open(&laptop.db).expect("store");
+        let store = Store::open(laptop.db()).expect("store");
         assert!(store.gaps(laptop.account).expect("gaps").is_empty());
         let known = store
             .mam_position(laptop.account)
@@ -326,7 +219,7 @@ async fn expired_position_falls_back_to_time_and_records_a_gap() {
             .set_mam_position(laptop.account, Some("expired-id"), known.last_time)
             .expect("set");
     }
-    laptop.login(&server, "alice").await;
+    login(&mut laptop, &server, "alice").await;
     let mut got = Vec::new();
     while got.len() < 5 {
         got.push(laptop.added("messages after the gap").await.body);
@@ -334,7 +227,7 @@ async fn expired_position_falls_back_to_time_and_records_a_gap() {
     let extra = laptop.drain_added(Duration::from_secs(1)).await;
     assert!(extra.is_empty(), "{extra:?}");
     assert_eq!(got, ["m000", "m001", "m002", "m003", "m004"]);
-    let store = Store::open(&laptop.db).expect("store");
+    let store = Store::open(laptop.db()).expect("store");
     let gaps = store.gaps(laptop.account).expect("gaps");
     assert_eq!(gaps.len(), 1);
     assert!(gaps[0].after_time.is_some());
@@ -360,7 +253,7 @@ async fn thousands_of_missed_messages_all_arrive_in_order() {
         .unwrap_or(2_000);
     let server = server().await;
     let mut laptop = device(&server, "alice");
-    laptop.login(&server, "alice").await;
+    login(&mut laptop, &server, "alice").await;
     // The baseline (empty archive), then offline.
     let none = laptop.drain_added(Duration::from_millis(700)).await;
     assert!(none.is_empty(), "{none:?}");
@@ -388,7 +281,7 @@ async fn thousands_of_missed_messages_all_arrive_in_order() {
     drop(phone);
 
     let started = Instant::now();
-    laptop.login(&server, "alice").await;
+    login(&mut laptop, &server, "alice").await;
     let mut bodies = Vec::with_capacity(n);
     while bodies.len() < n {
         bodies.push(laptop.added("archived message").await.body);
@@ -420,7 +313,7 @@ async fn older_history_comes_from_the_archive_page_by_page_in_order() {
 
     let mut laptop = device(&server, "alice");
     offline_before_fetching(&laptop).await;
-    laptop.login(&server, "alice").await;
+    login(&mut laptop, &server, "alice").await;
     let baseline = laptop.drain_added(Duration::from_millis(700)).await;
     assert!(baseline.is_empty(), "the first login pulls no history");
     let mut fetches = 0;
