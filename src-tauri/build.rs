@@ -15,6 +15,7 @@ fn main() {
             "load_older",
             "send_message",
             "retry_message",
+            "answer_subscription",
             "focus_chat",
             "mark_displayed",
             "open_link",

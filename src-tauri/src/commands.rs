@@ -237,6 +237,18 @@ pub async fn send_message(
     shell.core.send_message(account, &to, &body).await
 }
 
+/// Answers a contact's request to see our presence (see
+/// `Core::answer_subscription`).
+#[tauri::command]
+pub async fn answer_subscription(
+    shell: Shared<'_>,
+    account: AccountId,
+    jid: String,
+    accept: bool,
+) -> Result<(), CoreError> {
+    shell.core.answer_subscription(account, &jid, accept).await
+}
+
 /// Sends a failed message again (see `Core::retry`).
 #[tauri::command]
 pub async fn retry_message(

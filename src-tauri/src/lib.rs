@@ -155,6 +155,7 @@ pub fn run() {
             commands::focus_chat,
             commands::mark_displayed,
             commands::retry_message,
+            commands::answer_subscription,
             commands::open_link,
             commands::save_settings,
             commands::pop_out_chat,

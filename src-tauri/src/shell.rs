@@ -235,7 +235,9 @@ impl Shell {
                 };
                 self.read_elsewhere(app, chat, *up_to);
             }
-            Event::ContactRemoved { .. } | Event::Error { .. } => {}
+            Event::ContactRemoved { .. }
+            | Event::SubscriptionRequest { .. }
+            | Event::Error { .. } => {}
         }
         let _ = app.emit(CORE_EVENT, event);
     }

@@ -66,6 +66,15 @@ pub enum Event {
         /// The removed contact's bare JID.
         jid: String,
     },
+    /// Someone asks to see our presence (RFC 6121 §3.1); answer with
+    /// `Core::answer_subscription`. Servers repeat pending requests at
+    /// every login.
+    SubscriptionRequest {
+        /// The account.
+        account: AccountId,
+        /// Who asks (bare JID).
+        jid: String,
+    },
     /// A contact's best presence changed; `presence: None` means offline.
     PresenceChanged {
         /// The account.

@@ -19,6 +19,7 @@ pub mod presence;
 mod receipts;
 mod roster;
 mod session;
+mod subscription;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -36,7 +37,7 @@ pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event};
 pub use presence::{ContactPresence, Show};
 
-use session::Command;
+use session::{Command, RosterOp};
 
 /// How many events may wait for the consumer before sessions pause.
 const EVENT_QUEUE: usize = 1024;
@@ -409,6 +410,78 @@ impl Core {
         let (reply, answer) = oneshot::channel();
         if !self
             .send_command(account, Command::FetchOlder { peer, reply })
+            .await
+        {
+            return Err(CoreError::new(
+                ErrorCode::NotConnected,
+                "the account is not connected",
+            ));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(CoreError::new(ErrorCode::NotConnected, "the session ended")))
+    }
+
+    /// Adds `jid` to the contact list (with an optional name and group),
+    /// asks to see their presence and pre-approves their request to see
+    /// ours (RFC 6121 §3.4). Resolves once the server accepted the roster
+    /// change; the contact then arrives as `ContactChanged`.
+    pub async fn add_contact(
+        &self,
+        account: AccountId,
+        jid: &str,
+        name: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let jid = parse_bare_jid(jid)?;
+        let op = RosterOp::Add {
+            jid,
+            name: name.map(str::to_owned),
+            groups: group.map(|g| vec![g.to_owned()]).unwrap_or_default(),
+        };
+        self.roster_op(account, op).await
+    }
+
+    /// Renames a contact and sets their groups.
+    pub async fn edit_contact(
+        &self,
+        account: AccountId,
+        jid: &str,
+        name: Option<&str>,
+        groups: &[String],
+    ) -> Result<(), CoreError> {
+        let jid = parse_bare_jid(jid)?;
+        let op = RosterOp::Edit {
+            jid,
+            name: name.map(str::to_owned),
+            groups: groups.to_vec(),
+        };
+        self.roster_op(account, op).await
+    }
+
+    /// Removes a contact, which cancels the subscriptions both ways.
+    pub async fn remove_contact(&self, account: AccountId, jid: &str) -> Result<(), CoreError> {
+        let jid = parse_bare_jid(jid)?;
+        self.roster_op(account, RosterOp::Remove { jid }).await
+    }
+
+    /// Answers `jid`'s request to see our presence (`SubscriptionRequest`):
+    /// accepting also asks to see theirs, unless we already do.
+    pub async fn answer_subscription(
+        &self,
+        account: AccountId,
+        jid: &str,
+        accept: bool,
+    ) -> Result<(), CoreError> {
+        let jid = parse_bare_jid(jid)?;
+        self.roster_op(account, RosterOp::Answer { jid, accept })
+            .await
+    }
+
+    async fn roster_op(&self, account: AccountId, op: RosterOp) -> Result<(), CoreError> {
+        let (reply, answer) = oneshot::channel();
+        if !self
+            .send_command(account, Command::Roster { op, reply })
             .await
         {
             return Err(CoreError::new(

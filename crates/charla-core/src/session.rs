@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use charla_store::{
     AccountId, Direction, InsertOutcome, Message, MessageId, MessageState, NewMessage, Store,
+    Subscription,
 };
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -35,6 +36,7 @@ use crate::mam::{self, Archived, Purpose};
 use crate::presence::{self, PresenceMap, Show};
 use crate::receipts::{self, Ack};
 use crate::roster::{self, Push};
+use crate::subscription;
 
 /// Instructions from the [`crate::Core`] handle to a running session.
 #[derive(Debug)]
@@ -51,8 +53,34 @@ pub(crate) enum Command {
         peer: BareJid,
         reply: oneshot::Sender<Result<crate::OlderHistory, CoreError>>,
     },
+    /// Change the contact list or answer a subscription request.
+    Roster {
+        op: RosterOp,
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
     /// Send unavailable presence and close the stream.
     Disconnect,
+}
+
+/// A change to the contact list or its subscriptions (RFC 6121).
+#[derive(Debug)]
+pub(crate) enum RosterOp {
+    /// Add a contact, ask to see their presence, pre-approve theirs.
+    Add {
+        jid: BareJid,
+        name: Option<String>,
+        groups: Vec<String>,
+    },
+    /// Rename a contact and set their groups.
+    Edit {
+        jid: BareJid,
+        name: Option<String>,
+        groups: Vec<String>,
+    },
+    /// Remove a contact (cancels both subscriptions).
+    Remove { jid: BareJid },
+    /// Answer a subscription request.
+    Answer { jid: BareJid, accept: bool },
 }
 
 /// Shared pieces a session needs.
@@ -81,6 +109,10 @@ enum PendingIq {
     /// The page of older history with this queryid.
     Older {
         queryid: String,
+    },
+    /// A roster change the user asked for, and who waits for the answer.
+    RosterSet {
+        reply: oneshot::Sender<Result<(), CoreError>>,
     },
 }
 
@@ -328,6 +360,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                         session.send_presence(&stream).await;
                     }
                 }
+                Some(Command::Roster { op, reply }) => session.roster_op(&stream, op, reply).await,
                 Some(Command::FetchOlder { peer, reply }) => {
                     session.fetch_older(&stream, peer, reply).await;
                 }
@@ -657,6 +690,14 @@ impl Session {
             }
             PendingIq::Mam { queryid } => self.on_mam_page(stream, &queryid, result).await,
             PendingIq::Older { queryid } => self.on_older_page(&queryid, result).await,
+            PendingIq::RosterSet { reply } => {
+                let _ = reply.send(result.map(|_| ()).map_err(|e| {
+                    CoreError::new(
+                        ErrorCode::Protocol,
+                        format!("the server refused the change: {:?}", e.defined_condition),
+                    )
+                }));
+            }
         }
     }
 
@@ -1262,7 +1303,88 @@ impl Session {
         }
     }
 
+    /// Carries out a roster change: roster sets are answered when the
+    /// server replies, subscription answers at once.
+    async fn roster_op(
+        &mut self,
+        stream: &StanzaStream,
+        op: RosterOp,
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    ) {
+        use xmpp_parsers::presence::Type;
+        if self.bound.is_none() {
+            let _ = reply.send(Err(CoreError::new(
+                ErrorCode::NotConnected,
+                "the account is not connected",
+            )));
+            return;
+        }
+        // The roster set goes first, so that the contact has its name
+        // and groups before the subscription changes it.
+        let (set, then) = match op {
+            RosterOp::Add { jid, name, groups } => (
+                subscription::item(&jid, name.as_deref(), &groups),
+                vec![
+                    subscription::presence(&jid, Type::Subscribe),
+                    subscription::presence(&jid, Type::Subscribed),
+                ],
+            ),
+            RosterOp::Edit { jid, name, groups } => {
+                (subscription::item(&jid, name.as_deref(), &groups), vec![])
+            }
+            RosterOp::Remove { jid } => (subscription::removal(&jid), vec![]),
+            RosterOp::Answer { jid, accept } => {
+                if accept {
+                    self.out(
+                        stream,
+                        subscription::presence(&jid, Type::Subscribed).into(),
+                        Track::None,
+                    );
+                    // Mutual, unless we already see them or asked to.
+                    let sees = self
+                        .store(|s| s.contacts(self.account))
+                        .ok()
+                        .and_then(|all| all.into_iter().find(|c| c.jid == jid.as_str()))
+                        .is_some_and(|c| {
+                            c.ask_pending
+                                || matches!(c.subscription, Subscription::To | Subscription::Both)
+                        });
+                    if !sees {
+                        self.out(
+                            stream,
+                            subscription::presence(&jid, Type::Subscribe).into(),
+                            Track::None,
+                        );
+                    }
+                } else {
+                    self.out(
+                        stream,
+                        subscription::presence(&jid, Type::Unsubscribed).into(),
+                        Track::None,
+                    );
+                }
+                let _ = reply.send(Ok(()));
+                return;
+            }
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        self.pending_iqs
+            .insert(id.clone(), PendingIq::RosterSet { reply });
+        self.out(stream, Iq::from_set(id, set).into(), Track::None);
+        for p in then {
+            self.out(stream, p.into(), Track::None);
+        }
+    }
+
     async fn on_presence(&mut self, p: Presence) {
+        if let Some(jid) = subscription::request(&p, &self.own) {
+            return self
+                .emit(Event::SubscriptionRequest {
+                    account: self.account,
+                    jid: jid.to_string(),
+                })
+                .await;
+        }
         let Some((jid, update)) = presence::parse(&p) else {
             return;
         };

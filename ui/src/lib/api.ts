@@ -43,6 +43,8 @@ export interface Backend {
   /** The page before `before`, newest first; empty when there is no more. */
   loadOlder(account: AccountId, peer: string, before: MessageId): Promise<Message[]>;
   sendMessage(account: AccountId, to: string, body: string): Promise<Message>;
+  /** Answers `jid`'s request to see our presence. */
+  answerSubscription(account: AccountId, jid: string, accept: boolean): Promise<void>;
   /** Sends one of our failed messages again; it comes back as pending. */
   retryMessage(account: AccountId, message: MessageId): Promise<Message>;
   focusChat(chat: ChatRef | null): Promise<void>;
@@ -82,6 +84,7 @@ export const tauriBackend: Backend = {
   loadOlder: (account, peer, before) => call('load_older', { account, peer, before }),
   sendMessage: (account, to, body) => call('send_message', { account, to, body }),
   retryMessage: (account, message) => call('retry_message', { account, message }),
+  answerSubscription: (account, jid, accept) => call('answer_subscription', { account, jid, accept }),
   focusChat: (chat) => call('focus_chat', { chat }),
   markDisplayed: (account, peer, message) => call('mark_displayed', { account, peer, message }),
   openLink: (url) => call('open_link', { url }),

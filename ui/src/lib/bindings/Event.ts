@@ -42,6 +42,14 @@ account: AccountId,
 /**
  * The removed contact's bare JID.
  */
+jid: string, } | { "type": "subscription_request", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * Who asks (bare JID).
+ */
 jid: string, } | { "type": "presence_changed", 
 /**
  * The account.

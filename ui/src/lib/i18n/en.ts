@@ -71,6 +71,9 @@ export const en = {
 
   'roster.label': 'Contacts',
   'roster.filter': 'Filter contacts',
+  'roster.request': '{jid} wants to see when you are online',
+  'roster.request.accept': 'Accept',
+  'roster.request.deny': 'Deny',
   'roster.filter.placeholder': 'Filter contacts',
   'roster.noGroup': 'Contacts',
   'roster.groupCount': '{online}/{total}',

@@ -72,6 +72,9 @@ export const es: Readonly<Record<MessageKey, Message>> = {
 
   'roster.label': 'Contactos',
   'roster.filter': 'Filtrar contactos',
+  'roster.request': '{jid} quiere ver cuándo estás conectado',
+  'roster.request.accept': 'Aceptar',
+  'roster.request.deny': 'Rechazar',
   'roster.filter.placeholder': 'Filtrar contactos',
   'roster.noGroup': 'Contactos',
   'roster.groupCount': '{online}/{total}',

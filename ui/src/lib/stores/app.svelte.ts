@@ -126,6 +126,18 @@ export class AppStore implements Stores {
     }
   }
 
+  /** Accepts or denies `jid`'s request to see our presence. */
+  async answerRequest(jid: string, accept: boolean): Promise<void> {
+    const account = this.session.account;
+    if (account === null) return;
+    try {
+      await this.backend.answerSubscription(account, jid, accept);
+      this.roster.requests.delete(jid);
+    } catch (error) {
+      this.notices.error(toUiError(error));
+    }
+  }
+
   async logout(): Promise<void> {
     const account = this.session.account;
     this.chats.closeAll();

@@ -15,6 +15,21 @@ async function loggedIn() {
 }
 
 describe('dispatch', () => {
+  it('lists subscription requests until answered, for the shown account only', async () => {
+    const { app, backend } = await loggedIn();
+    backend.emitCore({ type: 'subscription_request', account: 1, jid: 'new@x' });
+    backend.emitCore({ type: 'subscription_request', account: 1, jid: 'spam@x' });
+    backend.emitCore({ type: 'subscription_request', account: 2, jid: 'other@x' });
+    expect([...app.roster.requests]).toEqual(['new@x', 'spam@x']);
+    await app.answerRequest('new@x', true);
+    await app.answerRequest('spam@x', false);
+    expect(backend.called('answerSubscription')).toEqual([
+      [1, 'new@x', true],
+      [1, 'spam@x', false],
+    ]);
+    expect([...app.roster.requests]).toEqual([]);
+  });
+
   it('routes every core event type into the stores', async () => {
     const { app, backend } = await loggedIn();
     const events: CoreEvent[] = [

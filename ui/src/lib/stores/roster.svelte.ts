@@ -24,6 +24,8 @@ export class RosterStore {
   loaded = $state(false);
   filter = $state('');
   readonly collapsed = new SvelteSet<string>();
+  /** Who asks to see our presence, not yet answered. */
+  readonly requests = new SvelteSet<string>();
 
   readonly #labels: () => RosterLabels;
 
@@ -59,6 +61,13 @@ export class RosterStore {
     this.loaded = false;
     this.filter = '';
     this.collapsed.clear();
+    this.requests.clear();
+  }
+
+  /** `jid` asks to see our presence (`subscription_request`). */
+  request(account: AccountId, jid: string): void {
+    if (!this.#accepts(account)) return;
+    this.requests.add(jid);
   }
 
   /** Replaces the whole roster (`roster_loaded`, or the `contacts` command). */

@@ -115,6 +115,10 @@ export class FakeBackend implements Backend {
       error: null,
     });
   }
+  answerSubscription(...args: Parameters<Backend['answerSubscription']>) {
+    this.#record('answerSubscription', ...args);
+    return Promise.resolve();
+  }
   retryMessage(account: AccountId, message: MessageId) {
     this.#record('retryMessage', account, message);
     if (this.failSend) return Promise.reject(this.failSend);

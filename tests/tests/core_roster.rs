@@ -1,0 +1,140 @@
+//! Contacts and presence subscriptions (RFC 6121) against a real Prosody: adding a contact asks
+//! for their presence and pre-approves theirs; a request is accepted (both ways) or denied; a
+//! contact is renamed and regrouped; removing one cancels both subscriptions.
+
+use std::time::Duration;
+
+use charla_core::{Event, RosterEntry, Subscription};
+use charla_tests::{options, Device, TestServer};
+
+const WAIT: Duration = Duration::from_secs(30);
+const ALICE: &str = "alice@charla.test";
+const BOB: &str = "bob@charla.test";
+const CAROL: &str = "carol@charla.test";
+
+async fn online(server: &TestServer, user: &str) -> Device {
+    let mut d = Device::new(server, user, WAIT);
+    d.login(options(server, &format!("{user}-pw"), None)).await;
+    d
+}
+
+/// Waits for a roster push about `jid` that satisfies `pred`.
+async fn contact(d: &mut Device, jid: &str, pred: impl Fn(&RosterEntry) -> bool) -> RosterEntry {
+    match d
+        .wait_for(&format!("{jid} in the roster"), |e| {
+            matches!(e, Event::ContactChanged { contact, .. } if contact.jid == jid && pred(contact))
+        })
+        .await
+    {
+        Event::ContactChanged { contact, .. } => contact,
+        _ => unreachable!(),
+    }
+}
+
+async fn request_from(d: &mut Device, jid: &str) {
+    d.wait_for(
+        &format!("a request from {jid}"),
+        |e| matches!(e, Event::SubscriptionRequest { jid: from, .. } if from == jid),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn add_accept_deny_edit_and_remove_contacts() {
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .user("carol", "carol-pw")
+        .start()
+        .await
+        .expect("prosody");
+    let mut alice = online(&server, "alice").await;
+    let mut bob = online(&server, "bob").await;
+    let mut carol = online(&server, "carol").await;
+
+    // alice adds bob: he is in her list, asked, not yet sharing.
+    alice
+        .core
+        .add_contact(alice.account, BOB, Some(" Bobby "), Some("Friends"))
+        .await
+        .expect("add bob");
+    let added = contact(&mut alice, BOB, |c| c.ask_pending).await;
+    assert_eq!(added.name.as_deref(), Some("Bobby"));
+    assert_eq!(added.groups, ["Friends"]);
+    assert_eq!(added.subscription, Subscription::None);
+
+    // bob accepts, and asks back: alice pre-approved him, so it is mutual at once.
+    request_from(&mut bob, ALICE).await;
+    bob.core
+        .answer_subscription(bob.account, ALICE, true)
+        .await
+        .expect("accept");
+    // alice's list says both, and she now sees bob online (in either order).
+    let (mut both, mut sees) = (false, false);
+    while !(both && sees) {
+        match alice.wait_for("mutual and online", |_| true).await {
+            Event::ContactChanged { contact, .. } if contact.jid == BOB => {
+                both = contact.subscription == Subscription::Both;
+            }
+            Event::PresenceChanged { jid, presence, .. } if jid == BOB => {
+                sees = presence.is_some();
+            }
+            _ => {}
+        }
+    }
+    contact(&mut bob, ALICE, |c| c.subscription == Subscription::Both).await;
+
+    // alice adds carol, who says no.
+    alice
+        .core
+        .add_contact(alice.account, CAROL, None, None)
+        .await
+        .expect("add carol");
+    request_from(&mut carol, ALICE).await;
+    carol
+        .core
+        .answer_subscription(carol.account, ALICE, false)
+        .await
+        .expect("deny");
+    let denied = contact(&mut alice, CAROL, |c| !c.ask_pending).await;
+    assert_eq!(denied.subscription, Subscription::None);
+
+    // Rename and regroup bob.
+    alice
+        .core
+        .edit_contact(
+            alice.account,
+            BOB,
+            Some("Robert"),
+            &["Work".into(), "Family".into()],
+        )
+        .await
+        .expect("edit");
+    let edited = contact(&mut alice, BOB, |c| c.name.as_deref() == Some("Robert")).await;
+    assert_eq!(edited.groups, ["Family", "Work"]);
+    assert_eq!(edited.subscription, Subscription::Both);
+
+    // Remove bob: gone for alice, and bob no longer shares with her either way.
+    alice
+        .core
+        .remove_contact(alice.account, BOB)
+        .await
+        .expect("remove");
+    alice
+        .wait_for(
+            "bob removed",
+            |e| matches!(e, Event::ContactRemoved { jid, .. } if jid == BOB),
+        )
+        .await;
+    contact(&mut bob, ALICE, |c| c.subscription == Subscription::None).await;
+
+    // A bad JID is refused before anything is sent.
+    let bad = alice
+        .core
+        .add_contact(alice.account, "not a jid", None, None)
+        .await;
+    assert_eq!(
+        bad.expect_err("bad jid").code,
+        charla_core::ErrorCode::InvalidJid
+    );
+}
