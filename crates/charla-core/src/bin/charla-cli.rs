@@ -17,6 +17,9 @@ Commands on standard input:
   /msg JID TEXT          send a chat message
   /status SHOW [TEXT]    SHOW is available, chat, away, xa or dnd
   /roster                print the contact list
+  /add JID [NAME]        add a contact and ask to see their presence
+  /accept JID            let JID see your presence (and ask to see theirs)
+  /deny JID              refuse JID's request
   /history JID           print the last 20 messages with JID
   /quit                  go offline and exit";
 
@@ -188,6 +191,13 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
                 }
             }
             "/roster" => core.contacts(account).map(|c| print_json(&c)),
+            "/add" => {
+                let (jid, name) = rest.split_once(' ').unwrap_or((rest, ""));
+                let name = (!name.is_empty()).then_some(name);
+                core.add_contact(account, jid, name, None).await
+            }
+            "/accept" => core.answer_subscription(account, rest, true).await,
+            "/deny" => core.answer_subscription(account, rest, false).await,
             "/history" => core
                 .history(account, rest, None, 20)
                 .map(|h| print_json(&h)),

@@ -1,0 +1,45 @@
+// Subscriptions in the window: dave (the command-line client), who is not bob's contact, adds
+// him; bob's window shows the request, bob accepts, and they see each other.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { Peer, Sandbox, startLoggedIn, tid, waitUntil, withEvidence } from './lib/harness.mjs';
+
+let sandbox;
+let app;
+let dave;
+
+before(async () => {
+  sandbox = await Sandbox.start({ name: 'contacts-sandbox' });
+  [app, dave] = await Promise.all([
+    startLoggedIn(sandbox, 'bob', { name: 'contacts-app' }),
+    Peer.start(sandbox, 'dave', { name: 'contacts-dave' }),
+  ]);
+});
+
+after(async () => {
+  await dave?.stop();
+  await Promise.all([app?.stop(), sandbox?.stop()]);
+});
+
+test('a subscription request shows in the buddy list; accepting makes both contacts', async () => {
+  await withEvidence(app, 'contacts-request', async () => {
+    const bob = sandbox.jid('bob');
+    const daveJid = sandbox.jid('dave');
+    assert.equal(await app.exists(tid('contact', { jid: daveJid })), false, 'dave is no contact yet');
+    const since = dave.mark();
+    dave.send(`/add ${bob} Bob`);
+    const request = await app.waitFor(tid('subscription-request', { jid: daveJid }));
+    assert.match(await request.text(), new RegExp(daveJid.replace('.', '\\.')));
+    await app.click(`${tid('subscription-request', { jid: daveJid })} ${tid('request-accept')}`);
+    await dave.waitForEvent(
+      (e) => e.type === 'contact_changed' && e.contact?.jid === bob && e.contact.subscription === 'both',
+      { since, message: 'dave and bob share presence both ways' },
+    );
+    await waitUntil(async () => !(await app.exists(tid('subscription-request', { jid: daveJid }))), {
+      message: 'the request is gone',
+    });
+    await app.waitFor(tid('contact', { jid: daveJid }));
+  });
+});
