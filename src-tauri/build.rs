@@ -16,6 +16,7 @@ fn main() {
             "send_message",
             "retry_message",
             "answer_subscription",
+            "add_contact",
             "focus_chat",
             "mark_displayed",
             "open_link",

@@ -237,6 +237,21 @@ pub async fn send_message(
     shell.core.send_message(account, &to, &body).await
 }
 
+/// Adds a contact and asks to see their presence (see `Core::add_contact`).
+#[tauri::command]
+pub async fn add_contact(
+    shell: Shared<'_>,
+    account: AccountId,
+    jid: String,
+    name: Option<String>,
+    group: Option<String>,
+) -> Result<(), CoreError> {
+    shell
+        .core
+        .add_contact(account, &jid, name.as_deref(), group.as_deref())
+        .await
+}
+
 /// Answers a contact's request to see our presence (see
 /// `Core::answer_subscription`).
 #[tauri::command]

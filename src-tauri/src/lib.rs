@@ -156,6 +156,7 @@ pub fn run() {
             commands::mark_displayed,
             commands::retry_message,
             commands::answer_subscription,
+            commands::add_contact,
             commands::open_link,
             commands::save_settings,
             commands::pop_out_chat,

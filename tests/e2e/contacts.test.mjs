@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Peer, Sandbox, startLoggedIn, tid, waitUntil, withEvidence } from './lib/harness.mjs';
+import { Peer, Sandbox, contactName, startLoggedIn, tid, waitUntil, withEvidence } from './lib/harness.mjs';
 
 let sandbox;
 let app;
@@ -41,5 +41,24 @@ test('a subscription request shows in the buddy list; accepting makes both conta
       message: 'the request is gone',
     });
     await app.waitFor(tid('contact', { jid: daveJid }));
+  });
+});
+
+test('adding a contact from the dialog: a bad address is explained, a good one joins the list', async () => {
+  await withEvidence(app, 'contacts-add', async () => {
+    const stranger = sandbox.jid('nobody');
+    await app.click(tid('add-contact'));
+    await app.waitFor(tid('add-contact-dialog'));
+    await app.type(tid('add-contact-jid'), 'not an address');
+    await app.click(tid('add-contact-submit'));
+    const error = await app.waitFor(tid('add-contact-error'));
+    assert.ok((await error.text()).trim().length > 0, 'the error is explained');
+    await app.clear(tid('add-contact-jid'));
+    await app.type(tid('add-contact-jid'), stranger);
+    await app.type(tid('add-contact-name'), 'Nobody');
+    await app.click(tid('add-contact-submit'));
+    await waitUntil(async () => !(await app.exists(tid('add-contact-dialog'))), { message: 'the dialog closes' });
+    await app.waitFor(tid('contact', { jid: stranger }));
+    assert.equal(await contactName(app, stranger), 'Nobody');
   });
 });

@@ -43,6 +43,8 @@ export interface Backend {
   /** The page before `before`, newest first; empty when there is no more. */
   loadOlder(account: AccountId, peer: string, before: MessageId): Promise<Message[]>;
   sendMessage(account: AccountId, to: string, body: string): Promise<Message>;
+  /** Adds a contact and asks to see their presence. */
+  addContact(account: AccountId, jid: string, name: string | null, group: string | null): Promise<void>;
   /** Answers `jid`'s request to see our presence. */
   answerSubscription(account: AccountId, jid: string, accept: boolean): Promise<void>;
   /** Sends one of our failed messages again; it comes back as pending. */
@@ -85,6 +87,7 @@ export const tauriBackend: Backend = {
   sendMessage: (account, to, body) => call('send_message', { account, to, body }),
   retryMessage: (account, message) => call('retry_message', { account, message }),
   answerSubscription: (account, jid, accept) => call('answer_subscription', { account, jid, accept }),
+  addContact: (account, jid, name, group) => call('add_contact', { account, jid, name, group }),
   focusChat: (chat) => call('focus_chat', { chat }),
   markDisplayed: (account, peer, message) => call('mark_displayed', { account, peer, message }),
   openLink: (url) => call('open_link', { url }),

@@ -6,7 +6,7 @@
 import { getContext, setContext } from 'svelte';
 import type { Backend, Unsubscribe } from '$lib/api';
 import type { AccountId, LoginRequest } from '$lib/contract';
-import { toUiError } from '$lib/errors';
+import { toUiError, type UiError } from '$lib/errors';
 import { isAllowedLink } from '$lib/util/linkify';
 import { ChatsStore } from './chats.svelte';
 import { dispatch, type AppEvent, type Stores } from './dispatch';
@@ -123,6 +123,21 @@ export class AppStore implements Stores {
       }
     } catch (error) {
       this.notices.error(toUiError(error));
+    }
+  }
+
+  /**
+   * Adds a contact (optional name and group) and asks to see their presence; returns the error
+   * for the form, or null.
+   */
+  async addContact(jid: string, name: string, group: string): Promise<UiError | null> {
+    const account = this.session.account;
+    if (account === null) return null;
+    try {
+      await this.backend.addContact(account, jid.trim(), name.trim() || null, group.trim() || null);
+      return null;
+    } catch (error) {
+      return toUiError(error);
     }
   }
 

@@ -15,6 +15,14 @@ async function loggedIn() {
 }
 
 describe('dispatch', () => {
+  it('adds a contact with trimmed fields, or returns the error for the form', async () => {
+    const { app, backend } = await loggedIn();
+    expect(await app.addContact(' new@x ', ' New ', '  ')).toBeNull();
+    expect(backend.called('addContact')).toEqual([[1, 'new@x', 'New', null]]);
+    backend.failAdd = { code: 'invalid_jid', message: 'bad' };
+    expect(await app.addContact('bad', '', 'Work')).toMatchObject({ code: 'invalid_jid' });
+  });
+
   it('lists subscription requests until answered, for the shown account only', async () => {
     const { app, backend } = await loggedIn();
     backend.emitCore({ type: 'subscription_request', account: 1, jid: 'new@x' });

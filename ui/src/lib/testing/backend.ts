@@ -115,6 +115,12 @@ export class FakeBackend implements Backend {
       error: null,
     });
   }
+  /** When set, `addContact` fails with it. */
+  failAdd: unknown = null;
+  addContact(...args: Parameters<Backend['addContact']>) {
+    this.#record('addContact', ...args);
+    return this.failAdd ? Promise.reject(this.failAdd) : Promise.resolve();
+  }
   answerSubscription(...args: Parameters<Backend['answerSubscription']>) {
     this.#record('answerSubscription', ...args);
     return Promise.resolve();
