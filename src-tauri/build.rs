@@ -17,6 +17,7 @@ fn main() {
             "retry_message",
             "answer_subscription",
             "add_contact",
+            "block",
             "focus_chat",
             "mark_displayed",
             "open_link",

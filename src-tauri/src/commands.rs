@@ -252,6 +252,17 @@ pub async fn add_contact(
         .await
 }
 
+/// Blocks or unblocks `jid` (see `Core::block`).
+#[tauri::command]
+pub async fn block(
+    shell: Shared<'_>,
+    account: AccountId,
+    jid: String,
+    block: bool,
+) -> Result<(), CoreError> {
+    shell.core.block(account, &jid, block).await
+}
+
 /// Answers a contact's request to see our presence (see
 /// `Core::answer_subscription`).
 #[tauri::command]

@@ -157,6 +157,7 @@ pub fn run() {
             commands::retry_message,
             commands::answer_subscription,
             commands::add_contact,
+            commands::block,
             commands::open_link,
             commands::save_settings,
             commands::pop_out_chat,

@@ -138,3 +138,70 @@ async fn add_accept_deny_edit_and_remove_contacts() {
         charla_core::ErrorCode::InvalidJid
     );
 }
+
+#[tokio::test]
+async fn a_blocked_jid_is_listed_and_nothing_from_it_arrives() {
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("mallory", "mallory-pw")
+        .start()
+        .await
+        .expect("prosody");
+    let mut alice = online(&server, "alice").await;
+    let mut mallory = charla_tests::RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
+    const MALLORY: &str = "mallory@charla.test";
+
+    assert!(alice
+        .core
+        .blocked(alice.account)
+        .await
+        .expect("list")
+        .is_empty());
+    alice
+        .core
+        .block(alice.account, MALLORY, true)
+        .await
+        .expect("block");
+    assert_eq!(
+        alice.core.blocked(alice.account).await.expect("list"),
+        [MALLORY]
+    );
+
+    // Nothing mallory sends reaches alice: not a message, not a subscription request.
+    mallory
+        .send(&format!(
+            "<message type='chat' to='{ALICE}'><body>buy now</body></message>\
+             <presence type='subscribe' to='{ALICE}'/>"
+        ))
+        .await;
+    while let Ok(Some(e)) = tokio::time::timeout(Duration::from_secs(1), alice.events.recv()).await
+    {
+        assert!(
+            !matches!(
+                e,
+                Event::MessageAdded { .. } | Event::SubscriptionRequest { .. }
+            ),
+            "from a blocked JID: {e:?}"
+        );
+    }
+    assert!(alice.history(MALLORY).is_empty());
+
+    // Unblocked, she can write again.
+    alice
+        .core
+        .block(alice.account, MALLORY, false)
+        .await
+        .expect("unblock");
+    assert!(alice
+        .core
+        .blocked(alice.account)
+        .await
+        .expect("list")
+        .is_empty());
+    mallory
+        .send(&format!(
+            "<message type='chat' to='{ALICE}'><body>sorry</body></message>"
+        ))
+        .await;
+    assert_eq!(alice.added("after unblocking").await.body, "sorry");
+}

@@ -8,6 +8,7 @@
 //! before they are sent, and their state is updated as the server acks.
 //! See `ARCHITECTURE.md` at the repository root.
 
+mod blocking;
 pub mod c2s;
 mod carbons;
 mod chat;
@@ -408,18 +409,8 @@ impl Core {
     ) -> Result<OlderHistory, CoreError> {
         let peer = parse_bare_jid(peer)?;
         let (reply, answer) = oneshot::channel();
-        if !self
-            .send_command(account, Command::FetchOlder { peer, reply })
+        self.ask(account, Command::FetchOlder { peer, reply }, answer)
             .await
-        {
-            return Err(CoreError::new(
-                ErrorCode::NotConnected,
-                "the account is not connected",
-            ));
-        }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(CoreError::new(ErrorCode::NotConnected, "the session ended")))
     }
 
     /// Adds `jid` to the contact list (with an optional name and group),
@@ -478,12 +469,30 @@ impl Core {
             .await
     }
 
-    async fn roster_op(&self, account: AccountId, op: RosterOp) -> Result<(), CoreError> {
+    /// Blocks (`block`) or unblocks `jid` (XEP-0191): the server then drops
+    /// everything from them and tells them nothing about us.
+    pub async fn block(&self, account: AccountId, jid: &str, block: bool) -> Result<(), CoreError> {
+        let jid = parse_bare_jid(jid)?;
         let (reply, answer) = oneshot::channel();
-        if !self
-            .send_command(account, Command::Roster { op, reply })
+        self.ask(account, Command::Block { jid, block, reply }, answer)
             .await
-        {
+    }
+
+    /// The blocked JIDs, from the server, sorted.
+    pub async fn blocked(&self, account: AccountId) -> Result<Vec<String>, CoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(account, Command::Blocklist { reply }, answer)
+            .await
+    }
+
+    /// Sends `command` to the account's session and waits for its answer.
+    async fn ask<T>(
+        &self,
+        account: AccountId,
+        command: Command,
+        answer: oneshot::Receiver<Result<T, CoreError>>,
+    ) -> Result<T, CoreError> {
+        if !self.send_command(account, command).await {
             return Err(CoreError::new(
                 ErrorCode::NotConnected,
                 "the account is not connected",
@@ -492,6 +501,12 @@ impl Core {
         answer
             .await
             .unwrap_or_else(|_| Err(CoreError::new(ErrorCode::NotConnected, "the session ended")))
+    }
+
+    async fn roster_op(&self, account: AccountId, op: RosterOp) -> Result<(), CoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(account, Command::Roster { op, reply }, answer)
+            .await
     }
 
     /// How many incoming messages in the chat with `peer` are newer than

@@ -26,6 +26,7 @@ use xmpp_parsers::roster::Roster;
 use xmpp_parsers::stanza::Stanza;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
+use crate::blocking;
 use crate::c2s::{self, LoginConfig, Report};
 use crate::carbons::{self, Carbon};
 use crate::chat::{self, Incoming, IncomingChat};
@@ -57,6 +58,16 @@ pub(crate) enum Command {
     Roster {
         op: RosterOp,
         reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// Block (`block`) or unblock `jid` (XEP-0191).
+    Block {
+        jid: BareJid,
+        block: bool,
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// Ask for the block list.
+    Blocklist {
+        reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
     },
     /// Send unavailable presence and close the stream.
     Disconnect,
@@ -110,8 +121,13 @@ enum PendingIq {
     Older {
         queryid: String,
     },
-    /// A roster change the user asked for, and who waits for the answer.
-    RosterSet {
+    /// The block list (XEP-0191), for whoever asked.
+    Blocklist {
+        reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
+    },
+    /// A change the user asked for (roster, block list), and who waits
+    /// for the server's answer.
+    Change {
         reply: oneshot::Sender<Result<(), CoreError>>,
     },
 }
@@ -361,6 +377,16 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     }
                 }
                 Some(Command::Roster { op, reply }) => session.roster_op(&stream, op, reply).await,
+                Some(Command::Block { jid, block, reply }) => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    session.pending_iqs.insert(id.clone(), PendingIq::Change { reply });
+                    session.out(&stream, blocking::change(id, &jid, block).into(), Track::None);
+                }
+                Some(Command::Blocklist { reply }) => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    session.pending_iqs.insert(id.clone(), PendingIq::Blocklist { reply });
+                    session.out(&stream, blocking::request(id).into(), Track::None);
+                }
                 Some(Command::FetchOlder { peer, reply }) => {
                     session.fetch_older(&stream, peer, reply).await;
                 }
@@ -590,6 +616,12 @@ impl Session {
                         },
                         Err(_) => Err(DefinedCondition::BadRequest),
                     }
+                } else if blocking::is_push(&payload)
+                    && roster::push_allowed(from.as_ref(), &self.own)
+                {
+                    // The list changed (here or on another device); it is
+                    // read from the server when shown.
+                    Ok(None)
                 } else {
                     Err(DefinedCondition::ServiceUnavailable)
                 };
@@ -690,7 +722,17 @@ impl Session {
             }
             PendingIq::Mam { queryid } => self.on_mam_page(stream, &queryid, result).await,
             PendingIq::Older { queryid } => self.on_older_page(&queryid, result).await,
-            PendingIq::RosterSet { reply } => {
+            PendingIq::Blocklist { reply } => {
+                let _ = reply.send(match result {
+                    Ok(payload) => blocking::parse_list(payload)
+                        .ok_or_else(|| CoreError::new(ErrorCode::Protocol, "malformed block list")),
+                    Err(e) => Err(CoreError::new(
+                        ErrorCode::Protocol,
+                        format!("no block list: {:?}", e.defined_condition),
+                    )),
+                });
+            }
+            PendingIq::Change { reply } => {
                 let _ = reply.send(result.map(|_| ()).map_err(|e| {
                     CoreError::new(
                         ErrorCode::Protocol,
@@ -1369,7 +1411,7 @@ impl Session {
         };
         let id = uuid::Uuid::new_v4().to_string();
         self.pending_iqs
-            .insert(id.clone(), PendingIq::RosterSet { reply });
+            .insert(id.clone(), PendingIq::Change { reply });
         self.out(stream, Iq::from_set(id, set).into(), Track::None);
         for p in then {
             self.out(stream, p.into(), Track::None);

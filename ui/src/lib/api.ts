@@ -43,6 +43,8 @@ export interface Backend {
   /** The page before `before`, newest first; empty when there is no more. */
   loadOlder(account: AccountId, peer: string, before: MessageId): Promise<Message[]>;
   sendMessage(account: AccountId, to: string, body: string): Promise<Message>;
+  /** Blocks (or unblocks) `jid`: the server drops everything from them. */
+  block(account: AccountId, jid: string, block: boolean): Promise<void>;
   /** Adds a contact and asks to see their presence. */
   addContact(account: AccountId, jid: string, name: string | null, group: string | null): Promise<void>;
   /** Answers `jid`'s request to see our presence. */
@@ -88,6 +90,7 @@ export const tauriBackend: Backend = {
   retryMessage: (account, message) => call('retry_message', { account, message }),
   answerSubscription: (account, jid, accept) => call('answer_subscription', { account, jid, accept }),
   addContact: (account, jid, name, group) => call('add_contact', { account, jid, name, group }),
+  block: (account, jid, block) => call('block', { account, jid, block }),
   focusChat: (chat) => call('focus_chat', { chat }),
   markDisplayed: (account, peer, message) => call('mark_displayed', { account, peer, message }),
   openLink: (url) => call('open_link', { url }),

@@ -74,6 +74,7 @@ export const en = {
   'roster.request': '{jid} wants to see when you are online',
   'roster.request.accept': 'Accept',
   'roster.request.deny': 'Deny',
+  'roster.request.block': 'Block',
   'contact.add': 'Add a contact',
   'contact.add.title': 'Add a contact',
   'contact.add.jid': 'Address',

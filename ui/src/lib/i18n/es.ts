@@ -75,6 +75,7 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'roster.request': '{jid} quiere ver cuándo estás conectado',
   'roster.request.accept': 'Aceptar',
   'roster.request.deny': 'Rechazar',
+  'roster.request.block': 'Bloquear',
   'contact.add': 'Añadir un contacto',
   'contact.add.title': 'Añadir un contacto',
   'contact.add.jid': 'Dirección',

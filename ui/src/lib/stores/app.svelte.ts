@@ -141,12 +141,16 @@ export class AppStore implements Stores {
     }
   }
 
-  /** Accepts or denies `jid`'s request to see our presence. */
-  async answerRequest(jid: string, accept: boolean): Promise<void> {
+  /**
+   * Accepts or denies `jid`'s request to see our presence; `block` denies it and blocks them,
+   * so that nothing more comes from them.
+   */
+  async answerRequest(jid: string, answer: 'accept' | 'deny' | 'block'): Promise<void> {
     const account = this.session.account;
     if (account === null) return;
     try {
-      await this.backend.answerSubscription(account, jid, accept);
+      await this.backend.answerSubscription(account, jid, answer === 'accept');
+      if (answer === 'block') await this.backend.block(account, jid, true);
       this.roster.requests.delete(jid);
     } catch (error) {
       this.notices.error(toUiError(error));

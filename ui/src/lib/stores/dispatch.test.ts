@@ -29,12 +29,16 @@ describe('dispatch', () => {
     backend.emitCore({ type: 'subscription_request', account: 1, jid: 'spam@x' });
     backend.emitCore({ type: 'subscription_request', account: 2, jid: 'other@x' });
     expect([...app.roster.requests]).toEqual(['new@x', 'spam@x']);
-    await app.answerRequest('new@x', true);
-    await app.answerRequest('spam@x', false);
+    backend.emitCore({ type: 'subscription_request', account: 1, jid: 'no@x' });
+    await app.answerRequest('new@x', 'accept');
+    await app.answerRequest('spam@x', 'block');
+    await app.answerRequest('no@x', 'deny');
     expect(backend.called('answerSubscription')).toEqual([
       [1, 'new@x', true],
       [1, 'spam@x', false],
+      [1, 'no@x', false],
     ]);
+    expect(backend.called('block')).toEqual([[1, 'spam@x', true]]);
     expect([...app.roster.requests]).toEqual([]);
   });
 

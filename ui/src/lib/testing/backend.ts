@@ -115,6 +115,10 @@ export class FakeBackend implements Backend {
       error: null,
     });
   }
+  block(...args: Parameters<Backend['block']>) {
+    this.#record('block', ...args);
+    return Promise.resolve();
+  }
   /** When set, `addContact` fails with it. */
   failAdd: unknown = null;
   addContact(...args: Parameters<Backend['addContact']>) {

@@ -1,0 +1,71 @@
+//! Blocking (XEP-0191): the server drops everything from a blocked JID and
+//! tells it nothing about us. The list lives on the server; Charla asks for
+//! it, adds and removes entries, and acknowledges the server's pushes.
+
+use xmpp_parsers::blocking::{Block, BlocklistRequest, BlocklistResult, Unblock};
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::ns;
+
+/// The IQ that blocks (`block`) or unblocks `jid`.
+pub(crate) fn change(id: String, jid: &BareJid, block: bool) -> Iq {
+    let items = vec![Jid::from(jid.clone())];
+    if block {
+        Iq::from_set(id, Block { items })
+    } else {
+        Iq::from_set(id, Unblock { items })
+    }
+}
+
+/// The IQ that asks for the block list.
+pub(crate) fn request(id: String) -> Iq {
+    Iq::from_get(id, BlocklistRequest)
+}
+
+/// The blocked JIDs in a block-list answer, sorted.
+pub(crate) fn parse_list(payload: Option<Element>) -> Option<Vec<String>> {
+    let list = BlocklistResult::try_from(payload?).ok()?;
+    let mut jids: Vec<String> = list.items.iter().map(|j| j.to_string()).collect();
+    jids.sort();
+    jids.dedup();
+    Some(jids)
+}
+
+/// Whether an IQ set payload is the server's block-list push.
+pub(crate) fn is_push(payload: &Element) -> bool {
+    payload.is("block", ns::BLOCKING) || payload.is("unblock", ns::BLOCKING)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_and_unblock_name_the_jid() {
+        let jid = BareJid::new("spam@x").expect("jid");
+        let el: Element = change("1".into(), &jid, true).into();
+        let block = el.get_child("block", ns::BLOCKING).expect("block");
+        assert_eq!(
+            block.children().next().and_then(|i| i.attr("jid")),
+            Some("spam@x")
+        );
+        let el: Element = change("2".into(), &jid, false).into();
+        assert!(el.has_child("unblock", ns::BLOCKING));
+        assert!(is_push(
+            el.get_child("unblock", ns::BLOCKING).expect("unblock")
+        ));
+    }
+
+    #[test]
+    fn the_list_is_read_sorted_and_bad_answers_are_none() {
+        let el: Element =
+            "<blocklist xmlns='urn:xmpp:blocking'><item jid='z@x'/><item jid='a@x'/></blocklist>"
+                .parse()
+                .expect("xml");
+        assert_eq!(parse_list(Some(el)), Some(vec!["a@x".into(), "z@x".into()]));
+        assert_eq!(parse_list(None), None);
+        let wrong: Element = "<query xmlns='jabber:iq:roster'/>".parse().expect("xml");
+        assert_eq!(parse_list(Some(wrong)), None);
+    }
+}
