@@ -356,6 +356,19 @@ function startCli(server, db) {
   ], { name: 'charla-cli' });
 }
 
+/** The server's share: a raw login's initial presence until bob sees it, no Charla involved. */
+async function benchServerPresence(server) {
+  const n = server.contacts;
+  for (let run = 0; run < options.runs; run++) {
+    const since = server.proc.mark();
+    server.proc.send('raw-presence');
+    const sent = await server.proc.waitFor((e) => e.event === 'raw_presence_sent', { since, what: 'raw_presence_sent' });
+    const online = await server.online(since);
+    record(`server: initial presence to bob's client, ${n} contacts`, 'ms', online - sent.at_ms);
+    await server.offline(since);
+  }
+}
+
 async function benchCli(server) {
   const n = server.contacts;
   const dir = tempDir('cli');
@@ -689,6 +702,7 @@ for (const contacts of [50, 2000]) {
   if (!['cli', 'app'].some(wanted)) break;
   const server = await Server.start(contacts);
   try {
+    await step('cli', () => benchServerPresence(server));
     await step('cli', () => benchCli(server));
     await step('app', () => benchApp(server));
   } finally {

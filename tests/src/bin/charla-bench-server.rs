@@ -15,6 +15,9 @@
 //!   after 300 s).
 //! - `soak SECONDS`: carol sends alice a message every 0.5 s and changes her presence every
 //!   2 s, for SECONDS; reports `soak_done`.
+//! - `raw-presence`: alice logs in with a raw stream and sends her initial presence
+//!   (`raw_presence_sent`), then goes unavailable a second later: how long the server itself
+//!   takes to bring her presence to bob, with no Charla involved.
 //! - `seed DB PEER N`: adds N messages with PEER to alice's conversation in the Charla
 //!   database file DB (created if missing), as a long history to open; reports `seeded`.
 //! - `quit` (or end of input, or SIGTERM): stops Prosody and deletes the directory.
@@ -168,6 +171,16 @@ async fn main() -> ExitCode {
                     eprintln!("usage: soak SECONDS");
                 }
             },
+            ["raw-presence"] => {
+                // alice through a raw stream: login, then her initial presence, timed until
+                // bob sees it (the server's share of "launch to online").
+                let mut peer = Peer::login(s, USER).await;
+                let sent_ms = bench::now_ms();
+                peer.send("<presence/>").await;
+                emit(json!({ "event": "raw_presence_sent", "at_ms": sent_ms }));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                peer.send("<presence type='unavailable'/>").await;
+            }
             ["seed", db, peer, count] => match count.parse() {
                 Ok(count) => {
                     let started = Instant::now();
