@@ -190,6 +190,8 @@ class JsonChild {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.exited = once(this.child, 'exit');
+    leftovers.groups.add(this.child.pid);
+    this.child.once('exit', () => leftovers.groups.delete(this.child.pid));
     this.stderr = '';
     let buffer = '';
     this.child.stdout.setEncoding('utf8');
@@ -287,8 +289,23 @@ class JsonChild {
   }
 }
 
+/** Temporary directories and process groups still to clean up if the run is interrupted. */
+const leftovers = { dirs: new Set(), groups: new Set() };
+process.on('exit', () => {
+  for (const pid of leftovers.groups) {
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+  }
+  for (const dir of leftovers.dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function tempDir(prefix) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `charla-bench-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `charla-bench-${prefix}-`));
+  leftovers.dirs.add(dir);
+  return dir;
 }
 
 /** A charla-bench-server: Prosody with alice and `contacts` contacts; `dir` holds sandbox.json. */
