@@ -18,6 +18,7 @@ fn main() {
             "answer_subscription",
             "add_contact",
             "block",
+            "chat_state",
             "focus_chat",
             "mark_displayed",
             "open_link",

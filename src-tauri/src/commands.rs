@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use charla_core::{
-    AccountId, ConnectOptions, Core, CoreError, ErrorCode, Keepalive, Message, MessageId,
-    RosterEntry, ServerAddress, Show, TlsTrust,
+    AccountId, ChatState, ConnectOptions, Core, CoreError, ErrorCode, Keepalive, Message,
+    MessageId, RosterEntry, ServerAddress, Show, TlsTrust,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
@@ -250,6 +250,17 @@ pub async fn add_contact(
         .core
         .add_contact(account, &jid, name.as_deref(), group.as_deref())
         .await
+}
+
+/// Tells `peer` our chat state, e.g. typing (see `Core::send_chat_state`).
+#[tauri::command]
+pub async fn chat_state(
+    shell: Shared<'_>,
+    account: AccountId,
+    peer: String,
+    state: ChatState,
+) -> Result<(), CoreError> {
+    shell.core.send_chat_state(account, &peer, state).await
 }
 
 /// Blocks or unblocks `jid` (see `Core::block`).

@@ -237,6 +237,7 @@ impl Shell {
             }
             Event::ContactRemoved { .. }
             | Event::SubscriptionRequest { .. }
+            | Event::ChatState { .. }
             | Event::Error { .. } => {}
         }
         let _ = app.emit(CORE_EVENT, event);

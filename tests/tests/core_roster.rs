@@ -205,3 +205,44 @@ async fn a_blocked_jid_is_listed_and_nothing_from_it_arrives() {
         .await;
     assert_eq!(alice.added("after unblocking").await.body, "sorry");
 }
+
+#[tokio::test]
+async fn typing_is_shown_both_ways_between_contacts_only() {
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .user("eve", "eve-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("prosody");
+    let mut alice = online(&server, "alice").await;
+    let mut bob = charla_tests::RawClient::login(&server, "bob", "bob-pw", WAIT).await;
+    bob.send("<presence/>").await;
+    let mut eve = charla_tests::RawClient::login(&server, "eve", "eve-pw", WAIT).await;
+    eve.send("<presence/>").await;
+
+    bob.send(&format!(
+        "<message type='chat' to='{ALICE}'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>"
+    ))
+    .await;
+    let typing = alice
+        .wait_for("bob typing", |e| matches!(e, Event::ChatState { .. }))
+        .await;
+    assert!(matches!(
+        typing,
+        Event::ChatState { ref peer, state: charla_core::ChatState::Composing, .. } if peer == BOB
+    ));
+
+    for to in [BOB, "eve@charla.test"] {
+        alice
+            .core
+            .send_chat_state(alice.account, to, charla_core::ChatState::Composing)
+            .await
+            .expect("chat state");
+    }
+    bob.read_until("composing").await;
+    // eve is no contact: she learns nothing.
+    let seen = eve.read_for(Duration::from_secs(1)).await;
+    assert!(!seen.contains("chatstates"), "{seen}");
+}

@@ -56,6 +56,11 @@ pub(crate) enum Incoming {
     Chat(IncomingChat),
     /// Receipts or displayed markers (no body) from `peer` for our messages.
     Acks { peer: BareJid, acks: Vec<Ack> },
+    /// `peer`'s chat state (XEP-0085) alone, without a body.
+    ChatState {
+        peer: BareJid,
+        state: crate::chatstates::ChatState,
+    },
     /// Our other device told `peer` it displayed their message `id`
     /// (a carbon of our XEP-0333 marker): read there, so read here.
     ReadElsewhere { peer: BareJid, id: String },
@@ -139,6 +144,7 @@ pub(crate) fn classify_sent(msg: &Message, own: &BareJid) -> Incoming {
             },
             None => Incoming::Ignored("no body"),
         },
+        Incoming::ChatState { .. } => Incoming::Ignored("our own chat state"),
         other => other,
     }
 }
@@ -154,10 +160,10 @@ fn content(
 ) -> Incoming {
     let acks = receipts::acks(msg);
     let Some(body) = best_body(msg) else {
-        return if acks.is_empty() {
-            Incoming::Ignored("no body")
-        } else {
-            Incoming::Acks { peer, acks }
+        return match (acks.is_empty(), crate::chatstates::of(msg)) {
+            (false, _) => Incoming::Acks { peer, acks },
+            (true, Some(state)) => Incoming::ChatState { peer, state },
+            (true, None) => Incoming::Ignored("no body"),
         };
     };
     if body.len() > MAX_BODY_BYTES {
@@ -256,6 +262,9 @@ pub(crate) fn outgoing(
             id: origin_id.to_owned(),
         });
     msg.payloads.extend(receipts::request_payloads());
+    // Sending a message means we are in the chat (XEP-0085 §5.1).
+    msg.payloads
+        .push(crate::chatstates::ChatState::Active.to_xep().into());
     if let Some(stamp) = delayed.and_then(|(ms, from)| delay(ms, from)) {
         msg.payloads.push(stamp.into());
     }
@@ -324,12 +333,24 @@ mod tests {
     }
 
     #[test]
+    fn a_chat_state_alone_is_a_chat_state() {
+        let m = msg("<message xmlns='jabber:client' from='bob@x/r' type='chat'><active xmlns='http://jabber.org/protocol/chatstates'/></message>");
+        assert_eq!(
+            classify(&m, &own()),
+            Incoming::ChatState {
+                peer: BareJid::new("bob@x").expect("jid"),
+                state: crate::chatstates::ChatState::Active
+            }
+        );
+    }
+
+    #[test]
     fn ignored_kinds() {
         let cases = [
             ("<message xmlns='jabber:client' type='chat'><body>x</body></message>", "no sender"),
             ("<message xmlns='jabber:client' from='bob@x/r' type='headline'><body>x</body></message>", "not a chat message"),
             ("<message xmlns='jabber:client' from='bob@x/r' type='groupchat'><body>x</body></message>", "not a chat message"),
-            ("<message xmlns='jabber:client' from='bob@x/r' type='chat'><active xmlns='http://jabber.org/protocol/chatstates'/></message>", "no body"),
+            ("<message xmlns='jabber:client' from='bob@x/r' type='chat'><thread>t</thread></message>", "no body"),
             ("<message xmlns='jabber:client' from='bob@x/r' type='chat'><body>   </body></message>", "no body"),
             ("<message xmlns='jabber:client' from='alice@x/other' type='chat'><body>x</body></message>", "from own account"),
             ("<message xmlns='jabber:client' from='x' type='chat'><body>x</body></message>", "from a server or service"),
@@ -409,6 +430,7 @@ mod tests {
         assert!(el.has_child("origin-id", ns::SID));
         assert!(el.has_child("request", ns::RECEIPTS));
         assert!(el.has_child("markable", ns::DISPLAYED_MARKERS));
+        assert!(el.has_child("active", ns::CHATSTATES));
         let back = Message::try_from(el).expect("roundtrip");
         assert_eq!(best_body(&back).as_deref(), Some("hello"));
     }

@@ -66,6 +66,16 @@ pub enum Event {
         /// The removed contact's bare JID.
         jid: String,
     },
+    /// A contact's chat state changed (XEP-0085), e.g. they started or
+    /// stopped typing. A message from them also means `active`.
+    ChatState {
+        /// The account.
+        account: AccountId,
+        /// The contact's bare JID.
+        peer: String,
+        /// Their new state.
+        state: crate::chatstates::ChatState,
+    },
     /// Someone asks to see our presence (RFC 6121 §3.1); answer with
     /// `Core::answer_subscription`. Servers repeat pending requests at
     /// every login.

@@ -12,6 +12,7 @@ mod blocking;
 pub mod c2s;
 mod carbons;
 mod chat;
+pub mod chatstates;
 mod disco;
 pub mod error;
 pub mod event;
@@ -34,6 +35,7 @@ pub use c2s::{Keepalive, ServerAddress, TlsTrust};
 pub use charla_store::{
     AccountId, Direction, Message, MessageId, MessageState, RosterEntry, Store, Subscription,
 };
+pub use chatstates::ChatState;
 pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event};
 pub use presence::{ContactPresence, Show};
@@ -467,6 +469,21 @@ impl Core {
         let jid = parse_bare_jid(jid)?;
         self.roster_op(account, RosterOp::Answer { jid, accept })
             .await
+    }
+
+    /// Tells `peer` our chat state (XEP-0085), e.g. that we are typing.
+    /// Only contacts learn it (it shows that we are online), and only while
+    /// connected; otherwise nothing is sent.
+    pub async fn send_chat_state(
+        &self,
+        account: AccountId,
+        peer: &str,
+        state: ChatState,
+    ) -> Result<(), CoreError> {
+        let to = parse_bare_jid(peer)?;
+        self.send_command(account, Command::ChatState { to, state })
+            .await;
+        Ok(())
     }
 
     /// Blocks (`block`) or unblocks `jid` (XEP-0191): the server then drops

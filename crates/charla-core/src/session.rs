@@ -30,6 +30,7 @@ use crate::blocking;
 use crate::c2s::{self, LoginConfig, Report};
 use crate::carbons::{self, Carbon};
 use crate::chat::{self, Incoming, IncomingChat};
+use crate::chatstates;
 use crate::disco;
 use crate::error::{CoreError, ErrorCode};
 use crate::event::{ConnectionState, Event};
@@ -58,6 +59,11 @@ pub(crate) enum Command {
     Roster {
         op: RosterOp,
         reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// Tell `to` our chat state (XEP-0085), if they are a contact.
+    ChatState {
+        to: BareJid,
+        state: crate::chatstates::ChatState,
     },
     /// Block (`block`) or unblock `jid` (XEP-0191).
     Block {
@@ -381,6 +387,15 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     let id = uuid::Uuid::new_v4().to_string();
                     session.pending_iqs.insert(id.clone(), PendingIq::Change { reply });
                     session.out(&stream, blocking::change(id, &jid, block).into(), Track::None);
+                }
+                Some(Command::ChatState { to, state }) => {
+                    let contact = session
+                        .store(|s| s.is_contact(session.account, to.as_str()))
+                        .unwrap_or(false);
+                    if contact && session.link_up && session.bound.is_some() {
+                        let msg = chatstates::standalone(&to, state);
+                        session.out(&stream, msg.into(), Track::None);
+                    }
                 }
                 Some(Command::Blocklist { reply }) => {
                     let id = uuid::Uuid::new_v4().to_string();
@@ -786,6 +801,14 @@ impl Session {
                 self.announce_update(updated).await;
             }
             Incoming::Acks { peer, acks } => self.apply_acks(&peer, &acks).await,
+            Incoming::ChatState { peer, state } => {
+                self.emit(Event::ChatState {
+                    account: self.account,
+                    peer: peer.to_string(),
+                    state,
+                })
+                .await
+            }
             Incoming::ReadElsewhere { peer, id } => {
                 let account = self.account;
                 match self.store(|s| s.find_incoming(account, peer.as_str(), &id)) {
@@ -1136,6 +1159,7 @@ impl Session {
                             }
                             Incoming::Bounce { .. }
                             | Incoming::ReadElsewhere { .. }
+                            | Incoming::ChatState { .. }
                             | Incoming::Ignored(_) => {}
                         }
                     }

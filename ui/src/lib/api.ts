@@ -10,6 +10,7 @@ import type {
   AccountId,
   AppInfo,
   ChatRef,
+  ChatState as PeerState,
   ChatUpdate,
   CoreEvent,
   LoginRequest,
@@ -43,6 +44,8 @@ export interface Backend {
   /** The page before `before`, newest first; empty when there is no more. */
   loadOlder(account: AccountId, peer: string, before: MessageId): Promise<Message[]>;
   sendMessage(account: AccountId, to: string, body: string): Promise<Message>;
+  /** Tells `peer` our chat state (typing, paused, ...). */
+  sendChatState(account: AccountId, peer: string, state: PeerState): Promise<void>;
   /** Blocks (or unblocks) `jid`: the server drops everything from them. */
   block(account: AccountId, jid: string, block: boolean): Promise<void>;
   /** Adds a contact and asks to see their presence. */
@@ -91,6 +94,7 @@ export const tauriBackend: Backend = {
   answerSubscription: (account, jid, accept) => call('answer_subscription', { account, jid, accept }),
   addContact: (account, jid, name, group) => call('add_contact', { account, jid, name, group }),
   block: (account, jid, block) => call('block', { account, jid, block }),
+  sendChatState: (account, peer, state) => call('chat_state', { account, peer, state }),
   focusChat: (chat) => call('focus_chat', { chat }),
   markDisplayed: (account, peer, message) => call('mark_displayed', { account, peer, message }),
   openLink: (url) => call('open_link', { url }),

@@ -5,6 +5,7 @@
 export type { AccountId } from './bindings/AccountId';
 export type { AppInfo } from './bindings/AppInfo';
 export type { ChatRef } from './bindings/ChatRef';
+export type { ChatState } from './bindings/ChatState';
 export type { ChatUpdate } from './bindings/ChatUpdate';
 export type { ConnectionState } from './bindings/ConnectionState';
 export type { ContactPresence } from './bindings/ContactPresence';

@@ -119,6 +119,7 @@ export const en = {
   'chat.popOut': 'Open in its own window',
   'chat.link': 'Opens in your browser: {url}',
   'chat.jumpToLatest': 'Jump to latest',
+  'chat.typing': '{name} is typing…',
 
   'state.pending': 'Sending…',
   'state.sent': 'Sent',

@@ -120,6 +120,7 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'chat.popOut': 'Abrir en su propia ventana',
   'chat.link': 'Se abre en tu navegador: {url}',
   'chat.jumpToLatest': 'Ir a lo más reciente',
+  'chat.typing': '{name} está escribiendo…',
 
   'state.pending': 'Enviando…',
   'state.sent': 'Enviado',

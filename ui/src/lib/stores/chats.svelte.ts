@@ -4,11 +4,14 @@
  * which chat the user is looking at (`focus_chat`).
  */
 import type { Backend } from '$lib/api';
-import type { AccountId, ChatRef, Message, MessageId } from '$lib/contract';
+import type { AccountId, ChatRef, ChatState as PeerState, Message, MessageId } from '$lib/contract';
 import { toUiError, type UiError } from '$lib/errors';
 import { mergeMessages } from '$lib/util/messages';
 import type { NoticeStore } from './notices.svelte';
 import { chatKey } from './unread.svelte';
+
+/** How long without typing before the contact learns that we paused (XEP-0085 suggests 5 s). */
+export const PAUSE_AFTER_MS = 5000;
 
 export class ChatState {
   readonly account: AccountId;
@@ -26,6 +29,12 @@ export class ChatState {
   error = $state.raw<UiError | null>(null);
   /** What the composer holds, kept across tab switches. */
   draft = $state('');
+  /** The contact's chat state (XEP-0085): `composing` while they type. */
+  peerState = $state<PeerState | null>(null);
+  /** What we last told the contact (we are typing or not). */
+  ownState: PeerState = 'active';
+  /** Turns our `composing` into `paused` when typing stops. */
+  pauseTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(account: AccountId, peer: string) {
     this.account = account;
@@ -38,7 +47,10 @@ export class ChatState {
   }
 
   merge(messages: readonly Message[]): void {
-    this.messages = mergeMessages(this.messages, messages, this.#retried);
+    const before = this.messages;
+    this.messages = mergeMessages(before, messages, this.#retried);
+    // A new message from the contact means they stopped typing.
+    if (this.messages !== before && messages.some((m) => m.direction === 'in')) this.peerState = null;
   }
 
   /** Our failed messages the user sent again: they may leave `failed` (see mergeMessages). */
@@ -188,9 +200,45 @@ export class ChatsStore {
     }
   }
 
+  /** The contact's chat state changed (`chat_state`). */
+  setPeerState(account: AccountId, peer: string, state: PeerState): void {
+    const chat = this.tabs.find((c) => c.key === chatKey(account, peer));
+    if (chat) chat.peerState = state;
+  }
+
+  /**
+   * The user typed in the composer: the contact learns we are composing (once), and that we
+   * paused after {@link PAUSE_AFTER_MS} without typing.
+   */
+  typing(chat: ChatState): void {
+    if (chat.pauseTimer !== null) clearTimeout(chat.pauseTimer);
+    if (chat.draft.trim() === '') {
+      chat.pauseTimer = null;
+      this.#tell(chat, 'active');
+      return;
+    }
+    this.#tell(chat, 'composing');
+    chat.pauseTimer = setTimeout(() => {
+      chat.pauseTimer = null;
+      this.#tell(chat, 'paused');
+    }, PAUSE_AFTER_MS);
+  }
+
+  #tell(chat: ChatState, state: PeerState): void {
+    if (chat.ownState === state) return;
+    chat.ownState = state;
+    this.#backend.sendChatState(chat.account, chat.peer, state).catch(() => {
+      // Only a courtesy: nothing to tell the user.
+    });
+  }
+
   /** Sends the text (unless it is blank); the message appears as pending at once. */
   async send(chat: ChatState, body: string): Promise<boolean> {
     if (body.trim() === '') return false;
+    // The message itself says we are active again (XEP-0085).
+    if (chat.pauseTimer !== null) clearTimeout(chat.pauseTimer);
+    chat.pauseTimer = null;
+    chat.ownState = 'active';
     try {
       const message = await this.#backend.sendMessage(chat.account, chat.peer, body);
       chat.merge([message]);

@@ -55,6 +55,9 @@ export function dispatch(stores: Stores, event: AppEvent): void {
     case 'contact_removed':
       roster.remove(event.account, event.jid);
       break;
+    case 'chat_state':
+      chats.setPeerState(event.account, event.peer, event.state);
+      break;
     case 'subscription_request':
       roster.request(event.account, event.jid);
       break;

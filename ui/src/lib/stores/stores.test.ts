@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeBackend, appInfo, settle } from '$lib/testing/backend';
 import { contact, message } from '$lib/testing/fixtures';
 import { AppStore } from './app.svelte';
@@ -63,6 +63,44 @@ describe('ChatsStore', () => {
     backend.channels.get('bob@example.org')!({ type: 'added', message: message(10) });
     app.chats.seen(chat);
     expect(backend.called('markDisplayed').at(-1)).toEqual([1, 'bob@example.org', 10]);
+  });
+
+  it('tells the contact we type once, that we paused after 5 s, and shows their typing', async () => {
+    const { app, backend } = await setup();
+    const chat = app.chats.open(1, 'bob@example.org')!;
+    await settle();
+    vi.useFakeTimers();
+    try {
+      chat.draft = 'h';
+      app.chats.typing(chat);
+      chat.draft = 'hi';
+      app.chats.typing(chat);
+      expect(backend.called('sendChatState')).toEqual([[1, 'bob@example.org', 'composing']]);
+      vi.advanceTimersByTime(4999);
+      expect(backend.called('sendChatState')).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(backend.called('sendChatState').at(-1)).toEqual([1, 'bob@example.org', 'paused']);
+      // Typing again resumes; emptying the box says active; sending needs no extra stanza.
+      app.chats.typing(chat);
+      chat.draft = '';
+      app.chats.typing(chat);
+      expect(backend.called('sendChatState').slice(2)).toEqual([
+        [1, 'bob@example.org', 'composing'],
+        [1, 'bob@example.org', 'active'],
+      ]);
+      vi.advanceTimersByTime(10_000);
+      expect(backend.called('sendChatState')).toHaveLength(4);
+
+      backend.emitCore({ type: 'chat_state', account: 1, peer: 'bob@example.org', state: 'composing' });
+      expect(chat.peerState).toBe('composing');
+      backend.emitCore({ type: 'chat_state', account: 1, peer: 'carol@example.org', state: 'composing' });
+      expect(chat.peerState).toBe('composing');
+      // Their message means they stopped.
+      backend.channels.get('bob@example.org')!({ type: 'added', message: message(30) });
+      expect(chat.peerState).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('retries only our failed messages, showing them as pending at once', async () => {

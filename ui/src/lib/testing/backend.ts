@@ -115,6 +115,10 @@ export class FakeBackend implements Backend {
       error: null,
     });
   }
+  sendChatState(...args: Parameters<Backend['sendChatState']>) {
+    this.#record('sendChatState', ...args);
+    return Promise.resolve();
+  }
   block(...args: Parameters<Backend['block']>) {
     this.#record('block', ...args);
     return Promise.resolve();
