@@ -107,3 +107,21 @@ test('(g) markup in a message is shown as text, never as HTML', async () => {
     assert.deepEqual(found, { imagesInMessages: 0, imagesWithSrcX: 0, alerts: [] });
   });
 });
+
+test('(t) typing shows both ways: bob learns alice types, and alice sees "typing…" until bob pauses', async () => {
+  await withEvidence(app, 'chat-typing', async () => {
+    await openChat(app, bobJid);
+    const since = bob.mark();
+    await app.type(tid('composer'), 'Hel');
+    await bob.waitForEvent((e) => e.type === 'chat_state' && e.peer === alice && e.state === 'composing', {
+      since,
+      message: 'bob learns that alice is typing',
+    });
+    bob.send(`/typing ${alice}`);
+    const typing = await app.waitFor(tid('chat-typing'));
+    assert.match(await typing.text(), /typing/);
+    bob.send(`/typing ${alice} paused`);
+    await waitUntil(async () => !(await app.exists(tid('chat-typing'))), { message: 'the indicator goes' });
+    await app.clear(tid('composer'));
+  });
+});

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use charla_core::{ConnectOptions, Core, Event, Keepalive, ServerAddress, Show, TlsTrust};
+use charla_core::{
+    ChatState, ConnectOptions, Core, Event, Keepalive, ServerAddress, Show, TlsTrust,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const USAGE: &str =
@@ -20,6 +22,7 @@ Commands on standard input:
   /add JID [NAME]        add a contact and ask to see their presence
   /accept JID            let JID see your presence (and ask to see theirs)
   /deny JID              refuse JID's request
+  /typing JID [STATE]    tell JID you are typing (or active, paused, inactive, gone)
   /history JID           print the last 20 messages with JID
   /quit                  go offline and exit";
 
@@ -73,6 +76,17 @@ fn default_db(jid: &str) -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(|| PathBuf::from("."));
     base.join("charla").join(format!("cli-{jid}.sqlite3"))
+}
+
+fn parse_chat_state(word: &str) -> Option<ChatState> {
+    Some(match word {
+        "composing" => ChatState::Composing,
+        "active" => ChatState::Active,
+        "paused" => ChatState::Paused,
+        "inactive" => ChatState::Inactive,
+        "gone" => ChatState::Gone,
+        _ => return None,
+    })
 }
 
 fn parse_show(word: &str) -> Option<Show> {
@@ -197,6 +211,16 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
                 core.add_contact(account, jid, name, None).await
             }
             "/accept" => core.answer_subscription(account, rest, true).await,
+            "/typing" => {
+                let (jid, word) = rest.split_once(' ').unwrap_or((rest, "composing"));
+                match parse_chat_state(word) {
+                    Some(state) => core.send_chat_state(account, jid, state).await,
+                    None => {
+                        eprintln!("usage: /typing JID [composing|active|paused|inactive|gone]");
+                        Ok(())
+                    }
+                }
+            }
             "/deny" => core.answer_subscription(account, rest, false).await,
             "/history" => core
                 .history(account, rest, None, 20)
