@@ -71,6 +71,7 @@ export const en = {
 
   'roster.label': 'Contacts',
   'roster.filter': 'Filter contacts',
+  'roster.notSharing': 'Does not share their status',
   'roster.request': '{jid} wants to see when you are online',
   'roster.request.accept': 'Accept',
   'roster.request.deny': 'Deny',

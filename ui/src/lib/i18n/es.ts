@@ -72,6 +72,7 @@ export const es: Readonly<Record<MessageKey, Message>> = {
 
   'roster.label': 'Contactos',
   'roster.filter': 'Filtrar contactos',
+  'roster.notSharing': 'No comparte su estado',
   'roster.request': '{jid} quiere ver cuándo estás conectado',
   'roster.request.accept': 'Aceptar',
   'roster.request.deny': 'Rechazar',

@@ -111,6 +111,17 @@ describe('contact views', () => {
     expect(toContactView(contact('a@b'), null)).toMatchObject({ show: 'offline', status: null, online: false });
   });
 
+  it('tell whether a contact shares their presence with us', () => {
+    const sub = (subscription: 'none' | 'to' | 'from' | 'both') => ({ ...contact('a@b'), subscription });
+    expect(['none', 'to', 'from', 'both'].map((s) => toContactView(sub(s as 'none'), null).sharing)).toEqual([
+      false,
+      true,
+      false,
+      true,
+    ]);
+    expect(toContactView({ ...sub('none'), ask_pending: true }, null)).toMatchObject({ awaiting: true, sharing: false });
+  });
+
   it('make initials from names and addresses', () => {
     expect(initials('Ann Smith')).toBe('AS');
     expect(initials('ann')).toBe('A');

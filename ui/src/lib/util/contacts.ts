@@ -12,6 +12,8 @@ export interface ContactView {
   status: string | null;
   online: boolean;
   awaiting: boolean;
+  /** They share their presence with us (subscription `to` or `both`). */
+  sharing: boolean;
 }
 
 export interface ContactGroup {
@@ -49,6 +51,7 @@ export function toContactView(entry: RosterEntry, presence: ContactPresence | nu
     status: presence?.status?.trim() || null,
     online,
     awaiting: entry.ask_pending,
+    sharing: entry.subscription === 'to' || entry.subscription === 'both',
   };
 }
 
