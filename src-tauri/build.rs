@@ -18,6 +18,7 @@ fn main() {
             "answer_subscription",
             "add_contact",
             "block",
+            "remove_contact",
             "chat_state",
             "focus_chat",
             "mark_displayed",

@@ -263,6 +263,16 @@ pub async fn chat_state(
     shell.core.send_chat_state(account, &peer, state).await
 }
 
+/// Removes a contact (see `Core::remove_contact`).
+#[tauri::command]
+pub async fn remove_contact(
+    shell: Shared<'_>,
+    account: AccountId,
+    jid: String,
+) -> Result<(), CoreError> {
+    shell.core.remove_contact(account, &jid).await
+}
+
 /// Blocks or unblocks `jid` (see `Core::block`).
 #[tauri::command]
 pub async fn block(

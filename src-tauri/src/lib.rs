@@ -158,6 +158,7 @@ pub fn run() {
             commands::answer_subscription,
             commands::add_contact,
             commands::block,
+            commands::remove_contact,
             commands::chat_state,
             commands::open_link,
             commands::save_settings,

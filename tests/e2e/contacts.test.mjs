@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Peer, Sandbox, contactName, startLoggedIn, tid, waitUntil, withEvidence } from './lib/harness.mjs';
+import { Peer, Sandbox, contactName, openChat, startLoggedIn, tid, waitUntil, withEvidence } from './lib/harness.mjs';
 
 let sandbox;
 let app;
@@ -44,7 +44,7 @@ test('a subscription request shows in the buddy list; accepting makes both conta
   });
 });
 
-test('adding a contact from the dialog: a bad address is explained, a good one joins the list', async () => {
+test('adding a contact from the dialog (a bad address is explained), then removing it from the chat menu', async () => {
   await withEvidence(app, 'contacts-add', async () => {
     const stranger = sandbox.jid('nobody');
     await app.click(tid('add-contact'));
@@ -60,5 +60,13 @@ test('adding a contact from the dialog: a bad address is explained, a good one j
     await waitUntil(async () => !(await app.exists(tid('add-contact-dialog'))), { message: 'the dialog closes' });
     await app.waitFor(tid('contact', { jid: stranger }));
     assert.equal(await contactName(app, stranger), 'Nobody');
+
+    // And removed again from the chat's menu.
+    await openChat(app, stranger);
+    await app.click(`${tid('chat-menu')} summary`);
+    await app.click(tid('chat-remove'));
+    await waitUntil(async () => !(await app.exists(tid('contact', { jid: stranger }))), {
+      message: 'the contact leaves the list',
+    });
   });
 });

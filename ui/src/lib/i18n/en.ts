@@ -121,6 +121,9 @@ export const en = {
   'chat.link': 'Opens in your browser: {url}',
   'chat.jumpToLatest': 'Jump to latest',
   'chat.typing': '{name} is typing…',
+  'chat.menu': 'More',
+  'chat.removeContact': 'Remove from contacts',
+  'chat.block': 'Block',
 
   'state.pending': 'Sending…',
   'state.sent': 'Sent',

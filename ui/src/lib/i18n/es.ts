@@ -122,6 +122,9 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'chat.link': 'Se abre en tu navegador: {url}',
   'chat.jumpToLatest': 'Ir a lo más reciente',
   'chat.typing': '{name} está escribiendo…',
+  'chat.menu': 'Más',
+  'chat.removeContact': 'Quitar de los contactos',
+  'chat.block': 'Bloquear',
 
   'state.pending': 'Enviando…',
   'state.sent': 'Enviado',

@@ -141,6 +141,26 @@ export class AppStore implements Stores {
     }
   }
 
+  /** Removes a contact (both stop sharing presence); the chat history stays. */
+  async removeContact(jid: string): Promise<void> {
+    await this.#act((account) => this.backend.removeContact(account, jid));
+  }
+
+  /** Blocks a contact: the server drops everything from them. */
+  async blockContact(jid: string): Promise<void> {
+    await this.#act((account) => this.backend.block(account, jid, true));
+  }
+
+  async #act(action: (account: AccountId) => Promise<void>): Promise<void> {
+    const account = this.session.account;
+    if (account === null) return;
+    try {
+      await action(account);
+    } catch (error) {
+      this.notices.error(toUiError(error));
+    }
+  }
+
   /**
    * Accepts or denies `jid`'s request to see our presence; `block` denies it and blocks them,
    * so that nothing more comes from them.

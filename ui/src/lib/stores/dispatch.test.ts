@@ -23,6 +23,14 @@ describe('dispatch', () => {
     expect(await app.addContact('bad', '', 'Work')).toMatchObject({ code: 'invalid_jid' });
   });
 
+  it('removes and blocks contacts through the backend', async () => {
+    const { app, backend } = await loggedIn();
+    await app.removeContact('old@x');
+    await app.blockContact('spam@x');
+    expect(backend.called('removeContact')).toEqual([[1, 'old@x']]);
+    expect(backend.called('block')).toEqual([[1, 'spam@x', true]]);
+  });
+
   it('lists subscription requests until answered, for the shown account only', async () => {
     const { app, backend } = await loggedIn();
     backend.emitCore({ type: 'subscription_request', account: 1, jid: 'new@x' });

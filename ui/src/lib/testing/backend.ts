@@ -119,6 +119,10 @@ export class FakeBackend implements Backend {
     this.#record('sendChatState', ...args);
     return Promise.resolve();
   }
+  removeContact(...args: Parameters<Backend['removeContact']>) {
+    this.#record('removeContact', ...args);
+    return Promise.resolve();
+  }
   block(...args: Parameters<Backend['block']>) {
     this.#record('block', ...args);
     return Promise.resolve();
