@@ -19,6 +19,7 @@ fn main() {
             "add_contact",
             "block",
             "remove_contact",
+            "edit_contact",
             "chat_state",
             "focus_chat",
             "mark_displayed",

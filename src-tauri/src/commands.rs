@@ -263,6 +263,21 @@ pub async fn chat_state(
     shell.core.send_chat_state(account, &peer, state).await
 }
 
+/// Renames a contact and sets its groups (see `Core::edit_contact`).
+#[tauri::command]
+pub async fn edit_contact(
+    shell: Shared<'_>,
+    account: AccountId,
+    jid: String,
+    name: Option<String>,
+    groups: Vec<String>,
+) -> Result<(), CoreError> {
+    shell
+        .core
+        .edit_contact(account, &jid, name.as_deref(), &groups)
+        .await
+}
+
 /// Removes a contact (see `Core::remove_contact`).
 #[tauri::command]
 pub async fn remove_contact(

@@ -159,6 +159,7 @@ pub fn run() {
             commands::add_contact,
             commands::block,
             commands::remove_contact,
+            commands::edit_contact,
             commands::chat_state,
             commands::open_link,
             commands::save_settings,

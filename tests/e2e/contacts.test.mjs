@@ -44,6 +44,23 @@ test('a subscription request shows in the buddy list; accepting makes both conta
   });
 });
 
+test('renaming a contact and setting its groups from the chat menu', async () => {
+  await withEvidence(app, 'contacts-edit', async () => {
+    const daveJid = sandbox.jid('dave');
+    await openChat(app, daveJid);
+    await app.click(`${tid('chat-menu')} summary`);
+    await app.click(tid('chat-edit'));
+    await app.waitFor(tid('add-contact-dialog'));
+    await app.clear(tid('add-contact-name'));
+    await app.type(tid('add-contact-name'), 'Dave D');
+    await app.clear(tid('add-contact-group'));
+    await app.type(tid('add-contact-group'), 'Pals, Work');
+    await app.click(tid('add-contact-submit'));
+    await waitUntil(async () => (await contactName(app, daveJid)) === 'Dave D', { message: 'the new name shows' });
+    await app.waitFor(tid('group-header', { group: 'Pals' }));
+  });
+});
+
 test('adding a contact from the dialog (a bad address is explained), then removing it from the chat menu', async () => {
   await withEvidence(app, 'contacts-add', async () => {
     const stranger = sandbox.jid('nobody');

@@ -48,6 +48,8 @@ export interface Backend {
   sendChatState(account: AccountId, peer: string, state: PeerState): Promise<void>;
   /** Blocks (or unblocks) `jid`: the server drops everything from them. */
   block(account: AccountId, jid: string, block: boolean): Promise<void>;
+  /** Renames a contact and sets its groups. */
+  editContact(account: AccountId, jid: string, name: string | null, groups: string[]): Promise<void>;
   /** Removes a contact, which ends the presence sharing both ways. */
   removeContact(account: AccountId, jid: string): Promise<void>;
   /** Adds a contact and asks to see their presence. */
@@ -97,6 +99,7 @@ export const tauriBackend: Backend = {
   addContact: (account, jid, name, group) => call('add_contact', { account, jid, name, group }),
   block: (account, jid, block) => call('block', { account, jid, block }),
   removeContact: (account, jid) => call('remove_contact', { account, jid }),
+  editContact: (account, jid, name, groups) => call('edit_contact', { account, jid, name, groups }),
   sendChatState: (account, peer, state) => call('chat_state', { account, peer, state }),
   focusChat: (chat) => call('focus_chat', { chat }),
   markDisplayed: (account, peer, message) => call('mark_displayed', { account, peer, message }),

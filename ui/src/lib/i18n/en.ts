@@ -83,6 +83,9 @@ export const en = {
   'contact.add.group': 'Group (optional)',
   'contact.add.submit': 'Add',
   'contact.add.cancel': 'Cancel',
+  'contact.edit.title': 'Edit contact',
+  'contact.edit.groups': 'Groups (separated by commas)',
+  'contact.edit.submit': 'Save',
   'roster.filter.placeholder': 'Filter contacts',
   'roster.noGroup': 'Contacts',
   'roster.groupCount': '{online}/{total}',
@@ -122,6 +125,7 @@ export const en = {
   'chat.jumpToLatest': 'Jump to latest',
   'chat.typing': '{name} is typing…',
   'chat.menu': 'More',
+  'chat.editContact': 'Rename or regroup…',
   'chat.removeContact': 'Remove from contacts',
   'chat.block': 'Block',
 

@@ -84,6 +84,9 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'contact.add.group': 'Grupo (opcional)',
   'contact.add.submit': 'Añadir',
   'contact.add.cancel': 'Cancelar',
+  'contact.edit.title': 'Editar contacto',
+  'contact.edit.groups': 'Grupos (separados por comas)',
+  'contact.edit.submit': 'Guardar',
   'roster.filter.placeholder': 'Filtrar contactos',
   'roster.noGroup': 'Contactos',
   'roster.groupCount': '{online}/{total}',
@@ -123,6 +126,7 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'chat.jumpToLatest': 'Ir a lo más reciente',
   'chat.typing': '{name} está escribiendo…',
   'chat.menu': 'Más',
+  'chat.editContact': 'Renombrar o cambiar de grupo…',
   'chat.removeContact': 'Quitar de los contactos',
   'chat.block': 'Bloquear',
 

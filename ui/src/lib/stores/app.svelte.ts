@@ -141,6 +141,19 @@ export class AppStore implements Stores {
     }
   }
 
+  /** Renames a contact and sets its groups (blank ones dropped); returns the error, or null. */
+  async editContact(jid: string, name: string, groups: readonly string[]): Promise<UiError | null> {
+    const account = this.session.account;
+    if (account === null) return null;
+    try {
+      const kept = groups.map((g) => g.trim()).filter((g) => g !== '');
+      await this.backend.editContact(account, jid, name.trim() || null, kept);
+      return null;
+    } catch (error) {
+      return toUiError(error);
+    }
+  }
+
   /** Removes a contact (both stop sharing presence); the chat history stays. */
   async removeContact(jid: string): Promise<void> {
     await this.#act((account) => this.backend.removeContact(account, jid));

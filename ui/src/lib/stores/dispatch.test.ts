@@ -23,8 +23,10 @@ describe('dispatch', () => {
     expect(await app.addContact('bad', '', 'Work')).toMatchObject({ code: 'invalid_jid' });
   });
 
-  it('removes and blocks contacts through the backend', async () => {
+  it('removes, renames and blocks contacts through the backend', async () => {
     const { app, backend } = await loggedIn();
+    expect(await app.editContact('old@x', ' Old ', [' Work', ' ', 'Pals '])).toBeNull();
+    expect(backend.called('editContact')).toEqual([[1, 'old@x', 'Old', ['Work', 'Pals']]]);
     await app.removeContact('old@x');
     await app.blockContact('spam@x');
     expect(backend.called('removeContact')).toEqual([[1, 'old@x']]);

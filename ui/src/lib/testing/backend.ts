@@ -119,6 +119,10 @@ export class FakeBackend implements Backend {
     this.#record('sendChatState', ...args);
     return Promise.resolve();
   }
+  editContact(...args: Parameters<Backend['editContact']>) {
+    this.#record('editContact', ...args);
+    return Promise.resolve();
+  }
   removeContact(...args: Parameters<Backend['removeContact']>) {
     this.#record('removeContact', ...args);
     return Promise.resolve();
