@@ -18,6 +18,7 @@ fn main() {
             "answer_subscription",
             "add_contact",
             "block",
+            "blocked",
             "remove_contact",
             "edit_contact",
             "chat_state",

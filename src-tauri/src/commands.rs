@@ -288,6 +288,12 @@ pub async fn remove_contact(
     shell.core.remove_contact(account, &jid).await
 }
 
+/// The blocked addresses, from the server (see `Core::blocked`).
+#[tauri::command]
+pub async fn blocked(shell: Shared<'_>, account: AccountId) -> Result<Vec<String>, CoreError> {
+    shell.core.blocked(account).await
+}
+
 /// Blocks or unblocks `jid` (see `Core::block`).
 #[tauri::command]
 pub async fn block(

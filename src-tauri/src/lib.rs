@@ -158,6 +158,7 @@ pub fn run() {
             commands::answer_subscription,
             commands::add_contact,
             commands::block,
+            commands::blocked,
             commands::remove_contact,
             commands::edit_contact,
             commands::chat_state,

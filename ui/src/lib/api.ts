@@ -46,6 +46,8 @@ export interface Backend {
   sendMessage(account: AccountId, to: string, body: string): Promise<Message>;
   /** Tells `peer` our chat state (typing, paused, ...). */
   sendChatState(account: AccountId, peer: string, state: PeerState): Promise<void>;
+  /** The blocked addresses, from the server. */
+  blocked(account: AccountId): Promise<string[]>;
   /** Blocks (or unblocks) `jid`: the server drops everything from them. */
   block(account: AccountId, jid: string, block: boolean): Promise<void>;
   /** Renames a contact and sets its groups. */
@@ -98,6 +100,7 @@ export const tauriBackend: Backend = {
   answerSubscription: (account, jid, accept) => call('answer_subscription', { account, jid, accept }),
   addContact: (account, jid, name, group) => call('add_contact', { account, jid, name, group }),
   block: (account, jid, block) => call('block', { account, jid, block }),
+  blocked: (account) => call('blocked', { account }),
   removeContact: (account, jid) => call('remove_contact', { account, jid }),
   editContact: (account, jid, name, groups) => call('edit_contact', { account, jid, name, groups }),
   sendChatState: (account, peer, state) => call('chat_state', { account, peer, state }),

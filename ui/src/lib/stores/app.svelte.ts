@@ -164,6 +164,26 @@ export class AppStore implements Stores {
     await this.#act((account) => this.backend.block(account, jid, true));
   }
 
+  /** The blocked addresses, as last read from the server (`loadBlocked`). */
+  blockedList = $state<string[]>([]);
+
+  /** Reads the block list from the server (offline it keeps the last one, without a notice). */
+  async loadBlocked(): Promise<void> {
+    const account = this.session.account;
+    if (account === null) return;
+    try {
+      this.blockedList = await this.backend.blocked(account);
+    } catch {
+      // Offline: the settings show the list as last read.
+    }
+  }
+
+  /** Unblocks `jid` and reads the list again. */
+  async unblock(jid: string): Promise<void> {
+    await this.#act((account) => this.backend.block(account, jid, false));
+    await this.loadBlocked();
+  }
+
   async #act(action: (account: AccountId) => Promise<void>): Promise<void> {
     const account = this.session.account;
     if (account === null) return;

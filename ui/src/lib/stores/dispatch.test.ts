@@ -31,6 +31,10 @@ describe('dispatch', () => {
     await app.blockContact('spam@x');
     expect(backend.called('removeContact')).toEqual([[1, 'old@x']]);
     expect(backend.called('block')).toEqual([[1, 'spam@x', true]]);
+    await app.loadBlocked();
+    expect(app.blockedList).toEqual(['spam@x']);
+    await app.unblock('spam@x');
+    expect(app.blockedList).toEqual([]);
   });
 
   it('lists subscription requests until answered, for the shown account only', async () => {

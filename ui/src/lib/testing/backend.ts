@@ -127,9 +127,18 @@ export class FakeBackend implements Backend {
     this.#record('removeContact', ...args);
     return Promise.resolve();
   }
+  /** The server's block list, as `block` changes it. */
+  blockList = new Set<string>();
   block(...args: Parameters<Backend['block']>) {
     this.#record('block', ...args);
+    const [, jid, block] = args;
+    if (block) this.blockList.add(jid);
+    else this.blockList.delete(jid);
     return Promise.resolve();
+  }
+  blocked(...args: Parameters<Backend['blocked']>) {
+    this.#record('blocked', ...args);
+    return Promise.resolve([...this.blockList].sort());
   }
   /** When set, `addContact` fails with it. */
   failAdd: unknown = null;
