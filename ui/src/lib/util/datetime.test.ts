@@ -28,6 +28,18 @@ describe('dayKey', () => {
     expect(dayKey(t, 'UTC')).toBe('2025-03-14');
     expect(dayKey(t, 'Europe/Madrid')).toBe('2025-03-15');
   });
+
+  it('stays right on both sides of midnight when answered from its cache', () => {
+    // Midnight in Kolkata (+05:30) is 18:30 UTC: the last and first minute of two days.
+    const before = at('2025-03-14T18:29:59.999Z');
+    const after = at('2025-03-14T18:30:00Z');
+    for (let round = 0; round < 2; round++) {
+      expect(dayKey(before, 'Asia/Kolkata')).toBe('2025-03-14');
+      expect(dayKey(after, 'Asia/Kolkata')).toBe('2025-03-15');
+      expect(dayKey(after + 59_999, 'Asia/Kolkata')).toBe('2025-03-15');
+      expect(dayKey(before, 'UTC')).toBe('2025-03-14');
+    }
+  });
 });
 
 describe('dayName', () => {

@@ -26,8 +26,32 @@ export function formatDateTime(ms: number, locale: Locale, timeZone?: string): s
   return format(locale, { dateStyle: 'full', timeStyle: 'short' }, timeZone).format(ms);
 }
 
+/**
+ * Day keys already computed, per time zone and UTC minute: time zone offsets are whole minutes,
+ * so every instant of one UTC minute falls on the same local day. A chat view asks for the day
+ * of every message on every change; this keeps that from calling Intl thousands of times.
+ */
+const dayKeys = new Map<string, Map<number, string>>();
+const MAX_CACHED_MINUTES = 50_000;
+
 /** The calendar day of `ms` in the time zone, as `YYYY-MM-DD` (comparable as a string). */
 export function dayKey(ms: number, timeZone?: string): string {
+  let cache = dayKeys.get(timeZone ?? '');
+  if (!cache) {
+    cache = new Map();
+    dayKeys.set(timeZone ?? '', cache);
+  }
+  const minute = Math.floor(ms / 60_000);
+  let key = cache.get(minute);
+  if (key === undefined) {
+    if (cache.size >= MAX_CACHED_MINUTES) cache.clear();
+    key = computeDayKey(ms, timeZone);
+    cache.set(minute, key);
+  }
+  return key;
+}
+
+function computeDayKey(ms: number, timeZone?: string): string {
   const parts = format('en', { year: 'numeric', month: '2-digit', day: '2-digit' }, timeZone).formatToParts(ms);
   const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')}`;
