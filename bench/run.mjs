@@ -71,7 +71,7 @@ const results = new Map();
 
 /** Targets of issue 6: [figure name, test on the median, text]. */
 const TARGETS = new Map([
-  ['ingest: parse+dedup+commit, 1 tx/message', [(v) => v >= 50000, '>= 50,000 msg/s']],
+  ['ingest: parse+dedup+commit, 1 tx/burst of 100', [(v) => v >= 50000, '>= 50,000 msg/s']],
   ['history: first page, store just opened', [(v) => v < 5, '< 5 ms']],
   ['search: FTS5 over 1,000,000 messages', [(v) => v < 30, '< 30 ms']],
   ['cli: launch to online, 50 contacts', [(v) => v < 600, '< 0.6 s']],

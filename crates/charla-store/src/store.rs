@@ -227,9 +227,22 @@ impl Store {
 
     /// The server acknowledged the receipt for `message`: nothing is owed any more.
     pub fn receipt_sent(&mut self, message: MessageId) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE messages SET receipt_owed = 0 WHERE id = ?1")?
-            .execute([message.0])?;
+        self.receipts_sent(&[message])
+    }
+
+    /// [`Store::receipt_sent`] for several messages, in one transaction.
+    pub fn receipts_sent(&mut self, messages: &[MessageId]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut update =
+                tx.prepare_cached("UPDATE messages SET receipt_owed = 0 WHERE id = ?1")?;
+            for message in messages {
+                update.execute([message.0])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -302,6 +315,23 @@ impl Store {
         let outcome = insert_incoming_in(&tx, new)?;
         tx.commit()?;
         Ok(outcome)
+    }
+
+    /// Stores a burst of incoming messages like [`Store::insert_incoming`],
+    /// in order, in one transaction: one commit for the whole burst, and
+    /// nothing of it stored if any row fails. Outcomes come in the order
+    /// given; a message repeated within the burst is a duplicate of its first
+    /// copy.
+    pub fn insert_incoming_batch(&mut self, messages: &[NewMessage]) -> Result<Vec<InsertOutcome>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let outcomes = messages
+            .iter()
+            .map(|new| insert_incoming_in(&tx, new))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(outcomes)
     }
 
     /// Stores one page of archived messages (XEP-0313) like
