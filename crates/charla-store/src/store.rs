@@ -1,5 +1,6 @@
 //! The [`Store`] handle and all its queries.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -312,7 +313,9 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let outcome = insert_incoming_in(&tx, new)?;
+        let mut burst = Burst::default();
+        let outcome = burst.insert(&tx, new, None)?;
+        burst.finish(&tx)?;
         tx.commit()?;
         Ok(outcome)
     }
@@ -326,10 +329,12 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut burst = Burst::default();
         let outcomes = messages
             .iter()
-            .map(|new| insert_incoming_in(&tx, new))
+            .map(|new| burst.insert(&tx, new, None))
             .collect::<Result<Vec<_>>>()?;
+        burst.finish(&tx)?;
         tx.commit()?;
         Ok(outcomes)
     }
@@ -349,14 +354,16 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut outcomes = Vec::with_capacity(messages.len());
+        let mut burst = Burst::default();
         for new in messages {
             if new.account != account {
                 return Err(StoreError::InvalidData(
                     "archive page row of another account".into(),
                 ));
             }
-            outcomes.push(insert_incoming_in(&tx, new)?);
+            outcomes.push(burst.insert(&tx, new, None)?);
         }
+        burst.finish(&tx)?;
         set_mam_position_in(&tx, account, Some(last_id), last_time)?;
         tx.commit()?;
         Ok(outcomes)
@@ -376,13 +383,15 @@ impl Store {
         })?;
         let mut next = lowest.min(0) - 1;
         let mut outcomes = Vec::with_capacity(messages.len());
+        let mut burst = Burst::default();
         for new in messages.iter().rev() {
-            let outcome = insert_incoming_at(&tx, new, Some(next))?;
+            let outcome = burst.insert(&tx, new, Some(next))?;
             if matches!(outcome, InsertOutcome::Inserted(_)) {
                 next -= 1;
             }
             outcomes.push(outcome);
         }
+        burst.finish(&tx)?;
         tx.commit()?;
         outcomes.reverse();
         Ok(outcomes)
@@ -738,17 +747,59 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 /// The body of [`Store::insert_incoming`], inside the caller's transaction.
-fn insert_incoming_in(tx: &Connection, new: &NewMessage) -> Result<InsertOutcome> {
-    insert_incoming_at(tx, new, None)
+/// What one transaction of incoming rows keeps between them: the
+/// conversation ids already looked up, and each conversation's newest
+/// activity, written once by [`Burst::finish`] instead of once per row.
+#[derive(Default)]
+struct Burst {
+    conversations: HashMap<(i64, String), ConversationId>,
+    activity: HashMap<ConversationId, i64>,
 }
 
-/// [`insert_incoming_in`] with the row id given (`None`: the next one).
+impl Burst {
+    /// Stores one incoming row (see [`Store::insert_incoming`]) with the row
+    /// id given (`None`: the next one).
+    fn insert(
+        &mut self,
+        tx: &Connection,
+        new: &NewMessage,
+        row_id: Option<i64>,
+    ) -> Result<InsertOutcome> {
+        let key = (new.account.0, new.peer.clone());
+        let conversation_id = match self.conversations.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = conversation_in(tx, new.account, &new.peer)?;
+                self.conversations.insert(key, id);
+                id
+            }
+        };
+        let outcome = insert_incoming_at(tx, conversation_id, new, row_id)?;
+        if let InsertOutcome::Inserted(message) = &outcome {
+            let time = message.server_time.unwrap_or(message.local_time);
+            let newest = self.activity.entry(conversation_id).or_insert(time);
+            *newest = (*newest).max(time);
+        }
+        Ok(outcome)
+    }
+
+    /// Moves each conversation's last activity forward to its newest row.
+    fn finish(self, tx: &Connection) -> Result<()> {
+        for (conversation, time) in self.activity {
+            bump_activity_in(tx, conversation, time)?;
+        }
+        Ok(())
+    }
+}
+
+/// Stores one incoming row in `conversation_id` unless it is a duplicate
+/// there; the conversation's activity is left to the caller.
 fn insert_incoming_at(
     tx: &Connection,
+    conversation_id: ConversationId,
     new: &NewMessage,
     row_id: Option<i64>,
 ) -> Result<InsertOutcome> {
-    let conversation_id = conversation_in(tx, new.account, &new.peer)?;
     if let Some(stanza_id) = &new.stanza_id {
         let existing = tx
             .prepare_cached(
@@ -779,7 +830,7 @@ fn insert_incoming_at(
         Direction::In => MessageState::Received,
         Direction::Out => MessageState::Sent,
     };
-    let message = insert_message_in(
+    let message = insert_row_in(
         tx,
         Message {
             id: MessageId(0),
@@ -862,7 +913,18 @@ struct Wire<'a> {
 
 /// Inserts `message` (whose id is ignored), bumps the conversation's last
 /// activity, and returns the message with its new id.
-fn insert_message_in(conn: &Connection, mut message: Message, wire: Wire<'_>) -> Result<Message> {
+fn insert_message_in(conn: &Connection, message: Message, wire: Wire<'_>) -> Result<Message> {
+    let message = insert_row_in(conn, message, wire)?;
+    bump_activity_in(
+        conn,
+        message.conversation_id,
+        message.server_time.unwrap_or(message.local_time),
+    )?;
+    Ok(message)
+}
+
+/// Inserts `message` (whose id is ignored) and returns it with its new id.
+fn insert_row_in(conn: &Connection, mut message: Message, wire: Wire<'_>) -> Result<Message> {
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, direction, sender, body, server_time, \
          local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, markable, \
@@ -887,13 +949,17 @@ fn insert_message_in(conn: &Connection, mut message: Message, wire: Wire<'_>) ->
         wire.row_id,
     ])?;
     message.id = MessageId(conn.last_insert_rowid());
-    let activity = message.server_time.unwrap_or(message.local_time);
+    Ok(message)
+}
+
+/// Moves the conversation's last activity forward to `time` (never back).
+fn bump_activity_in(conn: &Connection, conversation: ConversationId, time: i64) -> Result<()> {
     conn.prepare_cached(
         "UPDATE conversations SET last_activity = max(coalesce(last_activity, ?2), ?2) \
          WHERE id = ?1",
     )?
-    .execute(params![message.conversation_id.0, activity])?;
-    Ok(message)
+    .execute(params![conversation.0, time])?;
+    Ok(())
 }
 
 fn upsert_contact_in(conn: &Connection, account: AccountId, entry: &RosterEntry) -> Result<()> {

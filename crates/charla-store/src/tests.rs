@@ -691,6 +691,25 @@ fn insert_incoming_batch_stores_in_order_and_dedups_within_the_burst() {
     assert!(matches!(&outcomes[4], InsertOutcome::Inserted(m) if m.body == "three"));
     assert!(ids[0] < ids[1] && ids[1] < ids[4]);
     let conversation = store.conversation(account, "bob@example.org").unwrap();
+    // The conversation's activity is the newest row's of the burst, whatever the order.
+    let times: Vec<i64> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            InsertOutcome::Inserted(m) if m.peer == "bob@example.org" => {
+                Some(m.server_time.unwrap_or(m.local_time))
+            }
+            _ => None,
+        })
+        .collect();
+    let activity: Option<i64> = store
+        .conn()
+        .query_row(
+            "SELECT last_activity FROM conversations WHERE id = ?1",
+            [conversation.0],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(activity, times.iter().copied().max());
     // Newest first.
     let bob = store.history_page(conversation, None, 10).unwrap();
     assert_eq!(
