@@ -793,45 +793,22 @@ impl Burst {
 }
 
 /// Stores one incoming row in `conversation_id` unless it is a duplicate
-/// there; the conversation's activity is left to the caller.
+/// there; the conversation's activity is left to the caller. The insert
+/// itself detects duplicates (the unique stanza-id and origin-id indexes),
+/// so a new row costs no lookup; only a duplicate is then looked up.
 fn insert_incoming_at(
     tx: &Connection,
     conversation_id: ConversationId,
     new: &NewMessage,
     row_id: Option<i64>,
 ) -> Result<InsertOutcome> {
-    if let Some(stanza_id) = &new.stanza_id {
-        let existing = tx
-            .prepare_cached(
-                "SELECT id FROM messages WHERE conversation_id = ?1 AND stanza_id = ?2",
-            )?
-            .query_row(params![conversation_id.0, stanza_id], |row| row.get(0))
-            .optional()?;
-        if let Some(id) = existing {
-            return Ok(InsertOutcome::Duplicate(MessageId(id)));
-        }
-    }
-    if let Some(origin_id) = &new.origin_id {
-        let existing = tx
-            .prepare_cached(
-                "SELECT id FROM messages \
-                 WHERE conversation_id = ?1 AND direction = ?2 AND origin_id = ?3",
-            )?
-            .query_row(
-                params![conversation_id.0, new.direction.as_str(), origin_id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        if let Some(id) = existing {
-            return Ok(InsertOutcome::Duplicate(MessageId(id)));
-        }
-    }
     let state = match new.direction {
         Direction::In => MessageState::Received,
         Direction::Out => MessageState::Sent,
     };
-    let message = insert_row_in(
+    let inserted = insert_row_in(
         tx,
+        SKIP_DUPLICATE,
         Message {
             id: MessageId(0),
             conversation_id,
@@ -855,7 +832,52 @@ fn insert_incoming_at(
             receipt_owed: new.receipt_owed && new.wire_id.is_some(),
         },
     )?;
-    Ok(InsertOutcome::Inserted(message))
+    match inserted {
+        Some(message) => Ok(InsertOutcome::Inserted(message)),
+        None => Ok(InsertOutcome::Duplicate(duplicate_of(
+            tx,
+            conversation_id,
+            new,
+        )?)),
+    }
+}
+
+/// The stored row `new` duplicates: same stanza-id, else same direction and
+/// origin-id, in the conversation.
+fn duplicate_of(
+    tx: &Connection,
+    conversation_id: ConversationId,
+    new: &NewMessage,
+) -> Result<MessageId> {
+    if let Some(stanza_id) = &new.stanza_id {
+        let existing = tx
+            .prepare_cached(
+                "SELECT id FROM messages WHERE conversation_id = ?1 AND stanza_id = ?2",
+            )?
+            .query_row(params![conversation_id.0, stanza_id], |row| row.get(0))
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok(MessageId(id));
+        }
+    }
+    if let Some(origin_id) = &new.origin_id {
+        let existing = tx
+            .prepare_cached(
+                "SELECT id FROM messages \
+                 WHERE conversation_id = ?1 AND direction = ?2 AND origin_id = ?3",
+            )?
+            .query_row(
+                params![conversation_id.0, new.direction.as_str(), origin_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok(MessageId(id));
+        }
+    }
+    Err(StoreError::InvalidData(
+        "message row conflicts with an existing one but duplicates none".into(),
+    ))
 }
 
 fn set_mam_position_in(
@@ -914,7 +936,8 @@ struct Wire<'a> {
 /// Inserts `message` (whose id is ignored), bumps the conversation's last
 /// activity, and returns the message with its new id.
 fn insert_message_in(conn: &Connection, message: Message, wire: Wire<'_>) -> Result<Message> {
-    let message = insert_row_in(conn, message, wire)?;
+    let message = insert_row_in(conn, INSERT, message, wire)?
+        .ok_or_else(|| StoreError::InvalidData("message row not inserted".into()))?;
     bump_activity_in(
         conn,
         message.conversation_id,
@@ -923,15 +946,29 @@ fn insert_message_in(conn: &Connection, message: Message, wire: Wire<'_>) -> Res
     Ok(message)
 }
 
-/// Inserts `message` (whose id is ignored) and returns it with its new id.
-fn insert_row_in(conn: &Connection, mut message: Message, wire: Wire<'_>) -> Result<Message> {
-    conn.prepare_cached(
-        "INSERT INTO messages (conversation_id, direction, sender, body, server_time, \
-         local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, markable, \
-         receipt_owed, id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?
-    .execute(params![
+/// Inserts a message row.
+const INSERT: &str = "INSERT INTO messages (conversation_id, direction, sender, body, \
+    server_time, local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, \
+    markable, receipt_owed, id) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+/// [`INSERT`], or nothing if the row would repeat a unique key (a duplicate).
+const SKIP_DUPLICATE: &str = "INSERT INTO messages (conversation_id, direction, sender, body, \
+    server_time, local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, \
+    markable, receipt_owed, id) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+    ON CONFLICT DO NOTHING";
+
+/// Inserts `message` (whose id is ignored) with `sql` ([`INSERT`] or
+/// [`SKIP_DUPLICATE`]) and returns it with its new id, or `None` if the
+/// statement skipped it.
+fn insert_row_in(
+    conn: &Connection,
+    sql: &str,
+    mut message: Message,
+    wire: Wire<'_>,
+) -> Result<Option<Message>> {
+    let changed = conn.prepare_cached(sql)?.execute(params![
         message.conversation_id.0,
         message.direction.as_str(),
         message.sender,
@@ -948,8 +985,11 @@ fn insert_row_in(conn: &Connection, mut message: Message, wire: Wire<'_>) -> Res
         wire.receipt_owed,
         wire.row_id,
     ])?;
+    if changed == 0 {
+        return Ok(None);
+    }
     message.id = MessageId(conn.last_insert_rowid());
-    Ok(message)
+    Ok(Some(message))
 }
 
 /// Moves the conversation's last activity forward to `time` (never back).
