@@ -19,7 +19,6 @@ use charla_core::{Core, Direction, MessageId, RosterEntry, Show, Store, Subscrip
 use charla_store::{AccountId, InsertOutcome, NewMessage};
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::Message;
-use xmpp_parsers::minidom::Element;
 use xmpp_parsers::ns;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 
@@ -94,8 +93,9 @@ fn chat_stanza(i: usize, peer: &str) -> String {
 /// xmpp-parsers calls as the session's classifier (sender, body, origin-id and our server's
 /// stanza-id read from the payloads' attributes, receipt request, markable).
 fn parse_incoming(text: &str, own: &BareJid, account: AccountId) -> Option<NewMessage> {
-    let element: Element = text.parse().ok()?;
-    let msg = Message::try_from(element).ok()?;
+    // tokio-xmpp reads each stanza as an XSO straight from the parser's events (no
+    // intermediate element tree); `xso::from_bytes` does the same from a buffer.
+    let msg: Message = xso::from_bytes(text.as_bytes()).ok()?;
     let from = msg.from.clone()?;
     let body = msg
         .bodies
@@ -379,8 +379,7 @@ fn bench_roster(runs: usize) {
         let mut resources: HashMap<BareJid, HashMap<String, (i8, Show)>> = HashMap::new();
         let mut changed = 0usize;
         for text in &presences {
-            let element: Element = text.parse().expect("xml");
-            let p = Presence::try_from(element).expect("presence");
+            let p: Presence = xso::from_bytes(text.as_bytes()).expect("presence");
             let Some(Ok(from)) = p.from.map(Jid::try_into_full) else {
                 continue;
             };
