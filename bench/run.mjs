@@ -71,7 +71,7 @@ const results = new Map();
 
 /** Targets of issue 6: [figure name, test on the median, text]. */
 const TARGETS = new Map([
-  ['ingest: parse+dedup+commit, 1 tx/message', [(v) => v >= 50000, '>= 50,000 msg/s']],
+  ['ingest: parse+dedup+commit, 1 tx/burst of 100', [(v) => v >= 50000, '>= 50,000 msg/s']],
   ['history: first page, store just opened', [(v) => v < 5, '< 5 ms']],
   ['search: FTS5 over 1,000,000 messages', [(v) => v < 30, '< 30 ms']],
   ['cli: launch to online, 50 contacts', [(v) => v < 600, '< 0.6 s']],
@@ -483,6 +483,20 @@ function clickLogin(app) {
     })();`);
 }
 
+/**
+ * Filters the buddy list down to the contact (the list is virtualized: only rows in view exist,
+ * and a contact's place moves with its presence) and waits for its row.
+ */
+async function revealContact(app, jid) {
+  await app.execute(`
+    const input = document.querySelector('[data-testid="contact-filter"]');
+    input.value = ${JSON.stringify(jid)};
+    input.dispatchEvent(new Event('input', { bubbles: true }));`);
+  const row = tid('contact', { jid });
+  await app.waitFor(row);
+  return row;
+}
+
 async function waitMain(app, timeout = 60000) {
   await app.waitFor(tid('own-presence'), { timeout });
 }
@@ -559,8 +573,7 @@ async function appFloodRun(server, open, run) {
     await clickLogin(app);
     await server.online(since);
     await waitMain(app);
-    const row = tid('contact', { jid: FLOODER });
-    await app.waitFor(row);
+    const row = await revealContact(app, FLOODER);
     if (open) {
       await app.click(row);
       await app.waitFor(tid('composer'));
@@ -608,8 +621,7 @@ async function benchOpenChat(server) {
         await clickLogin(app);
         await server.online(on);
         await waitMain(app);
-        const row = tid('contact', { jid: FLOODER });
-        await app.waitFor(row);
+        const row = await revealContact(app, FLOODER);
         await sleep(1000);
         const ms = await app.executeAsync(`
           const done = arguments[arguments.length - 1];

@@ -191,6 +191,22 @@ describe('main window', () => {
     expect(body).not.toContain('connection-banner');
   });
 
+  it('puts only the first screenful of a long buddy list in the DOM', async () => {
+    const { app, backend } = await started();
+    backend.roster = Array.from({ length: 2000 }, (_, i) =>
+      contact(`c${String(i).padStart(4, '0')}@example.org`, null, i % 2 ? ['Odd'] : []),
+    );
+    await app.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
+    const { body } = render(App, { props: { app } });
+    const shown = testIds(body, 'contact').map((t) => attr(t, 'data-jid'));
+    // The first rows (the named group first), and no more than an 800-pixel view and its
+    // overscan hold.
+    expect(shown.slice(0, 2)).toEqual(['c0001@example.org', 'c0003@example.org']);
+    expect(shown.length).toBeGreaterThan(10);
+    expect(shown.length).toBeLessThan(60);
+    expect(testIds(body, 'group-header').map((t) => attr(t, 'data-group'))).toEqual(['Odd']);
+  });
+
   it('renders names, statuses and messages as text, with only allowed links', async () => {
     const { app } = await loggedIn();
     const { body } = render(App, { props: { app } });

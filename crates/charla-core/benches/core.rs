@@ -8,7 +8,7 @@
 //! The session's own message classifier (`chat::classify`) and presence reducer
 //! (`presence::PresenceMap`) are crate-private, so the ingest and presence benchmarks parse
 //! with the same `xmpp-parsers` calls the session makes and then use the public store API
-//! (`Store::insert_incoming`, `Store::insert_archive_page`, `Core::history`,
+//! (`Store::insert_incoming_batch`, `Store::insert_incoming`, `Store::insert_archive_page`, `Core::history`,
 //! `Store::replace_roster`, `Store::contacts`) exactly as the session and shell do.
 
 use std::collections::HashMap;
@@ -19,14 +19,15 @@ use charla_core::{Core, Direction, MessageId, RosterEntry, Show, Store, Subscrip
 use charla_store::{AccountId, InsertOutcome, NewMessage};
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::Message;
-use xmpp_parsers::minidom::Element;
 use xmpp_parsers::ns;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
-use xmpp_parsers::stanza_id::{OriginId, StanzaId};
 
 const OWN: &str = "alice@charla.test";
 /// Messages per ingest run.
 const INGEST_MESSAGES: usize = 20_000;
+/// Messages per ingest burst: what the session reads ready from the stream and commits in one
+/// transaction during a flood.
+const BURST: usize = 100;
 /// Every n-th ingested stanza repeats an earlier one (same stanza-id): a duplicate.
 const DUPLICATE_EVERY: usize = 10;
 /// Messages in the conversation the history benchmark pages through.
@@ -89,57 +90,12 @@ fn chat_stanza(i: usize, peer: &str) -> String {
 }
 
 /// Parses one delivered stanza and reduces it to the row the store keeps, with the same
-/// xmpp-parsers calls as the session's classifier (sender, body, origin-id, trusted stanza-id).
+/// xmpp-parsers calls as the session's classifier (sender, body, origin-id and our server's
+/// stanza-id read from the payloads' attributes, receipt request, markable).
 fn parse_incoming(text: &str, own: &BareJid, account: AccountId) -> Option<NewMessage> {
-    let element: Element = text.parse().ok()?;
-    let msg = Message::try_from(element).ok()?;
-    let from = msg.from.clone()?;
-    let peer = from.to_bare();
-    let body = msg
-        .bodies
-        .get("")
-        .or_else(|| msg.bodies.values().next())?
-        .clone();
-    let mut origin_id = None;
-    let mut stanza_id = None;
-    let mut markable = false;
-    let mut wants_receipt = false;
-    for payload in &msg.payloads {
-        if payload.is("origin-id", ns::SID) {
-            origin_id = OriginId::try_from(payload.clone()).ok().map(|o| o.id);
-        } else if payload.is("stanza-id", ns::SID) {
-            if let Ok(s) = StanzaId::try_from(payload.clone()) {
-                if s.by.resource().is_none() && s.by.to_bare() == *own {
-                    stanza_id = Some(s.id);
-                }
-            }
-        } else if payload.is("markable", ns::DISPLAYED_MARKERS) {
-            markable = true;
-        } else if payload.is("request", ns::RECEIPTS) {
-            wants_receipt = true;
-        }
-    }
-    Some(NewMessage {
-        account,
-        peer: peer.to_string(),
-        direction: Direction::In,
-        sender: from.to_string(),
-        body,
-        server_time: None,
-        origin_id,
-        stanza_id_by: stanza_id.as_ref().map(|_| own.to_string()),
-        stanza_id,
-        wire_id: msg.id.map(|id| id.0),
-        markable,
-        receipt_owed: wants_receipt,
-    })
-}
-
-/// The same reduction reading the XEP-0359 ids straight from the payload elements' attributes,
-/// without cloning each payload and converting it with `TryFrom` (a what-if for the profile).
-fn parse_incoming_lean(text: &str, own: &BareJid, account: AccountId) -> Option<NewMessage> {
-    let element: Element = text.parse().ok()?;
-    let msg = Message::try_from(element).ok()?;
+    // tokio-xmpp reads each stanza as an XSO straight from the parser's events (no
+    // intermediate element tree); `xso::from_bytes` does the same from a buffer.
+    let msg: Message = xso::from_bytes(text.as_bytes()).ok()?;
     let from = msg.from.clone()?;
     let body = msg
         .bodies
@@ -190,14 +146,15 @@ fn ingest_input() -> Vec<String> {
         .collect()
 }
 
-/// Ingest: parse + deduplicate + commit, one transaction per message (what the live session
-/// does today), then the same with one transaction per 100-message burst, then the parts alone.
+/// Ingest: parse + deduplicate + commit in bursts of [`BURST`] messages, one transaction each
+/// (the live session commits what the stream has ready together), then one transaction per
+/// message (messages arriving one at a time), then the parts alone.
 fn bench_ingest(runs: usize) {
     let own = BareJid::new(OWN).expect("jid");
-    let mut per_message = Vec::new();
     let mut batched = Vec::new();
+    let mut per_message = Vec::new();
     let mut parse_only = Vec::new();
-    let mut parse_lean = Vec::new();
+    let mut commit_batched = Vec::new();
     let mut commit_only = Vec::new();
     for _ in 0..runs {
         let input = ingest_input();
@@ -206,44 +163,38 @@ fn bench_ingest(runs: usize) {
         let account = store.upsert_account(OWN).expect("account");
         let started = Instant::now();
         let mut inserted = 0usize;
-        for text in &input {
-            let new = parse_incoming(text, &own, account).expect("parse");
-            if let InsertOutcome::Inserted(_) = store.insert_incoming(&new).expect("insert") {
-                inserted += 1;
-            }
+        for chunk in input.chunks(BURST) {
+            let rows: Vec<NewMessage> = chunk
+                .iter()
+                .map(|t| parse_incoming(t, &own, account).expect("parse"))
+                .collect();
+            let outcomes = store.insert_incoming_batch(&rows).expect("insert burst");
+            inserted += outcomes
+                .iter()
+                .filter(|o| matches!(o, InsertOutcome::Inserted(_)))
+                .count();
         }
         let elapsed = started.elapsed();
         assert_eq!(
             inserted,
             INGEST_MESSAGES - INGEST_MESSAGES / DUPLICATE_EVERY
         );
-        per_message.push(input.len() as f64 / elapsed.as_secs_f64());
+        batched.push(input.len() as f64 / elapsed.as_secs_f64());
 
         let (_dir, _path, mut store) = fresh_store();
         let account = store.upsert_account(OWN).expect("account");
         let started = Instant::now();
-        for (page, chunk) in input.chunks(100).enumerate() {
-            let rows: Vec<NewMessage> = chunk
-                .iter()
-                .map(|t| parse_incoming(t, &own, account).expect("parse"))
-                .collect();
-            store
-                .insert_archive_page(account, &rows, &format!("page-{page}"), None)
-                .expect("insert page");
+        for text in &input {
+            let new = parse_incoming(text, &own, account).expect("parse");
+            black_box(store.insert_incoming(&new).expect("insert"));
         }
-        batched.push(input.len() as f64 / started.elapsed().as_secs_f64());
+        per_message.push(input.len() as f64 / started.elapsed().as_secs_f64());
 
         let started = Instant::now();
         for text in &input {
             black_box(parse_incoming(text, &own, AccountId(1)));
         }
         parse_only.push(input.len() as f64 / started.elapsed().as_secs_f64());
-
-        let started = Instant::now();
-        for text in &input {
-            black_box(parse_incoming_lean(text, &own, AccountId(1)));
-        }
-        parse_lean.push(input.len() as f64 / started.elapsed().as_secs_f64());
 
         let (_dir, _path, mut store) = fresh_store();
         let account = store.upsert_account(OWN).expect("account");
@@ -252,26 +203,38 @@ fn bench_ingest(runs: usize) {
             .map(|t| parse_incoming(t, &own, account).expect("parse"))
             .collect();
         let started = Instant::now();
+        for chunk in rows.chunks(BURST) {
+            black_box(store.insert_incoming_batch(chunk).expect("insert burst"));
+        }
+        commit_batched.push(rows.len() as f64 / started.elapsed().as_secs_f64());
+
+        let (_dir, _path, mut store) = fresh_store();
+        store.upsert_account(OWN).expect("account");
+        let started = Instant::now();
         for row in &rows {
             black_box(store.insert_incoming(row).expect("insert"));
         }
         commit_only.push(rows.len() as f64 / started.elapsed().as_secs_f64());
     }
     report(
+        "ingest: parse+dedup+commit, 1 tx/burst of 100",
+        "msg/s",
+        &batched,
+    );
+    report(
         "ingest: parse+dedup+commit, 1 tx/message",
         "msg/s",
         &per_message,
     );
     report(
-        "ingest: parse+dedup+commit, 1 tx/100 messages",
+        "ingest: parse only (as the session does)",
         "msg/s",
-        &batched,
+        &parse_only,
     );
-    report("ingest: parse only (xmpp-parsers)", "msg/s", &parse_only);
     report(
-        "ingest: parse only, ids read as attributes",
+        "ingest: dedup+commit only, 1 tx/burst of 100",
         "msg/s",
-        &parse_lean,
+        &commit_batched,
     );
     report(
         "ingest: dedup+commit only, 1 tx/message",
@@ -416,8 +379,7 @@ fn bench_roster(runs: usize) {
         let mut resources: HashMap<BareJid, HashMap<String, (i8, Show)>> = HashMap::new();
         let mut changed = 0usize;
         for text in &presences {
-            let element: Element = text.parse().expect("xml");
-            let p = Presence::try_from(element).expect("presence");
+            let p: Presence = xso::from_bytes(text.as_bytes()).expect("presence");
             let Some(Ok(from)) = p.from.map(Jid::try_into_full) else {
                 continue;
             };

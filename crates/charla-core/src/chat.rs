@@ -7,7 +7,7 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::{Lang, Message, MessageType};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::ns;
-use xmpp_parsers::stanza_id::{OriginId, StanzaId};
+use xmpp_parsers::stanza_id::OriginId;
 
 use charla_store::Direction;
 
@@ -172,18 +172,20 @@ fn content(
     let mut origin_id = None;
     let mut stanza_id = None;
     let mut delay_ms = None;
+    // The ids are read straight from the attributes: converting a clone of
+    // each payload costs more than the rest of the classification.
     for payload in &msg.payloads {
         if payload.is("origin-id", ns::SID) {
-            if let Ok(o) = OriginId::try_from(payload.clone()) {
-                origin_id = Some(o.id).filter(|id| valid_id(id));
+            if let Some(id) = payload.attr("id").filter(|id| valid_id(id)) {
+                origin_id = Some(id.to_owned());
             }
         } else if payload.is("stanza-id", ns::SID) {
             // Only our own server's stamp means anything; a peer can add
             // any stanza-id it likes. If several claim to be ours, the
             // server appends its own last.
-            if let Ok(s) = StanzaId::try_from(payload.clone()) {
-                if s.by.resource().is_none() && s.by.to_bare() == *own && valid_id(&s.id) {
-                    stanza_id = Some(s.id);
+            if let (Some(id), Some(by)) = (payload.attr("id"), payload.attr("by")) {
+                if valid_id(id) && is_own_bare(by, own) {
+                    stanza_id = Some(id.to_owned());
                 }
             }
         } else if payload.is("delay", ns::DELAY) {
@@ -209,6 +211,12 @@ fn content(
         markable: receipts::markable(msg),
         acks,
     })
+}
+
+/// Whether `jid` is `own`, bare (not one of its resources), in any spelling
+/// that normalizes to it.
+fn is_own_bare(jid: &str, own: &BareJid) -> bool {
+    jid == own.as_str() || BareJid::new(jid).is_ok_and(|j| j == *own)
 }
 
 fn valid_id(id: &str) -> bool {
@@ -324,6 +332,25 @@ mod tests {
         assert_eq!(c.origin_id.as_deref(), Some("o1"));
         assert_eq!(c.stanza_id.as_deref(), Some("s1"));
         assert_eq!(c.delay_ms, Some(1_767_323_045_000));
+    }
+
+    #[test]
+    fn stanza_id_counts_only_from_our_bare_account_in_any_spelling() {
+        let with_sid = |by: &str| {
+            msg(&format!(
+                "<message xmlns='jabber:client' from='bob@x/r' type='chat'><body>hi</body>\
+                <stanza-id xmlns='urn:xmpp:sid:0' id='s1' by='{by}'/></message>"
+            ))
+        };
+        let sid = |by: &str| match classify(&with_sid(by), &own()) {
+            Incoming::Chat(c) => c.stanza_id,
+            other => panic!("not chat: {other:?}"),
+        };
+        assert_eq!(sid("alice@x").as_deref(), Some("s1"));
+        assert_eq!(sid("Alice@X").as_deref(), Some("s1"));
+        assert_eq!(sid("alice@x/phone"), None);
+        assert_eq!(sid("x"), None);
+        assert_eq!(sid("not a jid@"), None);
     }
 
     #[test]

@@ -204,6 +204,10 @@ const BACKLOG_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 /// Most owed receipts sent again per login; the rest go on the next one.
 const OWED_RECEIPTS_PER_LOGIN: u32 = 500;
 
+/// Most stanzas read in one go from what the stream already has ready:
+/// the live chat messages among them are stored in one transaction.
+const MAX_BURST: usize = 256;
+
 /// A stanza whose fate (acknowledged by the server, or lost with its
 /// stream) the session waits for.
 #[derive(Debug)]
@@ -249,6 +253,9 @@ struct Session {
     /// stanza-id: committed after the catch-up, so that rows follow the
     /// archive's order (they are in the archive, and most come again in it).
     held: Vec<IncomingChat>,
+    /// Live chat messages of the burst being read, committed together
+    /// before anything else is handled (see [`Session::commit_burst`]).
+    burst: Vec<IncomingChat>,
     /// The stream is usable: bound or resumed, and not suspended since.
     /// Outbox rows wait while it is not: handed to a suspended stream, a
     /// new message could go out before older ones that the stream loses
@@ -301,6 +308,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         acks: acks_tx,
         receipts_in_flight: Default::default(),
         held: Vec::new(),
+        burst: Vec::new(),
         link_up: false,
         backlog: Default::default(),
         older: None,
@@ -326,9 +334,11 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
     // Links lost since the stream was last bound or resumed.
     let mut lost_in_a_row = 0u32;
     let mut close = false;
+    // An event read ahead while collecting a burst, handled next.
+    let mut peeked: Option<Option<StreamEvent>> = None;
     loop {
         tokio::select! {
-            event = stream.next() => match event {
+            event = next_event(&mut stream, &mut peeked) => match event {
                 None => break,
                 Some(StreamEvent::Stream(Link::Reset { bound_jid, features })) => {
                     online_once.store(true, Ordering::SeqCst);
@@ -363,7 +373,24 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     // After what the stream resends itself, in order.
                     session.flush(&stream).await;
                 }
-                Some(StreamEvent::Stanza(stanza)) => session.on_stanza(&stream, stanza).await,
+                Some(StreamEvent::Stanza(stanza)) => {
+                    session.on_stanza(&stream, stanza).await;
+                    // The rest of a burst the stream already has: its chat
+                    // messages are committed together, then announced.
+                    for _ in 1..MAX_BURST {
+                        match stream.next().now_or_never() {
+                            Some(Some(StreamEvent::Stanza(stanza))) => {
+                                session.on_stanza(&stream, stanza).await
+                            }
+                            Some(other) => {
+                                peeked = Some(other);
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    session.commit_burst(&stream).await;
+                }
             },
             Some(Report::Failed { failure, attempt, retry_in }) = reports.recv() => {
                 session.error(failure.error.clone()).await;
@@ -380,7 +407,13 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     }
                 }
             }
-            Some(tracked) = acks.recv() => session.on_tracked(&stream, tracked).await,
+            Some(tracked) = acks.recv() => {
+                let mut all = vec![tracked];
+                while let Ok(more) = acks.try_recv() {
+                    all.push(more);
+                }
+                session.on_tracked(&stream, all).await;
+            }
             _ = tokio::time::sleep(BACKLOG_RETRY), if !session.backlog.is_empty() => {
                 session.drain(&stream);
             }
@@ -628,11 +661,20 @@ impl Session {
         self.out(stream, iq.into(), Track::None);
     }
 
+    /// Handles one stanza of a burst. Live chat messages wait in
+    /// [`Session::burst`]; anything else first commits the ones before it,
+    /// so stanzas take effect in order.
     async fn on_stanza(&mut self, stream: &StanzaStream, stanza: Stanza) {
         match stanza {
-            Stanza::Iq(iq) => self.on_iq(stream, iq).await,
+            Stanza::Iq(iq) => {
+                self.commit_burst(stream).await;
+                self.on_iq(stream, iq).await
+            }
             Stanza::Message(msg) => self.on_message(stream, msg).await,
-            Stanza::Presence(p) => self.on_presence(p).await,
+            Stanza::Presence(p) => {
+                self.commit_burst(stream).await;
+                self.on_presence(p).await
+            }
         }
     }
 
@@ -828,6 +870,7 @@ impl Session {
     async fn on_message(&mut self, stream: &StanzaStream, msg: xmpp_parsers::message::Message) {
         if mam::is_result(&msg) {
             // Never read as a plain message, whatever its checks say.
+            self.commit_burst(stream).await;
             return self.on_archived(&msg);
         }
         let incoming = match carbons::unwrap(&msg, &self.own) {
@@ -835,6 +878,9 @@ impl Session {
             Carbon::Refused(why) => return log::debug!("dropped carbon: {why}"),
             Carbon::Copy(incoming) => incoming,
         };
+        if !matches!(incoming, Incoming::Chat(_)) {
+            self.commit_burst(stream).await;
+        }
         match incoming {
             Incoming::Ignored(why) => log::debug!("ignored message: {why}"),
             Incoming::Bounce { peer, id, text } => {
@@ -870,75 +916,102 @@ impl Session {
                     Err(e) => self.error(e).await,
                 }
             }
-            Incoming::Chat(c) => {
-                let catching_up = matches!(
-                    &self.mam,
-                    Some(MamQuery {
-                        purpose: Purpose::CatchUp { .. },
-                        ..
-                    })
-                );
-                if catching_up && self.sid_trusted && c.stanza_id.is_some() {
-                    self.apply_acks(&c.peer, &c.acks).await;
-                    self.held.push(c);
-                } else {
-                    self.commit_live(stream, &c, true).await;
-                }
-            }
+            Incoming::Chat(c) => self.on_chat(stream, c).await,
         }
     }
 
-    /// Commits a live chat message (or a carbon copy of one of ours),
-    /// announces it if it is new, then answers its receipt request and
-    /// applies the acks it carries. `move_position`: a stored message may
-    /// become the archive position (not for held messages, which the
-    /// catch-up already passed).
-    async fn commit_live(&mut self, stream: &StanzaStream, c: &IncomingChat, move_position: bool) {
-        let owed = self.owes_receipt(c).await;
-        let new = self.new_message(c, self.sid_trusted, owed);
-        match self.store(|s| s.insert_incoming(&new)) {
-            Ok(outcome) => {
+    /// A chat message (or a carbon copy of one of ours): held during a
+    /// catch-up if the archive brings it too, else added to the burst.
+    async fn on_chat(&mut self, stream: &StanzaStream, c: IncomingChat) {
+        let catching_up = matches!(
+            &self.mam,
+            Some(MamQuery {
+                purpose: Purpose::CatchUp { .. },
+                ..
+            })
+        );
+        if catching_up && self.sid_trusted && c.stanza_id.is_some() {
+            self.commit_burst(stream).await;
+            self.apply_acks(&c.peer, &c.acks).await;
+            self.held.push(c);
+        } else {
+            self.burst.push(c);
+        }
+    }
+
+    /// Commits the live chat messages of the burst read so far.
+    async fn commit_burst(&mut self, stream: &StanzaStream) {
+        let burst = std::mem::take(&mut self.burst);
+        self.commit_live(stream, &burst, true).await;
+    }
+
+    /// Commits live chat messages (or carbon copies of ours) in one
+    /// transaction, announces the new ones, then answers their receipt
+    /// requests and applies the acks they carry: saved first, then told.
+    /// `move_position`: a stored message may become the archive position
+    /// (not for held messages, which the catch-up already passed).
+    async fn commit_live(
+        &mut self,
+        stream: &StanzaStream,
+        chats: &[IncomingChat],
+        move_position: bool,
+    ) {
+        if chats.is_empty() {
+            return;
+        }
+        let mut rows = Vec::with_capacity(chats.len());
+        for c in chats {
+            let owed = self.owes_receipt(c).await;
+            rows.push(self.new_message(c, self.sid_trusted, owed));
+        }
+        match self.store(|s| s.insert_incoming_batch(&rows)) {
+            Ok(outcomes) => {
                 if move_position {
-                    self.live_position(&new);
-                }
-                match outcome {
-                    InsertOutcome::Inserted(message) => {
-                        let id = message.id;
-                        self.emit(Event::MessageAdded {
-                            account: self.account,
-                            message,
-                        })
-                        .await;
-                        if owed {
-                            self.send_receipt(stream, Some(id), c).await;
-                        }
+                    if let Some(last) = rows.iter().rev().find(|r| r.stanza_id.is_some()) {
+                        self.live_position(last);
                     }
-                    InsertOutcome::Duplicate(id) => {
-                        log::debug!("duplicate of message {id:?}");
-                        // The sender may have missed our first receipt.
-                        if owed {
-                            self.send_receipt(stream, None, c).await;
+                }
+                for ((c, row), outcome) in chats.iter().zip(&rows).zip(outcomes) {
+                    match outcome {
+                        InsertOutcome::Inserted(message) => {
+                            let id = message.id;
+                            self.emit(Event::MessageAdded {
+                                account: self.account,
+                                message,
+                            })
+                            .await;
+                            if row.receipt_owed {
+                                self.send_receipt(stream, Some(id), c).await;
+                            }
+                        }
+                        InsertOutcome::Duplicate(id) => {
+                            log::debug!("duplicate of message {id:?}");
+                            // The sender may have missed our first receipt.
+                            if row.receipt_owed {
+                                self.send_receipt(stream, None, c).await;
+                            }
                         }
                     }
                 }
             }
             Err(e) => {
-                // The server may already count this message as delivered
-                // (stream management acks on reading). It is in the
-                // archive: keep the catch-up position before it, so the
-                // next catch-up brings it.
+                // The server may already count these messages as delivered
+                // (stream management acks on reading). They are in the
+                // archive: keep the catch-up position before them, so the
+                // next catch-up brings them.
                 self.mam_caught_up = false;
                 self.error(e).await;
             }
         }
-        self.apply_acks(&c.peer, &c.acks).await;
+        for c in chats {
+            self.apply_acks(&c.peer, &c.acks).await;
+        }
     }
 
     /// Commits the live messages held during a catch-up that just ended.
     async fn release_held(&mut self, stream: &StanzaStream) {
-        for c in std::mem::take(&mut self.held) {
-            self.commit_live(stream, &c, false).await;
-        }
+        let held = std::mem::take(&mut self.held);
+        self.commit_live(stream, &held, false).await;
     }
 
     /// The row to store for a classified chat message. Its stanza-id is
@@ -1550,18 +1623,26 @@ impl Session {
         }
     }
 
-    async fn on_tracked(&mut self, stream: &StanzaStream, tracked: Tracked) {
-        match tracked {
-            Tracked::Message { id, generation, ok } => {
-                self.on_ack(stream, id, generation, ok).await
-            }
-            Tracked::Receipt { message, ok } => {
-                self.receipts_in_flight.remove(&message);
-                if ok {
-                    if let Err(e) = self.store(|s| s.receipt_sent(message)) {
-                        self.error(e).await;
+    /// Applies the stanza fates reported so far; the receipts among them
+    /// stop being owed in one transaction.
+    async fn on_tracked(&mut self, stream: &StanzaStream, tracked: Vec<Tracked>) {
+        let mut receipts_sent = Vec::new();
+        for tracked in tracked {
+            match tracked {
+                Tracked::Message { id, generation, ok } => {
+                    self.on_ack(stream, id, generation, ok).await
+                }
+                Tracked::Receipt { message, ok } => {
+                    self.receipts_in_flight.remove(&message);
+                    if ok {
+                        receipts_sent.push(message);
                     }
                 }
+            }
+        }
+        if !receipts_sent.is_empty() {
+            if let Err(e) = self.store(|s| s.receipts_sent(&receipts_sent)) {
+                self.error(e).await;
             }
         }
     }
@@ -1594,6 +1675,17 @@ impl Session {
 
 enum IqKind {
     Get(Element),
+}
+
+/// The event read ahead while collecting a burst, else the stream's next.
+async fn next_event(
+    stream: &mut StanzaStream,
+    peeked: &mut Option<Option<StreamEvent>>,
+) -> Option<StreamEvent> {
+    match peeked.take() {
+        Some(event) => event,
+        None => stream.next().await,
+    }
 }
 
 /// A copy of a stanza (`Stanza` itself is not `Clone`).

@@ -1,5 +1,6 @@
 //! The [`Store`] handle and all its queries.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -227,9 +228,22 @@ impl Store {
 
     /// The server acknowledged the receipt for `message`: nothing is owed any more.
     pub fn receipt_sent(&mut self, message: MessageId) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE messages SET receipt_owed = 0 WHERE id = ?1")?
-            .execute([message.0])?;
+        self.receipts_sent(&[message])
+    }
+
+    /// [`Store::receipt_sent`] for several messages, in one transaction.
+    pub fn receipts_sent(&mut self, messages: &[MessageId]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut update =
+                tx.prepare_cached("UPDATE messages SET receipt_owed = 0 WHERE id = ?1")?;
+            for message in messages {
+                update.execute([message.0])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -299,9 +313,30 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let outcome = insert_incoming_in(&tx, new)?;
+        let mut burst = Burst::default();
+        let outcome = burst.insert(&tx, new, None)?;
+        burst.finish(&tx)?;
         tx.commit()?;
         Ok(outcome)
+    }
+
+    /// Stores a burst of incoming messages like [`Store::insert_incoming`],
+    /// in order, in one transaction: one commit for the whole burst, and
+    /// nothing of it stored if any row fails. Outcomes come in the order
+    /// given; a message repeated within the burst is a duplicate of its first
+    /// copy.
+    pub fn insert_incoming_batch(&mut self, messages: &[NewMessage]) -> Result<Vec<InsertOutcome>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut burst = Burst::default();
+        let outcomes = messages
+            .iter()
+            .map(|new| burst.insert(&tx, new, None))
+            .collect::<Result<Vec<_>>>()?;
+        burst.finish(&tx)?;
+        tx.commit()?;
+        Ok(outcomes)
     }
 
     /// Stores one page of archived messages (XEP-0313) like
@@ -319,14 +354,16 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut outcomes = Vec::with_capacity(messages.len());
+        let mut burst = Burst::default();
         for new in messages {
             if new.account != account {
                 return Err(StoreError::InvalidData(
                     "archive page row of another account".into(),
                 ));
             }
-            outcomes.push(insert_incoming_in(&tx, new)?);
+            outcomes.push(burst.insert(&tx, new, None)?);
         }
+        burst.finish(&tx)?;
         set_mam_position_in(&tx, account, Some(last_id), last_time)?;
         tx.commit()?;
         Ok(outcomes)
@@ -346,13 +383,15 @@ impl Store {
         })?;
         let mut next = lowest.min(0) - 1;
         let mut outcomes = Vec::with_capacity(messages.len());
+        let mut burst = Burst::default();
         for new in messages.iter().rev() {
-            let outcome = insert_incoming_at(&tx, new, Some(next))?;
+            let outcome = burst.insert(&tx, new, Some(next))?;
             if matches!(outcome, InsertOutcome::Inserted(_)) {
                 next -= 1;
             }
             outcomes.push(outcome);
         }
+        burst.finish(&tx)?;
         tx.commit()?;
         outcomes.reverse();
         Ok(outcomes)
@@ -708,49 +747,68 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 /// The body of [`Store::insert_incoming`], inside the caller's transaction.
-fn insert_incoming_in(tx: &Connection, new: &NewMessage) -> Result<InsertOutcome> {
-    insert_incoming_at(tx, new, None)
+/// What one transaction of incoming rows keeps between them: the
+/// conversation ids already looked up, and each conversation's newest
+/// activity, written once by [`Burst::finish`] instead of once per row.
+#[derive(Default)]
+struct Burst {
+    conversations: HashMap<(i64, String), ConversationId>,
+    activity: HashMap<ConversationId, i64>,
 }
 
-/// [`insert_incoming_in`] with the row id given (`None`: the next one).
+impl Burst {
+    /// Stores one incoming row (see [`Store::insert_incoming`]) with the row
+    /// id given (`None`: the next one).
+    fn insert(
+        &mut self,
+        tx: &Connection,
+        new: &NewMessage,
+        row_id: Option<i64>,
+    ) -> Result<InsertOutcome> {
+        let key = (new.account.0, new.peer.clone());
+        let conversation_id = match self.conversations.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = conversation_in(tx, new.account, &new.peer)?;
+                self.conversations.insert(key, id);
+                id
+            }
+        };
+        let outcome = insert_incoming_at(tx, conversation_id, new, row_id)?;
+        if let InsertOutcome::Inserted(message) = &outcome {
+            let time = message.server_time.unwrap_or(message.local_time);
+            let newest = self.activity.entry(conversation_id).or_insert(time);
+            *newest = (*newest).max(time);
+        }
+        Ok(outcome)
+    }
+
+    /// Moves each conversation's last activity forward to its newest row.
+    fn finish(self, tx: &Connection) -> Result<()> {
+        for (conversation, time) in self.activity {
+            bump_activity_in(tx, conversation, time)?;
+        }
+        Ok(())
+    }
+}
+
+/// Stores one incoming row in `conversation_id` unless it is a duplicate
+/// there; the conversation's activity is left to the caller. The insert
+/// itself detects duplicates (the unique stanza-id and origin-id indexes),
+/// so a new row costs no lookup; only a duplicate is then looked up.
 fn insert_incoming_at(
     tx: &Connection,
+    conversation_id: ConversationId,
     new: &NewMessage,
     row_id: Option<i64>,
 ) -> Result<InsertOutcome> {
-    let conversation_id = conversation_in(tx, new.account, &new.peer)?;
-    if let Some(stanza_id) = &new.stanza_id {
-        let existing = tx
-            .prepare_cached(
-                "SELECT id FROM messages WHERE conversation_id = ?1 AND stanza_id = ?2",
-            )?
-            .query_row(params![conversation_id.0, stanza_id], |row| row.get(0))
-            .optional()?;
-        if let Some(id) = existing {
-            return Ok(InsertOutcome::Duplicate(MessageId(id)));
-        }
-    }
-    if let Some(origin_id) = &new.origin_id {
-        let existing = tx
-            .prepare_cached(
-                "SELECT id FROM messages \
-                 WHERE conversation_id = ?1 AND direction = ?2 AND origin_id = ?3",
-            )?
-            .query_row(
-                params![conversation_id.0, new.direction.as_str(), origin_id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        if let Some(id) = existing {
-            return Ok(InsertOutcome::Duplicate(MessageId(id)));
-        }
-    }
     let state = match new.direction {
         Direction::In => MessageState::Received,
         Direction::Out => MessageState::Sent,
     };
-    let message = insert_message_in(
+    let inserted = insert_row_in(
         tx,
+        SKIP_DUPLICATE,
         Message {
             id: MessageId(0),
             conversation_id,
@@ -774,7 +832,52 @@ fn insert_incoming_at(
             receipt_owed: new.receipt_owed && new.wire_id.is_some(),
         },
     )?;
-    Ok(InsertOutcome::Inserted(message))
+    match inserted {
+        Some(message) => Ok(InsertOutcome::Inserted(message)),
+        None => Ok(InsertOutcome::Duplicate(duplicate_of(
+            tx,
+            conversation_id,
+            new,
+        )?)),
+    }
+}
+
+/// The stored row `new` duplicates: same stanza-id, else same direction and
+/// origin-id, in the conversation.
+fn duplicate_of(
+    tx: &Connection,
+    conversation_id: ConversationId,
+    new: &NewMessage,
+) -> Result<MessageId> {
+    if let Some(stanza_id) = &new.stanza_id {
+        let existing = tx
+            .prepare_cached(
+                "SELECT id FROM messages WHERE conversation_id = ?1 AND stanza_id = ?2",
+            )?
+            .query_row(params![conversation_id.0, stanza_id], |row| row.get(0))
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok(MessageId(id));
+        }
+    }
+    if let Some(origin_id) = &new.origin_id {
+        let existing = tx
+            .prepare_cached(
+                "SELECT id FROM messages \
+                 WHERE conversation_id = ?1 AND direction = ?2 AND origin_id = ?3",
+            )?
+            .query_row(
+                params![conversation_id.0, new.direction.as_str(), origin_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok(MessageId(id));
+        }
+    }
+    Err(StoreError::InvalidData(
+        "message row conflicts with an existing one but duplicates none".into(),
+    ))
 }
 
 fn set_mam_position_in(
@@ -832,14 +935,40 @@ struct Wire<'a> {
 
 /// Inserts `message` (whose id is ignored), bumps the conversation's last
 /// activity, and returns the message with its new id.
-fn insert_message_in(conn: &Connection, mut message: Message, wire: Wire<'_>) -> Result<Message> {
-    conn.prepare_cached(
-        "INSERT INTO messages (conversation_id, direction, sender, body, server_time, \
-         local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, markable, \
-         receipt_owed, id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?
-    .execute(params![
+fn insert_message_in(conn: &Connection, message: Message, wire: Wire<'_>) -> Result<Message> {
+    let message = insert_row_in(conn, INSERT, message, wire)?
+        .ok_or_else(|| StoreError::InvalidData("message row not inserted".into()))?;
+    bump_activity_in(
+        conn,
+        message.conversation_id,
+        message.server_time.unwrap_or(message.local_time),
+    )?;
+    Ok(message)
+}
+
+/// Inserts a message row.
+const INSERT: &str = "INSERT INTO messages (conversation_id, direction, sender, body, \
+    server_time, local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, \
+    markable, receipt_owed, id) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+/// [`INSERT`], or nothing if the row would repeat a unique key (a duplicate).
+const SKIP_DUPLICATE: &str = "INSERT INTO messages (conversation_id, direction, sender, body, \
+    server_time, local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, \
+    markable, receipt_owed, id) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+    ON CONFLICT DO NOTHING";
+
+/// Inserts `message` (whose id is ignored) with `sql` ([`INSERT`] or
+/// [`SKIP_DUPLICATE`]) and returns it with its new id, or `None` if the
+/// statement skipped it.
+fn insert_row_in(
+    conn: &Connection,
+    sql: &str,
+    mut message: Message,
+    wire: Wire<'_>,
+) -> Result<Option<Message>> {
+    let changed = conn.prepare_cached(sql)?.execute(params![
         message.conversation_id.0,
         message.direction.as_str(),
         message.sender,
@@ -856,14 +985,21 @@ fn insert_message_in(conn: &Connection, mut message: Message, wire: Wire<'_>) ->
         wire.receipt_owed,
         wire.row_id,
     ])?;
+    if changed == 0 {
+        return Ok(None);
+    }
     message.id = MessageId(conn.last_insert_rowid());
-    let activity = message.server_time.unwrap_or(message.local_time);
+    Ok(Some(message))
+}
+
+/// Moves the conversation's last activity forward to `time` (never back).
+fn bump_activity_in(conn: &Connection, conversation: ConversationId, time: i64) -> Result<()> {
     conn.prepare_cached(
         "UPDATE conversations SET last_activity = max(coalesce(last_activity, ?2), ?2) \
          WHERE id = ?1",
     )?
-    .execute(params![message.conversation_id.0, activity])?;
-    Ok(message)
+    .execute(params![conversation.0, time])?;
+    Ok(())
 }
 
 fn upsert_contact_in(conn: &Connection, account: AccountId, entry: &RosterEntry) -> Result<()> {

@@ -657,6 +657,83 @@ fn inserting_updates_last_activity_monotonically() {
 // ---- messages ---------------------------------------------------------------------
 
 #[test]
+fn insert_incoming_batch_stores_in_order_and_dedups_within_the_burst() {
+    let (mut store, account) = setup();
+    let with_sid = |peer: &str, body: &str, sid: &str| NewMessage {
+        stanza_id: Some(sid.to_owned()),
+        stanza_id_by: Some("me@example.org".to_owned()),
+        ..incoming(account, peer, body)
+    };
+    let earlier = inserted(
+        store
+            .insert_incoming(&with_sid("bob@example.org", "zero", "s0"))
+            .unwrap(),
+    );
+    let burst = [
+        with_sid("bob@example.org", "one", "s1"),
+        with_sid("carol@example.org", "two", "s2"),
+        with_sid("bob@example.org", "one again", "s1"),
+        with_sid("bob@example.org", "zero again", "s0"),
+        with_sid("bob@example.org", "three", "s3"),
+    ];
+    let outcomes = store.insert_incoming_batch(&burst).unwrap();
+    let ids: Vec<MessageId> = outcomes
+        .iter()
+        .map(|o| match o {
+            InsertOutcome::Inserted(m) => m.id,
+            InsertOutcome::Duplicate(id) => *id,
+        })
+        .collect();
+    assert!(matches!(outcomes[0], InsertOutcome::Inserted(_)));
+    assert!(matches!(outcomes[1], InsertOutcome::Inserted(_)));
+    assert_eq!(outcomes[2], InsertOutcome::Duplicate(ids[0]));
+    assert_eq!(outcomes[3], InsertOutcome::Duplicate(earlier.id));
+    assert!(matches!(&outcomes[4], InsertOutcome::Inserted(m) if m.body == "three"));
+    assert!(ids[0] < ids[1] && ids[1] < ids[4]);
+    let conversation = store.conversation(account, "bob@example.org").unwrap();
+    // The conversation's activity is the newest row's of the burst, whatever the order.
+    let times: Vec<i64> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            InsertOutcome::Inserted(m) if m.peer == "bob@example.org" => {
+                Some(m.server_time.unwrap_or(m.local_time))
+            }
+            _ => None,
+        })
+        .collect();
+    let activity: Option<i64> = store
+        .conn()
+        .query_row(
+            "SELECT last_activity FROM conversations WHERE id = ?1",
+            [conversation.0],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(activity, times.iter().copied().max());
+    // Newest first.
+    let bob = store.history_page(conversation, None, 10).unwrap();
+    assert_eq!(
+        bob.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["three", "one", "zero"]
+    );
+}
+
+#[test]
+fn insert_incoming_batch_stores_nothing_if_a_row_fails() {
+    let (mut store, account) = setup();
+    let burst = [
+        incoming(account, "bob@example.org", "fine"),
+        incoming(AccountId(99), "bob@example.org", "unknown account"),
+    ];
+    assert!(store.insert_incoming_batch(&burst).is_err());
+    let conversation = store.conversation(account, "bob@example.org").unwrap();
+    assert!(store
+        .history_page(conversation, None, 10)
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
 fn insert_incoming_stores_all_fields() {
     let (mut store, account) = setup();
     let mut new = incoming(account, "bob@example.org", "hello");
@@ -1467,6 +1544,8 @@ fn owed_receipts_are_listed_until_sent_and_survive_a_reopen() {
         owed.iter().map(|o| o.message).collect::<Vec<_>>(),
         [second.id]
     );
+    store.receipts_sent(&[second.id, first.id]).unwrap();
+    assert!(store.owed_receipts(account, 10).unwrap().is_empty());
     let other = store.upsert_account("other@example.org").unwrap();
     assert!(store.owed_receipts(other, 10).unwrap().is_empty());
 }

@@ -13,6 +13,29 @@ import { chatKey } from './unread.svelte';
 /** How long without typing before the contact learns that we paused (XEP-0085 suggests 5 s). */
 export const PAUSE_AFTER_MS = 5000;
 
+/** At most one read marker per chat in this time; the last one covers the messages before it. */
+export const MARK_DISPLAYED_EVERY_MS = 1000;
+
+/** The longest a queued update waits when no frame comes (a hidden window gets none). */
+const FRAME_FALLBACK_MS = 100;
+
+/** Runs `run` once, at the next animation frame (or after a timer where there are no frames). */
+function nextFrame(run: () => void): void {
+  if (typeof requestAnimationFrame !== 'function') {
+    setTimeout(run, 0);
+    return;
+  }
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const frame = requestAnimationFrame(() => {
+    if (timer !== null) clearTimeout(timer);
+    run();
+  });
+  timer = setTimeout(() => {
+    cancelAnimationFrame(frame);
+    run();
+  }, FRAME_FALLBACK_MS);
+}
+
 export class ChatState {
   readonly account: AccountId;
   readonly peer: string;
@@ -21,6 +44,10 @@ export class ChatState {
   messages = $state.raw<readonly Message[]>([]);
   /** The newest incoming message reported as seen (0: none). */
   seenUpTo = 0;
+  /** When `seenUpTo` last went to the backend (ms since the epoch). */
+  markedAt = Number.NEGATIVE_INFINITY;
+  /** Sends `seenUpTo` once {@link MARK_DISPLAYED_EVERY_MS} have passed since `markedAt`. */
+  markTimer: ReturnType<typeof setTimeout> | null = null;
   /** The first page has arrived. */
   loaded = $state(false);
   loadingOlder = $state(false);
@@ -48,7 +75,24 @@ export class ChatState {
     return { account: this.account, peer: this.peer };
   }
 
+  /** Updates from the channel waiting for the next frame (see {@link queue}). */
+  #queued: Message[] = [];
+
+  /**
+   * Merges `message` together with every other update that arrives before the next animation
+   * frame: a flood costs one list rebuild per frame instead of one per message.
+   */
+  queue(message: Message): void {
+    this.#queued.push(message);
+    if (this.#queued.length === 1) nextFrame(() => this.merge([]));
+  }
+
+  /** Merges `messages` (after any queued updates, in arrival order). */
   merge(messages: readonly Message[]): void {
+    if (this.#queued.length > 0) {
+      messages = [...this.#queued, ...messages];
+      this.#queued = [];
+    }
     const before = this.messages;
     this.messages = mergeMessages(before, messages, this.#retried);
     // A new message from the contact means they stopped typing.
@@ -98,7 +142,7 @@ export class ChatsStore {
     this.tabs = [...this.tabs, chat];
     this.activate(chat.key);
     this.#backend
-      .openChat(account, peer, (update) => chat.merge([update.message]))
+      .openChat(account, peer, (update) => chat.queue(update.message))
       .then((page) => {
         chat.merge(page);
         chat.exhausted = page.length === 0;
@@ -161,22 +205,38 @@ export class ChatsStore {
 
   /**
    * The user can see the bottom of `chat` (active, window visible and focused): tells the
-   * backend the newest incoming message was seen, once per message. The backend sends the
-   * read marker only if the user allows it.
+   * backend the newest incoming message was seen. While messages keep coming, at most once per
+   * {@link MARK_DISPLAYED_EVERY_MS}: the last report then covers all of them. The backend sends
+   * the read marker only if the user allows it.
    */
   seen(chat: ChatState): void {
     if (!this.visible || this.active !== chat) return;
     const newest = chat.messages.findLast((m) => m.direction === 'in');
     if (!newest || newest.id <= chat.seenUpTo) return;
     chat.seenUpTo = newest.id;
-    this.#backend.markDisplayed(chat.account, chat.peer, newest.id).catch(() => {
+    // A report already waiting sends the newest `seenUpTo` when it goes.
+    if (chat.markTimer !== null) return;
+    const wait = chat.markedAt + MARK_DISPLAYED_EVERY_MS - Date.now();
+    if (wait <= 0) {
+      this.#markDisplayed(chat);
+      return;
+    }
+    chat.markTimer = setTimeout(() => {
+      chat.markTimer = null;
+      this.#markDisplayed(chat);
+    }, wait);
+  }
+
+  #markDisplayed(chat: ChatState): void {
+    chat.markedAt = Date.now();
+    this.#backend.markDisplayed(chat.account, chat.peer, chat.seenUpTo).catch(() => {
       // A read marker is a courtesy: offline or refused, nothing to tell the user.
     });
   }
 
   /** A message from outside a chat channel (harmless if the channel brings it too). */
   upsert(account: AccountId, message: Message): void {
-    this.find(account, message.peer)?.merge([message]);
+    this.find(account, message.peer)?.queue(message);
   }
 
   /** Loads the page before the oldest message shown; returns whether it added anything. */

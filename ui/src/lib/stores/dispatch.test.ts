@@ -181,6 +181,7 @@ describe('dispatch', () => {
     app.dispatch({ type: 'message_added', account: 1, message: message(5) });
     app.dispatch({ type: 'message_updated', account: 1, message: message(5, { body: 'x' }) });
     app.dispatch({ type: 'message_added', account: 1, message: message(6, { peer: 'other@x' }) });
+    await settle();
     expect(app.chats.active?.messages.map((m) => [m.id, m.body])).toEqual([[5, 'x']]);
   });
 

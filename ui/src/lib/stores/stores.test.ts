@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { FakeBackend, appInfo, defaultSettings, settle } from '$lib/testing/backend';
 import { contact, message } from '$lib/testing/fixtures';
 import { AppStore } from './app.svelte';
+import { MARK_DISPLAYED_EVERY_MS } from './chats.svelte';
 import { UnreadStore, windowTitle } from './unread.svelte';
 import { errorMessageKey } from './notices.svelte';
 
@@ -44,25 +45,43 @@ describe('ChatsStore', () => {
     return { app, backend };
   }
 
-  it('reports the newest incoming message as seen once, only while the chat is visible', async () => {
+  it('reports the newest incoming message as seen, only while the chat is visible, at most once a second', async () => {
     const { app, backend } = await setup();
     const chat = app.chats.open(1, 'bob@example.org')!;
     await settle();
-    app.chats.activate(chat.key);
-    app.chats.setVisible(false);
-    app.chats.seen(chat);
-    expect(backend.called('markDisplayed')).toEqual([]);
-    app.chats.setVisible(true);
-    app.chats.seen(chat);
-    app.chats.seen(chat);
-    expect(backend.called('markDisplayed')).toEqual([[1, 'bob@example.org', 8]]);
-    // Our own newer message is not "seen"; the next incoming one is.
-    backend.channels.get('bob@example.org')!({ type: 'added', message: message(9, { direction: 'out', state: 'sent' }) });
-    app.chats.seen(chat);
-    expect(backend.called('markDisplayed')).toHaveLength(1);
-    backend.channels.get('bob@example.org')!({ type: 'added', message: message(10) });
-    app.chats.seen(chat);
-    expect(backend.called('markDisplayed').at(-1)).toEqual([1, 'bob@example.org', 10]);
+    const channel = backend.channels.get('bob@example.org')!;
+    vi.useFakeTimers();
+    try {
+      app.chats.activate(chat.key);
+      app.chats.setVisible(false);
+      app.chats.seen(chat);
+      expect(backend.called('markDisplayed')).toEqual([]);
+      app.chats.setVisible(true);
+      app.chats.seen(chat);
+      app.chats.seen(chat);
+      expect(backend.called('markDisplayed')).toEqual([[1, 'bob@example.org', 8]]);
+      // Our own newer message is not "seen"; the next incoming ones are, in one report once
+      // the second since the last one has passed.
+      channel({ type: 'added', message: message(9, { direction: 'out', state: 'sent' }) });
+      vi.advanceTimersByTime(0);
+      app.chats.seen(chat);
+      for (const id of [10, 11]) {
+        channel({ type: 'added', message: message(id) });
+        vi.advanceTimersByTime(0);
+        app.chats.seen(chat);
+      }
+      expect(backend.called('markDisplayed')).toHaveLength(1);
+      vi.advanceTimersByTime(MARK_DISPLAYED_EVERY_MS);
+      expect(backend.called('markDisplayed').slice(1)).toEqual([[1, 'bob@example.org', 11]]);
+      // After a quiet second, the next one goes at once.
+      vi.advanceTimersByTime(MARK_DISPLAYED_EVERY_MS);
+      channel({ type: 'added', message: message(12) });
+      vi.advanceTimersByTime(0);
+      app.chats.seen(chat);
+      expect(backend.called('markDisplayed').slice(2)).toEqual([[1, 'bob@example.org', 12]]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('tells the contact we type once, that we paused after 5 s, and shows their typing', async () => {
@@ -97,6 +116,7 @@ describe('ChatsStore', () => {
       expect(chat.peerState).toBe('composing');
       // Their message means they stopped.
       backend.channels.get('bob@example.org')!({ type: 'added', message: message(30) });
+      vi.advanceTimersByTime(0);
       expect(chat.peerState).toBeNull();
     } finally {
       vi.useRealTimers();
@@ -127,6 +147,9 @@ describe('ChatsStore', () => {
     expect(chat.messages.map((m) => m.id)).toEqual([6, 7, 8]);
     backend.channels.get('bob@example.org')!({ type: 'added', message: message(9) });
     backend.channels.get('bob@example.org')!({ type: 'updated', message: message(9, { body: 'nine' }) });
+    // Updates wait for the next frame and are merged together.
+    expect(chat.messages.map((m) => m.id)).toEqual([6, 7, 8]);
+    await settle();
     expect(chat.messages.map((m) => m.id)).toEqual([6, 7, 8, 9]);
     expect(chat.messages.at(-1)?.body).toBe('nine');
 

@@ -35,6 +35,7 @@ export function mergeMessages(
   retried: ReadonlySet<number> = new Set(),
 ): readonly Message[] {
   if (incoming.length === 0) return current;
+  if (strictlyAfter(current.at(-1)?.id ?? Number.NEGATIVE_INFINITY, incoming)) return [...current, ...incoming];
   const byId = new Map<number, Message>();
   for (const message of current) byId.set(message.id, message);
   let changed = false;
@@ -57,6 +58,16 @@ export function mergeMessages(
     return [...merged.slice(0, current.length), ...added];
   }
   return merged.sort((a, b) => a.id - b.id);
+}
+
+/** Whether `incoming` holds only new messages, in order, all after `lastId` (the usual update). */
+function strictlyAfter(lastId: number, incoming: readonly Message[]): boolean {
+  let previous = lastId;
+  for (const message of incoming) {
+    if (message.id <= previous) return false;
+    previous = message.id;
+  }
+  return true;
 }
 
 /** When a message was sent: the server's (or delay) timestamp, else when we stored it. */
