@@ -19,6 +19,7 @@ pub mod event;
 mod mam;
 pub mod presence;
 mod receipts;
+pub mod register;
 mod roster;
 mod session;
 mod subscription;
@@ -39,6 +40,7 @@ pub use chatstates::ChatState;
 pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event};
 pub use presence::{ContactPresence, Show};
+pub use register::{RegisterOptions, RegistrationField, RegistrationForm};
 
 use session::{Command, RosterOp};
 
@@ -360,6 +362,13 @@ impl Core {
             status: status.clone(),
         };
         if self.send_command(account, command).await {
+            // A later login again (after a password change) keeps it.
+            if let Ok(mut logins) = self.logins.lock() {
+                if let Some(options) = logins.get_mut(&account) {
+                    options.show = show;
+                    options.status = status;
+                }
+            }
             return Ok(());
         }
         let last = self
