@@ -534,6 +534,11 @@ fn management_error(e: StanzaError) -> CoreError {
 }
 
 impl Core {
+    /// The account's address (bare JID).
+    pub fn account_address(&self, account: AccountId) -> Result<String, CoreError> {
+        self.account_jid(account).map(|jid| jid.to_string())
+    }
+
     /// Sends an account management request to the account's server and
     /// waits for the answer.
     async fn manage(&self, account: AccountId, payload: Element) -> Result<(), CoreError> {
