@@ -1,6 +1,8 @@
 // Sign-up (XEP-0077) from the login screen: a taken name is refused with its own error; a new
 // account is created, the login form fills itself, and the new account logs in and is online
-// (and the server knows it: charla-cli logs in with it too).
+// (and the server knows it: charla-cli logs in with it too). Then, in Settings, its password is
+// changed and the account is deleted on the server after confirming: the window is back at the
+// login screen, and logging in with the account is refused.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -58,5 +60,36 @@ test('a new account is created from the login screen and is online with it', asy
     });
     // The server has the account: another client logs in with it.
     peer = await Peer.start(sandbox, 'newbie');
+  });
+});
+
+test('in Settings the password is changed, then the account is deleted on the server', async () => {
+  await withEvidence(app, 'account-care', async () => {
+    const jid = sandbox.jid('newbie');
+    await peer.stop();
+    peer = null;
+    await app.click(tid('settings-button'));
+    await app.click(tid('account-change-password'));
+    await app.type(tid('account-password'), 'fresh-pw');
+    await app.type(tid('account-password-confirm'), 'fresh-pw');
+    await app.click(tid('account-confirm'));
+    await app.waitFor(tid('account-password-done'), { timeout: 30000 });
+    await app.click(tid('account-cancel'));
+    // The session logged in again with the new password.
+    await waitUntil(async () => !(await app.exists(tid('connection-banner'))), {
+      timeout: 30000,
+      message: 'online again after the password change',
+    });
+
+    await app.click(tid('account-delete'));
+    await app.waitFor(`${tid('account-dialog')} form[data-action="delete"]`);
+    await app.click(tid('account-confirm'));
+    await waitForLoginScreen(app, { timeout: 30000 });
+
+    await app.clear(tid('login-jid'));
+    await app.type(tid('login-jid'), jid);
+    await app.type(tid('login-password'), 'fresh-pw');
+    await app.click(tid('login-submit'));
+    await app.waitFor(`${tid('login-error')}[data-code="auth_failed"]`, { timeout: 30000 });
   });
 });
