@@ -461,9 +461,10 @@ pub async fn change_password(
     account: AccountId,
     password: String,
 ) -> Result<(), CoreError> {
-    shell.core.change_password(account, &password).await
-    // Whatever stores the password (the OS keyring) must store the new
-    // one here, once the server has accepted it.
+    shell.core.change_password(account, &password).await?;
+    // Here, once the server has accepted it, whatever stores the password
+    // (the OS keyring) must store the new one.
+    Ok(())
 }
 
 /// Deletes the account on its server after the user confirmed it (see

@@ -298,7 +298,7 @@ pub async fn registration_form(
 ) -> Result<RegistrationForm, CoreError> {
     let jid = parse_bare_jid(jid)?;
     within_timeout(async {
-        let mut stream = open(&jid, "", options).await?;
+        let mut stream = open(&jid, options).await?;
         let offer = fetch_offer(&mut stream, &jid).await?;
         close(stream).await;
         offer.form()
@@ -330,7 +330,7 @@ pub async fn register(
         .map(|n| n.as_str().to_owned())
         .unwrap_or_default();
     within_timeout(async {
-        let mut stream = open(&jid, password, options).await?;
+        let mut stream = open(&jid, options).await?;
         let offer = fetch_offer(&mut stream, &jid).await?;
         let query = offer.fill(&username, password, extra)?;
         let answer = ask(
@@ -365,14 +365,11 @@ async fn within_timeout<T>(
 
 /// Opens a secured, unauthenticated stream to the server of `jid` that
 /// offers registration.
-async fn open(
-    jid: &BareJid,
-    password: &str,
-    options: &RegisterOptions,
-) -> Result<XmppStream<Io>, CoreError> {
+async fn open(jid: &BareJid, options: &RegisterOptions) -> Result<XmppStream<Io>, CoreError> {
+    // Nothing is authenticated on this stream: no password.
     let cfg = LoginConfig {
         jid: jid.clone(),
-        password: password.to_owned(),
+        password: String::new(),
         server: options.server.clone(),
         trust: options.trust.clone(),
         keepalive: Keepalive::default(),
