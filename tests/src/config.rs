@@ -26,6 +26,7 @@ pub(crate) const BASE_MODULES: &[&str] = &[
     "offline",
     "bookmarks",
     "csi_simple",
+    "lastactivity",
     // Password changes and account removal (XEP-0077) for logged-in users; in-band
     // registration itself only with `allow_registration`.
     "register",
