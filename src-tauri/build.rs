@@ -28,6 +28,11 @@ fn main() {
             "open_link",
             "save_settings",
             "pop_out_chat",
+            "registration_form",
+            "register_account",
+            "change_password",
+            "delete_account",
+            "remove_account",
         ]),
     ))
     .expect("failed to run tauri-build");

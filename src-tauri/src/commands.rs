@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use charla_core::{
     AccountId, ChatState, ConnectOptions, Core, CoreError, ErrorCode, Keepalive, Message,
-    MessageId, RosterEntry, ServerAddress, Show, TlsTrust,
+    MessageId, RegisterOptions, RegistrationForm, RosterEntry, ServerAddress, Show, TlsTrust,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
@@ -13,7 +13,8 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::shell::Shell;
 use crate::types::{
-    AppInfo, ChatRef, ChatUpdate, LoginRequest, PresenceEntry, RememberedLogin, Settings,
+    AppInfo, ChatRef, ChatUpdate, LoginRequest, PresenceEntry, RegisterRequest, RememberedLogin,
+    Settings,
 };
 
 /// How many messages a chat view loads at a time.
@@ -426,4 +427,113 @@ fn chat_label(chat: &ChatRef) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     format!("{}-{peer}", chat.account.0)
+}
+
+/// Where and how to register `request.jid`: the sandbox's own server and CA
+/// for its domain, otherwise the system's roots and DNS (or the manual
+/// host and port).
+fn registration_options(
+    shell: &Shell,
+    request: &RegisterRequest,
+) -> Result<RegisterOptions, CoreError> {
+    let jid = charla_core::parse_bare_jid(&request.jid)?;
+    let manual = match (&request.host, request.port) {
+        (None, None) => None,
+        (host, port) => Some(ServerAddress {
+            host: host
+                .clone()
+                .filter(|h| !h.trim().is_empty())
+                .unwrap_or_else(|| jid.domain().to_string()),
+            port: port.unwrap_or(5222),
+            direct_tls: port == Some(5223),
+        }),
+    };
+    let (trust, server) = match shell.sandbox.as_ref().and_then(|s| s.for_jid(jid.as_str())) {
+        Some((trust, address)) => (trust, Some(manual.unwrap_or(address))),
+        None => (TlsTrust::system()?, manual),
+    };
+    Ok(RegisterOptions { server, trust })
+}
+
+/// The extra fields the server asks of a new account (XEP-0077), or why it
+/// does not let one be created.
+#[tauri::command]
+pub async fn registration_form(
+    shell: Shared<'_>,
+    request: RegisterRequest,
+) -> Result<RegistrationForm, CoreError> {
+    let options = registration_options(&shell, &request)?;
+    charla_core::register::registration_form(&request.jid, &options).await
+}
+
+/// Creates the account on its server (XEP-0077). The UI then logs in with
+/// it through `login`.
+#[tauri::command]
+pub async fn register_account(
+    shell: Shared<'_>,
+    request: RegisterRequest,
+) -> Result<(), CoreError> {
+    let options = registration_options(&shell, &request)?;
+    charla_core::register::register(&request.jid, &request.password, &request.fields, &options)
+        .await
+}
+
+/// Changes the account's password on the server (see
+/// `Core::change_password`).
+#[tauri::command]
+pub async fn change_password(
+    shell: Shared<'_>,
+    account: AccountId,
+    password: String,
+) -> Result<(), CoreError> {
+    shell.core.change_password(account, &password).await?;
+    // Here, once the server has accepted it, whatever stores the password
+    // (the OS keyring) must store the new one.
+    Ok(())
+}
+
+/// Deletes the account on its server after the user confirmed it (see
+/// `Core::delete_account_on_server`); it is then signed out and no longer
+/// remembered. Its local history stays until `remove_account`.
+#[tauri::command]
+pub async fn delete_account(shell: Shared<'_>, account: AccountId) -> Result<(), CoreError> {
+    shell.core.delete_account_on_server(account).await?;
+    forget_login(&shell, account)
+}
+
+/// Removes the account from Charla, keeping its history readable offline or
+/// deleting it (see `Core::remove_account`); the server is not told.
+#[tauri::command]
+pub async fn remove_account(
+    shell: Shared<'_>,
+    account: AccountId,
+    keep_history: bool,
+) -> Result<(), CoreError> {
+    // Read the address before the row may go.
+    let jid = shell.core.account_address(account).ok();
+    shell.core.remove_account(account, keep_history).await?;
+    forget_jid(&shell, account, jid.as_deref())
+}
+
+/// Forgets the remembered login of an account that is gone (and is where
+/// a stored password must be deleted too).
+fn forget_login(shell: &Shell, account: AccountId) -> Result<(), CoreError> {
+    let jid = shell.core.account_address(account).ok();
+    forget_jid(shell, account, jid.as_deref())
+}
+
+fn forget_jid(shell: &Shell, account: AccountId, jid: Option<&str>) -> Result<(), CoreError> {
+    if let Ok(mut own) = shell.own_show.lock() {
+        own.remove(&account);
+    }
+    let settings = {
+        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
+        let remembered = settings.remembered.as_ref().map(|r| r.jid.as_str());
+        if jid.is_none() || remembered != jid {
+            return Ok(());
+        }
+        settings.remembered = None;
+        settings.clone()
+    };
+    save(shell, &settings)
 }

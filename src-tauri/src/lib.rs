@@ -168,6 +168,11 @@ pub fn run() {
             commands::open_link,
             commands::save_settings,
             commands::pop_out_chat,
+            commands::registration_form,
+            commands::register_account,
+            commands::change_password,
+            commands::delete_account,
+            commands::remove_account,
         ])
         .run(context)
         .expect("error while running Charla");

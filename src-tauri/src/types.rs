@@ -22,6 +22,22 @@ pub struct LoginRequest {
     pub port: Option<u16>,
 }
 
+/// What the "Create an account" form submits.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct RegisterRequest {
+    /// The new account, `user@domain`.
+    pub jid: String,
+    /// Its password (kept in memory only; empty when only asking for the form).
+    pub password: String,
+    /// Manual server host ("Advanced"); `None` uses DNS.
+    pub host: Option<String>,
+    /// Manual server port ("Advanced").
+    pub port: Option<u16>,
+    /// The server's extra fields (e-mail address...), by name.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
 /// A demo account offered on the login screen in sandbox mode.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]

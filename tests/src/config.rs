@@ -27,6 +27,9 @@ pub(crate) const BASE_MODULES: &[&str] = &[
     "bookmarks",
     "csi_simple",
     "lastactivity",
+    // Password changes and account removal (XEP-0077) for logged-in users; in-band
+    // registration itself only with `allow_registration`.
+    "register",
 ];
 
 /// The listening ports of one server (all on 127.0.0.1).
@@ -121,9 +124,6 @@ pub(crate) fn render(p: &ConfigParams<'_>) -> String {
         lua_path(&p.certs.server_key)
     );
     let mut modules: Vec<&str> = BASE_MODULES.to_vec();
-    if p.allow_registration {
-        modules.push("register");
-    }
     for m in p.extra_modules {
         if !modules.contains(&m.as_str()) {
             modules.push(m);

@@ -29,8 +29,9 @@
 //! s2s, component and admin sockets are off. Clients must encrypt
 //! (`c2s_require_encryption`); authentication is `internal_hashed` (SCRAM-SHA-1, and PLAIN over
 //! TLS). Modules: roster, saslauth, tls, disco, carbons, mam, smacks, pep, vcard4,
-//! vcard_legacy, blocklist, ping, offline, bookmarks, csi_simple (plus register when in-band
-//! registration is allowed); MUC at `conference.<domain>` with muc_mam.
+//! vcard_legacy, blocklist, ping, offline, bookmarks, csi_simple, register (password changes and
+//! account removal; in-band registration itself only when allowed); MUC at
+//! `conference.<domain>` with muc_mam.
 //!
 //! Ports are found by binding port 0; because another process may take a port before Prosody
 //! binds it, start-up reads Prosody's log (a failed bind is only logged, Prosody keeps running)

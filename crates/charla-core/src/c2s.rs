@@ -53,7 +53,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// PLAIN only ever travels inside TLS.
 const MECHANISMS: &[&str] = &["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"];
 
-type Io = BufStream<TlsStream<TcpStream>>;
+pub(crate) type Io = BufStream<TlsStream<TcpStream>>;
 
 /// Which certificates the client trusts. Production uses the system's
 /// roots; tests pass their own CA explicitly. There is no way to switch
@@ -247,6 +247,15 @@ pub(crate) async fn login(cfg: &LoginConfig) -> Result<Connection, LoginFailure>
 }
 
 async fn login_inner(cfg: &LoginConfig) -> Result<Connection, LoginFailure> {
+    authenticate(cfg, reach(cfg).await?).await
+}
+
+/// Reaches the server of `cfg.jid`, trying each endpoint in turn, and
+/// secures the stream with TLS; nothing is authenticated yet (in-band
+/// registration, XEP-0077, starts here).
+pub(crate) async fn reach(
+    cfg: &LoginConfig,
+) -> Result<(PendingFeaturesRecv<Io>, ChannelBinding), LoginFailure> {
     let domain = cfg.jid.domain().as_str();
     let candidates = match &cfg.server {
         Some(addr) => vec![addr.clone()],
@@ -277,7 +286,7 @@ async fn login_inner(cfg: &LoginConfig) -> Result<Connection, LoginFailure> {
             }
         };
         let _ = tcp.set_nodelay(true);
-        return authenticate(cfg, secure(cfg, tcp, addr.direct_tls).await?).await;
+        return secure(cfg, tcp, addr.direct_tls).await;
     }
     Err(last)
 }

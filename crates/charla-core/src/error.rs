@@ -38,6 +38,17 @@ pub enum ErrorCode {
     DiskFull,
     /// The local database failed.
     Store,
+    /// The server does not allow creating accounts (XEP-0077).
+    RegistrationClosed,
+    /// The user name is already registered on the server.
+    UsernameTaken,
+    /// The server refused the user name, the password or another field.
+    NotAcceptable,
+    /// The server's registration form requires a field Charla cannot fill
+    /// (a CAPTCHA, for instance).
+    FormUnsupported,
+    /// The server refused to change or remove the account.
+    Refused,
 }
 
 /// An error with a stable code, as delivered to the UI as `{code, message}`.

@@ -21,6 +21,7 @@ mod last;
 mod mam;
 pub mod presence;
 mod receipts;
+pub mod register;
 mod roster;
 mod session;
 mod subscription;
@@ -41,6 +42,7 @@ pub use chatstates::ChatState;
 pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event};
 pub use presence::{ContactPresence, Show};
+pub use register::{RegisterOptions, RegistrationField, RegistrationForm};
 
 use session::{Command, RosterOp};
 
@@ -362,6 +364,13 @@ impl Core {
             status: status.clone(),
         };
         if self.send_command(account, command).await {
+            // A later login again (after a password change) keeps it.
+            if let Ok(mut logins) = self.logins.lock() {
+                if let Some(options) = logins.get_mut(&account) {
+                    options.show = show;
+                    options.status = status;
+                }
+            }
             return Ok(());
         }
         let last = self

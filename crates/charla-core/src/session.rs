@@ -85,6 +85,12 @@ pub(crate) enum Command {
     Blocklist {
         reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
     },
+    /// Send an IQ set with `payload` to our own account (XEP-0077 account
+    /// management) and hand the server's answer to `reply`.
+    Account {
+        payload: Element,
+        reply: oneshot::Sender<Result<Option<Element>, StanzaError>>,
+    },
     /// Send unavailable presence and close the stream.
     Disconnect,
 }
@@ -151,6 +157,11 @@ enum PendingIq {
     /// for the server's answer.
     Change {
         reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// An account management request (XEP-0077); the caller reads the
+    /// answer itself.
+    Account {
+        reply: oneshot::Sender<Result<Option<Element>, StanzaError>>,
     },
 }
 
@@ -476,6 +487,12 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                 }
                 Some(Command::FetchOlder { peer, reply }) => {
                     session.fetch_older(&stream, peer, reply).await;
+                }
+                Some(Command::Account { payload, reply }) => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    session.pending_iqs.insert(id.clone(), PendingIq::Account { reply });
+                    let iq = Iq::Set { from: None, to: None, id, payload };
+                    session.out(&stream, iq.into(), Track::None);
                 }
                 Some(Command::MarkDisplayed { to, id }) => {
                     if session.bound.is_some() {
@@ -831,6 +848,9 @@ impl Session {
                         format!("no block list: {:?}", e.defined_condition),
                     )),
                 });
+            }
+            PendingIq::Account { reply } => {
+                let _ = reply.send(result);
             }
             PendingIq::LastActivity { reply, .. } => {
                 let _ = reply.send(last::parse(result));

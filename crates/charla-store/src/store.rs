@@ -154,6 +154,41 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// Removes an account from Charla, in one transaction. With
+    /// `keep_history` the account stays, disabled, with its conversations
+    /// readable: its unsent messages become `failed` and it owes no more
+    /// receipts. Without, the account and everything stored for it
+    /// (messages, conversations, contacts, outbox, archive position, gaps)
+    /// are deleted. Returns `false` if there was no such account.
+    pub fn remove_account(&mut self, id: AccountId, keep_history: bool) -> Result<bool> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found = if keep_history {
+            let found = tx
+                .prepare_cached("UPDATE accounts SET enabled = 0 WHERE id = ?1")?
+                .execute([id.0])?;
+            tx.prepare_cached(
+                "UPDATE messages SET state = 'failed', error = ?2 \
+                 WHERE direction = 'out' AND state = 'pending' AND conversation_id IN \
+                 (SELECT id FROM conversations WHERE account_id = ?1)",
+            )?
+            .execute(params![id.0, "the account was removed from Charla"])?;
+            tx.prepare_cached(
+                "UPDATE messages SET receipt_owed = 0 WHERE receipt_owed = 1 AND \
+                 conversation_id IN (SELECT id FROM conversations WHERE account_id = ?1)",
+            )?
+            .execute([id.0])?;
+            found
+        } else {
+            // Everything else goes with the account (ON DELETE CASCADE).
+            tx.prepare_cached("DELETE FROM accounts WHERE id = ?1")?
+                .execute([id.0])?
+        };
+        tx.commit()?;
+        Ok(found > 0)
+    }
+
     /// Roster version of the cached roster (`None` if unknown or no account).
     pub fn roster_version(&self, id: AccountId) -> Result<Option<String>> {
         Ok(self

@@ -1661,3 +1661,46 @@ fn older_pages_go_before_everything_in_history_order() {
         Some("s0")
     );
 }
+
+#[test]
+fn removing_an_account_keeps_its_history_readable_or_deletes_all_of_it() {
+    let (mut store, account) = setup();
+    let other = store.upsert_account("other@example.org").unwrap();
+    let mut in_msg = incoming(account, "bob@example.org", "hi");
+    in_msg.receipt_owed = true;
+    in_msg.wire_id = Some("w1".into());
+    store.insert_incoming(&in_msg).unwrap();
+    store
+        .insert_outgoing(account, "bob@example.org", "unsent", "o1")
+        .unwrap();
+    store
+        .insert_outgoing(other, "bob@example.org", "theirs", "o2")
+        .unwrap();
+
+    assert!(store.remove_account(account, true).unwrap());
+    let kept = store.account(account).unwrap().expect("still there");
+    assert!(!kept.enabled);
+    let conversation = store.conversation(account, "bob@example.org").unwrap();
+    let page = store.history_page(conversation, None, 10).unwrap();
+    let states: Vec<_> = page.iter().map(|m| (m.body.as_str(), m.state)).collect();
+    assert_eq!(
+        states,
+        [
+            ("unsent", MessageState::Failed),
+            ("hi", MessageState::Received)
+        ]
+    );
+    assert!(store.pending_outgoing(account).unwrap().is_empty());
+    assert!(store.owed_receipts(account, 10).unwrap().is_empty());
+    // The other account is untouched.
+    assert_eq!(store.pending_outgoing(other).unwrap().len(), 1);
+
+    assert!(store.remove_account(account, false).unwrap());
+    assert!(store.account(account).unwrap().is_none());
+    let left: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 1, "only the other account's message is left");
+    assert!(!store.remove_account(account, false).unwrap());
+}

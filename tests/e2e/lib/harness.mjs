@@ -191,18 +191,21 @@ export class Sandbox {
    * Starts `charla-sandbox` on free ports in a fresh directory and waits until it accepts
    * connections. Reads `<dir>/sandbox.json` when the sandbox writes one.
    */
-  static async start({ name = uniqueName('sandbox') } = {}) {
+  static async start({ name = uniqueName('sandbox'), allowRegistration = false } = {}) {
     const dir = tempDir('sandbox');
     const port = await freePorts(3);
     const logFile = path.join(artifactDir(name), 'sandbox.log');
     const sandbox = new Sandbox(null, dir, port, logFile);
+    sandbox.allowRegistration = allowRegistration;
     await sandbox.#launch();
     return sandbox;
   }
 
   async #launch() {
     const { dir, port, logFile } = this;
-    const child = start(BIN.sandbox, ['--port', String(port), '--dir', dir], { logFile });
+    const args = ['--port', String(port), '--dir', dir];
+    if (this.allowRegistration) args.push('--allow-registration');
+    const child = start(BIN.sandbox, args, { logFile });
     this.child = child;
     try {
       await waitUntil(
@@ -250,6 +253,8 @@ export class Sandbox {
     this.port = port;
     this.logFile = logFile;
     this.config = null;
+    /** In-band registration (XEP-0077) is open (`start({ allowRegistration: true })`). */
+    this.allowRegistration = false;
   }
 
   get domain() {

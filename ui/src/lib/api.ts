@@ -17,6 +17,8 @@ import type {
   Message,
   MessageId,
   PresenceEntry,
+  RegisterRequest,
+  RegistrationForm,
   RosterEntry,
   Settings,
   ShellEvent,
@@ -69,6 +71,16 @@ export interface Backend {
   openLink(url: string): Promise<void>;
   saveSettings(settings: Settings): Promise<void>;
   popOutChat(chat: ChatRef): Promise<void>;
+  /** The extra fields a server asks of a new account (XEP-0077), or why it allows none. */
+  registrationForm(request: RegisterRequest): Promise<RegistrationForm>;
+  /** Creates the account on its server; then it can log in. */
+  registerAccount(request: RegisterRequest): Promise<void>;
+  /** Changes the logged-in account's password on the server. */
+  changePassword(account: AccountId, password: string): Promise<void>;
+  /** Deletes the account on its server (after the user confirmed); it is then signed out. */
+  deleteAccount(account: AccountId): Promise<void>;
+  /** Removes the account from Charla, keeping or deleting its local history. */
+  removeAccount(account: AccountId, keepHistory: boolean): Promise<void>;
   /** Subscribes to the core's events (`core-event`). */
   onCoreEvent(handler: (event: CoreEvent) => void): Promise<Unsubscribe>;
   /** Subscribes to the shell's events (`shell-event`). */
@@ -113,6 +125,11 @@ export const tauriBackend: Backend = {
   openLink: (url) => call('open_link', { url }),
   saveSettings: (settings) => call('save_settings', { settings }),
   popOutChat: (chat) => call('pop_out_chat', { chat }),
+  registrationForm: (request) => call('registration_form', { request }),
+  registerAccount: (request) => call('register_account', { request }),
+  changePassword: (account, password) => call('change_password', { account, password }),
+  deleteAccount: (account) => call('delete_account', { account }),
+  removeAccount: (account, keepHistory) => call('remove_account', { account, keepHistory }),
   onCoreEvent: (handler) => listen<CoreEvent>('core-event', (event) => handler(event.payload)),
   onShellEvent: (handler) => listen<ShellEvent>('shell-event', (event) => handler(event.payload)),
 };

@@ -20,6 +20,11 @@ const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
   unknown_account: true,
   disk_full: true,
   store: true,
+  registration_closed: true,
+  username_taken: true,
+  not_acceptable: true,
+  form_unsupported: true,
+  refused: true,
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -38,6 +38,20 @@ export const en = {
   'login.demo.title': 'Demo accounts',
   'login.demo.hint': 'Local test server {domain}: log in with one click.',
   'login.demo.as': 'Log in as {jid}',
+  'login.register': 'Create an account',
+
+  'register.title': 'Create an account',
+  'register.hint': 'On a server that lets you sign up from the app.',
+  'register.jid': 'New XMPP address',
+  'register.password': 'Password',
+  'register.confirm': 'Password again',
+  'register.extra': 'The server also asks for:',
+  'register.submit': 'Create account',
+  'register.working': 'Talking to the server…',
+  'register.back': 'I already have an account',
+  'register.error.mismatch': 'The passwords do not match.',
+  'register.error.fieldRequired': 'The server needs this.',
+  'register.done': 'Your account {jid} is ready. Log in with it.',
 
   'error.invalidJid': 'This XMPP address is not valid.',
   'error.invalidInput': 'Charla could not use what was entered.',
@@ -55,6 +69,13 @@ export const en = {
   'error.diskFull': 'The disk is full: Charla could not save your messages.',
   'error.store': 'Charla could not read or save its data.',
   'error.unknown': 'Something went wrong.',
+  'error.registrationClosed':
+    'This server does not allow creating accounts from the app. Try another server, or its website.',
+  'error.usernameTaken': 'This name is already taken on the server. Choose another one.',
+  'error.notAcceptable': 'The server did not accept this name or password (it may be too weak).',
+  'error.formUnsupported':
+    'The server asks for something Charla cannot show (such as a CAPTCHA). Sign up on its website instead.',
+  'error.refused': 'The server refused to do this.',
   'notice.dismiss': 'Dismiss',
 
   'presence.chat': 'Free to chat',
@@ -171,6 +192,25 @@ export const en = {
   'settings.loggedInAs': 'Logged in as {jid}',
   'settings.version': 'Charla {version}',
   'settings.close': 'Close',
+
+  'account.title': 'Account',
+  'account.changePassword': 'Change password',
+  'account.password.new': 'New password',
+  'account.password.confirm': 'New password again',
+  'account.password.save': 'Change password',
+  'account.password.done': 'Your password was changed.',
+  'account.delete': 'Delete account on the server',
+  'account.delete.title': 'Delete your account?',
+  'account.delete.warning':
+    '{jid} will be deleted on its server, with its contact list. This cannot be undone. Your chat history stays on this computer until you remove the account from Charla.',
+  'account.delete.confirm': 'Delete account',
+  'account.remove': 'Remove account from Charla',
+  'account.remove.title': 'Remove this account from Charla?',
+  'account.remove.hint': '{jid} stays on its server: you can log in with it again later.',
+  'account.remove.keep': 'Keep its chat history on this computer',
+  'account.remove.delete': 'Delete its chat history from this computer',
+  'account.remove.confirm': 'Remove account',
+  'account.cancel': 'Cancel',
 } as const satisfies Dictionary;
 
 export type MessageKey = keyof typeof en;

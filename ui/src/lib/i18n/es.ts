@@ -39,6 +39,20 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'login.demo.title': 'Cuentas de demostración',
   'login.demo.hint': 'Servidor de pruebas local {domain}: entra con un clic.',
   'login.demo.as': 'Entrar como {jid}',
+  'login.register': 'Crear una cuenta',
+
+  'register.title': 'Crear una cuenta',
+  'register.hint': 'En un servidor que permita registrarse desde la aplicación.',
+  'register.jid': 'Nueva dirección XMPP',
+  'register.password': 'Contraseña',
+  'register.confirm': 'Repite la contraseña',
+  'register.extra': 'El servidor también pide:',
+  'register.submit': 'Crear cuenta',
+  'register.working': 'Hablando con el servidor…',
+  'register.back': 'Ya tengo una cuenta',
+  'register.error.mismatch': 'Las contraseñas no coinciden.',
+  'register.error.fieldRequired': 'El servidor necesita este dato.',
+  'register.done': 'Tu cuenta {jid} está lista. Entra con ella.',
 
   'error.invalidJid': 'Esta dirección XMPP no es válida.',
   'error.invalidInput': 'Charla no ha podido usar lo que se ha escrito.',
@@ -56,6 +70,13 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'error.diskFull': 'El disco está lleno: Charla no ha podido guardar tus mensajes.',
   'error.store': 'Charla no ha podido leer o guardar sus datos.',
   'error.unknown': 'Algo ha salido mal.',
+  'error.registrationClosed':
+    'Este servidor no permite crear cuentas desde la aplicación. Prueba otro servidor, o su web.',
+  'error.usernameTaken': 'Ese nombre ya está en uso en el servidor. Elige otro.',
+  'error.notAcceptable': 'El servidor no aceptó ese nombre o esa contraseña (quizá es demasiado débil).',
+  'error.formUnsupported':
+    'El servidor pide algo que Charla no puede mostrar (como un CAPTCHA). Regístrate en su web.',
+  'error.refused': 'El servidor se negó a hacerlo.',
   'notice.dismiss': 'Descartar',
 
   'presence.chat': 'Disponible para charlar',
@@ -172,4 +193,23 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'settings.loggedInAs': 'Sesión iniciada como {jid}',
   'settings.version': 'Charla {version}',
   'settings.close': 'Cerrar',
+
+  'account.title': 'Cuenta',
+  'account.changePassword': 'Cambiar la contraseña',
+  'account.password.new': 'Contraseña nueva',
+  'account.password.confirm': 'Repite la contraseña nueva',
+  'account.password.save': 'Cambiar la contraseña',
+  'account.password.done': 'Tu contraseña ha cambiado.',
+  'account.delete': 'Borrar la cuenta en el servidor',
+  'account.delete.title': '¿Borrar tu cuenta?',
+  'account.delete.warning':
+    '{jid} se borrará en su servidor, con su lista de contactos. No se puede deshacer. Tu historial de chats se queda en este ordenador hasta que quites la cuenta de Charla.',
+  'account.delete.confirm': 'Borrar la cuenta',
+  'account.remove': 'Quitar la cuenta de Charla',
+  'account.remove.title': '¿Quitar esta cuenta de Charla?',
+  'account.remove.hint': '{jid} sigue en su servidor: puedes volver a entrar con ella más tarde.',
+  'account.remove.keep': 'Conservar su historial de chats en este ordenador',
+  'account.remove.delete': 'Borrar su historial de chats de este ordenador',
+  'account.remove.confirm': 'Quitar la cuenta',
+  'account.cancel': 'Cancelar',
 };

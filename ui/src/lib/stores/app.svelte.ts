@@ -220,6 +220,45 @@ export class AppStore implements Stores {
         // Logged out locally regardless; the backend drops the session with the window.
       }
     }
+    this.#signOut();
+  }
+
+  /** Changes the account's password on the server; returns the error for the form, or null. */
+  async changePassword(password: string): Promise<UiError | null> {
+    const account = this.session.account;
+    if (account === null) return null;
+    try {
+      await this.backend.changePassword(account, password);
+      return null;
+    } catch (error) {
+      return toUiError(error);
+    }
+  }
+
+  /**
+   * Deletes the account on its server (the user has confirmed), or (`remove`) removes it from
+   * Charla keeping or deleting its history. Either way it is signed out and no longer
+   * remembered. Returns the error for the dialog, or null.
+   */
+  async endAccount(how: 'delete' | { keepHistory: boolean }): Promise<UiError | null> {
+    const account = this.session.account;
+    if (account === null) return null;
+    try {
+      if (how === 'delete') await this.backend.deleteAccount(account);
+      else await this.backend.removeAccount(account, how.keepHistory);
+    } catch (error) {
+      return toUiError(error);
+    }
+    // The shell forgot the remembered login; keep the local copy in step.
+    if (this.settings.value.remembered?.jid === this.session.jid) {
+      this.settings.load({ ...this.settings.value, remembered: null });
+    }
+    this.chats.closeAll();
+    this.#signOut();
+    return null;
+  }
+
+  #signOut(): void {
     this.roster.reset();
     this.unread.reset();
     this.notices.clear();

@@ -19,6 +19,11 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode | 'unknown', MessageKey>>
   unknown_account: 'error.unknownAccount',
   disk_full: 'error.diskFull',
   store: 'error.store',
+  registration_closed: 'error.registrationClosed',
+  username_taken: 'error.usernameTaken',
+  not_acceptable: 'error.notAcceptable',
+  form_unsupported: 'error.formUnsupported',
+  refused: 'error.refused',
   unknown: 'error.unknown',
 };
 

@@ -8,6 +8,7 @@ import type {
   Message,
   MessageId,
   PresenceEntry,
+  RegistrationForm,
   RosterEntry,
   Settings,
   ShellEvent,
@@ -210,6 +211,32 @@ export class FakeBackend implements Backend {
   popOutChat(...args: Parameters<Backend['popOutChat']>) {
     this.#record('popOutChat', ...args);
     return Promise.resolve();
+  }
+  /** What `registrationForm` answers (or rejects with, when `failRegister` is set). */
+  serverForm: RegistrationForm = { instructions: null, fields: [] };
+  /** When set, `registrationForm` and `registerAccount` fail with it. */
+  failRegister: unknown = null;
+  registrationForm(...args: Parameters<Backend['registrationForm']>) {
+    this.#record('registrationForm', ...args);
+    return this.failRegister ? Promise.reject(this.failRegister) : Promise.resolve(this.serverForm);
+  }
+  registerAccount(...args: Parameters<Backend['registerAccount']>) {
+    this.#record('registerAccount', ...args);
+    return this.failRegister ? Promise.reject(this.failRegister) : Promise.resolve();
+  }
+  /** When set, the account care calls fail with it. */
+  failAccount: unknown = null;
+  changePassword(...args: Parameters<Backend['changePassword']>) {
+    this.#record('changePassword', ...args);
+    return this.failAccount ? Promise.reject(this.failAccount) : Promise.resolve();
+  }
+  deleteAccount(...args: Parameters<Backend['deleteAccount']>) {
+    this.#record('deleteAccount', ...args);
+    return this.failAccount ? Promise.reject(this.failAccount) : Promise.resolve();
+  }
+  removeAccount(...args: Parameters<Backend['removeAccount']>) {
+    this.#record('removeAccount', ...args);
+    return this.failAccount ? Promise.reject(this.failAccount) : Promise.resolve();
   }
   onCoreEvent(handler: (event: CoreEvent) => void) {
     this.coreHandlers.push(handler);
