@@ -68,6 +68,7 @@ mod config;
 pub mod demo;
 mod device;
 mod error;
+pub mod keyring;
 mod process;
 mod proxy;
 mod raw;

@@ -11,8 +11,10 @@
 mod blocking;
 pub mod c2s;
 mod carbons;
+pub mod certificate;
 mod chat;
 pub mod chatstates;
+pub mod credentials;
 mod disco;
 pub mod error;
 pub mod event;
@@ -32,10 +34,12 @@ use tokio::task::JoinHandle;
 use xmpp_parsers::jid::BareJid;
 
 pub use c2s::{Keepalive, ServerAddress, TlsTrust};
+pub use certificate::{CertificateProblem, CertificateReason, Fingerprint};
 pub use charla_store::{
     AccountId, Direction, Message, MessageId, MessageState, RosterEntry, Store, Subscription,
 };
 pub use chatstates::ChatState;
+pub use credentials::Credentials;
 pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event};
 pub use presence::{ContactPresence, Show};
@@ -88,6 +92,9 @@ pub struct Core {
     /// The options of each account's last successful login, in memory only,
     /// so that going online again after choosing "offline" needs no password.
     logins: Arc<Mutex<HashMap<AccountId, ConnectOptions>>>,
+    /// The last certificate each account's login rejected: the only one
+    /// [`Core::pin_certificate`] accepts.
+    rejected: Arc<Mutex<HashMap<AccountId, Fingerprint>>>,
 }
 
 /// Parses a bare account or contact JID (`user@domain`), rejecting
@@ -131,6 +138,7 @@ impl Core {
             events,
             sessions: Arc::new(Mutex::new(HashMap::new())),
             logins: Arc::new(Mutex::new(HashMap::new())),
+            rejected: Arc::new(Mutex::new(HashMap::new())),
         };
         (core, rx)
     }
@@ -165,6 +173,7 @@ impl Core {
             ));
         }
         self.disconnect(account).await;
+        let pin = self.store(|s| s.certificate_pin(account))?.map(Fingerprint);
         let (ready_tx, ready_rx) = oneshot::channel();
         let (commands, commands_rx) = mpsc::channel(64);
         let remembered = options.clone();
@@ -174,7 +183,7 @@ impl Core {
                 jid,
                 password: options.password,
                 server: options.server,
-                trust: options.trust,
+                trust: options.trust.pinned(pin),
                 keepalive: options.keepalive,
             },
             store: self.store.clone(),
@@ -197,9 +206,41 @@ impl Core {
                     logins.insert(account, remembered);
                 }
             }
-            Err(_) => self.disconnect(account).await,
+            Err(error) => {
+                let rejected = error
+                    .certificate
+                    .as_ref()
+                    .and_then(|c| Fingerprint::parse(&c.fingerprint).ok());
+                if let (Some(fingerprint), Ok(mut all)) = (rejected, self.rejected.lock()) {
+                    all.insert(account, fingerprint);
+                }
+                self.disconnect(account).await
+            }
         }
         result
+    }
+
+    /// Pins the server certificate that the last login of `account`
+    /// rejected (the user chose "trust this certificate"): from now on a
+    /// server presenting exactly this certificate is accepted for this
+    /// account. `fingerprint` must be that certificate's, as shown in the
+    /// error (`CoreError::certificate`); any other is refused, so nothing
+    /// the user has not seen can be pinned. Connect again afterwards.
+    pub fn pin_certificate(&self, account: AccountId, fingerprint: &str) -> Result<(), CoreError> {
+        let fingerprint = Fingerprint::parse(fingerprint)?;
+        let seen = self
+            .rejected
+            .lock()
+            .map_err(|_| CoreError::new(ErrorCode::Store, "the certificate table is poisoned"))?
+            .get(&account)
+            .copied();
+        if seen != Some(fingerprint) {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "this is not the certificate the server presented at the last login",
+            ));
+        }
+        self.store(|s| s.set_certificate_pin(account, &fingerprint.0))
     }
 
     /// Goes offline (unavailable presence, clean stream close) and waits

@@ -20,6 +20,8 @@ const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
   unknown_account: true,
   disk_full: true,
   store: true,
+  keyring_unavailable: true,
+  keyring_locked: true,
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {
