@@ -74,6 +74,7 @@ mod proxy;
 mod raw;
 mod server;
 
+pub use certs::{self_signed, CertificateFiles};
 pub use config::Ports;
 pub use device::{is_online, options, Device};
 pub use error::HarnessError;
