@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use charla_core::{
-    AccountId, ChatState, ConnectOptions, Core, CoreError, ErrorCode, Keepalive, Message,
+    AccountId, ChatState, ConnectOptions, Core, CoreError, ErrorCode, Event, Keepalive, Message,
     MessageId, RosterEntry, ServerAddress, Show, TlsTrust,
 };
 use tauri::ipc::Channel;
@@ -13,7 +13,7 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::shell::Shell;
 use crate::types::{
-    AppInfo, ChatRef, ChatUpdate, LoginRequest, PresenceEntry, RememberedLogin, Settings,
+    AppInfo, ChatRef, ChatUpdate, LoginRequest, PresenceEntry, RememberedLogin, Resume, Settings,
 };
 
 /// How many messages a chat view loads at a time.
@@ -39,12 +39,71 @@ pub fn app_info(shell: Shared<'_>, window: WebviewWindow) -> AppInfo {
     }
 }
 
-/// Adds the account and connects; resolves once online.
+/// Adds the account and connects; resolves once online. With
+/// `remember_password` the password then goes to the OS keyring (a keyring
+/// failure is reported as an error event: the login itself succeeded);
+/// without it, any remembered password of this account is forgotten.
 #[tauri::command]
-pub async fn login(shell: Shared<'_>, request: LoginRequest) -> Result<AccountId, CoreError> {
-    let account = shell.core.add_account(&request.jid)?;
-    let jid = charla_core::parse_bare_jid(&request.jid)?;
-    let manual = match (&request.host, request.port) {
+pub async fn login(
+    shell: Shared<'_>,
+    app: AppHandle,
+    request: LoginRequest,
+) -> Result<AccountId, CoreError> {
+    let jid = charla_core::parse_bare_jid(&request.jid)?.to_string();
+    let account = connect(
+        &shell,
+        &jid,
+        request.host.clone(),
+        request.port,
+        request.password.clone(),
+    )
+    .await?;
+    let credentials = shell.credentials.clone();
+    let (who, password, keep) = (jid.clone(), request.password, request.remember_password);
+    let kept = tauri::async_runtime::spawn_blocking(move || {
+        if keep {
+            credentials.store(&who, &password)
+        } else {
+            credentials.forget(&who)
+        }
+    })
+    .await
+    .unwrap_or_else(|e| Err(CoreError::new(ErrorCode::KeyringUnavailable, e.to_string())));
+    if let (true, Err(error)) = (keep, kept) {
+        shell.dispatch(
+            &app,
+            Event::Error {
+                account: Some(account),
+                error,
+            },
+        );
+    }
+    let settings = {
+        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
+        settings.remembered =
+            (request.remember || request.remember_password).then(|| RememberedLogin {
+                jid: jid.clone(),
+                host: request.host.clone(),
+                port: request.port,
+            });
+        settings.clone()
+    };
+    save(&shell, &settings)?;
+    Ok(account)
+}
+
+/// Adds the account and connects it with `password`, through the sandbox
+/// server or a manual address if one applies.
+async fn connect(
+    shell: &Shell,
+    jid: &str,
+    host: Option<String>,
+    port: Option<u16>,
+    password: String,
+) -> Result<AccountId, CoreError> {
+    let account = shell.core.add_account(jid)?;
+    let jid = charla_core::parse_bare_jid(jid)?;
+    let manual = match (&host, port) {
         (None, None) => None,
         (host, port) => Some(ServerAddress {
             host: host
@@ -64,7 +123,7 @@ pub async fn login(shell: Shared<'_>, request: LoginRequest) -> Result<AccountId
         .connect(
             account,
             ConnectOptions {
-                password: request.password,
+                password,
                 server,
                 trust,
                 show: Show::Available,
@@ -76,17 +135,76 @@ pub async fn login(shell: Shared<'_>, request: LoginRequest) -> Result<AccountId
     if let Ok(mut own) = shell.own_show.lock() {
         own.insert(account, Show::Available);
     }
-    let settings = {
-        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        settings.remembered = request.remember.then(|| RememberedLogin {
-            jid: jid.to_string(),
-            host: request.host.clone(),
-            port: request.port,
-        });
-        settings.clone()
-    };
-    save(&shell, &settings)?;
     Ok(account)
+}
+
+/// At start: logs the remembered account in with the password from the OS
+/// keyring, if there is one; otherwise says why the login form is needed.
+/// A remembered password the server rejects is forgotten, so it cannot
+/// fail again at every start.
+#[tauri::command]
+pub async fn resume_login(shell: Shared<'_>) -> Result<Resume, CoreError> {
+    let remembered = shell
+        .settings
+        .lock()
+        .map_err(|_| poisoned())?
+        .remembered
+        .clone();
+    let credentials = shell.credentials.clone();
+    let jid = remembered.as_ref().map(|r| r.jid.clone());
+    let stored = tauri::async_runtime::spawn_blocking(move || match jid {
+        Some(jid) => credentials.password(&jid),
+        // Nothing to look up: only ask whether the keyring answers.
+        None => credentials.probe("probe@charla.invalid").map(|()| None),
+    })
+    .await
+    .unwrap_or_else(|e| Err(CoreError::new(ErrorCode::KeyringUnavailable, e.to_string())));
+    let password = match stored {
+        Ok(password) => password,
+        Err(keyring) => {
+            return Ok(Resume::Form {
+                keyring: Some(keyring),
+                error: None,
+            })
+        }
+    };
+    let (Some(login), Some(password)) = (remembered, password) else {
+        return Ok(Resume::Form {
+            keyring: None,
+            error: None,
+        });
+    };
+    match connect(&shell, &login.jid, login.host, login.port, password).await {
+        Ok(account) => Ok(Resume::Online {
+            account,
+            jid: login.jid,
+        }),
+        Err(error) => {
+            if error.code == ErrorCode::AuthFailed {
+                let credentials = shell.credentials.clone();
+                let jid = login.jid.clone();
+                let _ =
+                    tauri::async_runtime::spawn_blocking(move || credentials.forget(&jid)).await;
+            }
+            Ok(Resume::Form {
+                keyring: None,
+                error: Some(error),
+            })
+        }
+    }
+}
+
+/// Trusts the server certificate the last login of `jid` rejected, for
+/// that account only (see `Core::pin_certificate`); the UI then logs in
+/// again.
+#[tauri::command]
+pub fn trust_certificate(
+    shell: Shared<'_>,
+    jid: String,
+    fingerprint: String,
+) -> Result<(), CoreError> {
+    let account = shell.core.add_account(&jid)?;
+    shell.core.pin_certificate(account, &fingerprint)
 }
 
 fn poisoned() -> CoreError {
@@ -104,10 +222,15 @@ fn save(shell: &Shell, settings: &Settings) -> Result<(), CoreError> {
     })
 }
 
-/// Goes offline.
+/// Goes offline and forgets the account's remembered password, so that the
+/// next start asks for it.
 #[tauri::command]
 pub async fn logout(shell: Shared<'_>, account: AccountId) -> Result<(), CoreError> {
     shell.core.disconnect(account).await;
+    let jid = shell.core.account_jid(account)?.to_string();
+    let credentials = shell.credentials.clone();
+    // Without a keyring there is nothing to forget.
+    let _ = tauri::async_runtime::spawn_blocking(move || credentials.forget(&jid)).await;
     Ok(())
 }
 

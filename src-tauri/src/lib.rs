@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use charla_core::Core;
+use charla_core::{Core, Credentials};
 use tauri::{Manager, WindowEvent};
 
 use crate::notify::Notifier;
@@ -86,8 +86,11 @@ pub fn run() {
                 let shell = handle.state::<Arc<Shell>>();
                 shell.open_chat_window(&handle, chat);
             });
+            // Each profile (its own identifier) keeps its own passwords.
+            let credentials = Credentials::new(app.config().identifier.clone());
             let shell = Arc::new(Shell {
                 core,
+                credentials,
                 sandbox,
                 profile: profile.clone(),
                 settings_file,
@@ -144,6 +147,8 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::login,
+            commands::resume_login,
+            commands::trust_certificate,
             commands::logout,
             commands::set_presence,
             commands::contacts,

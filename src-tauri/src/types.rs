@@ -1,7 +1,7 @@
 //! Types exchanged with the UI that belong to the shell, not the core.
 //! TypeScript bindings are generated from them (ts-rs) into `ui/src/lib/bindings`.
 
-use charla_core::{AccountId, ContactPresence, Message, MessageId};
+use charla_core::{AccountId, ContactPresence, CoreError, Message, MessageId};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -13,8 +13,12 @@ pub struct LoginRequest {
     pub jid: String,
     /// The password (kept in memory only).
     pub password: String,
-    /// Remember the address and server for the next start (never the password).
+    /// Remember the address and server for the next start.
     pub remember: bool,
+    /// Also keep the password in the OS keyring and log in with it at the
+    /// next start.
+    #[serde(default)]
+    pub remember_password: bool,
     /// Manual server host ("Advanced"); `None` uses DNS.
     pub host: Option<String>,
     /// Manual server port ("Advanced").
@@ -154,4 +158,27 @@ pub struct PresenceEntry {
     pub jid: String,
     /// Its best resource's presence.
     pub presence: ContactPresence,
+}
+
+/// What the window shows at start (`resume_login`).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
+pub enum Resume {
+    /// The remembered account is online, logged in with the password from
+    /// the OS keyring.
+    Online {
+        /// The account.
+        account: AccountId,
+        /// Its bare JID.
+        jid: String,
+    },
+    /// The login form is needed.
+    Form {
+        /// Why passwords cannot be remembered (no keyring, or it is locked),
+        /// if so: the password is then asked at each start.
+        keyring: Option<CoreError>,
+        /// Why the login with the remembered password failed, if it was tried.
+        error: Option<CoreError>,
+    },
 }

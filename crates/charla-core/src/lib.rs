@@ -584,7 +584,8 @@ impl Core {
         self.store(|s| s.contacts(account))
     }
 
-    fn account_jid(&self, account: AccountId) -> Result<BareJid, CoreError> {
+    /// The bare JID of an account.
+    pub fn account_jid(&self, account: AccountId) -> Result<BareJid, CoreError> {
         let account = self
             .store(|s| s.account(account))?
             .ok_or_else(|| CoreError::new(ErrorCode::UnknownAccount, "no such account"))?;
