@@ -59,7 +59,8 @@ pub async fn login(
     )
     .await?;
     let credentials = shell.credentials.clone();
-    let (who, password, keep) = (jid.clone(), request.password, request.remember_password);
+    let keep = request.remember_password.unwrap_or(false);
+    let (who, password) = (jid.clone(), request.password);
     let kept = tauri::async_runtime::spawn_blocking(move || {
         if keep {
             credentials.store(&who, &password)
@@ -80,12 +81,11 @@ pub async fn login(
     }
     let settings = {
         let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        settings.remembered =
-            (request.remember || request.remember_password).then(|| RememberedLogin {
-                jid: jid.clone(),
-                host: request.host.clone(),
-                port: request.port,
-            });
+        settings.remembered = (request.remember || keep).then(|| RememberedLogin {
+            jid: jid.clone(),
+            host: request.host.clone(),
+            port: request.port,
+        });
         settings.clone()
     };
     save(&shell, &settings)?;

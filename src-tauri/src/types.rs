@@ -16,9 +16,10 @@ pub struct LoginRequest {
     /// Remember the address and server for the next start.
     pub remember: bool,
     /// Also keep the password in the OS keyring and log in with it at the
-    /// next start.
+    /// next start (omitted: no).
     #[serde(default)]
-    pub remember_password: bool,
+    #[ts(optional)]
+    pub remember_password: Option<bool>,
     /// Manual server host ("Advanced"); `None` uses DNS.
     pub host: Option<String>,
     /// Manual server port ("Advanced").

@@ -4,6 +4,8 @@
  */
 export type { AccountId } from './bindings/AccountId';
 export type { AppInfo } from './bindings/AppInfo';
+export type { CertificateProblem } from './bindings/CertificateProblem';
+export type { CertificateReason } from './bindings/CertificateReason';
 export type { ChatRef } from './bindings/ChatRef';
 export type { ChatState } from './bindings/ChatState';
 export type { ChatUpdate } from './bindings/ChatUpdate';
@@ -20,6 +22,7 @@ export type { MessageId } from './bindings/MessageId';
 export type { MessageState } from './bindings/MessageState';
 export type { PresenceEntry } from './bindings/PresenceEntry';
 export type { RememberedLogin } from './bindings/RememberedLogin';
+export type { Resume } from './bindings/Resume';
 export type { RosterEntry } from './bindings/RosterEntry';
 export type { SandboxInfo } from './bindings/SandboxInfo';
 export type { Settings } from './bindings/Settings';

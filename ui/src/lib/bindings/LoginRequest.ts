@@ -18,9 +18,9 @@ password: string,
 remember: boolean, 
 /**
  * Also keep the password in the OS keyring and log in with it at the
- * next start.
+ * next start (omitted: no).
  */
-remember_password: boolean, 
+remember_password?: boolean, 
 /**
  * Manual server host ("Advanced"); `None` uses DNS.
  */

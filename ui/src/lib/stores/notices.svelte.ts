@@ -19,6 +19,8 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode | 'unknown', MessageKey>>
   unknown_account: 'error.unknownAccount',
   disk_full: 'error.diskFull',
   store: 'error.store',
+  keyring_unavailable: 'error.keyringUnavailable',
+  keyring_locked: 'error.keyringLocked',
   unknown: 'error.unknown',
 };
 
