@@ -2,6 +2,7 @@
 //! calls the core; errors reach the UI as `{code, message}`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use charla_core::{
     AccountId, ChatState, ConnectOptions, Core, CoreError, ErrorCode, Event, Keepalive, Message,
@@ -61,15 +62,14 @@ pub async fn login(
     let credentials = shell.credentials.clone();
     let keep = request.remember_password.unwrap_or(false);
     let (who, password) = (jid.clone(), request.password);
-    let kept = tauri::async_runtime::spawn_blocking(move || {
+    let kept = keyring(move || {
         if keep {
             credentials.store(&who, &password)
         } else {
             credentials.forget(&who)
         }
     })
-    .await
-    .unwrap_or_else(|e| Err(CoreError::new(ErrorCode::KeyringUnavailable, e.to_string())));
+    .await;
     if let (true, Err(error)) = (keep, kept) {
         shell.dispatch(
             &app,
@@ -152,13 +152,12 @@ pub async fn resume_login(shell: Shared<'_>) -> Result<Resume, CoreError> {
         .clone();
     let credentials = shell.credentials.clone();
     let jid = remembered.as_ref().map(|r| r.jid.clone());
-    let stored = tauri::async_runtime::spawn_blocking(move || match jid {
+    let stored = keyring(move || match jid {
         Some(jid) => credentials.password(&jid),
         // Nothing to look up: only ask whether the keyring answers.
         None => credentials.probe("probe@charla.invalid").map(|()| None),
     })
-    .await
-    .unwrap_or_else(|e| Err(CoreError::new(ErrorCode::KeyringUnavailable, e.to_string())));
+    .await;
     let password = match stored {
         Ok(password) => password,
         Err(keyring) => {
@@ -183,14 +182,31 @@ pub async fn resume_login(shell: Shared<'_>) -> Result<Resume, CoreError> {
             if error.code == ErrorCode::AuthFailed {
                 let credentials = shell.credentials.clone();
                 let jid = login.jid.clone();
-                let _ =
-                    tauri::async_runtime::spawn_blocking(move || credentials.forget(&jid)).await;
+                let _ = keyring(move || credentials.forget(&jid)).await;
             }
             Ok(Resume::Form {
                 keyring: None,
                 error: Some(error),
             })
         }
+    }
+}
+
+/// How long a keyring call may take (the keyring may show an unlock prompt).
+const KEYRING_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs a (blocking, D-Bus) keyring call on a blocking thread; a keyring
+/// that does not answer counts as unavailable.
+async fn keyring<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, CoreError> {
+    match tokio::time::timeout(KEYRING_TIMEOUT, tauri::async_runtime::spawn_blocking(call)).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => Err(CoreError::new(ErrorCode::KeyringUnavailable, e.to_string())),
+        Err(_) => Err(CoreError::new(
+            ErrorCode::KeyringUnavailable,
+            format!("the keyring did not answer within {KEYRING_TIMEOUT:?}"),
+        )),
     }
 }
 
@@ -230,7 +246,7 @@ pub async fn logout(shell: Shared<'_>, account: AccountId) -> Result<(), CoreErr
     let jid = shell.core.account_jid(account)?.to_string();
     let credentials = shell.credentials.clone();
     // Without a keyring there is nothing to forget.
-    let _ = tauri::async_runtime::spawn_blocking(move || credentials.forget(&jid)).await;
+    let _ = keyring(move || credentials.forget(&jid)).await;
     Ok(())
 }
 

@@ -1,0 +1,81 @@
+// Passwords in the OS keyring (the session's gnome-keyring, started by .ci/e2e): alice logs in
+// with "Remember password", the app is restarted on the same profile and is online without
+// anything typed; after "Log out" the next start shows the login form again.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { App, Sandbox, contactShow, tid, waitForLoginScreen, waitForMainWindow, waitUntil, withEvidence } from './lib/harness.mjs';
+
+let sandbox;
+let dataDir;
+const profile = `e2e-credentials-${process.pid}`;
+
+before(async () => {
+  sandbox = await Sandbox.start({ name: 'credentials-sandbox' });
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'charla-e2e-credentials-'));
+});
+
+after(async () => {
+  await sandbox?.stop();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Waits for either the main window or the login form; true for the main window. */
+async function startsOnline(app) {
+  await waitUntil(
+    async () => (await app.exists(tid('own-presence'))) || (await app.exists(tid('login-jid'), { visible: true })),
+    { timeout: 30000, message: 'the main window or the login form' },
+  );
+  return app.exists(tid('own-presence'));
+}
+
+test('a remembered password logs in at the next start; logging out forgets it', async () => {
+  const first = await App.start({ sandbox, dataDir, profile, name: 'credentials-first' });
+  try {
+    await withEvidence(first, 'credentials-remember', async () => {
+      await waitForLoginScreen(first);
+      assert.equal(await first.exists(tid('login-keyring')), false, 'the keyring is reported unavailable');
+      await first.type(tid('login-jid'), sandbox.jid('alice'));
+      await first.type(tid('login-password'), sandbox.password('alice'));
+      await first.click(tid('login-remember-password'));
+      await first.click(tid('login-submit'));
+      await waitForMainWindow(first);
+    });
+  } finally {
+    await first.stop();
+  }
+
+  const second = await App.start({ sandbox, dataDir, profile, name: 'credentials-second' });
+  try {
+    await withEvidence(second, 'credentials-resume', async () => {
+      assert.equal(await startsOnline(second), true, 'the login form was shown instead of logging in');
+      // Online: the echo bot's presence arrives.
+      const echo = sandbox.jid('echo');
+      await waitUntil(async () => ['available', 'chat'].includes(await contactShow(second, echo)), {
+        message: `${echo} online`,
+      });
+      // Log out: the password is forgotten.
+      await second.click(tid('settings-button'));
+      await second.click(tid('logout'));
+      await waitForLoginScreen(second);
+    });
+  } finally {
+    await second.stop();
+  }
+
+  const third = await App.start({ sandbox, dataDir, profile, name: 'credentials-third' });
+  try {
+    await withEvidence(third, 'credentials-forgotten', async () => {
+      assert.equal(await startsOnline(third), false, 'logged in after logging out');
+      const jid = await (await third.find(tid('login-jid'))).property('value');
+      assert.equal(jid, sandbox.jid('alice'), 'the remembered address is prefilled');
+      assert.equal(await (await third.find(tid('login-password'))).property('value'), '');
+    });
+  } finally {
+    await third.stop();
+  }
+});
