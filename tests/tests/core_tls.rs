@@ -3,7 +3,7 @@
 //! reason; once the user pins it, it is accepted; when the server's
 //! certificate then changes, the login stops again.
 
-use charla_core::{CertificateReason, Core, ErrorCode};
+use charla_core::{CertificateReason, Core, ErrorCode, Event, Show};
 use charla_tests::{options, self_signed, TestServer};
 
 /// The SHA-256 fingerprint as openssl prints it (`AA:BB:...`), computed
@@ -141,4 +141,61 @@ async fn a_pin_is_per_account() {
         .expect_err("bob does not");
     assert_eq!(err.code, ErrorCode::TlsCertificate);
     core.disconnect(alice).await;
+}
+
+#[tokio::test]
+async fn a_certificate_changed_while_online_stops_the_reconnect_and_can_be_pinned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let names = vec!["charla.test".to_owned()];
+    let first = self_signed(dir.path(), "first", &names)
+        .await
+        .expect("first certificate");
+    let second = self_signed(dir.path(), "second", &names)
+        .await
+        .expect("second certificate");
+    let mut server = TestServer::builder()
+        .user("alice", "pw")
+        .certificate(first.clone())
+        .start()
+        .await
+        .expect("server");
+    let (core, mut events) = Core::open(&dir.path().join("charla.sqlite3")).expect("store");
+    let account = core.add_account(&server.jid("alice")).expect("account");
+    core.connect(account, options(&server, "pw", None))
+        .await
+        .expect_err("not trusted yet");
+    core.pin_certificate(account, &openssl_fingerprint(&first.cert))
+        .expect("pin");
+    core.connect(account, options(&server, "pw", None))
+        .await
+        .expect("online with the pin");
+
+    // While online, the server restarts with another certificate: the
+    // session's reconnect is refused with the new certificate's details.
+    while events.try_recv().is_ok() {}
+    server.set_certificate(&second).expect("swap");
+    server.restart().await.expect("restart");
+    let second_fp = openssl_fingerprint(&second.cert);
+    let problem = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            match events.recv().await.expect("events") {
+                Event::Error { error, .. } if error.code == ErrorCode::TlsCertificate => {
+                    break error.certificate.expect("details")
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("a certificate error");
+    assert_eq!(problem.fingerprint, second_fp);
+    assert_eq!(problem.reason, CertificateReason::PinChanged);
+
+    // The user trusts the new certificate and goes online again.
+    core.pin_certificate(account, &second_fp)
+        .expect("the reconnect's certificate can be pinned");
+    core.set_presence(account, Show::Available, None)
+        .await
+        .expect("online again");
+    core.disconnect(account).await;
 }

@@ -41,7 +41,7 @@ use xmpp_parsers::ns;
 use xmpp_parsers::starttls;
 use xmpp_parsers::stream_features::StreamFeatures;
 
-use crate::certificate::{self, Fingerprint, PinningVerifier};
+use crate::certificate::{self, Fingerprint, PinningVerifier, Rejected};
 use crate::error::{CoreError, ErrorCode};
 
 /// How long one login attempt (resolve, connect, TLS, SASL) may take.
@@ -67,6 +67,7 @@ pub struct TlsTrust {
     provider: Arc<CryptoProvider>,
     verifier: Arc<WebPkiServerVerifier>,
     pin: Option<Fingerprint>,
+    rejected: Option<Rejected>,
 }
 
 impl std::fmt::Debug for TlsTrust {
@@ -119,16 +120,22 @@ impl TlsTrust {
             provider,
             verifier,
             pin: None,
+            rejected: None,
         })
     }
 
-    /// The same trust, plus the one leaf certificate the user pinned.
-    pub(crate) fn pinned(self, pin: Option<Fingerprint>) -> Self {
-        Self { pin, ..self }
+    /// The same trust, plus the one leaf certificate the user pinned, and
+    /// where to record a leaf it rejects.
+    pub(crate) fn pinned(self, pin: Option<Fingerprint>, rejected: Rejected) -> Self {
+        Self {
+            pin,
+            rejected: Some(rejected),
+            ..self
+        }
     }
 
-    pub(crate) fn client_config(&self) -> Result<ClientConfig, CoreError> {
-        let verifier = PinningVerifier::new(self.verifier.clone(), self.pin);
+    fn client_config(&self) -> Result<ClientConfig, CoreError> {
+        let verifier = PinningVerifier::new(self.verifier.clone(), self.pin, self.rejected.clone());
         Ok(ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| CoreError::new(ErrorCode::Tls, e.to_string()))?

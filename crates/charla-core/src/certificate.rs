@@ -10,7 +10,7 @@
 //! reason, so that the UI can ask the user; nothing is accepted silently.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -125,16 +125,29 @@ pub(crate) struct Untrusted {
     detail: String,
 }
 
+/// Where a verifier records the last leaf it rejected (shared with the
+/// [`crate::Core`], which lets the user pin only that one).
+pub(crate) type Rejected = Arc<Mutex<Option<Fingerprint>>>;
+
 /// The normal WebPKI verifier, plus an optional pin for one exact leaf.
 #[derive(Debug)]
 pub(crate) struct PinningVerifier {
     inner: Arc<WebPkiServerVerifier>,
     pin: Option<Fingerprint>,
+    rejected: Option<Rejected>,
 }
 
 impl PinningVerifier {
-    pub(crate) fn new(inner: Arc<WebPkiServerVerifier>, pin: Option<Fingerprint>) -> Self {
-        Self { inner, pin }
+    pub(crate) fn new(
+        inner: Arc<WebPkiServerVerifier>,
+        pin: Option<Fingerprint>,
+        rejected: Option<Rejected>,
+    ) -> Self {
+        Self {
+            inner,
+            pin,
+            rejected,
+        }
     }
 }
 
@@ -161,6 +174,11 @@ impl ServerCertVerifier for PinningVerifier {
             Ok(verified) => return Ok(verified),
             Err(error) => error,
         };
+        if let Some(slot) = &self.rejected {
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(fingerprint);
+            }
+        }
         let reason = if self.pin.is_some() {
             CertificateReason::PinChanged
         } else {
@@ -363,7 +381,7 @@ mod tests {
         let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
             .expect("verifier");
-        PinningVerifier::new(inner, pin)
+        PinningVerifier::new(inner, pin, None)
     }
 
     fn verify(

@@ -92,9 +92,9 @@ pub struct Core {
     /// The options of each account's last successful login, in memory only,
     /// so that going online again after choosing "offline" needs no password.
     logins: Arc<Mutex<HashMap<AccountId, ConnectOptions>>>,
-    /// The last certificate each account's login rejected: the only one
-    /// [`Core::pin_certificate`] accepts.
-    rejected: Arc<Mutex<HashMap<AccountId, Fingerprint>>>,
+    /// The last certificate each account's logins rejected (also on a
+    /// reconnect): the only one [`Core::pin_certificate`] accepts.
+    rejected: Arc<Mutex<HashMap<AccountId, certificate::Rejected>>>,
 }
 
 /// Parses a bare account or contact JID (`user@domain`), rejecting
@@ -174,6 +174,13 @@ impl Core {
         }
         self.disconnect(account).await;
         let pin = self.store(|s| s.certificate_pin(account))?.map(Fingerprint);
+        let rejected = self
+            .rejected
+            .lock()
+            .map_err(|_| CoreError::new(ErrorCode::Store, "the certificate table is poisoned"))?
+            .entry(account)
+            .or_default()
+            .clone();
         let (ready_tx, ready_rx) = oneshot::channel();
         let (commands, commands_rx) = mpsc::channel(64);
         let remembered = options.clone();
@@ -183,7 +190,7 @@ impl Core {
                 jid,
                 password: options.password,
                 server: options.server,
-                trust: options.trust.pinned(pin),
+                trust: options.trust.pinned(pin, rejected),
                 keepalive: options.keepalive,
             },
             store: self.store.clone(),
@@ -206,22 +213,13 @@ impl Core {
                     logins.insert(account, remembered);
                 }
             }
-            Err(error) => {
-                let rejected = error
-                    .certificate
-                    .as_ref()
-                    .and_then(|c| Fingerprint::parse(&c.fingerprint).ok());
-                if let (Some(fingerprint), Ok(mut all)) = (rejected, self.rejected.lock()) {
-                    all.insert(account, fingerprint);
-                }
-                self.disconnect(account).await
-            }
+            Err(_) => self.disconnect(account).await,
         }
         result
     }
 
-    /// Pins the server certificate that the last login of `account`
-    /// rejected (the user chose "trust this certificate"): from now on a
+    /// Pins the server certificate that the last login (or reconnect) of
+    /// `account` rejected (the user chose "trust this certificate"): from now on a
     /// server presenting exactly this certificate is accepted for this
     /// account. `fingerprint` must be that certificate's, as shown in the
     /// error (`CoreError::certificate`); any other is refused, so nothing
@@ -233,7 +231,7 @@ impl Core {
             .lock()
             .map_err(|_| CoreError::new(ErrorCode::Store, "the certificate table is poisoned"))?
             .get(&account)
-            .copied();
+            .and_then(|slot| slot.lock().ok().and_then(|s| *s));
         if seen != Some(fingerprint) {
             return Err(CoreError::new(
                 ErrorCode::InvalidInput,
