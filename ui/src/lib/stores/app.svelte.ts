@@ -122,10 +122,17 @@ export class AppStore implements Stores {
     try {
       await this.backend.trustCertificate(asked.jid, asked.problem.fingerprint);
     } catch (error) {
-      this.session.loginError = toUiError(error);
+      if (this.session.phase === 'main') this.notices.error(toUiError(error));
+      else this.session.loginError = toUiError(error);
       return;
     }
-    await this.#retry();
+    if (this.session.phase === 'main') {
+      // A reconnect hit it: going online again logs in with the kept login.
+      const show = this.session.show === 'offline' ? 'available' : this.session.show;
+      await this.setPresence(show, this.session.status);
+    } else {
+      await this.#retry();
+    }
   }
 
   /** Closes the certificate dialog without trusting it; the login stays failed. */

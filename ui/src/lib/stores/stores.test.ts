@@ -298,6 +298,22 @@ describe('AppStore', () => {
     expect(app.session).toMatchObject({ phase: 'main', account: 2 });
   });
 
+  it('asks again when a reconnect meets a changed certificate, and goes online after trusting it', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    await app.login(request);
+    const certificate = { server: 'example.org', fingerprint: 'EF:01', reason: 'pin_changed' } as const;
+    app.dispatch({ type: 'error', account: 1, error: { code: 'tls_certificate', message: 'x', certificate } });
+    expect(app.session.certificate).toEqual({ jid: 'me@example.org', problem: certificate });
+    expect(app.session.connectionError?.code).toBe('tls_certificate');
+    await app.trustCertificate();
+    expect(backend.called('trustCertificate')).toEqual([['me@example.org', 'EF:01']]);
+    expect(backend.called('setPresence')).toEqual([[1, 'available', null]]);
+    expect(backend.called('login')).toHaveLength(1);
+    expect(app.session.certificate).toBeNull();
+  });
+
   it('trusts nothing when the certificate dialog is cancelled', async () => {
     const backend = new FakeBackend();
     backend.loginResult = () => Promise.reject(untrusted);
