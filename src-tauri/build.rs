@@ -10,6 +10,7 @@ fn main() {
             "trust_certificate",
             "logout",
             "set_presence",
+            "last_activity",
             "contacts",
             "presences",
             "open_chat",

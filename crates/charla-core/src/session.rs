@@ -34,6 +34,8 @@ use crate::chatstates;
 use crate::disco;
 use crate::error::{CoreError, ErrorCode};
 use crate::event::{ConnectionState, Event};
+use crate::idle::AutoPresence;
+use crate::last;
 use crate::mam::{self, Archived, Purpose};
 use crate::presence::{self, PresenceMap, Show};
 use crate::receipts::{self, Ack};
@@ -47,6 +49,14 @@ pub(crate) enum Command {
     Flush,
     /// Change the own presence.
     SetPresence { show: Show, status: Option<String> },
+    /// Show this presence instead of the chosen one while the user is idle
+    /// (XEP-0319), or the chosen one again (`None`).
+    SetAuto(Option<AutoPresence>),
+    /// Ask when a contact was last online (XEP-0012).
+    LastActivity {
+        jid: BareJid,
+        reply: oneshot::Sender<Result<Option<u64>, CoreError>>,
+    },
     /// Send a displayed marker (XEP-0333) for message `id` to `to`.
     MarkDisplayed { to: BareJid, id: String },
     /// Fetch the page of `peer`'s history before what is stored, from the
@@ -130,6 +140,12 @@ enum PendingIq {
     /// The block list (XEP-0191), for whoever asked.
     Blocklist {
         reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
+    },
+    /// How long ago a contact was last online (XEP-0012), answered for
+    /// them by their server: the answer must come from `jid`.
+    LastActivity {
+        jid: BareJid,
+        reply: oneshot::Sender<Result<Option<u64>, CoreError>>,
     },
     /// A change the user asked for (roster, block list), and who waits
     /// for the server's answer.
@@ -216,6 +232,8 @@ struct Session {
     events: mpsc::Sender<Event>,
     show: Show,
     status: Option<String>,
+    /// The away presence sent instead of `show` while the user is idle.
+    auto: Option<AutoPresence>,
     ready: Option<oneshot::Sender<Result<(), CoreError>>>,
     presences: PresenceMap,
     pending_iqs: HashMap<String, PendingIq>,
@@ -274,6 +292,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         events: ctx.events,
         show: ctx.show,
         status: ctx.status,
+        auto: None,
         ready: Some(ctx.ready),
         presences: PresenceMap::default(),
         pending_iqs: HashMap::new(),
@@ -381,6 +400,26 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     if session.presence_sent {
                         session.send_presence(&stream).await;
                     }
+                }
+                Some(Command::SetAuto(auto)) => {
+                    // Only a change of availability is news; the idle time
+                    // it started stays the first one seen.
+                    if session.auto.map(|a| a.show) != auto.map(|a| a.show) {
+                        // Away to extended away: still idle since the first.
+                        session.auto = auto.map(|new| AutoPresence {
+                            since: session.auto.map_or(new.since, |old| old.since.min(new.since)),
+                            ..new
+                        });
+                        if session.presence_sent {
+                            session.send_presence(&stream).await;
+                        }
+                    }
+                }
+                Some(Command::LastActivity { jid, reply }) => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let query = last::request(id.clone(), &jid);
+                    session.pending_iqs.insert(id, PendingIq::LastActivity { jid, reply });
+                    session.out(&stream, query.into(), Track::None);
                 }
                 Some(Command::Roster { op, reply }) => session.roster_op(&stream, op, reply).await,
                 Some(Command::Block { jid, block, reply }) => {
@@ -560,7 +599,7 @@ impl Session {
     }
 
     async fn send_presence(&mut self, stream: &StanzaStream) {
-        let mut p = presence::own(self.show, self.status.as_deref(), PRIORITY);
+        let mut p = presence::own(self.show, self.status.as_deref(), PRIORITY, self.auto);
         p.add_payload(self.caps.clone());
         self.out(stream, p.into(), Track::None);
     }
@@ -663,9 +702,13 @@ impl Session {
     /// answer the requests we make of it (Pidgin CVE-2013-6483); a forged
     /// answer is dropped and the real one still awaited.
     fn take_pending(&mut self, id: &str, from: Option<&Jid>) -> Option<PendingIq> {
-        let allowed = match from {
-            None => true,
-            Some(f) => f.to_bare() == self.own || self.bound.as_ref().is_some_and(|b| f == b),
+        let allowed = match (self.pending_iqs.get(id), from) {
+            // Asked of a contact's bare JID: only that JID answers.
+            (Some(PendingIq::LastActivity { jid, .. }), f) => {
+                f.is_some_and(|f| f.resource().is_none() && f.to_bare() == *jid)
+            }
+            (_, None) => true,
+            (_, Some(f)) => f.to_bare() == self.own || self.bound.as_ref().is_some_and(|b| f == b),
         };
         if allowed {
             self.pending_iqs.remove(id)
@@ -746,6 +789,9 @@ impl Session {
                         format!("no block list: {:?}", e.defined_condition),
                     )),
                 });
+            }
+            PendingIq::LastActivity { reply, .. } => {
+                let _ = reply.send(last::parse(result));
             }
             PendingIq::Change { reply } => {
                 let _ = reply.send(result.map(|_| ()).map_err(|e| {

@@ -39,7 +39,10 @@ export interface Backend {
   /** Trusts the certificate the last login of `jid` rejected (shown to the user), for that account. */
   trustCertificate(jid: string, fingerprint: string): Promise<void>;
   logout(account: AccountId): Promise<void>;
-  setPresence(account: AccountId, show: Show, status: string | null): Promise<void>;
+  /** Changes our presence; answers the recent status messages, this one first. */
+  setPresence(account: AccountId, show: Show, status: string | null): Promise<string[]>;
+  /** Seconds since `jid` was last online, if their server tells (XEP-0012). */
+  lastActivity(account: AccountId, jid: string): Promise<number | null>;
   contacts(account: AccountId): Promise<RosterEntry[]>;
   /** Presence of the account's online contacts, for windows opened after it arrived. */
   presences(account: AccountId): Promise<PresenceEntry[]>;
@@ -93,6 +96,7 @@ export const tauriBackend: Backend = {
   trustCertificate: (jid, fingerprint) => call('trust_certificate', { jid, fingerprint }),
   logout: (account) => call('logout', { account }),
   setPresence: (account, show, status) => call('set_presence', { account, show, status }),
+  lastActivity: (account, jid) => call('last_activity', { account, jid }),
   contacts: (account) => call('contacts', { account }),
   presences: (account) => call('presences', { account }),
   openChat(account, peer, onUpdate) {

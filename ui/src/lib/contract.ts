@@ -4,6 +4,7 @@
  */
 export type { AccountId } from './bindings/AccountId';
 export type { AppInfo } from './bindings/AppInfo';
+export type { AutoAway } from './bindings/AutoAway';
 export type { CertificateProblem } from './bindings/CertificateProblem';
 export type { CertificateReason } from './bindings/CertificateReason';
 export type { ChatRef } from './bindings/ChatRef';
