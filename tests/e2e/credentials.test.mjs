@@ -1,8 +1,10 @@
 // Passwords in the OS keyring (the session's gnome-keyring, started by .ci/e2e): alice logs in
 // with "Remember password", the app is restarted on the same profile and is online without
-// anything typed; after "Log out" the next start shows the login form again.
+// anything typed; after "Log out" the next start shows the login form again. A remembered
+// password the server stopped accepting shows the form with the error once, and is forgotten.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,5 +79,59 @@ test('a remembered password logs in at the next start; logging out forgets it', 
     });
   } finally {
     await third.stop();
+  }
+});
+
+test('a remembered password the server no longer accepts shows the login form once, with the error', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'charla-e2e-credentials-stale-'));
+  const own = `e2e-credentials-stale-${process.pid}`;
+  const user = 'dave';
+  try {
+    const first = await App.start({ sandbox, dataDir: dir, profile: own, name: 'credentials-stale-first' });
+    try {
+      await withEvidence(first, 'credentials-stale-remember', async () => {
+        await waitForLoginScreen(first);
+        await first.type(tid('login-jid'), sandbox.jid(user));
+        await first.type(tid('login-password'), sandbox.password(user));
+        await first.click(tid('login-remember-password'));
+        await first.click(tid('login-submit'));
+        await waitForMainWindow(first);
+      });
+    } finally {
+      await first.stop();
+    }
+
+    // The password changes on the server (e.g. from another client).
+    execFileSync('prosodyctl', ['--config', path.join(sandbox.dir, 'prosody.cfg.lua'), 'passwd', sandbox.jid(user)], {
+      input: 'changed-elsewhere\nchanged-elsewhere\n',
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+
+    const second = await App.start({ sandbox, dataDir: dir, profile: own, name: 'credentials-stale-second' });
+    try {
+      await withEvidence(second, 'credentials-stale-rejected', async () => {
+        assert.equal(await startsOnline(second), false);
+        const error = await second.waitFor(tid('login-error'));
+        assert.equal(await error.attribute('data-code'), 'auth_failed');
+      });
+    } finally {
+      await second.stop();
+    }
+
+    // The rejected password was forgotten: no second failed login, no loop.
+    const third = await App.start({ sandbox, dataDir: dir, profile: own, name: 'credentials-stale-third' });
+    try {
+      await withEvidence(third, 'credentials-stale-forgotten', async () => {
+        assert.equal(await startsOnline(third), false);
+        assert.equal(await third.exists(tid('login-error'), { visible: true }), false, 'the old password was tried again');
+        await third.type(tid('login-password'), 'changed-elsewhere');
+        await third.click(tid('login-submit'));
+        await waitForMainWindow(third);
+      });
+    } finally {
+      await third.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
