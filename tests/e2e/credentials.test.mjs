@@ -35,7 +35,7 @@ async function startsOnline(app) {
   return app.exists(tid('own-presence'));
 }
 
-test('a remembered password logs in at the next start; logging out forgets it', async () => {
+test('a remembered password logs in at the next start; logging out forgets it', async (t) => {
   const first = await App.start({ sandbox, dataDir, profile, name: 'credentials-first' });
   try {
     await withEvidence(first, 'credentials-remember', async () => {
@@ -55,6 +55,9 @@ test('a remembered password logs in at the next start; logging out forgets it', 
   try {
     await withEvidence(second, 'credentials-resume', async () => {
       assert.equal(await startsOnline(second), true, 'the login form was shown instead of logging in');
+      // For issue 6 (launch to online), not an assertion: one run, shared machine.
+      const { sessionRequested, firstPaint } = second.timing;
+      t.diagnostic(`launch to main window ${Date.now() - sessionRequested} ms (first paint ${firstPaint - sessionRequested} ms)`);
       // Online: the echo bot's presence arrives.
       const echo = sandbox.jid('echo');
       await waitUntil(async () => ['available', 'chat'].includes(await contactShow(second, echo)), {
