@@ -6,6 +6,8 @@ fn main() {
         tauri_build::AppManifest::new().commands(&[
             "app_info",
             "login",
+            "resume_login",
+            "trust_certificate",
             "logout",
             "set_presence",
             "last_activity",

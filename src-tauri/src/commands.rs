@@ -2,9 +2,10 @@
 //! calls the core; errors reach the UI as `{code, message}`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use charla_core::{
-    AccountId, ChatState, ConnectOptions, Core, CoreError, ErrorCode, Keepalive, Message,
+    AccountId, ChatState, ConnectOptions, Core, CoreError, ErrorCode, Event, Keepalive, Message,
     MessageId, RegisterOptions, RegistrationForm, RosterEntry, ServerAddress, Show, TlsTrust,
 };
 use tauri::ipc::Channel;
@@ -14,7 +15,7 @@ use tauri_plugin_opener::OpenerExt;
 use crate::shell::Shell;
 use crate::types::{
     AppInfo, ChatRef, ChatUpdate, LoginRequest, PresenceEntry, RegisterRequest, RememberedLogin,
-    Settings,
+    Resume, Settings,
 };
 
 /// How many messages a chat view loads at a time.
@@ -40,12 +41,70 @@ pub fn app_info(shell: Shared<'_>, window: WebviewWindow) -> AppInfo {
     }
 }
 
-/// Adds the account and connects; resolves once online.
+/// Adds the account and connects; resolves once online. With
+/// `remember_password` the password then goes to the OS keyring (a keyring
+/// failure is reported as an error event: the login itself succeeded);
+/// without it, any remembered password of this account is forgotten.
 #[tauri::command]
-pub async fn login(shell: Shared<'_>, request: LoginRequest) -> Result<AccountId, CoreError> {
-    let account = shell.core.add_account(&request.jid)?;
-    let jid = charla_core::parse_bare_jid(&request.jid)?;
-    let manual = match (&request.host, request.port) {
+pub async fn login(
+    shell: Shared<'_>,
+    app: AppHandle,
+    request: LoginRequest,
+) -> Result<AccountId, CoreError> {
+    let jid = charla_core::parse_bare_jid(&request.jid)?.to_string();
+    let account = connect(
+        &shell,
+        &jid,
+        request.host.clone(),
+        request.port,
+        request.password.clone(),
+    )
+    .await?;
+    let credentials = shell.credentials.clone();
+    let keep = request.remember_password.unwrap_or(false);
+    let (who, password) = (jid.clone(), request.password);
+    let kept = keyring(move || {
+        if keep {
+            credentials.store(&who, &password)
+        } else {
+            credentials.forget(&who)
+        }
+    })
+    .await;
+    if let (true, Err(error)) = (keep, kept) {
+        shell.dispatch(
+            &app,
+            Event::Error {
+                account: Some(account),
+                error,
+            },
+        );
+    }
+    let settings = {
+        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
+        settings.remembered = (request.remember || keep).then(|| RememberedLogin {
+            jid: jid.clone(),
+            host: request.host.clone(),
+            port: request.port,
+        });
+        settings.clone()
+    };
+    save(&shell, &settings)?;
+    Ok(account)
+}
+
+/// Adds the account and connects it with `password`, through the sandbox
+/// server or a manual address if one applies.
+async fn connect(
+    shell: &Shell,
+    jid: &str,
+    host: Option<String>,
+    port: Option<u16>,
+    password: String,
+) -> Result<AccountId, CoreError> {
+    let account = shell.core.add_account(jid)?;
+    let jid = charla_core::parse_bare_jid(jid)?;
+    let manual = match (&host, port) {
         (None, None) => None,
         (host, port) => Some(ServerAddress {
             host: host
@@ -65,7 +124,7 @@ pub async fn login(shell: Shared<'_>, request: LoginRequest) -> Result<AccountId
         .connect(
             account,
             ConnectOptions {
-                password: request.password,
+                password,
                 server,
                 trust,
                 show: Show::Available,
@@ -77,17 +136,92 @@ pub async fn login(shell: Shared<'_>, request: LoginRequest) -> Result<AccountId
     if let Ok(mut own) = shell.own_show.lock() {
         own.insert(account, Show::Available);
     }
-    let settings = {
-        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        settings.remembered = request.remember.then(|| RememberedLogin {
-            jid: jid.to_string(),
-            host: request.host.clone(),
-            port: request.port,
-        });
-        settings.clone()
-    };
-    save(&shell, &settings)?;
     Ok(account)
+}
+
+/// At start: logs the remembered account in with the password from the OS
+/// keyring, if there is one; otherwise says why the login form is needed.
+/// A remembered password the server rejects is forgotten, so it cannot
+/// fail again at every start.
+#[tauri::command]
+pub async fn resume_login(shell: Shared<'_>) -> Result<Resume, CoreError> {
+    let remembered = shell
+        .settings
+        .lock()
+        .map_err(|_| poisoned())?
+        .remembered
+        .clone();
+    let credentials = shell.credentials.clone();
+    let jid = remembered.as_ref().map(|r| r.jid.clone());
+    let stored = keyring(move || match jid {
+        Some(jid) => credentials.password(&jid),
+        // Nothing to look up: only ask whether the keyring answers.
+        None => credentials.probe("probe@charla.invalid").map(|()| None),
+    })
+    .await;
+    let password = match stored {
+        Ok(password) => password,
+        Err(keyring) => {
+            return Ok(Resume::Form {
+                keyring: Some(keyring),
+                error: None,
+            })
+        }
+    };
+    let (Some(login), Some(password)) = (remembered, password) else {
+        return Ok(Resume::Form {
+            keyring: None,
+            error: None,
+        });
+    };
+    match connect(&shell, &login.jid, login.host, login.port, password).await {
+        Ok(account) => Ok(Resume::Online {
+            account,
+            jid: login.jid,
+        }),
+        Err(error) => {
+            if error.code == ErrorCode::AuthFailed {
+                let credentials = shell.credentials.clone();
+                let jid = login.jid.clone();
+                let _ = keyring(move || credentials.forget(&jid)).await;
+            }
+            Ok(Resume::Form {
+                keyring: None,
+                error: Some(error),
+            })
+        }
+    }
+}
+
+/// How long a keyring call may take (the keyring may show an unlock prompt).
+const KEYRING_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs a (blocking, D-Bus) keyring call on a blocking thread; a keyring
+/// that does not answer counts as unavailable.
+async fn keyring<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, CoreError> {
+    match tokio::time::timeout(KEYRING_TIMEOUT, tauri::async_runtime::spawn_blocking(call)).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => Err(CoreError::new(ErrorCode::KeyringUnavailable, e.to_string())),
+        Err(_) => Err(CoreError::new(
+            ErrorCode::KeyringUnavailable,
+            format!("the keyring did not answer within {KEYRING_TIMEOUT:?}"),
+        )),
+    }
+}
+
+/// Trusts the server certificate the last login of `jid` rejected, for
+/// that account only (see `Core::pin_certificate`); the UI then logs in
+/// again.
+#[tauri::command]
+pub fn trust_certificate(
+    shell: Shared<'_>,
+    jid: String,
+    fingerprint: String,
+) -> Result<(), CoreError> {
+    let account = shell.core.add_account(&jid)?;
+    shell.core.pin_certificate(account, &fingerprint)
 }
 
 fn poisoned() -> CoreError {
@@ -105,10 +239,15 @@ fn save(shell: &Shell, settings: &Settings) -> Result<(), CoreError> {
     })
 }
 
-/// Goes offline.
+/// Goes offline and forgets the account's remembered password, so that the
+/// next start asks for it.
 #[tauri::command]
 pub async fn logout(shell: Shared<'_>, account: AccountId) -> Result<(), CoreError> {
     shell.core.disconnect(account).await;
+    let jid = shell.core.account_jid(account)?.to_string();
+    let credentials = shell.credentials.clone();
+    // Without a keyring there is nothing to forget.
+    let _ = keyring(move || credentials.forget(&jid)).await;
     Ok(())
 }
 

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use charla_core::Core;
+use charla_core::{Core, Credentials};
 use tauri::{Manager, WindowEvent};
 
 use crate::notify::Notifier;
@@ -87,8 +87,11 @@ pub fn run() {
                 let shell = handle.state::<Arc<Shell>>();
                 shell.open_chat_window(&handle, chat);
             });
+            // Each profile (its own identifier) keeps its own passwords.
+            let credentials = Credentials::new(app.config().identifier.clone());
             let shell = Arc::new(Shell {
                 core,
+                credentials,
                 sandbox,
                 profile: profile.clone(),
                 settings_file,
@@ -146,6 +149,8 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::login,
+            commands::resume_login,
+            commands::trust_certificate,
             commands::logout,
             commands::set_presence,
             commands::last_activity,

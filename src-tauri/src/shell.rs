@@ -23,6 +23,8 @@ pub const SHELL_EVENT: &str = "shell-event";
 pub struct Shell {
     /// The headless core.
     pub core: Core,
+    /// Remembered passwords, in the OS keyring.
+    pub credentials: charla_core::Credentials,
     /// Sandbox mode, if active.
     pub sandbox: Option<Sandbox>,
     /// `CHARLA_PROFILE`, if set.

@@ -2,7 +2,7 @@
 //! TypeScript bindings are generated from them (ts-rs) into `ui/src/lib/bindings`.
 
 use charla_core::idle::AutoAway;
-use charla_core::{AccountId, ContactPresence, Message, MessageId, Show};
+use charla_core::{AccountId, ContactPresence, CoreError, Message, MessageId, Show};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -14,8 +14,13 @@ pub struct LoginRequest {
     pub jid: String,
     /// The password (kept in memory only).
     pub password: String,
-    /// Remember the address and server for the next start (never the password).
+    /// Remember the address and server for the next start.
     pub remember: bool,
+    /// Also keep the password in the OS keyring and log in with it at the
+    /// next start (omitted: no).
+    #[serde(default)]
+    #[ts(optional)]
+    pub remember_password: Option<bool>,
     /// Manual server host ("Advanced"); `None` uses DNS.
     pub host: Option<String>,
     /// Manual server port ("Advanced").
@@ -200,4 +205,27 @@ pub struct PresenceEntry {
     pub jid: String,
     /// Its best resource's presence.
     pub presence: ContactPresence,
+}
+
+/// What the window shows at start (`resume_login`).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
+pub enum Resume {
+    /// The remembered account is online, logged in with the password from
+    /// the OS keyring.
+    Online {
+        /// The account.
+        account: AccountId,
+        /// Its bare JID.
+        jid: String,
+    },
+    /// The login form is needed.
+    Form {
+        /// Why passwords cannot be remembered (no keyring, or it is locked),
+        /// if so: the password is then asked at each start.
+        keyring: Option<CoreError>,
+        /// Why the login with the remembered password failed, if it was tried.
+        error: Option<CoreError>,
+    },
 }

@@ -132,3 +132,65 @@ pub(crate) async fn generate(dir: &Path, names: &[String]) -> Result<CertPaths, 
     .await?;
     Ok(paths)
 }
+
+/// A certificate and its private key, as PEM files.
+#[derive(Debug, Clone)]
+pub struct CertificateFiles {
+    /// The certificate (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+}
+
+/// Makes a self-signed leaf certificate for `names` (signed by its own key, not by any CA;
+/// `CA:FALSE`, `serverAuth`, a P-256 key) as `<stem>.pem` and `<stem>.key` in `dir`. Each
+/// call makes a new key, so two calls give two different certificates.
+pub async fn self_signed(
+    dir: &Path,
+    stem: &str,
+    names: &[String],
+) -> Result<CertificateFiles, HarnessError> {
+    let first = names.first().ok_or(HarnessError::InvalidName {
+        name: String::new(),
+        reason: "a certificate needs at least one name",
+    })?;
+    let san = names
+        .iter()
+        .map(|n| format!("DNS:{n}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let files = CertificateFiles {
+        cert: dir.join(format!("{stem}.pem")),
+        key: dir.join(format!("{stem}.key")),
+    };
+    run_command(
+        "openssl",
+        os_args![
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "3650",
+            "-subj",
+            &format!("/CN={first}"),
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "keyUsage=critical,digitalSignature",
+            "-addext",
+            "extendedKeyUsage=serverAuth",
+            "-addext",
+            &format!("subjectAltName={san}"),
+            "-keyout",
+            &files.key,
+            "-out",
+            &files.cert,
+        ],
+    )
+    .await?;
+    Ok(files)
+}

@@ -69,11 +69,13 @@ mod config;
 pub mod demo;
 mod device;
 mod error;
+pub mod keyring;
 mod process;
 mod proxy;
 mod raw;
 mod server;
 
+pub use certs::{self_signed, CertificateFiles};
 pub use config::Ports;
 pub use device::{is_online, options, Device};
 pub use error::HarnessError;

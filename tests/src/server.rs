@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::certs::{self, CertPaths};
+use crate::certs::{self, CertPaths, CertificateFiles};
 use crate::config::{self, ConfigParams, Layout, Ports, Roster};
 use crate::process::{self, os_args};
 use crate::HarnessError;
@@ -47,6 +47,7 @@ pub struct TestServerBuilder {
     ports: Option<Ports>,
     dir: Option<PathBuf>,
     start_timeout: Duration,
+    certificate: Option<CertificateFiles>,
 }
 
 impl Default for TestServerBuilder {
@@ -66,6 +67,7 @@ impl Default for TestServerBuilder {
             ports: None,
             dir: None,
             start_timeout: DEFAULT_START_TIMEOUT,
+            certificate: None,
         }
     }
 }
@@ -177,6 +179,13 @@ impl TestServerBuilder {
         self
     }
 
+    /// Serve this certificate and key instead of a leaf of the server's test CA (which is
+    /// still made, so [`TestServer::ca_cert_pem`] exists but did not sign what is served).
+    pub fn certificate(mut self, files: CertificateFiles) -> Self {
+        self.certificate = Some(files);
+        self
+    }
+
     /// Prepares the directory, certificates, configuration, accounts and rosters, starts
     /// Prosody and waits until it answers XMPP on its client port.
     pub async fn start(self) -> Result<TestServer, HarnessError> {
@@ -236,6 +245,9 @@ impl TestServerBuilder {
         }
         server.ca_pem = std::fs::read(&server.certs.ca_cert)
             .map_err(|e| HarnessError::io("reading the CA certificate", e))?;
+        if let Some(files) = &self.certificate {
+            server.set_certificate(files)?;
+        }
 
         let mut attempt = 0;
         loop {
@@ -487,6 +499,20 @@ impl TestServer {
         child
             .wait()
             .map_err(|e| HarnessError::io("waiting for Prosody after SIGKILL", e))?;
+        Ok(())
+    }
+
+    /// Serves this certificate and key from the next (re)start on: copies them over the
+    /// server's `server.pem` and `server.key`.
+    pub fn set_certificate(&mut self, files: &CertificateFiles) -> Result<(), HarnessError> {
+        for (from, to) in [
+            (&files.cert, &self.certs.server_cert),
+            (&files.key, &self.certs.server_key),
+        ] {
+            std::fs::copy(from, to).map_err(|e| {
+                HarnessError::io(format!("copying {} to {}", from.display(), to.display()), e)
+            })?;
+        }
         Ok(())
     }
 

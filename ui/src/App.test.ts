@@ -114,6 +114,34 @@ describe('login screen', () => {
     expect(body).not.toContain('technical detail');
   });
 
+  it('shows an untrusted certificate with its server, reason and fingerprint', async () => {
+    const { app, backend } = await started();
+    const certificate = { server: 'example.org', fingerprint: '0A:1B:2C', reason: 'pin_changed' } as const;
+    backend.loginResult = () => Promise.reject({ code: 'tls_certificate', message: 'x', certificate });
+    await app.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
+    const { body } = render(App, { props: { app } });
+    expect(testIds(body, 'certificate-dialog')).toHaveLength(1);
+    // Rendered as pairs with a line-break opportunity after each colon.
+    expect(body.replace(/<!--[^>]*-->|<wbr\s*\/?>/g, '')).toContain('0A:1B:2C');
+    expect(attr(testIds(body, 'certificate-reason')[0]!, 'data-reason')).toBe('pin_changed');
+    expect(body).toContain('the server’s certificate has changed');
+    expect(body).toContain('Trust this certificate');
+    app.cancelCertificate();
+    expect(testIds(render(App, { props: { app } }).body, 'certificate-dialog')).toHaveLength(0);
+  });
+
+  it('says why the password cannot be remembered', async () => {
+    const backend = new FakeBackend();
+    backend.resumeResult = () =>
+      Promise.resolve({ type: 'form', keyring: { code: 'keyring_locked', message: 'locked' }, error: null });
+    const app = new AppStore(backend);
+    await app.start();
+    const { body } = render(App, { props: { app } });
+    expect(attr(testIds(body, 'login-keyring')[0]!, 'data-code')).toBe('keyring_locked');
+    expect(body).toContain('The system keyring is locked');
+    expect(testIds(body, 'login-remember-password')[0]).toContain('disabled');
+  });
+
   it('shows the connecting state while logging in', async () => {
     const { app, backend } = await started();
     backend.loginResult = () => new Promise(() => {});

@@ -23,6 +23,8 @@ use tokio::io::BufStream;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::client::WebPkiServerVerifier;
+use tokio_rustls::rustls::crypto::CryptoProvider;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
@@ -39,6 +41,7 @@ use xmpp_parsers::ns;
 use xmpp_parsers::starttls;
 use xmpp_parsers::stream_features::StreamFeatures;
 
+use crate::certificate::{self, Fingerprint, PinningVerifier, Rejected};
 use crate::error::{CoreError, ErrorCode};
 
 /// How long one login attempt (resolve, connect, TLS, SASL) may take.
@@ -57,13 +60,19 @@ pub(crate) type Io = BufStream<TlsStream<TcpStream>>;
 
 /// Which certificates the client trusts. Production uses the system's
 /// roots; tests pass their own CA explicitly. There is no way to switch
-/// verification off.
+/// verification off; the only exception is the one certificate the user
+/// pinned for the account (see [`crate::certificate`]).
 #[derive(Clone)]
-pub struct TlsTrust(Arc<ClientConfig>);
+pub struct TlsTrust {
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<WebPkiServerVerifier>,
+    pin: Option<Fingerprint>,
+    rejected: Option<Rejected>,
+}
 
 impl std::fmt::Debug for TlsTrust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TlsTrust")
+        f.debug_struct("TlsTrust").field("pin", &self.pin).finish()
     }
 }
 
@@ -103,23 +112,47 @@ impl TlsTrust {
 
     fn with_roots(roots: RootCertStore) -> Result<Self, CoreError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| CoreError::new(ErrorCode::Tls, e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Self(Arc::new(config)))
+        let verifier =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| CoreError::new(ErrorCode::Tls, e.to_string()))?;
+        Ok(Self {
+            provider,
+            verifier,
+            pin: None,
+            rejected: None,
+        })
     }
 
-    fn connector(&self, alpn: bool) -> TlsConnector {
+    /// The same trust, plus the one leaf certificate the user pinned, and
+    /// where to record a leaf it rejects.
+    pub(crate) fn pinned(self, pin: Option<Fingerprint>, rejected: Rejected) -> Self {
+        Self {
+            pin,
+            rejected: Some(rejected),
+            ..self
+        }
+    }
+
+    fn client_config(&self) -> Result<ClientConfig, CoreError> {
+        let verifier = PinningVerifier::new(self.verifier.clone(), self.pin, self.rejected.clone());
+        Ok(ClientConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| CoreError::new(ErrorCode::Tls, e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth())
+    }
+
+    fn connector(&self, alpn: bool) -> Result<TlsConnector, LoginFailure> {
+        let mut config = self
+            .client_config()
+            .map_err(|error| LoginFailure { error, fatal: true })?;
         if alpn {
             // XEP-0368: direct TLS announces the protocol through ALPN.
-            let mut config = (*self.0).clone();
             config.alpn_protocols = vec![b"xmpp-client".to_vec()];
-            TlsConnector::from(Arc::new(config))
-        } else {
-            TlsConnector::from(self.0.clone())
         }
+        Ok(TlsConnector::from(Arc::new(config)))
     }
 }
 
@@ -366,10 +399,10 @@ async fn secure(
         .map_err(|e| LoginFailure::fatal(ErrorCode::InvalidJid, e.to_string()))?;
     let tls = cfg
         .trust
-        .connector(direct_tls)
+        .connector(direct_tls)?
         .connect(name, tcp)
         .await
-        .map_err(tls_failure)?;
+        .map_err(|e| tls_failure(e, domain))?;
     let binding = channel_binding(&tls);
     let pending = initiate_stream(
         BufStream::new(tls),
@@ -394,13 +427,14 @@ fn channel_binding(tls: &TlsStream<TcpStream>) -> ChannelBinding {
     }
 }
 
-fn tls_failure(e: io::Error) -> LoginFailure {
+fn tls_failure(e: io::Error, domain: &str) -> LoginFailure {
     let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
     match inner {
-        Some(rustls::Error::InvalidCertificate(cert)) => LoginFailure::fatal(
-            ErrorCode::TlsCertificate,
-            format!("the server's certificate is not trusted: {cert:?}"),
-        ),
+        Some(error @ rustls::Error::InvalidCertificate(_)) => LoginFailure {
+            error: CoreError::new(ErrorCode::TlsCertificate, certificate::describe(error))
+                .with_certificate(certificate::rejection(error, domain)),
+            fatal: true,
+        },
         Some(other) => LoginFailure::fatal(ErrorCode::Tls, format!("TLS failed: {other}")),
         None => io_failure(e),
     }

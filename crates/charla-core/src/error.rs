@@ -5,6 +5,8 @@
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::certificate::CertificateProblem;
+
 /// Stable error codes. Serialized as `snake_case` strings; never renamed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -49,9 +51,15 @@ pub enum ErrorCode {
     FormUnsupported,
     /// The server refused to change or remove the account.
     Refused,
+    /// No OS keyring (Secret Service) can be reached, so passwords cannot
+    /// be remembered.
+    KeyringUnavailable,
+    /// The OS keyring is locked or refused access.
+    KeyringLocked,
 }
 
-/// An error with a stable code, as delivered to the UI as `{code, message}`.
+/// An error with a stable code, as delivered to the UI as `{code, message}`
+/// (plus `certificate` for an untrusted server certificate).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]
 #[error("{message}")]
 #[ts(export)]
@@ -60,6 +68,11 @@ pub struct CoreError {
     pub code: ErrorCode,
     /// What went wrong, for people (English, technical detail).
     pub message: String,
+    /// With `tls_certificate`: the rejected certificate, which the user may
+    /// pin (`Core::pin_certificate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub certificate: Option<CertificateProblem>,
 }
 
 impl CoreError {
@@ -68,6 +81,15 @@ impl CoreError {
         Self {
             code,
             message: message.into(),
+            certificate: None,
+        }
+    }
+
+    /// Attaches the rejected certificate's details.
+    pub fn with_certificate(self, certificate: Option<CertificateProblem>) -> Self {
+        Self {
+            certificate,
+            ..self
         }
     }
 }

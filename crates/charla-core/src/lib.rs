@@ -11,8 +11,10 @@
 mod blocking;
 pub mod c2s;
 mod carbons;
+pub mod certificate;
 mod chat;
 pub mod chatstates;
+pub mod credentials;
 mod disco;
 pub mod error;
 pub mod event;
@@ -35,10 +37,12 @@ use tokio::task::JoinHandle;
 use xmpp_parsers::jid::BareJid;
 
 pub use c2s::{Keepalive, ServerAddress, TlsTrust};
+pub use certificate::{CertificateProblem, CertificateReason, Fingerprint};
 pub use charla_store::{
     AccountId, Direction, Message, MessageId, MessageState, RosterEntry, Store, Subscription,
 };
 pub use chatstates::ChatState;
+pub use credentials::Credentials;
 pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event};
 pub use presence::{ContactPresence, Show};
@@ -92,6 +96,9 @@ pub struct Core {
     /// The options of each account's last successful login, in memory only,
     /// so that going online again after choosing "offline" needs no password.
     logins: Arc<Mutex<HashMap<AccountId, ConnectOptions>>>,
+    /// The last certificate each account's logins rejected (also on a
+    /// reconnect): the only one [`Core::pin_certificate`] accepts.
+    rejected: Arc<Mutex<HashMap<AccountId, certificate::Rejected>>>,
 }
 
 /// Parses a bare account or contact JID (`user@domain`), rejecting
@@ -135,6 +142,7 @@ impl Core {
             events,
             sessions: Arc::new(Mutex::new(HashMap::new())),
             logins: Arc::new(Mutex::new(HashMap::new())),
+            rejected: Arc::new(Mutex::new(HashMap::new())),
         };
         (core, rx)
     }
@@ -169,6 +177,14 @@ impl Core {
             ));
         }
         self.disconnect(account).await;
+        let pin = self.store(|s| s.certificate_pin(account))?.map(Fingerprint);
+        let rejected = self
+            .rejected
+            .lock()
+            .map_err(|_| CoreError::new(ErrorCode::Store, "the certificate table is poisoned"))?
+            .entry(account)
+            .or_default()
+            .clone();
         let (ready_tx, ready_rx) = oneshot::channel();
         let (commands, commands_rx) = mpsc::channel(64);
         let remembered = options.clone();
@@ -178,7 +194,7 @@ impl Core {
                 jid,
                 password: options.password,
                 server: options.server,
-                trust: options.trust,
+                trust: options.trust.pinned(pin, rejected),
                 keepalive: options.keepalive,
             },
             store: self.store.clone(),
@@ -204,6 +220,29 @@ impl Core {
             Err(_) => self.disconnect(account).await,
         }
         result
+    }
+
+    /// Pins the server certificate that the last login (or reconnect) of
+    /// `account` rejected (the user chose "trust this certificate"): from now on a
+    /// server presenting exactly this certificate is accepted for this
+    /// account. `fingerprint` must be that certificate's, as shown in the
+    /// error (`CoreError::certificate`); any other is refused, so nothing
+    /// the user has not seen can be pinned. Connect again afterwards.
+    pub fn pin_certificate(&self, account: AccountId, fingerprint: &str) -> Result<(), CoreError> {
+        let fingerprint = Fingerprint::parse(fingerprint)?;
+        let seen = self
+            .rejected
+            .lock()
+            .map_err(|_| CoreError::new(ErrorCode::Store, "the certificate table is poisoned"))?
+            .get(&account)
+            .and_then(|slot| slot.lock().ok().and_then(|s| *s));
+        if seen != Some(fingerprint) {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "this is not the certificate the server presented at the last login",
+            ));
+        }
+        self.store(|s| s.set_certificate_pin(account, &fingerprint.0))
     }
 
     /// Goes offline (unavailable presence, clean stream close) and waits
@@ -581,7 +620,8 @@ impl Core {
         self.store(|s| s.contacts(account))
     }
 
-    fn account_jid(&self, account: AccountId) -> Result<BareJid, CoreError> {
+    /// The bare JID of an account.
+    pub fn account_jid(&self, account: AccountId) -> Result<BareJid, CoreError> {
         let account = self
             .store(|s| s.account(account))?
             .ok_or_else(|| CoreError::new(ErrorCode::UnknownAccount, "no such account"))?;

@@ -120,6 +120,40 @@ impl Store {
             .optional()?)
     }
 
+    /// The SHA-256 of the server certificate pinned for `account`, if any.
+    pub fn certificate_pin(&self, account: AccountId) -> Result<Option<[u8; 32]>> {
+        let pin: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT sha256 FROM certificate_pins WHERE account_id = ?1")?
+            .query_row([account.0], |row| row.get(0))
+            .optional()?;
+        pin.map(|bytes| {
+            <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| StoreError::InvalidData("a certificate pin is not 32 bytes".into()))
+        })
+        .transpose()
+    }
+
+    /// Pins the server certificate with this SHA-256 for `account`,
+    /// replacing an earlier pin.
+    pub fn set_certificate_pin(&self, account: AccountId, sha256: &[u8; 32]) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO certificate_pins (account_id, sha256, pinned_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (account_id) DO UPDATE SET sha256 = ?2, pinned_at = ?3",
+            )?
+            .execute(params![account.0, &sha256[..], now_ms()])
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    unknown_account(account)
+                }
+                e => e.into(),
+            })?;
+        Ok(())
+    }
+
     /// All accounts, oldest first.
     pub fn accounts(&self) -> Result<Vec<Account>> {
         let mut stmt = self.conn.prepare_cached(

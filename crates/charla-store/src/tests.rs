@@ -1704,3 +1704,18 @@ fn removing_an_account_keeps_its_history_readable_or_deletes_all_of_it() {
     assert_eq!(left, 1, "only the other account's message is left");
     assert!(!store.remove_account(account, false).unwrap());
 }
+
+#[test]
+fn certificate_pin_is_per_account_and_replaced() {
+    let (store, account) = setup();
+    let other = store.upsert_account("other@example.org").unwrap();
+    assert_eq!(store.certificate_pin(account).unwrap(), None);
+    store.set_certificate_pin(account, &[1; 32]).unwrap();
+    store.set_certificate_pin(account, &[2; 32]).unwrap();
+    assert_eq!(store.certificate_pin(account).unwrap(), Some([2; 32]));
+    assert_eq!(store.certificate_pin(other).unwrap(), None);
+    let err = store
+        .set_certificate_pin(AccountId(9999), &[3; 32])
+        .expect_err("no such account");
+    assert!(matches!(err, StoreError::InvalidData(_)), "{err:?}");
+}

@@ -19,6 +19,7 @@ import type {
   PresenceEntry,
   RegisterRequest,
   RegistrationForm,
+  Resume,
   RosterEntry,
   Settings,
   ShellEvent,
@@ -35,6 +36,10 @@ export type Unsubscribe = () => void;
 export interface Backend {
   appInfo(): Promise<AppInfo>;
   login(request: LoginRequest): Promise<AccountId>;
+  /** At start: logs in with the password remembered in the OS keyring, or says why not. */
+  resumeLogin(): Promise<Resume>;
+  /** Trusts the certificate the last login of `jid` rejected (shown to the user), for that account. */
+  trustCertificate(jid: string, fingerprint: string): Promise<void>;
   logout(account: AccountId): Promise<void>;
   /** Changes our presence; answers the recent status messages, this one first. */
   setPresence(account: AccountId, show: Show, status: string | null): Promise<string[]>;
@@ -99,6 +104,8 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 export const tauriBackend: Backend = {
   appInfo: () => call('app_info'),
   login: (request) => call('login', { request }),
+  resumeLogin: () => call('resume_login'),
+  trustCertificate: (jid, fingerprint) => call('trust_certificate', { jid, fingerprint }),
   logout: (account) => call('logout', { account }),
   setPresence: (account, show, status) => call('set_presence', { account, show, status }),
   lastActivity: (account, jid) => call('last_activity', { account, jid }),

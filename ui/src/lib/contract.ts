@@ -5,6 +5,8 @@
 export type { AccountId } from './bindings/AccountId';
 export type { AppInfo } from './bindings/AppInfo';
 export type { AutoAway } from './bindings/AutoAway';
+export type { CertificateProblem } from './bindings/CertificateProblem';
+export type { CertificateReason } from './bindings/CertificateReason';
 export type { ChatRef } from './bindings/ChatRef';
 export type { ChatState } from './bindings/ChatState';
 export type { ChatUpdate } from './bindings/ChatUpdate';
@@ -24,6 +26,7 @@ export type { RegisterRequest } from './bindings/RegisterRequest';
 export type { RegistrationField } from './bindings/RegistrationField';
 export type { RegistrationForm } from './bindings/RegistrationForm';
 export type { RememberedLogin } from './bindings/RememberedLogin';
+export type { Resume } from './bindings/Resume';
 export type { RosterEntry } from './bindings/RosterEntry';
 export type { SandboxInfo } from './bindings/SandboxInfo';
 export type { Settings } from './bindings/Settings';

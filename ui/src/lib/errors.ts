@@ -1,8 +1,31 @@
 /** Errors from the backend, normalized so that the UI can translate them by code. */
-import type { CoreError, ErrorCode } from './contract';
+import type { CertificateProblem, CertificateReason, CoreError, ErrorCode } from './contract';
 
-/** An error as the UI handles it: a backend `CoreError`, or `unknown` for anything else. */
-export type UiError = { code: ErrorCode | 'unknown'; message: string };
+/**
+ * An error as the UI handles it: a backend `CoreError`, or `unknown` for anything else. An
+ * untrusted server certificate comes with its details (`certificate`).
+ */
+export type UiError = { code: ErrorCode | 'unknown'; message: string; certificate?: CertificateProblem };
+
+const CERTIFICATE_REASONS: Readonly<Record<CertificateReason, true>> = {
+  self_signed: true,
+  unknown_issuer: true,
+  expired: true,
+  not_yet_valid: true,
+  wrong_name: true,
+  revoked: true,
+  pin_changed: true,
+  invalid: true,
+};
+
+/** The certificate details of an error, if they are well-formed. */
+function certificateOf(value: unknown): CertificateProblem | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { server, fingerprint, reason } = value as Partial<CertificateProblem>;
+  if (typeof server !== 'string' || typeof fingerprint !== 'string') return undefined;
+  if (typeof reason !== 'string' || !Object.hasOwn(CERTIFICATE_REASONS, reason)) return undefined;
+  return { server, fingerprint, reason };
+}
 
 /** Every code, so that an unexpected value can be told apart (the type makes it exhaustive). */
 const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
@@ -25,6 +48,8 @@ const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
   not_acceptable: true,
   form_unsupported: true,
   refused: true,
+  keyring_unavailable: true,
+  keyring_locked: true,
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {
@@ -34,10 +59,12 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /** Normalizes whatever a command rejected with (a `CoreError`, a string, an `Error`). */
 export function toUiError(error: unknown): UiError {
   if (typeof error === 'object' && error !== null && 'code' in error) {
-    const { code, message } = error as Partial<CoreError>;
+    const { code, message, certificate } = error as Partial<CoreError>;
+    const details = certificateOf(certificate);
     return {
       code: isErrorCode(code) ? code : 'unknown',
       message: typeof message === 'string' ? message : String(code),
+      ...(details ? { certificate: details } : {}),
     };
   }
   if (error instanceof Error) return { code: 'unknown', message: error.message };

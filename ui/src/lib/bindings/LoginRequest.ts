@@ -13,9 +13,14 @@ jid: string,
  */
 password: string, 
 /**
- * Remember the address and server for the next start (never the password).
+ * Remember the address and server for the next start.
  */
 remember: boolean, 
+/**
+ * Also keep the password in the OS keyring and log in with it at the
+ * next start (omitted: no).
+ */
+remember_password?: boolean, 
 /**
  * Manual server host ("Advanced"); `None` uses DNS.
  */

@@ -66,12 +66,78 @@ export class AppStore implements Stores {
         await this.#refreshContacts();
         await this.#refreshPresences(popped.account);
       } else {
-        this.session.phase = 'login';
+        await this.#resume();
       }
     } catch (error) {
       this.session.startError = toUiError(error);
       this.session.phase = 'failed';
     }
+  }
+
+  /** What the last login attempt was, so that trusting a certificate can repeat it. */
+  #retry: () => Promise<unknown> = () => this.#resume();
+
+  /**
+   * Logs in with the password remembered in the OS keyring (the login form never shows then), or
+   * shows the login form with the reason: no keyring, or the remembered login failed.
+   */
+  async #resume(): Promise<void> {
+    this.#retry = () => this.#resume();
+    const remembered = this.session.info?.settings.remembered ?? null;
+    this.session.loggingIn = true;
+    try {
+      const resume = await this.backend.resumeLogin();
+      if (resume.type === 'online') {
+        await this.#enter(resume.account, resume.jid);
+        return;
+      }
+      this.session.keyringError = resume.keyring ? toUiError(resume.keyring) : null;
+      this.#failed(resume.error ? toUiError(resume.error) : null, remembered?.jid ?? '');
+    } catch (error) {
+      this.#failed(toUiError(error), remembered?.jid ?? '');
+    } finally {
+      this.session.loggingIn = false;
+    }
+    this.session.phase = 'login';
+  }
+
+  /** Keeps a login error for the form; an untrusted certificate also opens its dialog. */
+  #failed(error: UiError | null, jid: string): void {
+    this.session.loginError = error;
+    this.session.certificate = error?.certificate ? { jid: bareJid(jid), problem: error.certificate } : null;
+  }
+
+  async #enter(account: AccountId, jid: string): Promise<void> {
+    this.session.signedIn(account, jid);
+    this.roster.bind(account);
+    this.session.phase = 'main';
+    await this.#refreshContacts();
+  }
+
+  /** Trusts the certificate in the dialog for its account, then repeats the login. */
+  async trustCertificate(): Promise<void> {
+    const asked = this.session.certificate;
+    if (asked === null) return;
+    this.session.certificate = null;
+    try {
+      await this.backend.trustCertificate(asked.jid, asked.problem.fingerprint);
+    } catch (error) {
+      if (this.session.phase === 'main') this.notices.error(toUiError(error));
+      else this.session.loginError = toUiError(error);
+      return;
+    }
+    if (this.session.phase === 'main') {
+      // A reconnect hit it: going online again logs in with the kept login.
+      const show = this.session.show === 'offline' ? 'available' : this.session.show;
+      await this.setPresence(show, this.session.status);
+    } else {
+      await this.#retry();
+    }
+  }
+
+  /** Closes the certificate dialog without trusting it; the login stays failed. */
+  cancelCertificate(): void {
+    this.session.certificate = null;
   }
 
   stop(): void {
@@ -82,21 +148,21 @@ export class AppStore implements Stores {
   /** Logs in; on success the main window shows, on failure the error stays for the form. */
   async login(request: LoginRequest): Promise<boolean> {
     if (this.session.loggingIn) return false;
+    this.#retry = () => this.login(request);
     this.session.loggingIn = true;
     this.session.loginError = null;
+    this.session.certificate = null;
     try {
       const account = await this.backend.login(request);
-      this.session.signedIn(account, request.jid);
-      this.roster.bind(account);
       // The shell saved (or forgot) the login as asked; keep the local copy in step.
       const { host, port } = request;
-      const remembered = request.remember ? { jid: bareJid(request.jid), host, port } : null;
+      const keep = request.remember || request.remember_password === true;
+      const remembered = keep ? { jid: bareJid(request.jid), host, port } : null;
       this.settings.load({ ...this.settings.value, remembered });
-      this.session.phase = 'main';
-      await this.#refreshContacts();
+      await this.#enter(account, request.jid);
       return true;
     } catch (error) {
-      this.session.loginError = toUiError(error);
+      this.#failed(toUiError(error), request.jid);
       return false;
     } finally {
       this.session.loggingIn = false;

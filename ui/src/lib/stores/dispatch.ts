@@ -76,8 +76,12 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       // While logging in, the login form shows the failure itself.
       if (session.account === null || (event.account !== null && event.account !== session.account)) break;
       // Connection failures explain the connection banner rather than pop up on their own.
-      if (CONNECTION_ERRORS.has(event.error.code)) session.connectionError = event.error;
-      else notices.error(event.error);
+      if (CONNECTION_ERRORS.has(event.error.code)) {
+        session.connectionError = event.error;
+        // The server's certificate changed while online: ask, as at login.
+        const problem = event.error.certificate;
+        if (problem) session.certificate = { jid: session.jid, problem };
+      } else notices.error(event.error);
       break;
     case 'unread_changed':
       unread.apply(event.chat, event.count, event.total);

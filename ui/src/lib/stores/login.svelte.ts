@@ -14,11 +14,13 @@ export interface LoginFields {
   host: string;
   /** Optional port, as typed. */
   port: string;
-  /** Remember the address and server (never the password) for the next start. */
+  /** Remember the address and server for the next start. */
   remember: boolean;
+  /** Keep the password in the OS keyring and log in with it at the next start. */
+  rememberPassword: boolean;
 }
 
-export type LoginField = Exclude<keyof LoginFields, 'remember'>;
+export type LoginField = Exclude<keyof LoginFields, 'remember' | 'rememberPassword'>;
 export type LoginErrors = Partial<Record<LoginField, MessageKey>>;
 
 /**
@@ -55,13 +57,14 @@ export function toLoginRequest(fields: LoginFields): LoginRequest | null {
     jid: fields.jid.trim(),
     password: fields.password,
     remember: fields.remember,
+    remember_password: fields.rememberPassword,
     host: host === '' ? null : host,
     port: parsePort(fields.port) ?? null,
   };
 }
 
 export function emptyLoginFields(): LoginFields {
-  return { jid: '', password: '', host: '', port: '', remember: false };
+  return { jid: '', password: '', host: '', port: '', remember: false, rememberPassword: false };
 }
 
 export class LoginFormStore {

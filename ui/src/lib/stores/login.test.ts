@@ -34,30 +34,32 @@ describe('parsePort', () => {
 
 describe('validateLogin', () => {
   it('reports each problem with a message key', () => {
-    expect(validateLogin({ jid: '', password: '', host: '', port: 'x', remember: false })).toEqual({
+    expect(validateLogin({ jid: '', password: '', host: '', port: 'x', remember: false, rememberPassword: false })).toEqual({
       jid: 'login.error.jidRequired',
       password: 'login.error.passwordRequired',
       port: 'login.error.portInvalid',
     });
-    expect(validateLogin({ jid: 'nope', password: 'p', host: '', port: '', remember: false })).toEqual({
+    expect(validateLogin({ jid: 'nope', password: 'p', host: '', port: '', remember: false, rememberPassword: false })).toEqual({
       jid: 'login.error.jidInvalid',
     });
   });
 
   it('builds a request from valid fields', () => {
-    const plain = { jid: ' me@example.org ', password: ' secret ', host: '', port: '', remember: false };
+    const plain = { jid: ' me@example.org ', password: ' secret ', host: '', port: '', remember: false, rememberPassword: false };
     expect(toLoginRequest(plain)).toEqual({
       jid: 'me@example.org',
       password: ' secret ',
       remember: false,
+      remember_password: false,
       host: null,
       port: null,
     });
-    const advanced = { jid: 'me@example.org', password: 's', host: ' xmpp.example.org ', port: '5223', remember: true };
+    const advanced = { jid: 'me@example.org', password: 's', host: ' xmpp.example.org ', port: '5223', remember: true, rememberPassword: true };
     expect(toLoginRequest(advanced)).toEqual({
       jid: 'me@example.org',
       password: 's',
       remember: true,
+      remember_password: true,
       host: 'xmpp.example.org',
       port: 5223,
     });
@@ -77,6 +79,7 @@ describe('LoginFormStore', () => {
       jid: 'me@example.org',
       password: 'secret',
       remember: false,
+      remember_password: false,
       host: null,
       port: null,
     });

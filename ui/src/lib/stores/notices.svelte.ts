@@ -24,6 +24,8 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode | 'unknown', MessageKey>>
   not_acceptable: 'error.notAcceptable',
   form_unsupported: 'error.formUnsupported',
   refused: 'error.refused',
+  keyring_unavailable: 'error.keyringUnavailable',
+  keyring_locked: 'error.keyringLocked',
   unknown: 'error.unknown',
 };
 

@@ -3,7 +3,7 @@
  * connection and our own presence.
  */
 import { SvelteMap } from 'svelte/reactivity';
-import type { AccountId, AppInfo, ConnectionState, Show } from '$lib/contract';
+import type { AccountId, AppInfo, CertificateProblem, ConnectionState, Show } from '$lib/contract';
 import type { UiError } from '$lib/errors';
 
 export type Phase = 'starting' | 'failed' | 'login' | 'main' | 'popout';
@@ -45,6 +45,10 @@ export class SessionStore {
 
   loggingIn = $state(false);
   loginError = $state.raw<UiError | null>(null);
+  /** Why passwords cannot be kept in the OS keyring (no keyring, locked), if so. */
+  keyringError = $state.raw<UiError | null>(null);
+  /** An untrusted server certificate the user is asked about, with the account it was for. */
+  certificate = $state.raw<{ jid: string; problem: CertificateProblem } | null>(null);
 
   /** The current account's connection (online until told otherwise once logged in). */
   readonly connection: ConnectionState = $derived.by(() => {

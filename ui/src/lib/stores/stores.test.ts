@@ -5,6 +5,7 @@ import { AppStore } from './app.svelte';
 import { MARK_DISPLAYED_EVERY_MS } from './chats.svelte';
 import { UnreadStore, windowTitle } from './unread.svelte';
 import { errorMessageKey } from './notices.svelte';
+import { toUiError } from '$lib/errors';
 
 const request = { jid: 'me@example.org', password: 'p', remember: false, host: null, port: null };
 
@@ -248,6 +249,112 @@ describe('AppStore', () => {
     reject({ code: 'auth_failed', message: 'not-authorized' });
     expect(await pending).toBe(false);
     expect(app.session).toMatchObject({ phase: 'login', loggingIn: false, loginError: { code: 'auth_failed' } });
+  });
+
+  it('logs in at start with the password from the keyring, without the login form', async () => {
+    const backend = new FakeBackend();
+    backend.resumeResult = () => Promise.resolve({ type: 'online', account: 7, jid: 'me@example.org' });
+    const app = new AppStore(backend);
+    await app.start();
+    expect(app.session).toMatchObject({ phase: 'main', account: 7, jid: 'me@example.org', loggingIn: false });
+    expect(backend.called('login')).toHaveLength(0);
+    expect(backend.called('contacts')).toEqual([[7]]);
+  });
+
+  it('shows the login form with why no password can be remembered', async () => {
+    const backend = new FakeBackend();
+    const keyring = { code: 'keyring_unavailable', message: 'no Secret Service' } as const;
+    backend.resumeResult = () => Promise.resolve({ type: 'form', keyring, error: null });
+    const app = new AppStore(backend);
+    await app.start();
+    expect(app.session).toMatchObject({ phase: 'login', keyringError: { code: 'keyring_unavailable' } });
+    expect(app.session.loginError).toBeNull();
+  });
+
+  it('shows the login form with the error when the remembered password is rejected', async () => {
+    const backend = new FakeBackend();
+    const error = { code: 'auth_failed', message: 'not-authorized' } as const;
+    backend.resumeResult = () => Promise.resolve({ type: 'form', keyring: null, error });
+    const app = new AppStore(backend);
+    await app.start();
+    expect(app.session).toMatchObject({ phase: 'login', loginError: { code: 'auth_failed' }, certificate: null });
+  });
+
+  const untrusted = {
+    code: 'tls_certificate',
+    message: 'self-signed',
+    certificate: { server: 'example.org', fingerprint: 'AB:CD', reason: 'self_signed' },
+  };
+
+  it('asks about an untrusted certificate, pins it for the account and logs in again', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    let first = true;
+    backend.loginResult = () => (first ? ((first = false), Promise.reject(untrusted)) : Promise.resolve(1));
+    expect(await app.login({ ...request, jid: 'Me@example.org/desk' })).toBe(false);
+    expect(app.session.certificate).toEqual({ jid: 'Me@example.org', problem: untrusted.certificate });
+    expect(app.session.loginError).toMatchObject({ code: 'tls_certificate', certificate: untrusted.certificate });
+    await app.trustCertificate();
+    expect(backend.called('trustCertificate')).toEqual([['Me@example.org', 'AB:CD']]);
+    expect(backend.called('login')).toHaveLength(2);
+    expect(app.session).toMatchObject({ phase: 'main', certificate: null, loginError: null });
+  });
+
+  it('retries the start-up login after trusting a certificate it hit', async () => {
+    const backend = new FakeBackend();
+    backend.info = appInfo({
+      settings: { ...appInfo().settings, remembered: { jid: 'me@example.org', host: null, port: null } },
+    });
+    let first = true;
+    backend.resumeResult = () =>
+      Promise.resolve(
+        first
+          ? ((first = false), { type: 'form' as const, keyring: null, error: untrusted as never })
+          : { type: 'online' as const, account: 2, jid: 'me@example.org' },
+      );
+    const app = new AppStore(backend);
+    await app.start();
+    expect(app.session.certificate?.jid).toBe('me@example.org');
+    await app.trustCertificate();
+    expect(backend.called('resumeLogin')).toHaveLength(2);
+    expect(app.session).toMatchObject({ phase: 'main', account: 2 });
+  });
+
+  it('asks again when a reconnect meets a changed certificate, and goes online after trusting it', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    await app.login(request);
+    const certificate = { server: 'example.org', fingerprint: 'EF:01', reason: 'pin_changed' } as const;
+    app.dispatch({ type: 'error', account: 1, error: { code: 'tls_certificate', message: 'x', certificate } });
+    expect(app.session.certificate).toEqual({ jid: 'me@example.org', problem: certificate });
+    expect(app.session.connectionError?.code).toBe('tls_certificate');
+    await app.trustCertificate();
+    expect(backend.called('trustCertificate')).toEqual([['me@example.org', 'EF:01']]);
+    expect(backend.called('setPresence')).toEqual([[1, 'available', null]]);
+    expect(backend.called('login')).toHaveLength(1);
+    expect(app.session.certificate).toBeNull();
+  });
+
+  it('trusts nothing when the certificate dialog is cancelled', async () => {
+    const backend = new FakeBackend();
+    backend.loginResult = () => Promise.reject(untrusted);
+    const app = new AppStore(backend);
+    await app.start();
+    await app.login(request);
+    app.cancelCertificate();
+    await app.trustCertificate();
+    expect(app.session.certificate).toBeNull();
+    expect(app.session.loginError?.code).toBe('tls_certificate');
+    expect(backend.called('trustCertificate')).toHaveLength(0);
+    expect(backend.called('login')).toHaveLength(1);
+  });
+
+  it('ignores malformed certificate details', () => {
+    const bad = { ...untrusted, certificate: { server: 'x', fingerprint: 'AB', reason: 'trust_me' } };
+    expect(toUiError(bad)).toEqual({ code: 'tls_certificate', message: 'self-signed' });
+    expect(toUiError({ ...untrusted, certificate: 'AB:CD' }).certificate).toBeUndefined();
   });
 
   it('maps every error code to a message, unknown ones to the generic one', () => {

@@ -9,6 +9,7 @@ import type {
   MessageId,
   PresenceEntry,
   RegistrationForm,
+  Resume,
   RosterEntry,
   Settings,
   ShellEvent,
@@ -78,6 +79,16 @@ export class FakeBackend implements Backend {
   login(request: Parameters<Backend['login']>[0]) {
     this.#record('login', request);
     return this.loginResult();
+  }
+  /** What `resumeLogin` answers at start. */
+  resumeResult: () => Promise<Resume> = () => Promise.resolve({ type: 'form', keyring: null, error: null });
+  resumeLogin() {
+    this.#record('resumeLogin');
+    return this.resumeResult();
+  }
+  trustCertificate(...args: Parameters<Backend['trustCertificate']>) {
+    this.#record('trustCertificate', ...args);
+    return Promise.resolve();
   }
   logout(account: AccountId) {
     this.#record('logout', account);
