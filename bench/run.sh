@@ -25,6 +25,9 @@ if [ "${1:-}" = --in-session ]; then
   # Floods and the soak wait inside the page for minutes.
   export CHARLA_E2E_COMMAND_TIMEOUT_MS=900000
   export PATH="$HOME/.cargo/bin:$PATH"
+  # Where cargo put the release binaries; bench/run.mjs finds them there.
+  CARGO_TARGET_DIR=$(.ci/target-dir)
+  export CARGO_TARGET_DIR
   node bench/run.mjs "$@"
   exit
 fi
