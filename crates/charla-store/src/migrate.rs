@@ -24,6 +24,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("../migrations/0003_receipts.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../migrations/0004_avatars.sql"),
+    },
 ];
 
 /// The newest schema version this build can read and write.
