@@ -27,6 +27,11 @@ fn main() {
             "open_link",
             "save_settings",
             "pop_out_chat",
+            "avatars",
+            "avatar_image",
+            "set_avatar",
+            "profile",
+            "set_profile",
         ]),
     ))
     .expect("failed to run tauri-build");

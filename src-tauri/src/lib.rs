@@ -165,6 +165,11 @@ pub fn run() {
             commands::open_link,
             commands::save_settings,
             commands::pop_out_chat,
+            commands::avatars,
+            commands::avatar_image,
+            commands::set_avatar,
+            commands::profile,
+            commands::set_profile,
         ])
         .run(context)
         .expect("error while running Charla");

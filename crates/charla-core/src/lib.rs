@@ -109,6 +109,15 @@ pub fn parse_bare_jid(input: &str) -> Result<BareJid, CoreError> {
     Ok(jid)
 }
 
+/// Runs CPU-bound work (decoding an image) off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, CoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CoreError::new(ErrorCode::InvalidInput, e.to_string()))?
+}
+
 /// Runs `f` on the shared store, mapping its errors to [`CoreError`]s.
 /// Store calls are short, synchronous SQLite work and are made inline.
 pub(crate) fn with_store<T>(
@@ -566,6 +575,12 @@ impl Core {
         self.avatars.path(hash)
     }
 
+    /// The file of `jid`'s current avatar, if they have one and it is cached.
+    pub fn avatar_file_of(&self, account: AccountId, jid: &str) -> Option<std::path::PathBuf> {
+        let hash = self.store(|s| s.avatar(account, jid)).ok()??;
+        self.avatars.path(&hash)
+    }
+
     /// Sets our avatar from an image file (PNG or JPEG; `None` removes it):
     /// scaled to at most 192 px, encoded as PNG and published both ways,
     /// as PEP data then metadata (XEP-0084) and as the vcard-temp photo,
@@ -576,18 +591,35 @@ impl Core {
         account: AccountId,
         file: Option<&Path>,
     ) -> Result<Option<String>, CoreError> {
-        self.account_jid(account)?;
         let avatar = match file {
             Some(path) => {
                 let path = path.to_owned();
-                Some(
-                    tokio::task::spawn_blocking(move || avatar::from_file(&path))
-                        .await
-                        .map_err(|e| CoreError::new(ErrorCode::InvalidInput, e.to_string()))??,
-                )
+                Some(blocking(move || avatar::from_file(&path)).await?)
             }
             None => None,
         };
+        self.publish_avatar(account, avatar).await
+    }
+
+    /// Like [`Core::set_avatar`], from the image file's bytes.
+    pub async fn set_avatar_image(
+        &self,
+        account: AccountId,
+        image: Option<Vec<u8>>,
+    ) -> Result<Option<String>, CoreError> {
+        let avatar = match image {
+            Some(bytes) => Some(blocking(move || avatar::scale(&bytes)).await?),
+            None => None,
+        };
+        self.publish_avatar(account, avatar).await
+    }
+
+    async fn publish_avatar(
+        &self,
+        account: AccountId,
+        avatar: Option<avatar::OwnAvatar>,
+    ) -> Result<Option<String>, CoreError> {
+        self.account_jid(account)?;
         if let Some(a) = &avatar {
             // Cached first: our own metadata event then finds it.
             self.avatars.put(&a.hash, &a.png)?;

@@ -19,6 +19,7 @@ export type { Message } from './bindings/Message';
 export type { MessageId } from './bindings/MessageId';
 export type { MessageState } from './bindings/MessageState';
 export type { PresenceEntry } from './bindings/PresenceEntry';
+export type { Profile } from './bindings/Profile';
 export type { RememberedLogin } from './bindings/RememberedLogin';
 export type { RosterEntry } from './bindings/RosterEntry';
 export type { SandboxInfo } from './bindings/SandboxInfo';

@@ -128,6 +128,7 @@ export const en = {
   'chat.editContact': 'Rename or regroup…',
   'chat.removeContact': 'Remove from contacts',
   'chat.block': 'Block',
+  'chat.profile': 'Profile',
 
   'state.pending': 'Sending…',
   'state.sent': 'Sent',
@@ -163,6 +164,21 @@ export const en = {
   'settings.loggedInAs': 'Logged in as {jid}',
   'settings.version': 'Charla {version}',
   'settings.close': 'Close',
+  'profile.title': 'Profile',
+  'profile.loading': 'Loading the profile…',
+  'profile.empty': 'This contact has not published a profile.',
+  'profile.fullName': 'Full name',
+  'profile.nickname': 'Nickname',
+  'profile.email': 'Email',
+  'profile.phone': 'Phone',
+  'profile.url': 'Web',
+  'profile.birthday': 'Birthday',
+  'profile.note': 'About',
+  'profile.own': 'Your profile',
+  'profile.chooseAvatar': 'Choose a picture…',
+  'profile.removeAvatar': 'Remove picture',
+  'profile.save': 'Save profile',
+  'profile.saved': 'Saved.',
 } as const satisfies Dictionary;
 
 export type MessageKey = keyof typeof en;
