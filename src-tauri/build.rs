@@ -8,6 +8,7 @@ fn main() {
             "login",
             "logout",
             "set_presence",
+            "last_activity",
             "contacts",
             "presences",
             "open_chat",

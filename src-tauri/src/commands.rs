@@ -111,7 +111,8 @@ pub async fn logout(shell: Shared<'_>, account: AccountId) -> Result<(), CoreErr
     Ok(())
 }
 
-/// Changes the own presence; `offline` disconnects.
+/// Changes the own presence; `offline` disconnects. Answers the recent
+/// status messages, this one first.
 #[tauri::command]
 pub async fn set_presence(
     shell: Shared<'_>,
@@ -119,14 +120,38 @@ pub async fn set_presence(
     account: AccountId,
     show: Show,
     status: Option<String>,
-) -> Result<(), CoreError> {
+) -> Result<Vec<String>, CoreError> {
     let status = status.filter(|s| !s.trim().is_empty());
-    shell.core.set_presence(account, show, status).await?;
+    shell
+        .core
+        .set_presence(account, show, status.clone())
+        .await?;
     if let Ok(mut own) = shell.own_show.lock() {
         own.insert(account, show);
     }
     crate::tray::show_status(&app, show);
-    Ok(())
+    let settings = {
+        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
+        if let Some(status) = &status {
+            settings.remember_status(status);
+        }
+        settings.clone()
+    };
+    if status.is_some() {
+        save(&shell, &settings)?;
+    }
+    Ok(settings.recent_statuses)
+}
+
+/// How many seconds ago a contact was last online (XEP-0012), if their
+/// server tells.
+#[tauri::command]
+pub async fn last_activity(
+    shell: Shared<'_>,
+    account: AccountId,
+    jid: String,
+) -> Result<Option<u64>, CoreError> {
+    shell.core.last_activity(account, &jid).await
 }
 
 /// The cached roster.

@@ -13,6 +13,7 @@
 //!   alice).
 
 mod commands;
+mod idle;
 mod links;
 mod notify;
 mod sandbox;
@@ -102,6 +103,7 @@ pub fn run() {
                 notifier,
             });
             app.manage(shell.clone());
+            idle::start(app.handle().clone(), shell.clone());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 while let Some(event) = events.recv().await {
@@ -146,6 +148,7 @@ pub fn run() {
             commands::login,
             commands::logout,
             commands::set_presence,
+            commands::last_activity,
             commands::contacts,
             commands::presences,
             commands::open_chat,

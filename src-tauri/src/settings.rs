@@ -35,3 +35,36 @@ impl SettingsFile {
         std::fs::rename(tmp, &self.path)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_statuses_are_newest_first_unique_and_few() {
+        let mut s = Settings::default();
+        for status in ["a", "b", " a ", "", "c", "d", "e", "f"] {
+            s.remember_status(status);
+        }
+        assert_eq!(s.recent_statuses, ["f", "e", "d", "c", "a"]);
+    }
+
+    #[test]
+    fn settings_from_an_older_version_get_the_new_defaults() {
+        let dir = std::env::temp_dir().join(format!("charla-settings-{}", std::process::id()));
+        let file = SettingsFile::new(dir.join("settings.json"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("settings.json"), r#"{"close_to_tray": true}"#).expect("write");
+        let loaded = file.load();
+        assert!(loaded.close_to_tray);
+        assert_eq!(loaded.auto_away, charla_core::idle::AutoAway::default());
+        let mut changed = loaded.clone();
+        changed.auto_away.away_after_secs = None;
+        changed.remember_status("Out");
+        file.save(&changed).expect("save");
+        let again = file.load();
+        assert_eq!(again.auto_away.away_after_secs, None);
+        assert_eq!(again.recent_statuses, ["Out"]);
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}

@@ -1,7 +1,8 @@
 //! Types exchanged with the UI that belong to the shell, not the core.
 //! TypeScript bindings are generated from them (ts-rs) into `ui/src/lib/bindings`.
 
-use charla_core::{AccountId, ContactPresence, Message, MessageId};
+use charla_core::idle::AutoAway;
+use charla_core::{AccountId, ContactPresence, Message, MessageId, Show};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -68,6 +69,27 @@ pub struct Settings {
     pub read_markers: bool,
     /// The last login, if "remember me" was ticked.
     pub remembered: Option<RememberedLogin>,
+    /// When to turn away and extended away without input at the desktop.
+    pub auto_away: AutoAway,
+    /// The last status messages set, newest first (at most
+    /// [`RECENT_STATUSES`]).
+    pub recent_statuses: Vec<String>,
+}
+
+/// How many recent status messages are remembered.
+pub const RECENT_STATUSES: usize = 5;
+
+impl Settings {
+    /// Puts `status` first among the recent status messages (once).
+    pub fn remember_status(&mut self, status: &str) {
+        let status = status.trim();
+        if status.is_empty() {
+            return;
+        }
+        self.recent_statuses.retain(|s| s != status);
+        self.recent_statuses.insert(0, status.to_owned());
+        self.recent_statuses.truncate(RECENT_STATUSES);
+    }
 }
 
 impl Default for Settings {
@@ -77,6 +99,8 @@ impl Default for Settings {
             notifications: true,
             read_markers: true,
             remembered: None,
+            auto_away: AutoAway::default(),
+            recent_statuses: Vec::new(),
         }
     }
 }
@@ -137,6 +161,12 @@ pub enum ShellEvent {
         total: u32,
         /// The newest message's id, for previews.
         last: Option<MessageId>,
+    },
+    /// Our presence turned away on its own because the desktop is idle
+    /// (`show`), or back to the chosen one (`None`).
+    AutoAway {
+        /// The availability shown instead of the chosen one.
+        show: Option<Show>,
     },
     /// Bring this conversation to the front (notification click, tray, a
     /// second launch).

@@ -26,6 +26,7 @@ pub(crate) const BASE_MODULES: &[&str] = &[
     "offline",
     "bookmarks",
     "csi_simple",
+    "lastactivity",
 ];
 
 /// The listening ports of one server (all on 127.0.0.1).

@@ -4,7 +4,7 @@ import App from './App.svelte';
 import { DICTIONARIES, LOCALES } from '$lib/i18n';
 import { AppStore } from '$lib/stores/app.svelte';
 import { i18n } from '$lib/stores/locale.svelte';
-import { FakeBackend, appInfo, settle } from '$lib/testing/backend';
+import { FakeBackend, appInfo, defaultSettings, settle } from '$lib/testing/backend';
 import { contact, message } from '$lib/testing/fixtures';
 
 afterEach(() => i18n.connect([]));
@@ -85,9 +85,7 @@ describe('login screen', () => {
     const { app } = await started(
       appInfo({
         settings: {
-          close_to_tray: false,
-          notifications: true,
-          read_markers: true,
+          ...defaultSettings(),
           remembered: { jid: 'me@example.org', host: 'xmpp.example.org', port: 5223 },
         },
       }),
@@ -144,7 +142,7 @@ describe('main window', () => {
       type: 'presence_changed',
       account: 1,
       jid: 'bob@example.org',
-      presence: { show: 'away', status: 'at <lunch>', resource: 'r', priority: 0 },
+      presence: { show: 'away', status: 'at <lunch>', resource: 'r', priority: 0, idle_since: null },
     });
     app.dispatch({ type: 'unread_changed', chat: { account: 1, peer: 'ann@example.org' }, count: 3, total: 3, last: 1 });
     app.chats.open(1, 'ann@example.org');

@@ -17,6 +17,8 @@ pub mod chatstates;
 mod disco;
 pub mod error;
 pub mod event;
+pub mod idle;
+mod last;
 mod mam;
 pub mod presence;
 mod receipts;
@@ -521,6 +523,33 @@ impl Core {
         let (reply, answer) = oneshot::channel();
         self.ask(account, Command::Blocklist { reply }, answer)
             .await
+    }
+
+    /// Shows `auto` instead of the chosen presence while the user is away
+    /// from the desktop (XEP-0319 idle), or the chosen one again (`None`).
+    /// A change of `since` alone sends nothing. Ignored while offline.
+    pub async fn set_auto_presence(&self, account: AccountId, auto: Option<idle::AutoPresence>) {
+        self.send_command(account, Command::SetAuto(auto)).await;
+    }
+
+    /// How many seconds ago `jid` was last online, as their server answers
+    /// (XEP-0012); `None` if it does not know or tell.
+    pub async fn last_activity(
+        &self,
+        account: AccountId,
+        jid: &str,
+    ) -> Result<Option<u64>, CoreError> {
+        let jid = parse_bare_jid(jid)?;
+        let (reply, answer) = oneshot::channel();
+        let asked = self.ask(account, Command::LastActivity { jid, reply }, answer);
+        tokio::time::timeout(std::time::Duration::from_secs(15), asked)
+            .await
+            .unwrap_or_else(|_| {
+                Err(CoreError::new(
+                    ErrorCode::Timeout,
+                    "no answer about last activity",
+                ))
+            })
     }
 
     /// Sends `command` to the account's session and waits for its answer.

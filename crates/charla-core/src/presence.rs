@@ -76,6 +76,9 @@ pub struct ContactPresence {
     pub resource: String,
     /// Its priority.
     pub priority: i8,
+    /// Since when (unix ms) its user has not touched their device
+    /// (XEP-0319), if they say.
+    pub idle_since: Option<i64>,
 }
 
 /// What one `<presence/>` stanza says about one resource.
@@ -105,6 +108,7 @@ pub(crate) fn parse(p: &Presence) -> Option<(BareJid, PresenceUpdate)> {
             status: best_status(p),
             resource,
             priority: p.priority.0,
+            idle_since: crate::idle::parse(p, crate::session::now_ms()),
         }),
         presence::Type::Unavailable => PresenceUpdate::Unavailable { resource },
         presence::Type::Error => PresenceUpdate::Error,
@@ -183,12 +187,21 @@ impl PresenceMap {
 }
 
 /// Builds the own presence stanza for `show`/`status` (never `Offline`:
-/// going offline ends the session instead).
-pub(crate) fn own(show: Show, status: Option<&str>, priority: i8) -> Presence {
+/// going offline ends the session instead), or for the away presence that
+/// stands in for it while the user is idle (XEP-0319).
+pub(crate) fn own(
+    show: Show,
+    status: Option<&str>,
+    priority: i8,
+    auto: Option<crate::idle::AutoPresence>,
+) -> Presence {
     let mut p = Presence::available().with_priority(priority);
-    p.show = show.to_xmpp();
+    p.show = auto.map_or(show, |a| a.show).to_xmpp();
     if let Some(status) = status.filter(|s| !s.is_empty()) {
         p.set_status("", status);
+    }
+    if let Some(auto) = auto {
+        crate::idle::stamp(&mut p, auto.since);
     }
     p
 }
@@ -220,7 +233,8 @@ mod tests {
                 show: Show::Away,
                 status: Some("Lunch".into()),
                 resource: "phone".into(),
-                priority: 5
+                priority: 5,
+                idle_since: None,
             })
         );
     }
@@ -244,6 +258,7 @@ mod tests {
                 status: None,
                 resource: res.into(),
                 priority: prio,
+                idle_since: None,
             })
         };
         assert_eq!(
@@ -321,10 +336,31 @@ mod tests {
 
     #[test]
     fn own_presence_carries_show_status_priority() {
-        let p = own(Show::Dnd, Some("Busy"), 3);
+        let p = own(Show::Dnd, Some("Busy"), 3, None);
         assert_eq!(p.show, Some(presence::Show::Dnd));
         assert_eq!(p.priority.0, 3);
         assert_eq!(p.statuses.get("").map(String::as_str), Some("Busy"));
-        assert_eq!(own(Show::Available, Some(""), 0).statuses.len(), 0);
+        assert!(p.payloads.is_empty());
+        assert_eq!(own(Show::Available, Some(""), 0, None).statuses.len(), 0);
+    }
+
+    #[test]
+    fn idle_presence_is_away_with_the_chosen_status_and_an_idle_stamp() {
+        let auto = crate::idle::AutoPresence {
+            show: Show::Xa,
+            since: 1_700_000_000_000,
+        };
+        let p = own(Show::Available, Some("Working"), 0, Some(auto));
+        assert_eq!(p.show, Some(presence::Show::Xa));
+        assert_eq!(p.statuses.get("").map(String::as_str), Some("Working"));
+        let (_, update) = parse(&Presence {
+            from: Some("bob@x/r".parse().expect("jid")),
+            ..p
+        })
+        .expect("parsed");
+        let PresenceUpdate::Available(seen) = update else {
+            panic!("not available: {update:?}");
+        };
+        assert_eq!(seen.idle_since, Some(1_700_000_000_000));
     }
 }

@@ -35,6 +35,8 @@ use crate::chatstates;
 use crate::disco;
 use crate::error::{CoreError, ErrorCode};
 use crate::event::{ConnectionState, Event};
+use crate::idle::AutoPresence;
+use crate::last;
 use crate::mam::{self, Archived, Purpose};
 use crate::presence::{self, PresenceMap, Show};
 use crate::receipts::{self, Ack};
@@ -48,6 +50,14 @@ pub(crate) enum Command {
     Flush,
     /// Change the own presence.
     SetPresence { show: Show, status: Option<String> },
+    /// Show this presence instead of the chosen one while the user is idle
+    /// (XEP-0319), or the chosen one again (`None`).
+    SetAuto(Option<AutoPresence>),
+    /// Ask when a contact was last online (XEP-0012).
+    LastActivity {
+        jid: BareJid,
+        reply: oneshot::Sender<Result<Option<u64>, CoreError>>,
+    },
     /// Send a displayed marker (XEP-0333) for message `id` to `to`.
     MarkDisplayed { to: BareJid, id: String },
     /// Fetch the page of `peer`'s history before what is stored, from the
@@ -145,6 +155,12 @@ enum PendingIq {
     Blocklist {
         reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
     },
+    /// How long ago a contact was last online (XEP-0012), answered for
+    /// them by their server: the answer must come from `jid`.
+    LastActivity {
+        jid: BareJid,
+        reply: oneshot::Sender<Result<Option<u64>, CoreError>>,
+    },
     /// A change the user asked for (roster, block list), and who waits
     /// for the server's answer.
     Change {
@@ -174,6 +190,7 @@ impl PendingIq {
         match self {
             PendingIq::Ask { peer, .. } => peer.as_ref(),
             PendingIq::AvatarData { peer, .. } | PendingIq::AvatarVcard { peer, .. } => Some(peer),
+            PendingIq::LastActivity { jid, .. } => Some(jid),
             _ => None,
         }
     }
@@ -257,6 +274,8 @@ struct Session {
     events: mpsc::Sender<Event>,
     show: Show,
     status: Option<String>,
+    /// The away presence sent instead of `show` while the user is idle.
+    auto: Option<AutoPresence>,
     ready: Option<oneshot::Sender<Result<(), CoreError>>>,
     presences: PresenceMap,
     pending_iqs: HashMap<String, PendingIq>,
@@ -326,6 +345,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         events: ctx.events,
         show: ctx.show,
         status: ctx.status,
+        auto: None,
         ready: Some(ctx.ready),
         presences: PresenceMap::default(),
         pending_iqs: HashMap::new(),
@@ -442,6 +462,26 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     if session.presence_sent {
                         session.send_presence(&stream).await;
                     }
+                }
+                Some(Command::SetAuto(auto)) => {
+                    // Only a change of availability is news; the idle time
+                    // it started stays the first one seen.
+                    if session.auto.map(|a| a.show) != auto.map(|a| a.show) {
+                        // Away to extended away: still idle since the first.
+                        session.auto = auto.map(|new| AutoPresence {
+                            since: session.auto.map_or(new.since, |old| old.since.min(new.since)),
+                            ..new
+                        });
+                        if session.presence_sent {
+                            session.send_presence(&stream).await;
+                        }
+                    }
+                }
+                Some(Command::LastActivity { jid, reply }) => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let query = last::request(id.clone(), &jid);
+                    session.pending_iqs.insert(id, PendingIq::LastActivity { jid, reply });
+                    session.out(&stream, query.into(), Track::None);
                 }
                 Some(Command::Roster { op, reply }) => session.roster_op(&stream, op, reply).await,
                 Some(Command::Block { jid, block, reply }) => {
@@ -630,7 +670,7 @@ impl Session {
     }
 
     async fn send_presence(&mut self, stream: &StanzaStream) {
-        let mut p = presence::own(self.show, self.status.as_deref(), PRIORITY);
+        let mut p = presence::own(self.show, self.status.as_deref(), PRIORITY, self.auto);
         p.add_payload(self.caps.clone());
         let own_avatar = self.own_avatar.as_ref().map(Option::as_deref);
         p.payloads.push(avatar::own_update(own_avatar));
@@ -853,6 +893,9 @@ impl Session {
                         self.avatar_fetches.remove(&hash);
                     }
                 }
+            }
+            PendingIq::LastActivity { reply, .. } => {
+                let _ = reply.send(last::parse(result));
             }
             PendingIq::Change { reply } => {
                 let _ = reply.send(result.map(|_| ()).map_err(|e| {

@@ -437,8 +437,11 @@ export class App {
    * - `dataDir`: reuse an app data directory (XDG_* and CHARLA_PROFILE) from an earlier App,
    *   e.g. to restart with the same profile; a fresh one by default.
    * - `env`: extra environment for the app (LANG, GTK_THEME, ...).
+   * - `settings`: settings the app finds saved at start (merged over the test defaults). In a fresh
+   *   data directory auto-away is off by default: Xvfb gets no real input, so its idle time only
+   *   grows, and a long suite must not see its accounts turn away on their own.
    */
-  static async start({ sandbox, dataDir, profile, env = {}, name = uniqueName('app') } = {}) {
+  static async start({ sandbox, dataDir, profile, env = {}, settings, name = uniqueName('app') } = {}) {
     const logs = artifactDir(name);
     const logFile = path.join(logs, 'app.log');
     const ownsData = !dataDir;
@@ -451,6 +454,13 @@ export class App {
       XDG_STATE_HOME: path.join(dataDir, 'state'),
     };
     for (const dir of Object.values(xdg)) fs.mkdirSync(dir, { recursive: true });
+    if (ownsData || settings) {
+      // Tauri's config directory: the app identifier, with the profile appended (src-tauri/src/lib.rs).
+      const configDir = path.join(xdg.XDG_CONFIG_HOME, `org.charla.Charla.${profile}`);
+      fs.mkdirSync(configDir, { recursive: true });
+      const saved = { auto_away: { away_after_secs: null, xa_after_secs: null }, ...settings };
+      fs.writeFileSync(path.join(configDir, 'settings.json'), JSON.stringify(saved));
+    }
     const appEnv = {
       ...APP_ENV,
       ...xdg,
@@ -1048,8 +1058,8 @@ export async function chatMessages(app) {
 }
 
 /** Starts the app on `sandbox` and logs `user` in through the form; returns the app. */
-export async function startLoggedIn(sandbox, user, { name, env, dataDir } = {}) {
-  const app = await App.start({ sandbox, name, env, dataDir });
+export async function startLoggedIn(sandbox, user, { name, env, dataDir, settings } = {}) {
+  const app = await App.start({ sandbox, name, env, dataDir, settings });
   try {
     await withEvidence(app, `${name ?? 'app'}-login`, () =>
       loginWithForm(app, sandbox.jid(user), sandbox.password(user)),

@@ -35,7 +35,10 @@ export interface Backend {
   appInfo(): Promise<AppInfo>;
   login(request: LoginRequest): Promise<AccountId>;
   logout(account: AccountId): Promise<void>;
-  setPresence(account: AccountId, show: Show, status: string | null): Promise<void>;
+  /** Changes our presence; answers the recent status messages, this one first. */
+  setPresence(account: AccountId, show: Show, status: string | null): Promise<string[]>;
+  /** Seconds since `jid` was last online, if their server tells (XEP-0012). */
+  lastActivity(account: AccountId, jid: string): Promise<number | null>;
   contacts(account: AccountId): Promise<RosterEntry[]>;
   /** Presence of the account's online contacts, for windows opened after it arrived. */
   presences(account: AccountId): Promise<PresenceEntry[]>;
@@ -97,6 +100,7 @@ export const tauriBackend: Backend = {
   login: (request) => call('login', { request }),
   logout: (account) => call('logout', { account }),
   setPresence: (account, show, status) => call('set_presence', { account, show, status }),
+  lastActivity: (account, jid) => call('last_activity', { account, jid }),
   contacts: (account) => call('contacts', { account }),
   presences: (account) => call('presences', { account }),
   openChat(account, peer, onUpdate) {

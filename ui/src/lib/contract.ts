@@ -4,6 +4,7 @@
  */
 export type { AccountId } from './bindings/AccountId';
 export type { AppInfo } from './bindings/AppInfo';
+export type { AutoAway } from './bindings/AutoAway';
 export type { ChatRef } from './bindings/ChatRef';
 export type { ChatState } from './bindings/ChatState';
 export type { ChatUpdate } from './bindings/ChatUpdate';

@@ -20,4 +20,9 @@ resource: string,
 /**
  * Its priority.
  */
-priority: number, };
+priority: number, 
+/**
+ * Since when (unix ms) its user has not touched their device
+ * (XEP-0319), if they say.
+ */
+idle_since: number | null, };

@@ -9,7 +9,7 @@ import type { AccountId, LoginRequest } from '$lib/contract';
 import { toUiError, type UiError } from '$lib/errors';
 import { isAllowedLink } from '$lib/util/linkify';
 import { AvatarStore } from './avatars.svelte';
-import { ChatsStore } from './chats.svelte';
+import { ChatsStore, type ChatState } from './chats.svelte';
 import { dispatch, type AppEvent, type Stores } from './dispatch';
 import { NoticeStore } from './notices.svelte';
 import { RosterStore } from './roster.svelte';
@@ -245,6 +245,19 @@ export class AppStore implements Stores {
    * Sets our availability and status text; `offline` disconnects, and any other choice while
    * disconnected makes the backend log in again with the login it kept (no password here).
    */
+  /**
+   * Asks when the contact of `chat` was last online (XEP-0012) and keeps it on the chat; a server
+   * that does not tell, or an error, leaves it unknown. Nothing is shown for it, so errors are quiet.
+   */
+  async refreshLastSeen(chat: ChatState, now = Date.now()): Promise<void> {
+    try {
+      const seconds = await this.backend.lastActivity(chat.account, chat.peer);
+      chat.lastSeen = seconds === null ? null : now - seconds * 1000;
+    } catch {
+      chat.lastSeen = null;
+    }
+  }
+
   async setPresence(show: OwnShow, status: string): Promise<void> {
     const account = this.session.account;
     if (account === null) return;
@@ -253,7 +266,7 @@ export class AppStore implements Stores {
     this.session.status = status;
     const text = status.trim() === '' ? null : status.trim();
     try {
-      await this.backend.setPresence(account, show, text);
+      this.settings.recentStatuses(await this.backend.setPresence(account, show, text));
     } catch (error) {
       this.session.show = previous.show;
       this.session.status = previous.status;

@@ -31,6 +31,8 @@ export class ChatState {
   draft = $state('');
   /** The contact's chat state (XEP-0085): `composing` while they type. */
   peerState = $state<PeerState | null>(null);
+  /** When the contact was last online (unix ms), if their server told (XEP-0012). */
+  lastSeen = $state<number | null>(null);
   /** What we last told the contact (we are typing or not). */
   ownState: PeerState = 'active';
   /** Turns our `composing` into `paused` when typing stops. */

@@ -66,7 +66,7 @@ describe('dispatch', () => {
         type: 'presence_changed',
         account: 1,
         jid: 'a@x',
-        presence: { show: 'away', status: 'lunch', resource: 'r', priority: 0 },
+        presence: { show: 'away', status: 'lunch', resource: 'r', priority: 0, idle_since: null },
       },
       { type: 'connection', account: 1, state: { state: 'online', jid: 'me@example.org/x' } },
       { type: 'error', account: 1, error: { code: 'disk_full', message: 'ENOSPC' } },
@@ -99,7 +99,7 @@ describe('dispatch', () => {
       type: 'presence_changed',
       account: 4,
       jid: 'a@x',
-      presence: { show: 'dnd', status: null, resource: 'r', priority: 0 },
+      presence: { show: 'dnd', status: null, resource: 'r', priority: 0, idle_since: null },
     });
     resolve(4);
     await login;
@@ -136,7 +136,7 @@ describe('dispatch', () => {
       type: 'presence_changed',
       account: 1,
       jid: 'a@x',
-      presence: { show: 'available', status: null, resource: 'r', priority: 0 },
+      presence: { show: 'available', status: null, resource: 'r', priority: 0, idle_since: null },
     });
     app.dispatch({ type: 'connection', account: 1, state: { state: 'reconnecting', attempt: 2, retry_in_ms: 4500 } });
     expect(app.session.connection.state).toBe('reconnecting');
@@ -161,6 +161,17 @@ describe('dispatch', () => {
     expect(app.unread.count(1, 'a@x')).toBe(2);
     expect(app.unread.total).toBe(3);
     expect(app.chats.active?.peer).toBe('b@x');
+  });
+
+  it('shows the auto-away presence while the desktop is idle, and forgets it at sign-out', async () => {
+    const { app, backend } = await loggedIn();
+    backend.emitShell({ type: 'auto_away', show: 'xa' });
+    expect(app.session).toMatchObject({ show: 'available', autoShow: 'xa' });
+    backend.emitShell({ type: 'auto_away', show: null });
+    expect(app.session.autoShow).toBeNull();
+    backend.emitShell({ type: 'auto_away', show: 'away' });
+    app.session.signedOut();
+    expect(app.session.autoShow).toBeNull();
   });
 
   it('merges message events into an open chat only', async () => {

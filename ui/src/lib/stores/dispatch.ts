@@ -87,6 +87,9 @@ export function dispatch(stores: Stores, event: AppEvent): void {
     case 'unread_changed':
       unread.apply(event.chat, event.count, event.total);
       break;
+    case 'auto_away':
+      session.autoShow = event.show;
+      break;
     case 'open_chat':
       chats.open(event.chat.account, event.chat.peer);
       break;

@@ -37,6 +37,8 @@ export class SessionStore {
   /** Our own presence as chosen. */
   show = $state<OwnShow>('available');
   status = $state('');
+  /** What the shell shows instead while the desktop is idle (auto-away), or null. */
+  autoShow = $state<Show | null>(null);
 
   /** Why the current account's connection last failed (shown while it is not online). */
   connectionError = $state.raw<UiError | null>(null);
@@ -69,6 +71,7 @@ export class SessionStore {
     this.jid = bareJid(jid);
     this.show = 'available';
     this.status = '';
+    this.autoShow = null;
     this.loginError = null;
     this.connectionError = null;
   }
@@ -80,6 +83,7 @@ export class SessionStore {
     this.retryAt.clear();
     this.show = 'available';
     this.status = '';
+    this.autoShow = null;
     this.connectionError = null;
   }
 }

@@ -5,7 +5,14 @@ import type { Settings } from '$lib/contract';
 import type { NoticeStore } from './notices.svelte';
 
 export class SettingsStore {
-  value = $state.raw<Settings>({ close_to_tray: false, notifications: true, read_markers: true, remembered: null });
+  value = $state.raw<Settings>({
+    close_to_tray: false,
+    notifications: true,
+    read_markers: true,
+    remembered: null,
+    auto_away: { away_after_secs: 300, xa_after_secs: 1200 },
+    recent_statuses: [],
+  });
   readonly #backend: Backend;
   readonly #notices: NoticeStore;
 
@@ -16,6 +23,11 @@ export class SettingsStore {
 
   load(settings: Settings): void {
     this.value = settings;
+  }
+
+  /** Takes the recent status messages as the shell now has them (it saved them already). */
+  recentStatuses(statuses: string[]): void {
+    this.value = { ...this.value, recent_statuses: statuses };
   }
 
   /** Applies a change at once and saves it; puts the old value back if saving fails. */

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FakeBackend, appInfo, settle } from '$lib/testing/backend';
+import { FakeBackend, appInfo, defaultSettings, settle } from '$lib/testing/backend';
 import { contact, message } from '$lib/testing/fixtures';
 import { AppStore } from './app.svelte';
 import { UnreadStore, windowTitle } from './unread.svelte';
@@ -234,6 +234,33 @@ describe('AppStore', () => {
     expect(errorMessageKey('toString')).toBe('error.unknown');
   });
 
+  it('keeps the recent status messages the shell answers', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    await app.login(request);
+    backend.recentStatuses = ['At lunch', 'Working'];
+    await app.setPresence('away', ' At lunch ');
+    expect(backend.called('setPresence')).toEqual([[1, 'away', 'At lunch']]);
+    expect(app.settings.value.recent_statuses).toEqual(['At lunch', 'Working']);
+  });
+
+  it('asks when an offline contact was last online, and forgets it when the server does not tell', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    await app.login(request);
+    app.chats.open(1, 'a@x');
+    const chat = app.chats.active!;
+    backend.lastActivitySeconds = 90;
+    await app.refreshLastSeen(chat, 1_000_000);
+    expect(backend.called('lastActivity')).toEqual([[1, 'a@x']]);
+    expect(chat.lastSeen).toBe(910_000);
+    backend.lastActivitySeconds = new Error('timeout');
+    await app.refreshLastSeen(chat, 1_000_000);
+    expect(chat.lastSeen).toBeNull();
+  });
+
   it('sets our presence and puts it back if that fails', async () => {
     const backend = new FakeBackend();
     const app = new AppStore(backend);
@@ -297,7 +324,7 @@ describe('AppStore', () => {
     const backend = new FakeBackend();
     backend.info = appInfo({ popped_out: { account: 3, peer: 'a@x' } });
     backend.roster = [contact('a@x')];
-    backend.online = [{ jid: 'a@x', presence: { show: 'away', status: 'Lunch', resource: 'r', priority: 0 } }];
+    backend.online = [{ jid: 'a@x', presence: { show: 'away', status: 'Lunch', resource: 'r', priority: 0, idle_since: null } }];
     const app = new AppStore(backend);
     await app.start();
     expect(backend.called('presences')).toEqual([[3]]);
@@ -318,7 +345,7 @@ describe('AppStore', () => {
     const app = new AppStore(backend);
     await app.start();
     await app.settings.update({ close_to_tray: true });
-    expect(backend.called('saveSettings')).toEqual([[{ close_to_tray: true, notifications: true, read_markers: true, remembered: null }]]);
+    expect(backend.called('saveSettings')).toEqual([[{ ...defaultSettings(), close_to_tray: true }]]);
     backend.saveSettings = () => Promise.reject({ code: 'store', message: 'io' });
     await app.settings.update({ notifications: false });
     expect(app.settings.value.notifications).toBe(true);

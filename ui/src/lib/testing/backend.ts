@@ -10,6 +10,7 @@ import type {
   PresenceEntry,
   Profile,
   RosterEntry,
+  Settings,
   ShellEvent,
 } from '$lib/contract';
 
@@ -18,11 +19,23 @@ export interface Call {
   args: unknown[];
 }
 
+/** The shell's default settings. */
+export function defaultSettings(): Settings {
+  return {
+    close_to_tray: false,
+    notifications: true,
+    read_markers: true,
+    remembered: null,
+    auto_away: { away_after_secs: 300, xa_after_secs: 1200 },
+    recent_statuses: [],
+  };
+}
+
 export function appInfo(overrides: Partial<AppInfo> = {}): AppInfo {
   return {
     version: '0.1.0',
     sandbox: null,
-    settings: { close_to_tray: false, notifications: true, read_markers: true, remembered: null },
+    settings: defaultSettings(),
     popped_out: null,
     ...overrides,
   };
@@ -70,9 +83,18 @@ export class FakeBackend implements Backend {
     this.#record('logout', account);
     return Promise.resolve();
   }
+  /** What `setPresence` answers: the recent status messages. */
+  recentStatuses: string[] = [];
   setPresence(...args: Parameters<Backend['setPresence']>) {
     this.#record('setPresence', ...args);
-    return Promise.resolve();
+    return Promise.resolve(this.recentStatuses);
+  }
+  /** What `lastActivity` answers (seconds), or an error to reject with. */
+  lastActivitySeconds: number | null | Error = null;
+  lastActivity(...args: Parameters<Backend['lastActivity']>) {
+    this.#record('lastActivity', ...args);
+    const answer = this.lastActivitySeconds;
+    return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
   }
   contacts(account: AccountId) {
     this.#record('contacts', account);

@@ -8,6 +8,7 @@ const on = (show: ContactPresence['show'] = 'available', status: string | null =
   status,
   resource: 'r',
   priority: 0,
+  idle_since: null,
 });
 
 const roster = [
@@ -109,6 +110,12 @@ describe('contact views', () => {
       online: true,
     });
     expect(toContactView(contact('a@b'), null)).toMatchObject({ show: 'offline', status: null, online: false });
+  });
+
+  it('keep the idle time of online contacts only', () => {
+    expect(toContactView(contact('a@b'), { ...on('away'), idle_since: 1000 }).idleSince).toBe(1000);
+    expect(toContactView(contact('a@b'), on('away')).idleSince).toBeNull();
+    expect(toContactView(contact('a@b'), null).idleSince).toBeNull();
   });
 
   it('tell whether a contact shares their presence with us', () => {

@@ -14,6 +14,8 @@ export interface ContactView {
   awaiting: boolean;
   /** They share their presence with us (subscription `to` or `both`). */
   sharing: boolean;
+  /** Since when (unix ms) they have not touched their device (XEP-0319), if they say. */
+  idleSince: number | null;
 }
 
 export interface ContactGroup {
@@ -52,6 +54,7 @@ export function toContactView(entry: RosterEntry, presence: ContactPresence | nu
     online,
     awaiting: entry.ask_pending,
     sharing: entry.subscription === 'to' || entry.subscription === 'both',
+    idleSince: online ? (presence.idle_since ?? null) : null,
   };
 }
 

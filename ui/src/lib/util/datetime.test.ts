@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dayKey, dayName, formatDateTime, formatTime } from './datetime';
+import { dayKey, dayName, formatAgo, formatDateTime, formatDuration, formatTime } from './datetime';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -70,5 +70,21 @@ describe('dayName', () => {
       kind: 'date',
       text: 'domingo, 10 de marzo de 2024',
     });
+  });
+});
+
+describe('formatAgo and formatDuration', () => {
+  const now = at('2026-11-24T12:00:00Z');
+  it('say how long ago in the largest whole unit', () => {
+    expect(formatAgo(now - 20_000, now, 'en')).toBe('now');
+    expect(formatAgo(now - 3 * 60_000, now, 'en')).toBe('3 minutes ago');
+    expect(formatAgo(now - 3 * 3_600_000 - 59 * 60_000, now, 'es')).toBe('hace 3 horas');
+    expect(formatAgo(now - 26 * 3_600_000, now, 'en')).toBe('yesterday');
+    expect(formatAgo(now + 5000, now, 'en')).toBe('now');
+  });
+  it('give a span in its largest whole unit', () => {
+    expect(formatDuration(12 * 60_000 + 59_000, 'en')).toBe('12 min');
+    expect(formatDuration(2 * 3_600_000, 'es')).toBe('2 h');
+    expect(formatDuration(3 * 86_400_000, 'en')).toBe('3 days');
   });
 });

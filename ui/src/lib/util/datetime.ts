@@ -81,3 +81,27 @@ export function dayName(ms: number, now: number, locale: Locale, timeZone?: stri
     : { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' };
   return { kind: 'date', text: format(locale, options, timeZone).format(ms) };
 }
+
+/** How long ago `then` was, e.g. "3 hours ago" / "hace 3 horas" ("now" under a minute). */
+export function formatAgo(then: number, now: number, locale: Locale): string {
+  const [value, unit] = largestUnit(Math.max(0, now - then));
+  const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  return rtf.format(-value, unit);
+}
+
+/** A span of time in its largest whole unit, e.g. "12 min" / "3 h" / "2 days". */
+export function formatDuration(ms: number, locale: Locale): string {
+  const [value, unit] = largestUnit(Math.max(0, ms));
+  return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: unit === 'day' ? 'long' : 'short' }).format(
+    value,
+  );
+}
+
+function largestUnit(ms: number): [number, 'second' | 'minute' | 'hour' | 'day'] {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return [0, 'second'];
+  if (minutes < 60) return [minutes, 'minute'];
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return [hours, 'hour'];
+  return [Math.floor(hours / 24), 'day'];
+}

@@ -1,0 +1,156 @@
+//! Idle and last seen against a real Prosody: an idle account shows away with a XEP-0319 idle
+//! stamp and comes back as chosen; an offline contact's last activity (XEP-0012) is answered by
+//! their server, and not to someone who is not subscribed.
+
+use std::time::Duration;
+
+use charla_core::idle::AutoPresence;
+use charla_core::{ContactPresence, Event, Show};
+use charla_tests::{options, Device, TestServer};
+
+const WAIT: Duration = Duration::from_secs(30);
+const ALICE: &str = "alice@charla.test";
+
+async fn online(server: &TestServer, user: &str) -> Device {
+    let mut d = Device::new(server, user, WAIT);
+    d.login(options(server, &format!("{user}-pw"), None)).await;
+    d
+}
+
+/// Waits for `jid`'s presence as `d` sees it to satisfy `pred`.
+async fn presence_of(
+    d: &mut Device,
+    jid: &str,
+    pred: impl Fn(&Option<ContactPresence>) -> bool,
+) -> Option<ContactPresence> {
+    match d
+        .wait_for(&format!("{jid}'s presence"), |e| {
+            matches!(e, Event::PresenceChanged { jid: j, presence, .. } if j == jid && pred(presence))
+        })
+        .await
+    {
+        Event::PresenceChanged { presence, .. } => presence,
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("prosody");
+    let mut bob = online(&server, "bob").await;
+    let alice = online(&server, "alice").await;
+    presence_of(&mut bob, ALICE, |p| p.is_some()).await;
+
+    alice
+        .core
+        .set_presence(alice.account, Show::Available, Some("Writing".into()))
+        .await
+        .expect("presence");
+    let seen = presence_of(&mut bob, ALICE, |p| {
+        p.as_ref()
+            .is_some_and(|p| p.status.as_deref() == Some("Writing"))
+    })
+    .await
+    .expect("online");
+    assert_eq!((seen.show, seen.idle_since), (Show::Available, None));
+
+    // Idle for five minutes: away, the chosen status kept, idle since then.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let since = now - 5 * 60 * 1000;
+    let auto = AutoPresence {
+        show: Show::Away,
+        since,
+    };
+    alice
+        .core
+        .set_auto_presence(alice.account, Some(auto))
+        .await;
+    let seen = presence_of(&mut bob, ALICE, |p| {
+        p.as_ref().is_some_and(|p| p.show == Show::Away)
+    })
+    .await
+    .expect("online");
+    assert_eq!(seen.status.as_deref(), Some("Writing"));
+    let idle = seen.idle_since.expect("an idle stamp");
+    assert!(
+        (idle - since).abs() < 1000,
+        "idle since {idle}, set {since}"
+    );
+
+    // Later: extended away, still idle since the same moment.
+    let later = AutoPresence {
+        show: Show::Xa,
+        since: since + 60_000,
+    };
+    alice
+        .core
+        .set_auto_presence(alice.account, Some(later))
+        .await;
+    let seen = presence_of(&mut bob, ALICE, |p| {
+        p.as_ref().is_some_and(|p| p.show == Show::Xa)
+    })
+    .await
+    .expect("online");
+    assert!((seen.idle_since.expect("idle") - since).abs() < 1000);
+
+    // Back at the desktop: the chosen presence again, no idle stamp.
+    alice.core.set_auto_presence(alice.account, None).await;
+    let seen = presence_of(&mut bob, ALICE, |p| {
+        p.as_ref().is_some_and(|p| p.show == Show::Available)
+    })
+    .await
+    .expect("online");
+    assert_eq!(seen.idle_since, None);
+    assert_eq!(seen.status.as_deref(), Some("Writing"));
+}
+
+#[tokio::test]
+async fn last_seen_is_told_to_contacts_only() {
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .user("mallory", "mallory-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("prosody");
+    let mut bob = online(&server, "bob").await;
+    let mallory = online(&server, "mallory").await;
+    let mut alice = online(&server, "alice").await;
+    presence_of(&mut bob, ALICE, |p| p.is_some()).await;
+
+    alice.logout().await;
+    presence_of(&mut bob, ALICE, |p| p.is_none()).await;
+    // The server counts whole seconds; let at least one go by.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    let seconds = bob
+        .core
+        .last_activity(bob.account, ALICE)
+        .await
+        .expect("answer")
+        .expect("known");
+    assert!(seconds >= 2, "last seen {seconds} s ago");
+    assert!(seconds < 600, "last seen {seconds} s ago");
+
+    // Not subscribed to alice: her server does not tell.
+    let told = mallory
+        .core
+        .last_activity(mallory.account, ALICE)
+        .await
+        .expect("answer");
+    assert_eq!(told, None);
+
+    // Not a JID: refused before any network I/O.
+    let bad = bob.core.last_activity(bob.account, "not a jid@").await;
+    assert!(bad.is_err());
+}
