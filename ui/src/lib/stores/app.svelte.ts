@@ -109,8 +109,9 @@ export class AppStore implements Stores {
   async #refreshContacts(): Promise<void> {
     const account = this.session.account;
     if (account === null) return;
+    // Avatars are extras: failing to read them leaves the initials, never the list empty.
+    this.avatars.load(account).catch((error: unknown) => this.notices.error(toUiError(error)));
     try {
-      await this.avatars.load(account);
       const contacts = await this.backend.contacts(account);
       // A `roster_loaded` event that came meanwhile is at least as fresh as the cache.
       if (!this.roster.loaded) this.roster.load(account, contacts);
