@@ -1,5 +1,6 @@
 // Avatars in the window: bob (the command-line client) sets an avatar; alice's buddy list shows
-// it as an image in his row (instead of his initials), and so does the chat header.
+// it as an image in his row (instead of his initials), and so do the chat header and the
+// notification of his next message.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -7,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { Peer, Sandbox, openChat, startLoggedIn, tid, waitUntil, withEvidence } from './lib/harness.mjs';
+import {
+  Peer, Sandbox, openChat, readNotifications, startLoggedIn, tid, waitForNotification, waitUntil, withEvidence,
+} from './lib/harness.mjs';
 
 /** A 1x1 red PNG. */
 const PIXEL_PNG =
@@ -17,6 +20,8 @@ let sandbox;
 let app;
 let bob;
 let dir;
+/** The hash of bob's avatar, once set. */
+let bobAvatar;
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'charla-avatar-'));
@@ -57,7 +62,23 @@ test('(c) a peer sets an avatar; the buddy list and the chat header show the ima
     const bytes = Buffer.from(src.slice(src.indexOf(',') + 1), 'base64');
     const { createHash } = await import('node:crypto');
     assert.equal(createHash('sha1').update(bytes).digest('hex'), set.avatar, 'the image is the one bob published');
+    bobAvatar = set.avatar;
     await openChat(app, sandbox.jid('bob'));
     await waitUntil(async () => (await avatarSrc(tid('chat-header'))) === src, { message: 'the chat header shows it' });
+  });
+});
+
+test("(c) the notification of bob's message shows his avatar", async () => {
+  await withEvidence(app, 'avatar-notification', async () => {
+    assert.ok(bobAvatar, 'bob has an avatar (test before)');
+    const since = readNotifications().length;
+    await app.execute(`window.dispatchEvent(new Event('blur'))`);
+    try {
+      await bob.message(sandbox.jid('alice'), 'look at my picture');
+      const note = await waitForNotification((n) => n.body === 'look at my picture', { since });
+      assert.ok(note.imagePath?.endsWith(`/avatars/${bobAvatar}`), `image-path ${note.imagePath}`);
+    } finally {
+      await app.execute(`window.dispatchEvent(new Event('focus'))`);
+    }
   });
 });
