@@ -35,6 +35,11 @@ fn main() {
             "change_password",
             "delete_account",
             "remove_account",
+            "avatars",
+            "avatar_image",
+            "set_avatar",
+            "profile",
+            "set_profile",
         ]),
     ))
     .expect("failed to run tauri-build");

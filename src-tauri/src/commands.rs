@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use charla_core::{
     AccountId, ChatState, ConnectOptions, Core, CoreError, ErrorCode, Event, Keepalive, Message,
-    MessageId, RegisterOptions, RegistrationForm, RosterEntry, ServerAddress, Show, TlsTrust,
+    MessageId, Profile, RegisterOptions, RegistrationForm, RosterEntry, ServerAddress, Show,
+    TlsTrust,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
@@ -675,4 +676,66 @@ fn forget_jid(shell: &Shell, account: AccountId, jid: Option<&str>) -> Result<()
         settings.clone()
     };
     save(shell, &settings)
+}
+
+/// The recorded avatar hash of each contact (and of the account), by JID.
+#[tauri::command]
+pub fn avatars(
+    shell: Shared<'_>,
+    account: AccountId,
+) -> Result<std::collections::HashMap<String, String>, CoreError> {
+    shell.core.avatars(account)
+}
+
+/// The cached avatar `hash` as a `data:` URL (small images only, see
+/// ARCHITECTURE.md), or `None` if it is not cached.
+#[tauri::command]
+pub fn avatar_image(shell: Shared<'_>, hash: String) -> Option<String> {
+    use base64::Engine;
+    let (kind, data) = shell.core.avatar_image(&hash)?;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+    Some(format!("data:{kind};base64,{encoded}"))
+}
+
+/// Sets our avatar from an image file's bytes (base64; `None` removes it).
+/// Returns the new hash.
+#[tauri::command]
+pub async fn set_avatar(
+    shell: Shared<'_>,
+    account: AccountId,
+    image: Option<String>,
+) -> Result<Option<String>, CoreError> {
+    use base64::Engine;
+    let image = image
+        .map(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|_| CoreError::new(ErrorCode::InvalidInput, "the image is not base64"))
+        })
+        .transpose()?;
+    shell.core.set_avatar_image(account, image).await
+}
+
+/// `jid`'s profile (vCard4, else vcard-temp); our own for our own JID.
+#[tauri::command]
+pub async fn profile(
+    shell: Shared<'_>,
+    account: AccountId,
+    jid: String,
+) -> Result<Profile, CoreError> {
+    shell.core.profile(account, &jid).await
+}
+
+/// Sets our full name and nickname.
+#[tauri::command]
+pub async fn set_profile(
+    shell: Shared<'_>,
+    account: AccountId,
+    full_name: Option<String>,
+    nickname: Option<String>,
+) -> Result<(), CoreError> {
+    shell
+        .core
+        .set_profile(account, full_name.as_deref(), nickname.as_deref())
+        .await
 }

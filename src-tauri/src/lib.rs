@@ -178,6 +178,11 @@ pub fn run() {
             commands::change_password,
             commands::delete_account,
             commands::remove_account,
+            commands::avatars,
+            commands::avatar_image,
+            commands::set_avatar,
+            commands::profile,
+            commands::set_profile,
         ])
         .run(context)
         .expect("error while running Charla");

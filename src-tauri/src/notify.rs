@@ -29,6 +29,8 @@ pub struct Note {
     pub title: String,
     /// The message text (plain text; escaped here if the server reads markup).
     pub body: String,
+    /// The contact's cached avatar image, shown as the notification's image.
+    pub image: Option<std::path::PathBuf>,
 }
 
 enum Command {
@@ -85,7 +87,13 @@ impl Notifier {
 trait Server {
     /// Shows a notification; returns its id. The server must later send
     /// [`Command::Closed`] for it.
-    fn show(&mut self, chat: &ChatRef, title: &str, body: &str) -> Option<u32>;
+    fn show(
+        &mut self,
+        chat: &ChatRef,
+        title: &str,
+        body: &str,
+        image: Option<&std::path::Path>,
+    ) -> Option<u32>;
 }
 
 /// The desktop's notification server over D-Bus.
@@ -97,7 +105,13 @@ struct Freedesktop {
 }
 
 impl Server for Freedesktop {
-    fn show(&mut self, chat: &ChatRef, title: &str, body: &str) -> Option<u32> {
+    fn show(
+        &mut self,
+        chat: &ChatRef,
+        title: &str,
+        body: &str,
+        image: Option<&std::path::Path>,
+    ) -> Option<u32> {
         let markup = *self.markup.get_or_insert_with(|| {
             notify_rust::get_capabilities()
                 .map(|caps| caps.iter().any(|c| c == "body-markup"))
@@ -114,6 +128,9 @@ impl Server for Freedesktop {
             .body(&body)
             .icon("chat")
             .action("default", "Charla");
+        if let Some(path) = image.and_then(|p| p.to_str()) {
+            n.image_path(path);
+        }
         let handle = match n.show() {
             Ok(handle) => handle,
             Err(e) => {
@@ -187,7 +204,7 @@ fn run(rx: mpsc::Receiver<Command>, mut server: impl Server) {
                 } else {
                     note.title.clone()
                 };
-                notes.open = server.show(chat, &title, &note.body);
+                notes.open = server.show(chat, &title, &note.body, note.image.as_deref());
             }
         }
         chats.retain(|_, c| c.open.is_some() || c.pending.is_some() || c.unseen > 0);
@@ -220,7 +237,13 @@ mod tests {
     struct Recorder(mpsc::Sender<(String, String, u32)>, u32);
 
     impl Server for Recorder {
-        fn show(&mut self, _: &ChatRef, title: &str, body: &str) -> Option<u32> {
+        fn show(
+            &mut self,
+            _: &ChatRef,
+            title: &str,
+            body: &str,
+            _: Option<&std::path::Path>,
+        ) -> Option<u32> {
             self.1 += 1;
             let _ = self.0.send((title.to_owned(), body.to_owned(), self.1));
             Some(self.1)
@@ -239,6 +262,7 @@ mod tests {
             chat: chat(peer),
             title: title.into(),
             body: body.into(),
+            image: None,
         })
     }
 

@@ -163,10 +163,12 @@ impl Shell {
                 .get(&(chat.account, chat.peer.clone()))
                 .cloned()
                 .unwrap_or_else(|| chat.peer.clone());
+            let image = self.core.avatar_file_of(chat.account, &chat.peer);
             self.notifier.message(Note {
                 chat,
                 title,
                 body: message.body.clone(),
+                image,
             });
         }
     }
@@ -240,6 +242,7 @@ impl Shell {
             Event::ContactRemoved { .. }
             | Event::SubscriptionRequest { .. }
             | Event::ChatState { .. }
+            | Event::AvatarChanged { .. }
             | Event::Error { .. } => {}
         }
         let _ = app.emit(CORE_EVENT, event);

@@ -10,7 +10,15 @@ use xmpp_parsers::ns;
 pub(crate) const CAPS_NODE: &str = "https://charla.im";
 
 /// Features this client implements and therefore advertises.
-const FEATURES: &[&str] = &[ns::DISCO_INFO, ns::CAPS, ns::PING, ns::SID, ns::DELAY];
+/// `+notify` asks for contacts' avatar metadata over PEP (XEP-0084).
+const FEATURES: &[&str] = &[
+    ns::DISCO_INFO,
+    ns::CAPS,
+    ns::PING,
+    ns::SID,
+    ns::DELAY,
+    crate::avatar::METADATA_NOTIFY,
+];
 
 /// Our disco#info, identical for the plain query and the caps node query.
 pub(crate) fn info(node: Option<String>) -> DiscoInfoResult {
@@ -63,6 +71,10 @@ mod tests {
         let c = caps();
         let plain = answer(&DiscoInfoQuery { node: None }, &c).expect("answer");
         assert!(plain.features.contains(ns::PING));
+        assert!(plain
+            .features
+            .iter()
+            .any(|f| f == "urn:xmpp:avatar:metadata+notify"));
         let node = caps_node_ver(&c);
         let with_node = answer(
             &DiscoInfoQuery {

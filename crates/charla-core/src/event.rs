@@ -118,6 +118,17 @@ pub enum Event {
         /// The newest incoming message read there.
         up_to: MessageId,
     },
+    /// A contact's avatar (or our own) changed (XEP-0084, XEP-0153): its
+    /// image is cached under `hash` (read it with `Core::avatar_image`), or
+    /// `None` when they have none.
+    AvatarChanged {
+        /// The account.
+        account: AccountId,
+        /// The contact's (or our own) bare JID.
+        jid: String,
+        /// The SHA-1 of the image, lowercase hex.
+        hash: Option<String>,
+    },
     /// Something failed; `account` is `None` for errors not tied to one.
     Error {
         /// The account concerned, if any.

@@ -26,6 +26,7 @@ use xmpp_parsers::roster::Roster;
 use xmpp_parsers::stanza::Stanza;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
+use crate::avatar::{self, Advert};
 use crate::blocking;
 use crate::c2s::{self, LoginConfig, Report};
 use crate::carbons::{self, Carbon};
@@ -91,6 +92,17 @@ pub(crate) enum Command {
         payload: Element,
         reply: oneshot::Sender<Result<Option<Element>, StanzaError>>,
     },
+    /// Send an IQ get (or set, with `set`) to `to` (our own account if
+    /// `None`) and pass back its answer, accepted only from `to`.
+    Iq {
+        to: Option<BareJid>,
+        set: bool,
+        payload: Element,
+        reply: oneshot::Sender<Result<Option<Element>, CoreError>>,
+    },
+    /// Our avatar changed to `hash` (`None`: removed): remember it and
+    /// tell contacts in our presence (XEP-0153).
+    OwnAvatar { hash: Option<String> },
     /// Send unavailable presence and close the stream.
     Disconnect,
 }
@@ -124,6 +136,8 @@ pub(crate) struct Context {
     pub events: mpsc::Sender<Event>,
     pub show: Show,
     pub status: Option<String>,
+    /// Where avatar images are cached.
+    pub avatars: avatar::Cache,
     /// Resolved once: `Ok` when first online, `Err` when the first login fails.
     pub ready: oneshot::Sender<Result<(), CoreError>>,
 }
@@ -163,6 +177,34 @@ enum PendingIq {
     Account {
         reply: oneshot::Sender<Result<Option<Element>, StanzaError>>,
     },
+    /// Any request the core made (profiles, publishing), answered by
+    /// `peer` (our own account if `None`).
+    Ask {
+        peer: Option<BareJid>,
+        reply: oneshot::Sender<Result<Option<Element>, CoreError>>,
+    },
+    /// `peer`'s avatar data `hash` from their PEP (XEP-0084).
+    AvatarData {
+        peer: BareJid,
+        hash: String,
+    },
+    /// `peer`'s vcard-temp, for the photo `hash` (XEP-0153).
+    AvatarVcard {
+        peer: BareJid,
+        hash: String,
+    },
+}
+
+impl PendingIq {
+    /// Who must answer, if not our own account or server.
+    fn peer(&self) -> Option<&BareJid> {
+        match self {
+            PendingIq::Ask { peer, .. } => peer.as_ref(),
+            PendingIq::AvatarData { peer, .. } | PendingIq::AvatarVcard { peer, .. } => Some(peer),
+            PendingIq::LastActivity { jid, .. } => Some(jid),
+            _ => None,
+        }
+    }
 }
 
 /// The archive query in progress (one at a time).
@@ -294,6 +336,17 @@ struct Session {
     /// The archive catch-up of this stream is complete: from now on, live
     /// messages with our server's stanza-id move the archive position.
     mam_caught_up: bool,
+    /// The avatar image cache.
+    avatars: avatar::Cache,
+    /// Our own avatar hash as we advertise it (XEP-0153): `None` while
+    /// unknown, `Some(None)` for no avatar.
+    own_avatar: Option<Option<String>>,
+    /// Avatar images being fetched, by hash, with the contacts that
+    /// advertised each (one fetch per hash).
+    avatar_fetches: HashMap<String, Vec<BareJid>>,
+    /// Contacts whose PEP avatar metadata (XEP-0084) we received on this
+    /// stream: their XEP-0153 presence hashes are then ignored.
+    pep_avatars: std::collections::HashSet<BareJid>,
 }
 
 /// Runs a session until it is disconnected or its login fails for good.
@@ -332,7 +385,16 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         carbons_on: false,
         mam: None,
         mam_caught_up: false,
+        avatars: ctx.avatars,
+        own_avatar: None,
+        avatar_fetches: HashMap::new(),
+        pep_avatars: Default::default(),
     };
+    session.own_avatar = session
+        .store(|s| s.avatar(session.account, session.own.as_str()))
+        .ok()
+        .flatten()
+        .map(Some);
     session.state(ConnectionState::Connecting).await;
     let login = ctx.login;
     let (mut cancel, cancelled) = watch::channel(false);
@@ -494,6 +556,13 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     let iq = Iq::Set { from: None, to: None, id, payload };
                     session.out(&stream, iq.into(), Track::None);
                 }
+                Some(Command::Iq { to, set, payload, reply }) => {
+                    session.ask(&stream, to, set, payload, reply);
+                }
+                Some(Command::OwnAvatar { hash }) => {
+                    let own = session.own.clone();
+                    session.set_avatar(&stream, &own, hash).await;
+                }
                 Some(Command::MarkDisplayed { to, id }) => {
                     if session.bound.is_some() {
                         let marker = receipts::displayed(Jid::from(to), &id);
@@ -589,6 +658,8 @@ impl Session {
         self.carbons_on = false;
         self.mam = None;
         self.mam_caught_up = false;
+        self.avatar_fetches.clear();
+        self.pep_avatars.clear();
 
         let ver = self
             .store(|s| s.roster_version(self.account))
@@ -651,6 +722,8 @@ impl Session {
     async fn send_presence(&mut self, stream: &StanzaStream) {
         let mut p = presence::own(self.show, self.status.as_deref(), PRIORITY, self.auto);
         p.add_payload(self.caps.clone());
+        let own_avatar = self.own_avatar.as_ref().map(Option::as_deref);
+        p.payloads.push(avatar::own_update(own_avatar));
         self.out(stream, p.into(), Track::None);
     }
 
@@ -690,7 +763,7 @@ impl Session {
             Stanza::Message(msg) => self.on_message(stream, msg).await,
             Stanza::Presence(p) => {
                 self.commit_burst(stream).await;
-                self.on_presence(p).await
+                self.on_presence(stream, p).await
             }
         }
     }
@@ -760,14 +833,17 @@ impl Session {
     /// Matches an IQ answer to our request. Only our own server/account may
     /// answer the requests we make of it (Pidgin CVE-2013-6483); a forged
     /// answer is dropped and the real one still awaited.
+    /// A request to a contact is answered only by that contact's bare JID.
     fn take_pending(&mut self, id: &str, from: Option<&Jid>) -> Option<PendingIq> {
-        let allowed = match (self.pending_iqs.get(id), from) {
-            // Asked of a contact's bare JID: only that JID answers.
-            (Some(PendingIq::LastActivity { jid, .. }), f) => {
-                f.is_some_and(|f| f.resource().is_none() && f.to_bare() == *jid)
+        let ours = match from {
+            None => true,
+            Some(f) => f.to_bare() == self.own || self.bound.as_ref().is_some_and(|b| f == b),
+        };
+        let allowed = match self.pending_iqs.get(id)?.peer() {
+            Some(peer) if *peer != self.own => {
+                from.is_some_and(|f| f.resource().is_none() && f.to_bare() == *peer)
             }
-            (_, None) => true,
-            (_, Some(f)) => f.to_bare() == self.own || self.bound.as_ref().is_some_and(|b| f == b),
+            _ => ours,
         };
         if allowed {
             self.pending_iqs.remove(id)
@@ -852,6 +928,34 @@ impl Session {
             PendingIq::Account { reply } => {
                 let _ = reply.send(result);
             }
+            PendingIq::Ask { reply, .. } => {
+                let _ = reply.send(result.map_err(|e| {
+                    CoreError::new(
+                        ErrorCode::Protocol,
+                        format!("the request was refused: {:?}", e.defined_condition),
+                    )
+                }));
+            }
+            PendingIq::AvatarData { peer, hash } => {
+                match result.ok().and_then(|p| avatar::parse_data(p, &hash)) {
+                    Some(data) => self.avatar_fetched(stream, &hash, &data).await,
+                    // No such item, or data that does not match: try their
+                    // vCard (XEP-0153) before giving up.
+                    None => self.fetch_avatar(stream, peer, hash, false),
+                }
+            }
+            PendingIq::AvatarVcard { peer, hash } => {
+                match result
+                    .ok()
+                    .and_then(|p| avatar::parse_vcard_photo(p, &hash))
+                {
+                    Some(data) => self.avatar_fetched(stream, &hash, &data).await,
+                    None => {
+                        log::info!("no usable avatar {hash} from {peer}");
+                        self.avatar_fetches.remove(&hash);
+                    }
+                }
+            }
             PendingIq::LastActivity { reply, .. } => {
                 let _ = reply.send(last::parse(result));
             }
@@ -888,6 +992,13 @@ impl Session {
     }
 
     async fn on_message(&mut self, stream: &StanzaStream, msg: xmpp_parsers::message::Message) {
+        if avatar::is_event(&msg) {
+            // PEP notifications (XEP-0163) are never chat messages.
+            if let Some((from, advert)) = avatar::metadata_event(&msg) {
+                self.on_avatar_advert(stream, from, advert, true).await;
+            }
+            return;
+        }
         if mam::is_result(&msg) {
             // Never read as a plain message, whatever its checks say.
             self.commit_burst(stream).await;
@@ -1581,7 +1692,7 @@ impl Session {
         }
     }
 
-    async fn on_presence(&mut self, p: Presence) {
+    async fn on_presence(&mut self, stream: &StanzaStream, p: Presence) {
         if let Some(jid) = subscription::request(&p, &self.own) {
             return self
                 .emit(Event::SubscriptionRequest {
@@ -1593,6 +1704,10 @@ impl Session {
         let Some((jid, update)) = presence::parse(&p) else {
             return;
         };
+        if let Some(advert) = avatar::vcard_update(&p) {
+            self.on_avatar_advert(stream, jid.clone(), advert, false)
+                .await;
+        }
         if jid == self.own {
             return;
         }
@@ -1688,6 +1803,142 @@ impl Session {
                 .await
             }
             Ok(None) => {}
+            Err(e) => self.error(e).await,
+        }
+    }
+}
+
+impl Session {
+    /// Sends a request of the core's own (see [`Command::Iq`]).
+    fn ask(
+        &mut self,
+        stream: &StanzaStream,
+        to: Option<BareJid>,
+        set: bool,
+        payload: Element,
+        reply: oneshot::Sender<Result<Option<Element>, CoreError>>,
+    ) {
+        if self.bound.is_none() || !self.link_up {
+            let _ = reply.send(Err(CoreError::new(
+                ErrorCode::NotConnected,
+                "the account is not connected",
+            )));
+            return;
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let to_jid = to.clone().map(Jid::from);
+        let iq = if set {
+            Iq::Set {
+                from: None,
+                to: to_jid,
+                id: id.clone(),
+                payload,
+            }
+        } else {
+            Iq::Get {
+                from: None,
+                to: to_jid,
+                id: id.clone(),
+                payload,
+            }
+        };
+        self.pending_iqs
+            .insert(id, PendingIq::Ask { peer: to, reply });
+        self.out(stream, iq.into(), Track::None);
+    }
+
+    /// What `jid` says about their avatar: PEP metadata (`pep`, XEP-0084)
+    /// or a presence photo hash (XEP-0153). Only a contact or our own
+    /// account is heard; a PEP avatar wins over the presence hash.
+    async fn on_avatar_advert(
+        &mut self,
+        stream: &StanzaStream,
+        jid: BareJid,
+        advert: Advert,
+        pep: bool,
+    ) {
+        if jid != self.own {
+            match self.store(|s| s.is_contact(self.account, jid.as_str())) {
+                Ok(true) => {}
+                Ok(false) => return log::debug!("avatar of a stranger ignored: {jid}"),
+                Err(e) => return self.error(e).await,
+            }
+        }
+        if pep {
+            self.pep_avatars.insert(jid.clone());
+        } else if self.pep_avatars.contains(&jid) {
+            return;
+        }
+        let (hash, bytes) = match advert {
+            Advert::None => return self.set_avatar(stream, &jid, None).await,
+            Advert::Hash { hash, bytes } => (hash, bytes),
+        };
+        if self.avatars.path(&hash).is_some() {
+            // Never fetched twice.
+            return self.set_avatar(stream, &jid, Some(hash)).await;
+        }
+        let too_big =
+            bytes.is_some_and(|b| usize::try_from(b).map_or(true, |b| b > avatar::MAX_BYTES));
+        if !self.avatars.enabled() || too_big || !avatar::is_hash(&hash) {
+            return log::info!("avatar {hash} of {jid} not fetched");
+        }
+        if let Some(waiting) = self.avatar_fetches.get_mut(&hash) {
+            if !waiting.contains(&jid) {
+                waiting.push(jid);
+            }
+            return;
+        }
+        self.avatar_fetches.insert(hash.clone(), vec![jid.clone()]);
+        self.fetch_avatar(stream, jid, hash, pep);
+    }
+
+    /// Asks `peer` for the image `hash`: from their PEP, or their vCard.
+    fn fetch_avatar(&mut self, stream: &StanzaStream, peer: BareJid, hash: String, pep: bool) {
+        let id = uuid::Uuid::new_v4().to_string();
+        let (iq, pending) = if pep {
+            let iq = avatar::data_request(id.clone(), &peer, &hash);
+            (iq, PendingIq::AvatarData { peer, hash })
+        } else {
+            let iq = avatar::vcard_request(id.clone(), &peer);
+            (iq, PendingIq::AvatarVcard { peer, hash })
+        };
+        self.pending_iqs.insert(id, pending);
+        self.out(stream, iq.into(), Track::None);
+    }
+
+    /// A verified image arrived: cached, then it is the avatar of everyone
+    /// who advertised it.
+    async fn avatar_fetched(&mut self, stream: &StanzaStream, hash: &str, data: &[u8]) {
+        let waiting = self.avatar_fetches.remove(hash).unwrap_or_default();
+        if let Err(e) = self.avatars.put(hash, data) {
+            return self.error(e).await;
+        }
+        for jid in waiting {
+            self.set_avatar(stream, &jid, Some(hash.to_owned())).await;
+        }
+    }
+
+    /// Records `jid`'s avatar and announces it if it changed. Our own goes
+    /// into our presence too.
+    async fn set_avatar(&mut self, stream: &StanzaStream, jid: &BareJid, hash: Option<String>) {
+        let account = self.account;
+        match self.store(|s| s.set_avatar(account, jid.as_str(), hash.as_deref())) {
+            Ok(changed) => {
+                if *jid == self.own && self.own_avatar.as_ref() != Some(&hash) {
+                    self.own_avatar = Some(hash.clone());
+                    if self.presence_sent {
+                        self.send_presence(stream).await;
+                    }
+                }
+                if changed {
+                    self.emit(Event::AvatarChanged {
+                        account,
+                        jid: jid.to_string(),
+                        hash,
+                    })
+                    .await;
+                }
+            }
             Err(e) => self.error(e).await,
         }
     }

@@ -28,6 +28,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("../migrations/0004_certificate_pins.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/0005_avatars.sql"),
+    },
 ];
 
 /// The newest schema version this build can read and write.

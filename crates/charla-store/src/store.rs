@@ -363,6 +363,48 @@ impl Store {
         Ok(entries)
     }
 
+    // ---- avatars (XEP-0084, XEP-0153) ------------------------------------
+
+    /// Records `jid`'s current avatar hash (`None`: no avatar). Returns
+    /// whether it changed.
+    pub fn set_avatar(&self, account: AccountId, jid: &str, hash: Option<&str>) -> Result<bool> {
+        if self.avatar(account, jid)?.as_deref() == hash {
+            return Ok(false);
+        }
+        match hash {
+            Some(hash) => self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO avatars (account_id, jid, hash) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (account_id, jid) DO UPDATE SET hash = excluded.hash",
+                )?
+                .execute(params![account.0, jid, hash])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM avatars WHERE account_id = ?1 AND jid = ?2")?
+                .execute(params![account.0, jid])?,
+        };
+        Ok(true)
+    }
+
+    /// `jid`'s recorded avatar hash.
+    pub fn avatar(&self, account: AccountId, jid: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT hash FROM avatars WHERE account_id = ?1 AND jid = ?2")?
+            .query_row(params![account.0, jid], |row| row.get(0))
+            .optional()?)
+    }
+
+    /// Every recorded avatar of the account as `(jid, hash)`, sorted by JID.
+    pub fn avatars(&self, account: AccountId) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT jid, hash FROM avatars WHERE account_id = ?1 ORDER BY jid")?;
+        let rows = stmt.query_map([account.0], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     // ---- conversations and messages -------------------------------------
 
     /// The id of the one-to-one conversation with `peer` (bare JID), creating

@@ -1719,3 +1719,23 @@ fn certificate_pin_is_per_account_and_replaced() {
         .expect_err("no such account");
     assert!(matches!(err, StoreError::InvalidData(_)), "{err:?}");
 }
+
+#[test]
+fn avatar_hashes_are_recorded_and_survive_a_roster_replacement() {
+    let (mut store, account) = setup();
+    let hash = "a".repeat(40);
+    store
+        .replace_roster(account, &[entry("bob@x", Subscription::Both, &[])], None)
+        .unwrap();
+    assert!(store.set_avatar(account, "bob@x", Some(&hash)).unwrap());
+    assert!(!store.set_avatar(account, "bob@x", Some(&hash)).unwrap());
+    store
+        .replace_roster(account, &[entry("bob@x", Subscription::Both, &[])], None)
+        .unwrap();
+    assert_eq!(store.avatar(account, "bob@x").unwrap(), Some(hash.clone()));
+    assert_eq!(store.avatars(account).unwrap(), [("bob@x".into(), hash)]);
+    // Not a SHA-1: refused by the schema, nothing changes.
+    assert!(store.set_avatar(account, "bob@x", Some("short")).is_err());
+    assert!(store.set_avatar(account, "bob@x", None).unwrap());
+    assert_eq!(store.avatar(account, "bob@x").unwrap(), None);
+}

@@ -840,7 +840,7 @@ export function processStartMs(pid) {
 
 export const NOTIFY_LOG = process.env.CHARLA_E2E_NOTIFY_LOG ?? '';
 
-/** Every Notify call recorded so far: [{appName, summary, body}]. */
+/** Every Notify call recorded so far: [{appName, summary, body, imagePath}]. */
 export function readNotifications(file = NOTIFY_LOG) {
   if (!file) throw new Error('CHARLA_E2E_NOTIFY_LOG is not set: run the tests through .ci/e2e');
   let text;
@@ -878,7 +878,8 @@ export function parseNotifyLog(text) {
     while ((m = re.exec(body)) && args.length < 5) {
       args.push(m[1] === 'string' ? m[2].slice(1, -1) : Number(m[2]));
     }
-    if (args.length >= 5) calls.push({ appName: args[0], summary: args[3], body: args[4] });
+    const image = /string "image-path"\s+variant\s+string "([^"]*)"/.exec(body);
+    if (args.length >= 5) calls.push({ appName: args[0], summary: args[3], body: args[4], imagePath: image?.[1] ?? null });
   }
   return calls;
 }

@@ -20,6 +20,7 @@ import type {
   RegisterRequest,
   RegistrationForm,
   Resume,
+  Profile,
   RosterEntry,
   Settings,
   ShellEvent,
@@ -86,6 +87,16 @@ export interface Backend {
   deleteAccount(account: AccountId): Promise<void>;
   /** Removes the account from Charla, keeping or deleting its local history. */
   removeAccount(account: AccountId, keepHistory: boolean): Promise<void>;
+  /** The recorded avatar hash of each contact (and of the account), by bare JID. */
+  avatars(account: AccountId): Promise<Record<string, string>>;
+  /** The cached image of avatar `hash` as a `data:` URL, or null if it is not cached. */
+  avatarImage(hash: string): Promise<string | null>;
+  /** Sets our avatar from an image file (base64 of its bytes; null removes it); the new hash. */
+  setAvatar(account: AccountId, image: string | null): Promise<string | null>;
+  /** `jid`'s profile (vCard); ours for our own JID. */
+  profile(account: AccountId, jid: string): Promise<Profile>;
+  /** Sets our full name and nickname. */
+  setProfile(account: AccountId, fullName: string | null, nickname: string | null): Promise<void>;
   /** Subscribes to the core's events (`core-event`). */
   onCoreEvent(handler: (event: CoreEvent) => void): Promise<Unsubscribe>;
   /** Subscribes to the shell's events (`shell-event`). */
@@ -137,6 +148,11 @@ export const tauriBackend: Backend = {
   changePassword: (account, password) => call('change_password', { account, password }),
   deleteAccount: (account) => call('delete_account', { account }),
   removeAccount: (account, keepHistory) => call('remove_account', { account, keepHistory }),
+  avatars: (account) => call('avatars', { account }),
+  avatarImage: (hash) => call('avatar_image', { hash }),
+  setAvatar: (account, image) => call('set_avatar', { account, image }),
+  profile: (account, jid) => call('profile', { account, jid }),
+  setProfile: (account, fullName, nickname) => call('set_profile', { account, fullName, nickname }),
   onCoreEvent: (handler) => listen<CoreEvent>('core-event', (event) => handler(event.payload)),
   onShellEvent: (handler) => listen<ShellEvent>('shell-event', (event) => handler(event.payload)),
 };

@@ -25,6 +25,7 @@ export type { PresenceEntry } from './bindings/PresenceEntry';
 export type { RegisterRequest } from './bindings/RegisterRequest';
 export type { RegistrationField } from './bindings/RegistrationField';
 export type { RegistrationForm } from './bindings/RegistrationForm';
+export type { Profile } from './bindings/Profile';
 export type { RememberedLogin } from './bindings/RememberedLogin';
 export type { Resume } from './bindings/Resume';
 export type { RosterEntry } from './bindings/RosterEntry';

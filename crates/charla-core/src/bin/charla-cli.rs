@@ -24,6 +24,7 @@ Commands on standard input:
   /deny JID              refuse JID's request
   /typing JID [STATE]    tell JID you are typing (or active, paused, inactive, gone)
   /history JID           print the last 20 messages with JID
+  /avatar [FILE]         set your avatar from a PNG or JPEG file (none: remove it)
   /quit                  go offline and exit";
 
 struct Args {
@@ -222,6 +223,12 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
                 }
             }
             "/deny" => core.answer_subscription(account, rest, false).await,
+            "/avatar" => {
+                let file = (!rest.is_empty()).then(|| std::path::Path::new(rest));
+                core.set_avatar(account, file)
+                    .await
+                    .map(|hash| print_json(&serde_json::json!({ "avatar": hash })))
+            }
             "/history" => core
                 .history(account, rest, None, 20)
                 .map(|h| print_json(&h)),

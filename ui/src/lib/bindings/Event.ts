@@ -103,7 +103,19 @@ peer: string,
 /**
  * The newest incoming message read there.
  */
-up_to: MessageId, } | { "type": "error", 
+up_to: MessageId, } | { "type": "avatar_changed", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The contact's (or our own) bare JID.
+ */
+jid: string, 
+/**
+ * The SHA-1 of the image, lowercase hex.
+ */
+hash: string | null, } | { "type": "error", 
 /**
  * The account concerned, if any.
  */

@@ -178,6 +178,7 @@ export const en = {
   'chat.editContact': 'Rename or regroup…',
   'chat.removeContact': 'Remove from contacts',
   'chat.block': 'Block',
+  'chat.profile': 'Profile',
 
   'state.pending': 'Sending…',
   'state.sent': 'Sent',
@@ -236,6 +237,21 @@ export const en = {
   'account.remove.delete': 'Delete its chat history from this computer',
   'account.remove.confirm': 'Remove account',
   'account.cancel': 'Cancel',
+  'profile.title': 'Profile',
+  'profile.loading': 'Loading the profile…',
+  'profile.empty': 'This contact has not published a profile.',
+  'profile.fullName': 'Full name',
+  'profile.nickname': 'Nickname',
+  'profile.email': 'Email',
+  'profile.phone': 'Phone',
+  'profile.url': 'Web',
+  'profile.birthday': 'Birthday',
+  'profile.note': 'About',
+  'profile.own': 'Your profile',
+  'profile.chooseAvatar': 'Choose a picture…',
+  'profile.removeAvatar': 'Remove picture',
+  'profile.save': 'Save profile',
+  'profile.saved': 'Saved.',
 } as const satisfies Dictionary;
 
 export type MessageKey = keyof typeof en;

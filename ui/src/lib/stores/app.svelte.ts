@@ -8,6 +8,7 @@ import type { Backend, Unsubscribe } from '$lib/api';
 import type { AccountId, LoginRequest } from '$lib/contract';
 import { toUiError, type UiError } from '$lib/errors';
 import { isAllowedLink } from '$lib/util/linkify';
+import { AvatarStore } from './avatars.svelte';
 import { ChatsStore, type ChatState } from './chats.svelte';
 import { dispatch, type AppEvent, type Stores } from './dispatch';
 import { NoticeStore } from './notices.svelte';
@@ -28,6 +29,7 @@ export class AppStore implements Stores {
   readonly notices = new NoticeStore();
   readonly chats: ChatsStore;
   readonly settings: SettingsStore;
+  readonly avatars: AvatarStore;
   readonly now: () => number;
   #unsubscribe: Unsubscribe[] = [];
 
@@ -36,6 +38,7 @@ export class AppStore implements Stores {
     this.now = options.now ?? Date.now;
     this.chats = new ChatsStore(backend, this.notices);
     this.settings = new SettingsStore(backend, this.notices);
+    this.avatars = new AvatarStore(backend);
   }
 
   dispatch(event: AppEvent): void {
@@ -172,6 +175,8 @@ export class AppStore implements Stores {
   async #refreshContacts(): Promise<void> {
     const account = this.session.account;
     if (account === null) return;
+    // Avatars are extras: failing to read them leaves the initials, never the list empty.
+    this.avatars.load(account).catch((error: unknown) => this.notices.error(toUiError(error)));
     try {
       const contacts = await this.backend.contacts(account);
       // A `roster_loaded` event that came meanwhile is at least as fresh as the cache.

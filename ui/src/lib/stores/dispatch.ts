@@ -4,6 +4,7 @@
  * reject a new, unhandled type).
  */
 import type { CoreEvent, ErrorCode, ShellEvent } from '$lib/contract';
+import type { AvatarStore } from './avatars.svelte';
 import type { ChatsStore } from './chats.svelte';
 import type { NoticeStore } from './notices.svelte';
 import type { RosterStore } from './roster.svelte';
@@ -18,6 +19,7 @@ export interface Stores {
   chats: ChatsStore;
   unread: UnreadStore;
   notices: NoticeStore;
+  avatars: AvatarStore;
   /** The current time (unix ms), for reconnection countdowns. */
   now(): number;
 }
@@ -68,6 +70,9 @@ export function dispatch(stores: Stores, event: AppEvent): void {
     case 'message_updated':
       // Normally delivered through the chat's channel; merging by id makes a copy harmless.
       chats.upsert(event.account, event.message);
+      break;
+    case 'avatar_changed':
+      stores.avatars.set(event.account, event.jid, event.hash);
       break;
     case 'chat_read':
       // The shell recounts the chat's unread messages and sends unread_changed.

@@ -10,6 +10,7 @@ import type {
   PresenceEntry,
   RegistrationForm,
   Resume,
+  Profile,
   RosterEntry,
   Settings,
   ShellEvent,
@@ -248,6 +249,34 @@ export class FakeBackend implements Backend {
   removeAccount(...args: Parameters<Backend['removeAccount']>) {
     this.#record('removeAccount', ...args);
     return this.failAccount ? Promise.reject(this.failAccount) : Promise.resolve();
+  }
+  /** Recorded avatar hashes by JID, and the cached images by hash. */
+  avatarHashes: Record<string, string> = {};
+  avatarImages = new Map<string, string>();
+  /** Profiles by JID. */
+  profiles = new Map<string, Profile>();
+  avatars(...args: Parameters<Backend['avatars']>) {
+    this.#record('avatars', ...args);
+    return Promise.resolve({ ...this.avatarHashes });
+  }
+  avatarImage(...args: Parameters<Backend['avatarImage']>) {
+    this.#record('avatarImage', ...args);
+    return Promise.resolve(this.avatarImages.get(args[0]) ?? null);
+  }
+  setAvatar(...args: Parameters<Backend['setAvatar']>) {
+    this.#record('setAvatar', ...args);
+    return args[1] === 'bad'
+      ? Promise.reject({ code: 'invalid_input', message: 'not an image' })
+      : Promise.resolve(args[1] === null ? null : 'f'.repeat(40));
+  }
+  profile(...args: Parameters<Backend['profile']>) {
+    this.#record('profile', ...args);
+    const found = this.profiles.get(args[1]);
+    return found ? Promise.resolve(found) : Promise.reject({ code: 'not_connected', message: 'offline' });
+  }
+  setProfile(...args: Parameters<Backend['setProfile']>) {
+    this.#record('setProfile', ...args);
+    return Promise.resolve();
   }
   onCoreEvent(handler: (event: CoreEvent) => void) {
     this.coreHandlers.push(handler);

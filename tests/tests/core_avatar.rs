@@ -1,0 +1,238 @@
+//! Avatars (XEP-0084, with XEP-0153 as the fallback) and profiles (XEP-0292,
+//! XEP-0054) against a real Prosody: an avatar alice sets is seen by bob,
+//! cached by its hash, and still known after bob restarts without fetching;
+//! with no PEP on the server the vCard photo and presence hash carry it; a
+//! profile alice sets is read by bob; a stranger's forged metadata event
+//! changes nothing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use charla_core::avatar::sha1_hex;
+use charla_core::{Core, Event};
+use charla_tests::{options, Device, RawClient, TestServer};
+
+const WAIT: Duration = Duration::from_secs(30);
+const ALICE: &str = "alice@charla.test";
+const BOB: &str = "bob@charla.test";
+
+/// A 1x1 red PNG.
+const PIXEL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+
+fn pixel() -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(PIXEL_PNG)
+        .expect("base64")
+}
+
+/// The pixel as a file in `dir`.
+fn pixel_file(dir: &std::path::Path) -> PathBuf {
+    let path = dir.join("me.png");
+    std::fs::write(&path, pixel()).expect("write png");
+    path
+}
+
+async fn online(server: &TestServer, user: &str) -> Device {
+    let mut d = Device::new(server, user, WAIT);
+    d.login(options(server, &format!("{user}-pw"), None)).await;
+    d
+}
+
+/// Waits for `jid`'s avatar to become `hash`.
+async fn avatar_of(d: &mut Device, jid: &str, hash: &str) {
+    d.wait_for(&format!("the avatar of {jid}"), |e| {
+        matches!(e, Event::AvatarChanged { jid: j, hash: Some(h), .. } if j == jid && h == hash)
+    })
+    .await;
+}
+
+/// Checks that `core` has the image of `hash` cached, and that it is it.
+fn cached(core: &Core, hash: &str) {
+    let (kind, data) = core.avatar_image(hash).expect("cached image");
+    assert_eq!(kind, "image/png");
+    assert_eq!(sha1_hex(&data), hash);
+    assert!(core.avatar_file(hash).is_some_and(|f| f.is_file()));
+}
+
+#[tokio::test]
+async fn an_avatar_set_by_alice_is_seen_by_bob_and_survives_his_restart() {
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("prosody");
+    let mut alice = online(&server, "alice").await;
+    let mut bob = online(&server, "bob").await;
+    let dir = tempfile::tempdir().expect("dir");
+
+    let hash = alice
+        .core
+        .set_avatar(alice.account, Some(&pixel_file(dir.path())))
+        .await
+        .expect("set avatar")
+        .expect("a hash");
+    // The PNG we published is what we cached, and alice learns her own.
+    cached(&alice.core, &hash);
+    avatar_of(&mut alice, ALICE, &hash).await;
+
+    avatar_of(&mut bob, ALICE, &hash).await;
+    cached(&bob.core, &hash);
+    assert_eq!(
+        bob.core.avatars(bob.account).expect("avatars").get(ALICE),
+        Some(&hash)
+    );
+
+    // After a restart, offline, the hash and the image are there without a fetch.
+    bob.logout().await;
+    let db = bob.db().to_owned();
+    let account = bob.account;
+    drop(bob.core);
+    let (core, _events) = Core::open(&db).expect("reopen");
+    assert_eq!(
+        core.avatars(account).expect("avatars").get(ALICE),
+        Some(&hash)
+    );
+    cached(&core, &hash);
+
+    // alice removes it: bob (online again) hears that she has none.
+    let mut bob = Device::new(&server, "bob", WAIT);
+    bob.login(options(&server, "bob-pw", None)).await;
+    avatar_of(&mut bob, ALICE, &hash).await;
+    alice
+        .core
+        .set_avatar(alice.account, None)
+        .await
+        .expect("remove");
+    bob.wait_for(
+        "no avatar",
+        |e| matches!(e, Event::AvatarChanged { jid, hash: None, .. } if jid == ALICE),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn without_pep_the_vcard_photo_and_presence_hash_carry_the_avatar() {
+    // No PEP at all: only vcard-temp (XEP-0054) and presence hashes (XEP-0153).
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .mutual("alice", "bob", None)
+        .module("vcard")
+        .host_config(r#"modules_disabled = { "s2s", "pep", "vcard4", "vcard_legacy" }"#)
+        .start()
+        .await
+        .expect("prosody");
+    let alice = online(&server, "alice").await;
+    let mut bob = online(&server, "bob").await;
+    let dir = tempfile::tempdir().expect("dir");
+
+    let hash = alice
+        .core
+        .set_avatar(alice.account, Some(&pixel_file(dir.path())))
+        .await
+        .expect("published as vCard photo only")
+        .expect("a hash");
+    avatar_of(&mut bob, ALICE, &hash).await;
+    cached(&bob.core, &hash);
+}
+
+#[tokio::test]
+async fn a_profile_set_by_alice_is_read_by_bob() {
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("prosody");
+    let alice = online(&server, "alice").await;
+    let bob = online(&server, "bob").await;
+
+    let empty = bob.core.profile(bob.account, ALICE).await.expect("profile");
+    assert!(empty.is_empty(), "{empty:?}");
+
+    alice
+        .core
+        .set_profile(alice.account, Some(" Alice Liddell "), Some("ali"))
+        .await
+        .expect("set profile");
+    let seen = bob.core.profile(bob.account, ALICE).await.expect("profile");
+    assert_eq!(seen.full_name.as_deref(), Some("Alice Liddell"));
+    assert_eq!(seen.nickname.as_deref(), Some("ali"));
+    let own = alice
+        .core
+        .profile(alice.account, ALICE)
+        .await
+        .expect("own profile");
+    assert_eq!(own.full_name.as_deref(), Some("Alice Liddell"));
+
+    // Too long is refused before anything is sent.
+    let long = "x".repeat(1000);
+    let err = alice
+        .core
+        .set_profile(alice.account, Some(&long), None)
+        .await
+        .expect_err("too long");
+    assert_eq!(err.code, charla_core::ErrorCode::InvalidInput);
+}
+
+#[tokio::test]
+async fn a_forged_metadata_event_from_a_stranger_changes_nothing() {
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .user("mallory", "mallory-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("prosody");
+    let mut bob = online(&server, "bob").await;
+    let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
+    let hash = sha1_hex(&pixel());
+    // mallory publishes the image where anyone may fetch it...
+    mallory
+        .send(&format!(
+            "<iq type='set' id='pub1'><pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+             <publish node='urn:xmpp:avatar:data'><item id='{hash}'>\
+             <data xmlns='urn:xmpp:avatar:data'>{PIXEL_PNG}</data></item></publish>\
+             <publish-options><x xmlns='jabber:x:data' type='submit'>\
+             <field var='FORM_TYPE' type='hidden'>\
+             <value>http://jabber.org/protocol/pubsub#publish-options</value></field>\
+             <field var='pubsub#access_model'><value>open</value></field>\
+             </x></publish-options></pubsub></iq>"
+        ))
+        .await;
+    let published = mallory.read_until("pub1").await;
+    assert!(published.contains("result"), "{published}");
+    // ...but she is no contact of bob's; a PEP event that claims alice's
+    // avatar, and one of mallory's own, sent as plain messages.
+    for from in ["", " from='alice@charla.test'"] {
+        mallory
+            .send(&format!(
+                "<message to='{BOB}'{from}><event xmlns='http://jabber.org/protocol/pubsub#event'>\
+                 <items node='urn:xmpp:avatar:metadata'><item id='{hash}'>\
+                 <metadata xmlns='urn:xmpp:avatar:metadata'>\
+                 <info bytes='68' id='{hash}' type='image/png'/></metadata>\
+                 </item></items></event></message>"
+            ))
+            .await;
+    }
+    // A chat message after them: once it is here, they were handled.
+    mallory
+        .send(&format!(
+            "<message to='{BOB}' type='chat' id='m1'><body>after</body></message>"
+        ))
+        .await;
+    loop {
+        match bob.wait_for("mallory's message", |_| true).await {
+            Event::AvatarChanged { jid, .. } => panic!("forged avatar of {jid} accepted"),
+            Event::MessageAdded { message, .. } if message.body == "after" => break,
+            _ => {}
+        }
+    }
+    assert!(bob.core.avatars(bob.account).expect("avatars").is_empty());
+    assert!(bob.core.avatar_image(&hash).is_none());
+}

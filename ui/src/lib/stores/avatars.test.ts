@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { FakeBackend, settle } from '$lib/testing/backend';
+import { AppStore } from './app.svelte';
+import { toBase64 } from './avatars.svelte';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+
+async function loggedIn(backend = new FakeBackend()) {
+  const app = new AppStore(backend);
+  await app.start();
+  await app.login({ jid: 'me@example.org', password: 'p', remember: false, host: null, port: null });
+  await settle();
+  return { app, backend };
+}
+
+describe('avatars', () => {
+  it('shows the recorded avatars at login, each image asked for once per hash', async () => {
+    const backend = new FakeBackend();
+    backend.avatarHashes = { 'al@x': A, 'bo@x': A };
+    backend.avatarImages.set(A, 'data:image/png;base64,AAAA');
+    const { app } = await loggedIn(backend);
+    expect(app.avatars.url('al@x')).toBe('data:image/png;base64,AAAA');
+    expect(app.avatars.url('bo@x')).toBe('data:image/png;base64,AAAA');
+    expect(app.avatars.url('cy@x')).toBeUndefined();
+    expect(backend.called('avatarImage')).toEqual([[A]]);
+  });
+
+  it('follows avatar_changed events of its account only, and forgets a removed avatar', async () => {
+    const { app, backend } = await loggedIn();
+    backend.avatarImages.set(B, 'data:image/png;base64,BBBB');
+    app.dispatch({ type: 'avatar_changed', account: 1, jid: 'al@x', hash: B });
+    app.dispatch({ type: 'avatar_changed', account: 2, jid: 'zz@x', hash: B });
+    await settle();
+    expect(app.avatars.url('al@x')).toBe('data:image/png;base64,BBBB');
+    expect(app.avatars.hashes.has('zz@x')).toBe(false);
+    app.dispatch({ type: 'avatar_changed', account: 1, jid: 'al@x', hash: null });
+    expect(app.avatars.url('al@x')).toBeUndefined();
+  });
+
+  it('asks again for an image that was not cached yet', async () => {
+    const { app, backend } = await loggedIn();
+    app.avatars.set(1, 'al@x', A);
+    await settle();
+    expect(app.avatars.url('al@x')).toBeUndefined();
+    backend.avatarImages.set(A, 'data:image/png;base64,AAAA');
+    app.avatars.set(1, 'al@x', A);
+    await settle();
+    expect(app.avatars.url('al@x')).toBe('data:image/png;base64,AAAA');
+  });
+
+  it('sets our avatar and profile through the backend, returning errors for the form', async () => {
+    const { app, backend } = await loggedIn();
+    expect(await app.avatars.setOwn(new Uint8Array([104, 105]))).toBeNull();
+    expect(await app.avatars.setOwn(null)).toBeNull();
+    expect(backend.called('setAvatar')).toEqual([
+      [1, 'aGk='],
+      [1, null],
+    ]);
+    expect(await app.avatars.setProfile(' Me Myself ', '  ')).toBeNull();
+    expect(backend.called('setProfile')).toEqual([[1, 'Me Myself', null]]);
+    expect(await app.avatars.profile('nobody@x')).toMatchObject({ code: 'not_connected' });
+  });
+
+  it('encodes large images in chunks', () => {
+    const big = new Uint8Array(200_000).fill(65);
+    expect(atob(toBase64(big))).toHaveLength(200_000);
+  });
+});
