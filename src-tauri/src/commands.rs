@@ -627,9 +627,29 @@ pub async fn change_password(
     password: String,
 ) -> Result<(), CoreError> {
     shell.core.change_password(account, &password).await?;
-    // Here, once the server has accepted it, whatever stores the password
-    // (the OS keyring) must store the new one.
-    Ok(())
+    // The server took it: a remembered password is replaced by the new one
+    // (one that was not remembered stays so).
+    let jid = shell.core.account_jid(account)?.to_string();
+    let credentials = shell.credentials.clone();
+    keyring(move || match credentials.password(&jid)? {
+        Some(_) => credentials.store(&jid, &password),
+        None => Ok(()),
+    })
+    .await
+    .or_else(|e| match e.code {
+        // Nothing was remembered where there is no keyring.
+        ErrorCode::KeyringUnavailable => Ok(()),
+        _ => Err(e),
+    })
+}
+
+/// Deletes the account's password from the OS keyring, if one is there.
+async fn forget_password(shell: &Shell, jid: Option<String>) {
+    if let Some(jid) = jid {
+        let credentials = shell.credentials.clone();
+        // Without a keyring there is nothing to forget.
+        let _ = keyring(move || credentials.forget(&jid)).await;
+    }
 }
 
 /// Deletes the account on its server after the user confirmed it (see
@@ -637,7 +657,9 @@ pub async fn change_password(
 /// remembered. Its local history stays until `remove_account`.
 #[tauri::command]
 pub async fn delete_account(shell: Shared<'_>, account: AccountId) -> Result<(), CoreError> {
+    let jid = shell.core.account_address(account).ok();
     shell.core.delete_account_on_server(account).await?;
+    forget_password(&shell, jid).await;
     forget_login(&shell, account)
 }
 
@@ -652,11 +674,11 @@ pub async fn remove_account(
     // Read the address before the row may go.
     let jid = shell.core.account_address(account).ok();
     shell.core.remove_account(account, keep_history).await?;
+    forget_password(&shell, jid.clone()).await;
     forget_jid(&shell, account, jid.as_deref())
 }
 
-/// Forgets the remembered login of an account that is gone (and is where
-/// a stored password must be deleted too).
+/// Forgets the remembered login of an account that is gone.
 fn forget_login(shell: &Shell, account: AccountId) -> Result<(), CoreError> {
     let jid = shell.core.account_address(account).ok();
     forget_jid(shell, account, jid.as_deref())
