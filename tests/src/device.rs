@@ -60,6 +60,14 @@ impl Device {
         }
     }
 
+    /// A device for `user` on `server`, logged in (directly, with the password `{user}-pw`
+    /// the tests give their accounts) and online.
+    pub async fn online(server: &TestServer, user: &str, wait: Duration) -> Device {
+        let mut d = Device::new(server, user, wait);
+        d.login(options(server, &format!("{user}-pw"), None)).await;
+        d
+    }
+
     /// The database file.
     pub fn db(&self) -> &Path {
         &self.db

@@ -34,9 +34,7 @@ fn pixel_file(dir: &std::path::Path) -> PathBuf {
 }
 
 async fn online(server: &TestServer, user: &str) -> Device {
-    let mut d = Device::new(server, user, WAIT);
-    d.login(options(server, &format!("{user}-pw"), None)).await;
-    d
+    Device::online(server, user, WAIT).await
 }
 
 /// Waits for `jid`'s avatar to become `hash`.

@@ -6,15 +6,13 @@ use std::time::Duration;
 
 use charla_core::idle::AutoPresence;
 use charla_core::{ContactPresence, Event, Show};
-use charla_tests::{options, Device, TestServer};
+use charla_tests::{Device, TestServer};
 
 const WAIT: Duration = Duration::from_secs(30);
 const ALICE: &str = "alice@charla.test";
 
 async fn online(server: &TestServer, user: &str) -> Device {
-    let mut d = Device::new(server, user, WAIT);
-    d.login(options(server, &format!("{user}-pw"), None)).await;
-    d
+    Device::online(server, user, WAIT).await
 }
 
 /// Waits for `jid`'s presence as `d` sees it to satisfy `pred`.

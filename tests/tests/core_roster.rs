@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use charla_core::{Event, RosterEntry, Subscription};
-use charla_tests::{options, Device, TestServer};
+use charla_tests::{Device, TestServer};
 
 const WAIT: Duration = Duration::from_secs(30);
 const ALICE: &str = "alice@charla.test";
@@ -13,9 +13,7 @@ const BOB: &str = "bob@charla.test";
 const CAROL: &str = "carol@charla.test";
 
 async fn online(server: &TestServer, user: &str) -> Device {
-    let mut d = Device::new(server, user, WAIT);
-    d.login(options(server, &format!("{user}-pw"), None)).await;
-    d
+    Device::online(server, user, WAIT).await
 }
 
 /// Waits for a roster push about `jid` that satisfies `pred`.
