@@ -7,6 +7,8 @@ fn main() {
             "app_info",
             "login",
             "resume_login",
+            "enable_account",
+            "set_account_color",
             "trust_certificate",
             "logout",
             "set_presence",

@@ -15,8 +15,8 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::shell::Shell;
 use crate::types::{
-    AppInfo, ChatRef, ChatUpdate, LoginRequest, PresenceEntry, RegisterRequest, RememberedLogin,
-    Resume, Settings,
+    AccountSettings, AppInfo, ChatRef, ChatUpdate, LoginFailure, LoginRequest, PresenceEntry,
+    RegisterRequest, Resume, Settings, SignedIn,
 };
 
 /// How many messages a chat view loads at a time.
@@ -83,11 +83,22 @@ pub async fn login(
     }
     let settings = {
         let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        settings.remembered = (request.remember || keep).then(|| RememberedLogin {
-            jid: jid.clone(),
-            host: request.host.clone(),
-            port: request.port,
-        });
+        if request.remember || keep {
+            match settings.account_mut(&jid) {
+                Some(kept) => {
+                    kept.host = request.host.clone();
+                    kept.port = request.port;
+                    kept.enabled = true;
+                }
+                None => settings.accounts.push(AccountSettings::new(
+                    jid.clone(),
+                    request.host.clone(),
+                    request.port,
+                )),
+            }
+        } else {
+            settings.accounts.retain(|a| a.jid != jid);
+        }
         settings.clone()
     };
     save(&shell, &settings)?;
@@ -140,58 +151,155 @@ async fn connect(
     Ok(account)
 }
 
-/// At start: logs the remembered account in with the password from the OS
-/// keyring, if there is one; otherwise says why the login form is needed.
-/// A remembered password the server rejects is forgotten, so it cannot
+/// At start: logs every enabled account in with its password from the OS
+/// keyring, all at once; says why the login form is needed when none could
+/// be. A remembered password the server rejects is forgotten, so it cannot
 /// fail again at every start.
 #[tauri::command]
 pub async fn resume_login(shell: Shared<'_>) -> Result<Resume, CoreError> {
-    let remembered = shell
+    let enabled: Vec<AccountSettings> = shell
         .settings
         .lock()
         .map_err(|_| poisoned())?
-        .remembered
-        .clone();
+        .accounts
+        .iter()
+        .filter(|a| a.enabled)
+        .cloned()
+        .collect();
     let credentials = shell.credentials.clone();
-    let jid = remembered.as_ref().map(|r| r.jid.clone());
-    let stored = keyring(move || match jid {
-        Some(jid) => credentials.password(&jid),
-        // Nothing to look up: only ask whether the keyring answers.
-        None => credentials.probe("probe@charla.invalid").map(|()| None),
+    let jids: Vec<String> = enabled.iter().map(|a| a.jid.clone()).collect();
+    let stored = keyring(move || {
+        if jids.is_empty() {
+            // Nothing to look up: only ask whether the keyring answers.
+            return credentials
+                .probe("probe@charla.invalid")
+                .map(|()| Vec::new());
+        }
+        jids.iter().map(|jid| credentials.password(jid)).collect()
     })
     .await;
-    let password = match stored {
-        Ok(password) => password,
+    let passwords = match stored {
+        Ok(passwords) => passwords,
         Err(keyring) => {
-            return Ok(Resume::Form {
+            return Ok(Resume {
+                online: Vec::new(),
+                failed: Vec::new(),
                 keyring: Some(keyring),
-                error: None,
             })
         }
     };
-    let (Some(login), Some(password)) = (remembered, password) else {
-        return Ok(Resume::Form {
-            keyring: None,
-            error: None,
+    let mut logins = tokio::task::JoinSet::new();
+    for (login, password) in enabled.into_iter().zip(passwords) {
+        let Some(password) = password else { continue };
+        let shell = Arc::clone(&shell);
+        logins.spawn(async move {
+            let result = connect(&shell, &login.jid, login.host, login.port, password).await;
+            (login.jid, result)
         });
+    }
+    let mut resume = Resume {
+        online: Vec::new(),
+        failed: Vec::new(),
+        keyring: None,
     };
-    match connect(&shell, &login.jid, login.host, login.port, password).await {
-        Ok(account) => Ok(Resume::Online {
-            account,
-            jid: login.jid,
-        }),
-        Err(error) => {
-            if error.code == ErrorCode::AuthFailed {
-                let credentials = shell.credentials.clone();
-                let jid = login.jid.clone();
-                let _ = keyring(move || credentials.forget(&jid)).await;
+    while let Some(joined) = logins.join_next().await {
+        let Ok((jid, result)) = joined else { continue };
+        match result {
+            Ok(account) => resume.online.push(SignedIn { account, jid }),
+            Err(error) => {
+                if error.code == ErrorCode::AuthFailed {
+                    let credentials = shell.credentials.clone();
+                    let jid = jid.clone();
+                    let _ = keyring(move || credentials.forget(&jid)).await;
+                }
+                resume.failed.push(LoginFailure { jid, error });
             }
-            Ok(Resume::Form {
-                keyring: None,
-                error: Some(error),
-            })
         }
     }
+    // The order the accounts were added in, whichever connected first.
+    let order = |jid: &str| {
+        shell
+            .settings
+            .lock()
+            .map(|s| s.accounts.iter().position(|a| a.jid == jid))
+            .ok()
+            .flatten()
+    };
+    resume.online.sort_by_key(|s| order(&s.jid));
+    resume.failed.sort_by_key(|f| order(&f.jid));
+    Ok(resume)
+}
+
+/// Enables an account (it connects with its password from the OS keyring,
+/// answering its id; `password_needed` if there is none, then the UI asks
+/// for it through `login`) or disables it (it goes offline and stays so,
+/// also at the next start; its password stays remembered).
+#[tauri::command]
+pub async fn enable_account(
+    shell: Shared<'_>,
+    jid: String,
+    enabled: bool,
+) -> Result<Option<AccountId>, CoreError> {
+    let jid = charla_core::parse_bare_jid(&jid)?.to_string();
+    let (kept, settings) = {
+        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
+        let Some(kept) = settings.account_mut(&jid) else {
+            return Err(CoreError::new(
+                ErrorCode::UnknownAccount,
+                format!("{jid} is not one of Charla's accounts"),
+            ));
+        };
+        kept.enabled = enabled;
+        let kept = kept.clone();
+        (kept, settings.clone())
+    };
+    save(&shell, &settings)?;
+    if !enabled {
+        let account = shell.core.add_account(&jid)?;
+        shell.core.disconnect(account).await;
+        return Ok(None);
+    }
+    let credentials = shell.credentials.clone();
+    let who = jid.clone();
+    let Some(password) = keyring(move || credentials.password(&who)).await? else {
+        return Err(CoreError::new(
+            ErrorCode::PasswordNeeded,
+            format!("no password is remembered for {jid}"),
+        ));
+    };
+    connect(&shell, &jid, kept.host, kept.port, password)
+        .await
+        .map(Some)
+}
+
+/// Sets the color an account is shown with (`#rrggbb`), or back to its
+/// default (`None`).
+#[tauri::command]
+pub fn set_account_color(
+    shell: Shared<'_>,
+    jid: String,
+    color: Option<String>,
+) -> Result<(), CoreError> {
+    if let Some(color) = &color {
+        if !crate::types::is_color(color) {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                format!("{color:?} is not a #rrggbb color"),
+            ));
+        }
+    }
+    let settings = {
+        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
+        let Some(kept) = settings.account_mut(&jid) else {
+            return Err(CoreError::new(
+                ErrorCode::UnknownAccount,
+                format!("{jid} is not one of Charla's accounts"),
+            ));
+        };
+        kept.color = color;
+        settings.clone()
+    };
+    save(&shell, &settings)
 }
 
 /// How long a keyring call may take (the keyring may show an unlock prompt).
@@ -530,11 +638,16 @@ pub fn open_link(app: AppHandle, url: String) -> Result<(), CoreError> {
         .map_err(|e| CoreError::new(ErrorCode::InvalidInput, e.to_string()))
 }
 
-/// Saves the settings.
+/// Saves the settings (all but the kept accounts, see `login` and
+/// `enable_account`).
 #[tauri::command]
-pub fn save_settings(shell: Shared<'_>, settings: Settings) -> Result<(), CoreError> {
+pub fn save_settings(shell: Shared<'_>, mut settings: Settings) -> Result<(), CoreError> {
+    let mut current = shell.settings.lock().map_err(|_| poisoned())?;
+    // The kept accounts change through the account commands only, so a
+    // window with an older copy cannot bring back a removed account.
+    settings.accounts = current.accounts.clone();
     save(&shell, &settings)?;
-    *shell.settings.lock().map_err(|_| poisoned())? = settings;
+    *current = settings;
     Ok(())
 }
 
@@ -690,11 +803,12 @@ fn forget_jid(shell: &Shell, account: AccountId, jid: Option<&str>) -> Result<()
     }
     let settings = {
         let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        let remembered = settings.remembered.as_ref().map(|r| r.jid.as_str());
-        if jid.is_none() || remembered != jid {
+        let Some(jid) = jid else { return Ok(()) };
+        let before = settings.accounts.len();
+        settings.accounts.retain(|a| a.jid != jid);
+        if settings.accounts.len() == before {
             return Ok(());
         }
-        settings.remembered = None;
         settings.clone()
     };
     save(shell, &settings)

@@ -166,7 +166,14 @@ fn auto_presence(
     current: Option<AutoPresence>,
 ) -> Option<AutoPresence> {
     let rules = shell.settings.lock().ok()?.auto_away;
-    let chosen = shell.own_show.lock().ok()?.values().next().copied()?;
+    // Any account that may turn away decides (DND ones stay as they are).
+    let chosen = {
+        let own = shell.own_show.lock().ok()?;
+        own.values()
+            .find(|s| **s != Show::Dnd)
+            .or_else(|| own.values().next())
+            .copied()?
+    };
     let show = rules.decide(chosen, idle)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -176,10 +183,16 @@ fn auto_presence(
 }
 
 fn apply(app: &AppHandle, shell: &Arc<Shell>, auto: Option<AutoPresence>) {
+    // An account set to do-not-disturb keeps it.
     let accounts: Vec<AccountId> = shell
         .own_show
         .lock()
-        .map(|own| own.keys().copied().collect())
+        .map(|own| {
+            own.iter()
+                .filter(|(_, show)| **show != Show::Dnd)
+                .map(|(account, _)| *account)
+                .collect()
+        })
         .unwrap_or_default();
     let shown = auto.map(|a| a.show).or_else(|| {
         let own = shell.own_show.lock().ok()?;

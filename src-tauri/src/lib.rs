@@ -150,6 +150,8 @@ pub fn run() {
             commands::app_info,
             commands::login,
             commands::resume_login,
+            commands::enable_account,
+            commands::set_account_color,
             commands::trust_certificate,
             commands::logout,
             commands::set_presence,

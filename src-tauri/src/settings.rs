@@ -17,11 +17,27 @@ impl SettingsFile {
     }
 
     /// Loads the settings; a missing or unreadable file gives the defaults.
+    /// The single remembered login of versions before several accounts
+    /// (`remembered`) becomes the first account.
     pub fn load(&self) -> Settings {
-        std::fs::read_to_string(&self.path)
+        let Some(mut value) = std::fs::read_to_string(&self.path)
             .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        else {
+            return Settings::default();
+        };
+        if let Some(object) = value.as_object_mut() {
+            if let Some(remembered) = object.remove("remembered") {
+                if !object.contains_key("accounts") {
+                    let accounts = match remembered {
+                        serde_json::Value::Null => serde_json::json!([]),
+                        login => serde_json::json!([login]),
+                    };
+                    object.insert("accounts".to_owned(), accounts);
+                }
+            }
+        }
+        serde_json::from_value(value).unwrap_or_default()
     }
 
     /// Saves atomically (write a temporary file, then rename).
@@ -66,5 +82,39 @@ mod tests {
         assert_eq!(again.auto_away.away_after_secs, None);
         assert_eq!(again.recent_statuses, ["Out"]);
         std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn the_single_remembered_login_becomes_the_first_account() {
+        let dir = std::env::temp_dir().join(format!("charla-settings-old-{}", std::process::id()));
+        let file = SettingsFile::new(dir.join("settings.json"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(
+            dir.join("settings.json"),
+            r#"{"notifications": false, "remembered": {"jid": "me@example.org", "host": "h", "port": 5223}}"#,
+        )
+        .expect("write");
+        let loaded = file.load();
+        assert!(!loaded.notifications);
+        assert_eq!(
+            loaded.accounts,
+            [crate::types::AccountSettings::new(
+                "me@example.org".into(),
+                Some("h".into()),
+                Some(5223)
+            )]
+        );
+        std::fs::write(dir.join("settings.json"), r#"{"remembered": null}"#).expect("write");
+        assert!(file.load().accounts.is_empty());
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn account_colors_are_rrggbb() {
+        use crate::types::is_color;
+        assert!(is_color("#a0B1c2"));
+        for bad in ["a0b1c2", "#a0b1c", "#a0b1c2f", "#g0b1c2", "red", "", "#ééé"] {
+            assert!(!is_color(bad), "{bad}");
+        }
     }
 }

@@ -65,16 +65,47 @@ pub struct SandboxInfo {
     pub preselect: Option<String>,
 }
 
-/// The login remembered from the last start ("remember me").
-#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+/// An account Charla keeps between starts ("remember me"), in the order
+/// they were added. Never holds a password (that is in the OS keyring).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
-pub struct RememberedLogin {
+pub struct AccountSettings {
     /// The account.
     pub jid: String,
     /// Manual server host, if one was used.
     pub host: Option<String>,
     /// Manual server port, if one was used.
     pub port: Option<u16>,
+    /// Connected at start and kept online; a disabled account stays offline
+    /// until enabled again.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// The color chosen for the account (`#rrggbb`); `None` uses the
+    /// account's XEP-0392 color.
+    #[serde(default)]
+    pub color: Option<String>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+impl AccountSettings {
+    /// A newly added, enabled account with its default color.
+    pub fn new(jid: String, host: Option<String>, port: Option<u16>) -> Self {
+        Self {
+            jid,
+            host,
+            port,
+            enabled: true,
+            color: None,
+        }
+    }
+}
+
+/// Whether `color` is a `#rrggbb` color.
+pub fn is_color(color: &str) -> bool {
+    color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// User settings kept by the shell.
@@ -88,8 +119,8 @@ pub struct Settings {
     pub notifications: bool,
     /// Tell contacts when their messages have been seen (XEP-0333).
     pub read_markers: bool,
-    /// The last login, if "remember me" was ticked.
-    pub remembered: Option<RememberedLogin>,
+    /// The accounts kept between starts, first added first.
+    pub accounts: Vec<AccountSettings>,
     /// When to turn away and extended away without input at the desktop.
     pub auto_away: AutoAway,
     /// The last status messages set, newest first (at most
@@ -111,6 +142,11 @@ impl Settings {
         self.recent_statuses.insert(0, status.to_owned());
         self.recent_statuses.truncate(RECENT_STATUSES);
     }
+
+    /// The kept account `jid`, if any.
+    pub fn account_mut(&mut self, jid: &str) -> Option<&mut AccountSettings> {
+        self.accounts.iter_mut().find(|a| a.jid == jid)
+    }
 }
 
 impl Default for Settings {
@@ -119,7 +155,7 @@ impl Default for Settings {
             close_to_tray: false,
             notifications: true,
             read_markers: true,
-            remembered: None,
+            accounts: Vec::new(),
             auto_away: AutoAway::default(),
             recent_statuses: Vec::new(),
         }
@@ -209,23 +245,35 @@ pub struct PresenceEntry {
 
 /// What the window shows at start (`resume_login`).
 #[derive(Debug, Clone, Serialize, TS)]
-#[serde(tag = "type", rename_all = "snake_case")]
 #[ts(export)]
-pub enum Resume {
-    /// The remembered account is online, logged in with the password from
-    /// the OS keyring.
-    Online {
-        /// The account.
-        account: AccountId,
-        /// Its bare JID.
-        jid: String,
-    },
-    /// The login form is needed.
-    Form {
-        /// Why passwords cannot be remembered (no keyring, or it is locked),
-        /// if so: the password is then asked at each start.
-        keyring: Option<CoreError>,
-        /// Why the login with the remembered password failed, if it was tried.
-        error: Option<CoreError>,
-    },
+pub struct Resume {
+    /// The enabled accounts now online, logged in with their passwords from
+    /// the OS keyring. None: the login form is needed.
+    pub online: Vec<SignedIn>,
+    /// Enabled accounts whose login with the remembered password failed,
+    /// and why.
+    pub failed: Vec<LoginFailure>,
+    /// Why passwords cannot be remembered (no keyring, or it is locked), if
+    /// so: the password is then asked at each start.
+    pub keyring: Option<CoreError>,
+}
+
+/// An account that is logged in.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SignedIn {
+    /// The account.
+    pub account: AccountId,
+    /// Its bare JID.
+    pub jid: String,
+}
+
+/// An account whose login failed.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct LoginFailure {
+    /// Its bare JID.
+    pub jid: String,
+    /// Why.
+    pub error: CoreError,
 }

@@ -86,7 +86,7 @@ describe('login screen', () => {
       appInfo({
         settings: {
           ...defaultSettings(),
-          remembered: { jid: 'me@example.org', host: 'xmpp.example.org', port: 5223 },
+          accounts: [{ jid: 'me@example.org', host: 'xmpp.example.org', port: 5223, enabled: true, color: null }],
         },
       }),
     );
@@ -133,7 +133,7 @@ describe('login screen', () => {
   it('says why the password cannot be remembered', async () => {
     const backend = new FakeBackend();
     backend.resumeResult = () =>
-      Promise.resolve({ type: 'form', keyring: { code: 'keyring_locked', message: 'locked' }, error: null });
+      Promise.resolve({ online: [], failed: [], keyring: { code: 'keyring_locked', message: 'locked' } });
     const app = new AppStore(backend);
     await app.start();
     const { body } = render(App, { props: { app } });

@@ -56,6 +56,8 @@ pub enum ErrorCode {
     KeyringUnavailable,
     /// The OS keyring is locked or refused access.
     KeyringLocked,
+    /// No password is remembered for the account: the user must type it.
+    PasswordNeeded,
 }
 
 /// An error with a stable code, as delivered to the UI as `{code, message}`

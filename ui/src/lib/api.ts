@@ -42,6 +42,13 @@ export interface Backend {
   /** Trusts the certificate the last login of `jid` rejected (shown to the user), for that account. */
   trustCertificate(jid: string, fingerprint: string): Promise<void>;
   logout(account: AccountId): Promise<void>;
+  /**
+   * Enables a kept account (connects it with its remembered password: answers its id; rejects with
+   * `password_needed` when there is none) or disables it (answers null).
+   */
+  enableAccount(jid: string, enabled: boolean): Promise<AccountId | null>;
+  /** Sets the color a kept account is shown with (`#rrggbb`; null: its default). */
+  setAccountColor(jid: string, color: string | null): Promise<void>;
   /** Changes our presence; answers the recent status messages, this one first. */
   setPresence(account: AccountId, show: Show, status: string | null): Promise<string[]>;
   /** Seconds since `jid` was last online, if their server tells (XEP-0012). */
@@ -118,6 +125,8 @@ export const tauriBackend: Backend = {
   resumeLogin: () => call('resume_login'),
   trustCertificate: (jid, fingerprint) => call('trust_certificate', { jid, fingerprint }),
   logout: (account) => call('logout', { account }),
+  enableAccount: (jid, enabled) => call('enable_account', { jid, enabled }),
+  setAccountColor: (jid, color) => call('set_account_color', { jid, color }),
   setPresence: (account, show, status) => call('set_presence', { account, show, status }),
   lastActivity: (account, jid) => call('last_activity', { account, jid }),
   contacts: (account) => call('contacts', { account }),

@@ -7,6 +7,7 @@ import { getContext, setContext } from 'svelte';
 import type { Backend, Unsubscribe } from '$lib/api';
 import type { AccountId, LoginRequest } from '$lib/contract';
 import { toUiError, type UiError } from '$lib/errors';
+import { consistentColor } from '$lib/util/color';
 import { isAllowedLink } from '$lib/util/linkify';
 import { AvatarStore } from './avatars.svelte';
 import { ChatsStore, type ChatState } from './chats.svelte';
@@ -62,11 +63,10 @@ export class AppStore implements Stores {
       const popped = info.popped_out;
       if (popped) {
         this.session.signedIn(popped.account, '');
-        this.roster.bind(popped.account);
         this.chats.single = true;
         this.session.phase = 'popout';
         this.chats.open(popped.account, popped.peer);
-        await this.#refreshContacts();
+        await this.#refreshContacts(popped.account);
         await this.#refreshPresences(popped.account);
       } else {
         await this.#resume();
@@ -81,23 +81,29 @@ export class AppStore implements Stores {
   #retry: () => Promise<unknown> = () => this.#resume();
 
   /**
-   * Logs in with the password remembered in the OS keyring (the login form never shows then), or
-   * shows the login form with the reason: no keyring, or the remembered login failed.
+   * Logs every enabled account in with its password remembered in the OS keyring (the login form
+   * never shows then), or shows the login form with the reason: no keyring, or the remembered
+   * login failed. Accounts that could not log in are marked in the accounts list.
    */
   async #resume(): Promise<void> {
     this.#retry = () => this.#resume();
-    const remembered = this.session.info?.settings.remembered ?? null;
+    const first = this.settings.value.accounts.find((a) => a.enabled) ?? null;
     this.session.loggingIn = true;
     try {
       const resume = await this.backend.resumeLogin();
-      if (resume.type === 'online') {
-        await this.#enter(resume.account, resume.jid);
+      this.session.keyringError = resume.keyring ? toUiError(resume.keyring) : null;
+      for (const { jid, error } of resume.failed) this.session.loginFailures.set(jid, toUiError(error));
+      if (resume.online.length > 0) {
+        for (const { account, jid } of resume.online) await this.#enter(account, jid);
+        // An account whose server rejected the certificate asks now, as at login.
+        const certificate = resume.failed.find((f) => f.error.certificate);
+        if (certificate) this.#failed(toUiError(certificate.error), certificate.jid);
         return;
       }
-      this.session.keyringError = resume.keyring ? toUiError(resume.keyring) : null;
-      this.#failed(resume.error ? toUiError(resume.error) : null, remembered?.jid ?? '');
+      const failure = resume.failed.find((f) => f.jid === first?.jid) ?? resume.failed[0];
+      this.#failed(failure ? toUiError(failure.error) : null, failure?.jid ?? first?.jid ?? '');
     } catch (error) {
-      this.#failed(toUiError(error), remembered?.jid ?? '');
+      this.#failed(toUiError(error), first?.jid ?? '');
     } finally {
       this.session.loggingIn = false;
     }
@@ -112,9 +118,9 @@ export class AppStore implements Stores {
 
   async #enter(account: AccountId, jid: string): Promise<void> {
     this.session.signedIn(account, jid);
-    this.roster.bind(account);
+    this.roster.of(account);
     this.session.phase = 'main';
-    await this.#refreshContacts();
+    await this.#refreshContacts(account);
   }
 
   /** Trusts the certificate in the dialog for its account, then repeats the login. */
@@ -129,10 +135,11 @@ export class AppStore implements Stores {
       else this.session.loginError = toUiError(error);
       return;
     }
-    if (this.session.phase === 'main') {
+    const account = [...this.session.accounts].find(([, jid]) => jid === asked.jid)?.[0];
+    if (account !== undefined) {
       // A reconnect hit it: going online again logs in with the kept login.
-      const show = this.session.show === 'offline' ? 'available' : this.session.show;
-      await this.setPresence(show, this.session.status);
+      const { show, status } = this.session.presenceOf(account);
+      await this.setPresence(show === 'offline' ? 'available' : show, status, account);
     } else {
       await this.#retry();
     }
@@ -148,7 +155,10 @@ export class AppStore implements Stores {
     this.#unsubscribe = [];
   }
 
-  /** Logs in; on success the main window shows, on failure the error stays for the form. */
+  /**
+   * Logs in (the first account, or one more); on success the main window shows, on failure the
+   * error stays for the form.
+   */
   async login(request: LoginRequest): Promise<boolean> {
     if (this.session.loggingIn) return false;
     this.#retry = () => this.login(request);
@@ -159,9 +169,16 @@ export class AppStore implements Stores {
       const account = await this.backend.login(request);
       // The shell saved (or forgot) the login as asked; keep the local copy in step.
       const { host, port } = request;
+      const jid = bareJid(request.jid);
       const keep = request.remember || request.remember_password === true;
-      const remembered = keep ? { jid: bareJid(request.jid), host, port } : null;
-      this.settings.load({ ...this.settings.value, remembered });
+      const kept = this.settings.value.accounts;
+      const old = kept.find((a) => a.jid === jid);
+      const accounts = !keep
+        ? kept.filter((a) => a.jid !== jid)
+        : old
+          ? kept.map((a) => (a === old ? { ...a, host, port, enabled: true } : a))
+          : [...kept, { jid, host, port, enabled: true, color: null }];
+      this.settings.load({ ...this.settings.value, accounts });
       await this.#enter(account, request.jid);
       return true;
     } catch (error) {
@@ -172,15 +189,13 @@ export class AppStore implements Stores {
     }
   }
 
-  async #refreshContacts(): Promise<void> {
-    const account = this.session.account;
-    if (account === null) return;
+  async #refreshContacts(account: AccountId): Promise<void> {
     // Avatars are extras: failing to read them leaves the initials, never the list empty.
     this.avatars.load(account).catch((error: unknown) => this.notices.error(toUiError(error)));
     try {
       const contacts = await this.backend.contacts(account);
       // A `roster_loaded` event that came meanwhile is at least as fresh as the cache.
-      if (!this.roster.loaded) this.roster.load(account, contacts);
+      if (!this.roster.of(account).loaded) this.roster.load(account, contacts);
     } catch (error) {
       this.notices.error(toUiError(error));
     }
@@ -198,11 +213,15 @@ export class AppStore implements Stores {
   }
 
   /**
-   * Adds a contact (optional name and group) and asks to see their presence; returns the error
-   * for the form, or null.
+   * Adds a contact (optional name and group) on `account` (the first one if not given) and asks
+   * to see their presence; returns the error for the form, or null.
    */
-  async addContact(jid: string, name: string, group: string): Promise<UiError | null> {
-    const account = this.session.account;
+  async addContact(
+    jid: string,
+    name: string,
+    group: string,
+    account = this.session.account,
+  ): Promise<UiError | null> {
     if (account === null) return null;
     try {
       await this.backend.addContact(account, jid.trim(), name.trim() || null, group.trim() || null);
@@ -213,9 +232,12 @@ export class AppStore implements Stores {
   }
 
   /** Renames a contact and sets its groups (blank ones dropped); returns the error, or null. */
-  async editContact(jid: string, name: string, groups: readonly string[]): Promise<UiError | null> {
-    const account = this.session.account;
-    if (account === null) return null;
+  async editContact(
+    account: AccountId,
+    jid: string,
+    name: string,
+    groups: readonly string[],
+  ): Promise<UiError | null> {
     try {
       const kept = groups.map((g) => g.trim()).filter((g) => g !== '');
       await this.backend.editContact(account, jid, name.trim() || null, kept);
@@ -226,78 +248,131 @@ export class AppStore implements Stores {
   }
 
   /** Removes a contact (both stop sharing presence); the chat history stays. */
-  async removeContact(jid: string): Promise<void> {
-    await this.#act((account) => this.backend.removeContact(account, jid));
+  async removeContact(account: AccountId, jid: string): Promise<void> {
+    await this.#act(() => this.backend.removeContact(account, jid));
   }
 
   /** Blocks a contact: the server drops everything from them. */
-  async blockContact(jid: string): Promise<void> {
-    await this.#act((account) => this.backend.block(account, jid, true));
+  async blockContact(account: AccountId, jid: string): Promise<void> {
+    await this.#act(() => this.backend.block(account, jid, true));
   }
 
-  /** The blocked addresses, as last read from the server (`loadBlocked`). */
-  blockedList = $state<string[]>([]);
+  /** The blocked addresses of every account, as last read from the servers (`loadBlocked`). */
+  blockedList = $state<{ account: AccountId; jid: string }[]>([]);
 
-  /** Reads the block list from the server (offline it keeps the last one, without a notice). */
+  /** Reads the block lists from the servers (an offline one keeps its last list, without a notice). */
   async loadBlocked(): Promise<void> {
-    const account = this.session.account;
-    if (account === null) return;
-    try {
-      this.blockedList = await this.backend.blocked(account);
-    } catch {
-      // Offline: the settings show the list as last read.
-    }
+    const lists = await Promise.all(
+      [...this.session.accounts.keys()].map(async (account) => {
+        try {
+          return (await this.backend.blocked(account)).map((jid) => ({ account, jid }));
+        } catch {
+          // Offline: the settings show the list as last read.
+          return this.blockedList.filter((b) => b.account === account);
+        }
+      }),
+    );
+    this.blockedList = lists.flat();
   }
 
-  /** Unblocks `jid` and reads the list again. */
-  async unblock(jid: string): Promise<void> {
-    await this.#act((account) => this.backend.block(account, jid, false));
+  /** Unblocks `jid` on `account` and reads the lists again. */
+  async unblock(account: AccountId, jid: string): Promise<void> {
+    await this.#act(() => this.backend.block(account, jid, false));
     await this.loadBlocked();
   }
 
-  async #act(action: (account: AccountId) => Promise<void>): Promise<void> {
-    const account = this.session.account;
-    if (account === null) return;
+  async #act(action: () => Promise<void>): Promise<void> {
     try {
-      await action(account);
+      await action();
     } catch (error) {
       this.notices.error(toUiError(error));
     }
   }
 
   /**
-   * Accepts or denies `jid`'s request to see our presence; `block` denies it and blocks them,
-   * so that nothing more comes from them.
+   * Accepts or denies `jid`'s request to see our presence on `account`; `block` denies it and
+   * blocks them, so that nothing more comes from them.
    */
-  async answerRequest(jid: string, answer: 'accept' | 'deny' | 'block'): Promise<void> {
-    const account = this.session.account;
-    if (account === null) return;
+  async answerRequest(account: AccountId, jid: string, answer: 'accept' | 'deny' | 'block'): Promise<void> {
     try {
       await this.backend.answerSubscription(account, jid, answer === 'accept');
       if (answer === 'block') await this.backend.block(account, jid, true);
-      this.roster.requests.delete(jid);
+      this.roster.answered(account, jid);
     } catch (error) {
       this.notices.error(toUiError(error));
     }
   }
 
+  /** Logs every account out (their remembered passwords are forgotten) and shows the login form. */
   async logout(): Promise<void> {
-    const account = this.session.account;
     this.chats.closeAll();
-    if (account !== null) {
-      try {
-        await this.backend.logout(account);
-      } catch {
-        // Logged out locally regardless; the backend drops the session with the window.
-      }
-    }
+    await Promise.all(
+      [...this.session.accounts.keys()].map((account) =>
+        this.backend.logout(account).catch(() => {
+          // Logged out locally regardless; the backend drops the session with the window.
+        }),
+      ),
+    );
     this.#signOut();
   }
 
+  /**
+   * Enables a kept account (it logs in with its remembered password; without one, the add-account
+   * form opens for it) or disables it (it goes offline, also at the next start).
+   */
+  async enableAccount(jid: string, enabled: boolean): Promise<void> {
+    const accounts = this.settings.value.accounts.map((a) => (a.jid === jid ? { ...a, enabled } : a));
+    this.settings.load({ ...this.settings.value, accounts });
+    if (!enabled) {
+      const account = [...this.session.accounts].find(([, j]) => j === jid)?.[0];
+      if (account !== undefined) this.#leave(account);
+    }
+    try {
+      const account = await this.backend.enableAccount(jid, enabled);
+      if (account !== null) await this.#enter(account, jid);
+    } catch (error) {
+      const failure = toUiError(error);
+      if (!enabled) this.notices.error(failure);
+      else if (failure.code === 'password_needed') this.session.addingAccount = { jid };
+      else {
+        this.session.loginFailures.set(jid, failure);
+        if (failure.certificate) this.#failed(failure, jid);
+      }
+    }
+  }
+
+  /** Sets the color `jid` is shown with (`null`: its XEP-0392 color). */
+  async setAccountColor(jid: string, color: string | null): Promise<void> {
+    try {
+      await this.backend.setAccountColor(jid, color);
+      const accounts = this.settings.value.accounts.map((a) => (a.jid === jid ? { ...a, color } : a));
+      this.settings.load({ ...this.settings.value, accounts });
+    } catch (error) {
+      this.notices.error(toUiError(error));
+    }
+  }
+
+  /** The color an account is shown with: the chosen one, else its JID's XEP-0392 color. */
+  colorOf(jid: string): string {
+    return this.settings.value.accounts.find((a) => a.jid === jid)?.color ?? consistentColor(jid);
+  }
+
+  /** `colorOf` a signed-in account. */
+  accountColor(account: AccountId): string {
+    return this.colorOf(this.session.accounts.get(account) ?? '');
+  }
+
+  /** Forgets one account in the window: its chats, contacts and presence. */
+  #leave(account: AccountId): void {
+    this.chats.closeAll(account);
+    this.roster.drop(account);
+    this.blockedList = this.blockedList.filter((b) => b.account !== account);
+    this.session.signedOutOf(account);
+    if (this.session.accounts.size === 0) this.#signOut();
+  }
+
   /** Changes the account's password on the server; returns the error for the form, or null. */
-  async changePassword(password: string): Promise<UiError | null> {
-    const account = this.session.account;
-    if (account === null) return null;
+  async changePassword(account: AccountId, password: string): Promise<UiError | null> {
     try {
       await this.backend.changePassword(account, password);
       return null;
@@ -311,21 +386,18 @@ export class AppStore implements Stores {
    * Charla keeping or deleting its history. Either way it is signed out and no longer
    * remembered. Returns the error for the dialog, or null.
    */
-  async endAccount(how: 'delete' | { keepHistory: boolean }): Promise<UiError | null> {
-    const account = this.session.account;
-    if (account === null) return null;
+  async endAccount(account: AccountId, how: 'delete' | { keepHistory: boolean }): Promise<UiError | null> {
+    const jid = this.session.accounts.get(account);
     try {
       if (how === 'delete') await this.backend.deleteAccount(account);
       else await this.backend.removeAccount(account, how.keepHistory);
     } catch (error) {
       return toUiError(error);
     }
-    // The shell forgot the remembered login; keep the local copy in step.
-    if (this.settings.value.remembered?.jid === this.session.jid) {
-      this.settings.load({ ...this.settings.value, remembered: null });
-    }
-    this.chats.closeAll();
-    this.#signOut();
+    // The shell forgot the kept account; keep the local copy in step.
+    const accounts = this.settings.value.accounts.filter((a) => a.jid !== jid);
+    this.settings.load({ ...this.settings.value, accounts });
+    this.#leave(account);
     return null;
   }
 
@@ -348,10 +420,6 @@ export class AppStore implements Stores {
   }
 
   /**
-   * Sets our availability and status text; `offline` disconnects, and any other choice while
-   * disconnected makes the backend log in again with the login it kept (no password here).
-   */
-  /**
    * Asks when the contact of `chat` was last online (XEP-0012) and keeps it on the chat; a server
    * that does not tell, or an error, leaves it unknown. Nothing is shown for it, so errors are quiet.
    */
@@ -364,20 +432,38 @@ export class AppStore implements Stores {
     }
   }
 
-  async setPresence(show: OwnShow, status: string): Promise<void> {
-    const account = this.session.account;
-    if (account === null) return;
-    const previous = { show: this.session.show, status: this.session.status };
-    this.session.show = show;
-    this.session.status = status;
+  /**
+   * Sets our availability and status text on `account`, or on every signed-in account (the
+   * all-accounts choice, which replaces the per-account ones); `offline` disconnects, and any
+   * other choice while disconnected makes the backend log in again with the login it kept.
+   */
+  async setPresence(show: OwnShow, status: string, account?: AccountId): Promise<void> {
+    const session = this.session;
+    const accounts = account === undefined ? [...session.accounts.keys()] : [account];
+    if (accounts.length === 0) return;
+    const previous = { show: session.show, status: session.status, own: new Map(session.ownPresence) };
+    if (account === undefined) {
+      session.show = show;
+      session.status = status;
+      session.ownPresence.clear();
+    } else session.ownPresence.set(account, { show, status });
     const text = status.trim() === '' ? null : status.trim();
-    try {
-      this.settings.recentStatuses(await this.backend.setPresence(account, show, text));
-    } catch (error) {
-      this.session.show = previous.show;
-      this.session.status = previous.status;
-      this.notices.error(toUiError(error));
+    const results = await Promise.allSettled(accounts.map((a) => this.backend.setPresence(a, show, text)));
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [[accounts[i]!, r.reason] as const] : []));
+    for (const r of results) if (r.status === 'fulfilled') this.settings.recentStatuses(r.value);
+    if (failed.length === 0) return;
+    // What failed keeps what it had.
+    if (account === undefined && failed.length === accounts.length) {
+      session.show = previous.show;
+      session.status = previous.status;
+      for (const [a, p] of previous.own) session.ownPresence.set(a, p);
+    } else {
+      for (const [a] of failed) {
+        const before = previous.own.get(a) ?? { show: previous.show, status: previous.status };
+        session.ownPresence.set(a, before);
+      }
     }
+    this.notices.error(toUiError(failed[0]![1]));
   }
 }
 

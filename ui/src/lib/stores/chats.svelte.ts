@@ -170,8 +170,9 @@ export class ChatsStore {
     });
   }
 
-  closeAll(): void {
-    for (const tab of [...this.tabs]) this.close(tab.key);
+  /** Closes every chat, or those of one account. */
+  closeAll(account?: AccountId): void {
+    for (const tab of [...this.tabs]) if (account === undefined || tab.account === account) this.close(tab.key);
   }
 
   activate(key: string | null): void {

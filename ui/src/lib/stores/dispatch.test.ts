@@ -25,28 +25,33 @@ describe('dispatch', () => {
 
   it('removes, renames and blocks contacts through the backend', async () => {
     const { app, backend } = await loggedIn();
-    expect(await app.editContact('old@x', ' Old ', [' Work', ' ', 'Pals '])).toBeNull();
+    expect(await app.editContact(1, 'old@x', ' Old ', [' Work', ' ', 'Pals '])).toBeNull();
     expect(backend.called('editContact')).toEqual([[1, 'old@x', 'Old', ['Work', 'Pals']]]);
-    await app.removeContact('old@x');
-    await app.blockContact('spam@x');
+    await app.removeContact(1, 'old@x');
+    await app.blockContact(1, 'spam@x');
     expect(backend.called('removeContact')).toEqual([[1, 'old@x']]);
     expect(backend.called('block')).toEqual([[1, 'spam@x', true]]);
     await app.loadBlocked();
-    expect(app.blockedList).toEqual(['spam@x']);
-    await app.unblock('spam@x');
+    expect(app.blockedList).toEqual([{ account: 1, jid: 'spam@x' }]);
+    await app.unblock(1, 'spam@x');
     expect(app.blockedList).toEqual([]);
   });
 
-  it('lists subscription requests until answered, for the shown account only', async () => {
+  it('lists subscription requests until answered, each with its account', async () => {
     const { app, backend } = await loggedIn();
     backend.emitCore({ type: 'subscription_request', account: 1, jid: 'new@x' });
     backend.emitCore({ type: 'subscription_request', account: 1, jid: 'spam@x' });
     backend.emitCore({ type: 'subscription_request', account: 2, jid: 'other@x' });
-    expect([...app.roster.requests]).toEqual(['new@x', 'spam@x']);
+    expect([...app.roster.requests.values()]).toEqual([
+      { account: 1, jid: 'new@x' },
+      { account: 1, jid: 'spam@x' },
+      { account: 2, jid: 'other@x' },
+    ]);
+    app.roster.drop(2);
     backend.emitCore({ type: 'subscription_request', account: 1, jid: 'no@x' });
-    await app.answerRequest('new@x', 'accept');
-    await app.answerRequest('spam@x', 'block');
-    await app.answerRequest('no@x', 'deny');
+    await app.answerRequest(1, 'new@x', 'accept');
+    await app.answerRequest(1, 'spam@x', 'block');
+    await app.answerRequest(1, 'no@x', 'deny');
     expect(backend.called('answerSubscription')).toEqual([
       [1, 'new@x', true],
       [1, 'spam@x', false],
@@ -73,18 +78,18 @@ describe('dispatch', () => {
       { type: 'error', account: 1, error: { code: 'unreachable', message: 'refused' } },
     ];
     for (const event of events) backend.emitCore(event);
-    expect([...app.roster.entries.keys()].sort()).toEqual(['a@x', 'c@x']);
-    expect(app.roster.view('a@x')).toMatchObject({ show: 'away', status: 'lunch', online: true });
+    expect([...app.roster.of(1).entries.keys()].sort()).toEqual(['a@x', 'c@x']);
+    expect(app.roster.view(1, 'a@x')).toMatchObject({ show: 'away', status: 'lunch', online: true });
     expect(app.roster.groups.map((g) => [g.key, g.contacts.map((c) => c.jid)])).toEqual([['G', ['a@x', 'c@x']]]);
-    expect(app.session.connection).toEqual({ state: 'online', jid: 'me@example.org/x' });
+    expect(app.session.connectionOf(1)).toEqual({ state: 'online', jid: 'me@example.org/x' });
     // Connection failures explain the banner instead of popping up.
     expect(app.notices.list.map((n) => n.key)).toEqual(['error.diskFull']);
-    expect(app.session.connectionError?.code).toBe('unreachable');
+    expect(app.session.connectionErrors.get(1)?.code).toBe('unreachable');
     backend.emitCore({ type: 'connection', account: 1, state: { state: 'online', jid: 'me@example.org/x' } });
-    expect(app.session.connectionError).toBeNull();
+    expect(app.session.connectionErrors.has(1)).toBe(false);
 
     backend.emitCore({ type: 'presence_changed', account: 1, jid: 'a@x', presence: null });
-    expect(app.roster.view('a@x').online).toBe(false);
+    expect(app.roster.view(1, 'a@x').online).toBe(false);
   });
 
   it('keeps the roster and presence that arrive while login is still under way', async () => {
@@ -103,7 +108,7 @@ describe('dispatch', () => {
     });
     resolve(4);
     await login;
-    expect(app.roster.view('a@x')).toMatchObject({ name: 'Ann', show: 'dnd' });
+    expect(app.roster.view(4, 'a@x')).toMatchObject({ name: 'Ann', show: 'dnd' });
   });
 
   it('leaves errors during login to the login form', async () => {
@@ -119,15 +124,17 @@ describe('dispatch', () => {
     const { app } = await loggedIn();
     app.dispatch({ type: 'contact_changed', account: 1, contact: contact('a@x') });
     app.dispatch({ type: 'contact_changed', account: 1, contact: { ...contact('a@x'), subscription: 'remove' } });
-    expect(app.roster.entries.size).toBe(0);
+    expect(app.roster.of(1).entries.size).toBe(0);
   });
 
-  it('ignores roster events of another account', async () => {
+  it('keeps the rosters of accounts apart, and ignores errors of accounts not signed in', async () => {
     const { app } = await loggedIn();
     app.dispatch({ type: 'contact_changed', account: 2, contact: contact('z@x') });
     app.dispatch({ type: 'error', account: 2, error: { code: 'timeout', message: '' } });
-    expect(app.roster.entries.size).toBe(0);
+    expect(app.roster.of(1).entries.size).toBe(0);
+    expect(app.roster.entry(2, 'z@x')).toBeDefined();
     expect(app.notices.list).toEqual([]);
+    expect(app.session.connectionErrors.size).toBe(0);
   });
 
   it('tracks reconnection with a countdown and clears presence while offline', async () => {
@@ -139,15 +146,15 @@ describe('dispatch', () => {
       presence: { show: 'available', status: null, resource: 'r', priority: 0, idle_since: null },
     });
     app.dispatch({ type: 'connection', account: 1, state: { state: 'reconnecting', attempt: 2, retry_in_ms: 4500 } });
-    expect(app.session.connection.state).toBe('reconnecting');
-    expect(app.session.secondsUntilRetry(app.now())).toBe(5);
+    expect(app.session.connectionOf(1).state).toBe('reconnecting');
+    expect(app.session.secondsUntilRetry(1, app.now())).toBe(5);
     tick(2000);
-    expect(app.session.secondsUntilRetry(app.now())).toBe(3);
+    expect(app.session.secondsUntilRetry(1, app.now())).toBe(3);
     tick(9000);
-    expect(app.session.secondsUntilRetry(app.now())).toBe(0);
-    expect(app.roster.presence.size).toBe(0);
+    expect(app.session.secondsUntilRetry(1, app.now())).toBe(0);
+    expect(app.roster.of(1).presence.size).toBe(0);
     app.dispatch({ type: 'connection', account: 1, state: { state: 'online', jid: 'me@example.org/x' } });
-    expect(app.session.secondsUntilRetry(app.now())).toBeNull();
+    expect(app.session.secondsUntilRetry(1, app.now())).toBeNull();
   });
 
   it('routes shell events: unread counts and open_chat', async () => {

@@ -46,7 +46,7 @@ export function dispatch(stores: Stores, event: AppEvent): void {
     case 'connection':
       session.setConnection(event.account, event.state, stores.now());
       // Presence is only known while connected: everyone shows offline meanwhile.
-      if (event.state.state !== 'online' && event.account === session.account) roster.clearPresence();
+      if (event.state.state !== 'online') roster.clearPresence(event.account);
       break;
     case 'roster_loaded':
       roster.load(event.account, event.contacts);
@@ -79,13 +79,18 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       break;
     case 'error':
       // While logging in, the login form shows the failure itself.
-      if (session.account === null || (event.account !== null && event.account !== session.account)) break;
+      if (session.account === null) break;
+      if (event.account === null) {
+        notices.error(event.error);
+        break;
+      }
+      if (!session.accounts.has(event.account)) break;
       // Connection failures explain the connection banner rather than pop up on their own.
       if (CONNECTION_ERRORS.has(event.error.code)) {
-        session.connectionError = event.error;
+        session.connectionErrors.set(event.account, event.error);
         // The server's certificate changed while online: ask, as at login.
         const problem = event.error.certificate;
-        if (problem) session.certificate = { jid: session.jid, problem };
+        if (problem) session.certificate = { jid: session.accounts.get(event.account)!, problem };
       } else notices.error(event.error);
       break;
     case 'unread_changed':

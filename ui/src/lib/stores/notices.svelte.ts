@@ -26,6 +26,7 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode | 'unknown', MessageKey>>
   refused: 'error.refused',
   keyring_unavailable: 'error.keyringUnavailable',
   keyring_locked: 'error.keyringLocked',
+  password_needed: 'error.passwordNeeded',
   unknown: 'error.unknown',
 };
 

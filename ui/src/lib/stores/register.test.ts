@@ -130,7 +130,7 @@ describe('account care', () => {
   async function signedIn(backend: FakeBackend): Promise<AppStore> {
     backend.info = {
       ...backend.info,
-      settings: { ...backend.info.settings, remembered: { jid: 'me@example.org', host: null, port: null } },
+      settings: { ...backend.info.settings, accounts: [{ jid: 'me@example.org', host: null, port: null, enabled: true, color: null }] },
     };
     const app = new AppStore(backend);
     await app.start();
@@ -141,38 +141,38 @@ describe('account care', () => {
   it('changes the password and reports a refusal', async () => {
     const backend = new FakeBackend();
     const app = await signedIn(backend);
-    expect(await app.changePassword('new-pw')).toBeNull();
+    expect(await app.changePassword(1, 'new-pw')).toBeNull();
     expect(backend.called('changePassword')).toEqual([[1, 'new-pw']]);
     backend.failAccount = { code: 'not_acceptable', message: 'weak' };
-    expect((await app.changePassword('x'))?.code).toBe('not_acceptable');
+    expect((await app.changePassword(1, 'x'))?.code).toBe('not_acceptable');
     expect(app.session.phase).toBe('main');
   });
 
   it('deleting the account signs out and forgets the remembered login', async () => {
     const backend = new FakeBackend();
     const app = await signedIn(backend);
-    expect(app.settings.value.remembered?.jid).toBe('me@example.org');
-    expect(await app.endAccount('delete')).toBeNull();
+    expect(app.settings.value.accounts[0]?.jid).toBe('me@example.org');
+    expect(await app.endAccount(1, 'delete')).toBeNull();
     expect(backend.called('deleteAccount')).toEqual([[1]]);
     expect(app.session.phase).toBe('login');
     expect(app.session.account).toBeNull();
-    expect(app.settings.value.remembered).toBeNull();
+    expect(app.settings.value.accounts).toEqual([]);
   });
 
   it('removing the account passes the history choice; a failure keeps the session', async () => {
     const backend = new FakeBackend();
     const app = await signedIn(backend);
     backend.failAccount = { code: 'store', message: 'disk' };
-    expect((await app.endAccount({ keepHistory: false }))?.code).toBe('store');
+    expect((await app.endAccount(1, { keepHistory: false }))?.code).toBe('store');
     expect(app.session.phase).toBe('main');
-    expect(app.settings.value.remembered?.jid).toBe('me@example.org');
+    expect(app.settings.value.accounts[0]?.jid).toBe('me@example.org');
     backend.failAccount = null;
-    expect(await app.endAccount({ keepHistory: true })).toBeNull();
+    expect(await app.endAccount(1, { keepHistory: true })).toBeNull();
     expect(backend.called('removeAccount')).toEqual([
       [1, false],
       [1, true],
     ]);
     expect(app.session.phase).toBe('login');
-    expect(app.settings.value.remembered).toBeNull();
+    expect(app.settings.value.accounts).toEqual([]);
   });
 });

@@ -1,10 +1,19 @@
 /**
- * The account's roster and its contacts' presence, and the buddy list's view state (filter,
- * collapsed groups). `groups` is the list as shown: grouped, online first, then by name.
+ * The rosters of every signed-in account and their contacts' presence, and the buddy list's view
+ * state (filter, collapsed groups). `groups` is the list as shown, all accounts together:
+ * grouped, online first, then by name.
  */
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import type { AccountId, ContactPresence, RosterEntry } from '$lib/contract';
-import { groupContacts, searchContacts, toContactView, type ContactGroup, type ContactView } from '$lib/util/contacts';
+import {
+  contactKey,
+  groupContacts,
+  searchContacts,
+  toContactView,
+  type AccountContacts,
+  type ContactGroup,
+  type ContactView,
+} from '$lib/util/contacts';
 import { i18n } from './locale.svelte';
 
 /** What grouping needs from the current language. */
@@ -15,17 +24,31 @@ export interface RosterLabels {
 
 const defaultLabels = (): RosterLabels => ({ locale: i18n.locale, noGroupLabel: i18n.t('roster.noGroup') });
 
-export class RosterStore {
-  /** The account shown; events of other accounts are ignored once it is set. */
-  account = $state<AccountId | null>(null);
+/** One account's roster and the presence of its contacts. */
+export class AccountRoster {
+  readonly account: AccountId;
   readonly entries = new SvelteMap<string, RosterEntry>();
   readonly presence = new SvelteMap<string, ContactPresence>();
   /** Whether the roster has arrived at least once. */
   loaded = $state(false);
+
+  constructor(account: AccountId) {
+    this.account = account;
+  }
+}
+
+/** A request to see our presence, on one account. */
+export interface SubscriptionRequest {
+  account: AccountId;
+  jid: string;
+}
+
+export class RosterStore {
+  readonly accounts = new SvelteMap<AccountId, AccountRoster>();
   filter = $state('');
   readonly collapsed = new SvelteSet<string>();
-  /** Who asks to see our presence, not yet answered. */
-  readonly requests = new SvelteSet<string>();
+  /** Who asks to see our presence, not yet answered, by `contactKey`. */
+  readonly requests = new SvelteMap<string, SubscriptionRequest>();
 
   readonly #labels: () => RosterLabels;
 
@@ -33,10 +56,20 @@ export class RosterStore {
     this.#labels = labels;
   }
 
+  /** Whether every account's roster has arrived at least once. */
+  readonly loaded: boolean = $derived([...this.accounts.values()].every((r) => r.loaded));
+
+  /** Every account's contacts, for grouping and searching. */
+  *#contacts(): Generator<AccountContacts> {
+    for (const { account, entries, presence } of this.accounts.values()) {
+      yield { account, entries: entries.values(), presence };
+    }
+  }
+
   /** The buddy list. */
   readonly groups: ContactGroup[] = $derived.by(() => {
     const { locale, noGroupLabel } = this.#labels();
-    return groupContacts(this.entries.values(), this.presence, {
+    return groupContacts(this.#contacts(), {
       locale,
       noGroupLabel,
       filter: this.filter,
@@ -44,21 +77,24 @@ export class RosterStore {
     });
   });
 
-  #accepts(account: AccountId): boolean {
-    return this.account === null || this.account === account;
+  /** The roster of `account`, created on first use. */
+  of(account: AccountId): AccountRoster {
+    let roster = this.accounts.get(account);
+    if (!roster) {
+      roster = new AccountRoster(account);
+      this.accounts.set(account, roster);
+    }
+    return roster;
   }
 
-  /** Shows this account; what arrived for it before (during login) is kept. */
-  bind(account: AccountId): void {
-    if (this.account !== null && this.account !== account) this.reset();
-    this.account = account;
+  /** Forgets one account's roster (it was disabled, logged out or removed). */
+  drop(account: AccountId): void {
+    this.accounts.delete(account);
+    for (const [key, request] of this.requests) if (request.account === account) this.requests.delete(key);
   }
 
   reset(): void {
-    this.account = null;
-    this.entries.clear();
-    this.presence.clear();
-    this.loaded = false;
+    this.accounts.clear();
     this.filter = '';
     this.collapsed.clear();
     this.requests.clear();
@@ -66,39 +102,41 @@ export class RosterStore {
 
   /** `jid` asks to see our presence (`subscription_request`). */
   request(account: AccountId, jid: string): void {
-    if (!this.#accepts(account)) return;
-    this.requests.add(jid);
+    this.requests.set(contactKey(account, jid), { account, jid });
   }
 
-  /** Replaces the whole roster (`roster_loaded`, or the `contacts` command). */
+  answered(account: AccountId, jid: string): void {
+    this.requests.delete(contactKey(account, jid));
+  }
+
+  /** Replaces the whole roster of `account` (`roster_loaded`, or the `contacts` command). */
   load(account: AccountId, contacts: readonly RosterEntry[]): void {
-    if (!this.#accepts(account)) return;
+    const roster = this.of(account);
     const keep = new Set(contacts.map((c) => c.jid));
-    for (const jid of [...this.entries.keys()]) if (!keep.has(jid)) this.entries.delete(jid);
-    for (const contact of contacts) this.entries.set(contact.jid, contact);
-    this.loaded = true;
+    for (const jid of [...roster.entries.keys()]) if (!keep.has(jid)) roster.entries.delete(jid);
+    for (const contact of contacts) roster.entries.set(contact.jid, contact);
+    roster.loaded = true;
   }
 
   upsert(account: AccountId, contact: RosterEntry): void {
-    if (!this.#accepts(account)) return;
-    if (contact.subscription === 'remove') this.entries.delete(contact.jid);
-    else this.entries.set(contact.jid, contact);
+    const roster = this.of(account);
+    if (contact.subscription === 'remove') roster.entries.delete(contact.jid);
+    else roster.entries.set(contact.jid, contact);
   }
 
   remove(account: AccountId, jid: string): void {
-    if (!this.#accepts(account)) return;
-    this.entries.delete(jid);
+    this.accounts.get(account)?.entries.delete(jid);
   }
 
   setPresence(account: AccountId, jid: string, presence: ContactPresence | null): void {
-    if (!this.#accepts(account)) return;
-    if (presence === null) this.presence.delete(jid);
-    else this.presence.set(jid, presence);
+    const roster = this.of(account);
+    if (presence === null) roster.presence.delete(jid);
+    else roster.presence.set(jid, presence);
   }
 
-  /** Everyone is offline (our connection went down). */
-  clearPresence(): void {
-    this.presence.clear();
+  /** Everyone of `account` is offline (its connection went down). */
+  clearPresence(account: AccountId): void {
+    this.accounts.get(account)?.presence.clear();
   }
 
   toggleGroup(key: string): void {
@@ -106,13 +144,19 @@ export class RosterStore {
     else this.collapsed.add(key);
   }
 
+  /** The roster entry of `jid` on `account`, if it is a contact there. */
+  entry(account: AccountId, jid: string): RosterEntry | undefined {
+    return this.accounts.get(account)?.entries.get(jid);
+  }
+
   /** One contact (or a stranger we chat with) as the UI shows it. */
-  view(jid: string): ContactView {
-    const entry = this.entries.get(jid) ?? { jid, name: null, subscription: 'none', ask_pending: false, groups: [] };
-    return toContactView(entry, this.presence.get(jid));
+  view(account: AccountId, jid: string): ContactView {
+    const roster = this.accounts.get(account);
+    const entry = roster?.entries.get(jid) ?? { jid, name: null, subscription: 'none', ask_pending: false, groups: [] };
+    return toContactView(account, entry, roster?.presence.get(jid));
   }
 
   search(query: string): ContactView[] {
-    return searchContacts(this.entries.values(), this.presence, query, this.#labels().locale);
+    return searchContacts(this.#contacts(), query, this.#labels().locale);
   }
 }

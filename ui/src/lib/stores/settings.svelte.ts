@@ -1,4 +1,4 @@
-/** The shell's settings (close to tray, notifications, remembered login). */
+/** The shell's settings (close to tray, notifications, kept accounts). */
 import type { Backend } from '$lib/api';
 import { toUiError } from '$lib/errors';
 import type { Settings } from '$lib/contract';
@@ -9,7 +9,7 @@ export class SettingsStore {
     close_to_tray: false,
     notifications: true,
     read_markers: true,
-    remembered: null,
+    accounts: [],
     auto_away: { away_after_secs: 300, xa_after_secs: 1200 },
     recent_statuses: [],
   });

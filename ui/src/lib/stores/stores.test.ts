@@ -233,8 +233,10 @@ describe('AppStore', () => {
       true,
     );
     expect(app.session).toMatchObject({ phase: 'main', account: 1, jid: 'me@example.org', loggingIn: false });
-    expect(app.roster.entries.has('a@x')).toBe(true);
-    expect(app.settings.value.remembered).toEqual({ jid: 'me@example.org', host: 'h', port: 5 });
+    expect(app.roster.entry(1, 'a@x')).toBeDefined();
+    expect(app.settings.value.accounts).toEqual([
+      { jid: 'me@example.org', host: 'h', port: 5, enabled: true, color: null },
+    ]);
   });
 
   it('keeps the login error by code and shows the connecting state meanwhile', async () => {
@@ -253,7 +255,8 @@ describe('AppStore', () => {
 
   it('logs in at start with the password from the keyring, without the login form', async () => {
     const backend = new FakeBackend();
-    backend.resumeResult = () => Promise.resolve({ type: 'online', account: 7, jid: 'me@example.org' });
+    backend.resumeResult = () =>
+      Promise.resolve({ online: [{ account: 7, jid: 'me@example.org' }], failed: [], keyring: null });
     const app = new AppStore(backend);
     await app.start();
     expect(app.session).toMatchObject({ phase: 'main', account: 7, jid: 'me@example.org', loggingIn: false });
@@ -261,10 +264,33 @@ describe('AppStore', () => {
     expect(backend.called('contacts')).toEqual([[7]]);
   });
 
+  it('logs every enabled account in at start and marks the ones that failed', async () => {
+    const backend = new FakeBackend();
+    const failure = { jid: 'c@example.org', error: { code: 'unreachable' as const, message: 'refused' } };
+    backend.resumeResult = () =>
+      Promise.resolve({
+        online: [
+          { account: 1, jid: 'a@example.org' },
+          { account: 2, jid: 'b@example.org' },
+        ],
+        failed: [failure],
+        keyring: null,
+      });
+    const app = new AppStore(backend);
+    await app.start();
+    expect(app.session).toMatchObject({ phase: 'main', account: 1, jid: 'a@example.org', multi: true });
+    expect([...app.session.accounts]).toEqual([
+      [1, 'a@example.org'],
+      [2, 'b@example.org'],
+    ]);
+    expect(app.session.loginFailures.get('c@example.org')?.code).toBe('unreachable');
+    expect(backend.called('contacts')).toEqual([[1], [2]]);
+  });
+
   it('shows the login form with why no password can be remembered', async () => {
     const backend = new FakeBackend();
     const keyring = { code: 'keyring_unavailable', message: 'no Secret Service' } as const;
-    backend.resumeResult = () => Promise.resolve({ type: 'form', keyring, error: null });
+    backend.resumeResult = () => Promise.resolve({ online: [], failed: [], keyring });
     const app = new AppStore(backend);
     await app.start();
     expect(app.session).toMatchObject({ phase: 'login', keyringError: { code: 'keyring_unavailable' } });
@@ -274,7 +300,8 @@ describe('AppStore', () => {
   it('shows the login form with the error when the remembered password is rejected', async () => {
     const backend = new FakeBackend();
     const error = { code: 'auth_failed', message: 'not-authorized' } as const;
-    backend.resumeResult = () => Promise.resolve({ type: 'form', keyring: null, error });
+    backend.resumeResult = () =>
+      Promise.resolve({ online: [], failed: [{ jid: 'me@example.org', error }], keyring: null });
     const app = new AppStore(backend);
     await app.start();
     expect(app.session).toMatchObject({ phase: 'login', loginError: { code: 'auth_failed' }, certificate: null });
@@ -304,14 +331,18 @@ describe('AppStore', () => {
   it('retries the start-up login after trusting a certificate it hit', async () => {
     const backend = new FakeBackend();
     backend.info = appInfo({
-      settings: { ...appInfo().settings, remembered: { jid: 'me@example.org', host: null, port: null } },
+      settings: {
+        ...appInfo().settings,
+        accounts: [{ jid: 'me@example.org', host: null, port: null, enabled: true, color: null }],
+      },
     });
     let first = true;
     backend.resumeResult = () =>
       Promise.resolve(
         first
-          ? ((first = false), { type: 'form' as const, keyring: null, error: untrusted as never })
-          : { type: 'online' as const, account: 2, jid: 'me@example.org' },
+          ? ((first = false),
+            { online: [], failed: [{ jid: 'me@example.org', error: untrusted as never }], keyring: null })
+          : { online: [{ account: 2, jid: 'me@example.org' }], failed: [], keyring: null },
       );
     const app = new AppStore(backend);
     await app.start();
@@ -329,7 +360,7 @@ describe('AppStore', () => {
     const certificate = { server: 'example.org', fingerprint: 'EF:01', reason: 'pin_changed' } as const;
     app.dispatch({ type: 'error', account: 1, error: { code: 'tls_certificate', message: 'x', certificate } });
     expect(app.session.certificate).toEqual({ jid: 'me@example.org', problem: certificate });
-    expect(app.session.connectionError?.code).toBe('tls_certificate');
+    expect(app.session.connectionErrors.get(1)?.code).toBe('tls_certificate');
     await app.trustCertificate();
     expect(backend.called('trustCertificate')).toEqual([['me@example.org', 'EF:01']]);
     expect(backend.called('setPresence')).toEqual([[1, 'available', null]]);
@@ -406,6 +437,109 @@ describe('AppStore', () => {
     expect(app.notices.list).toHaveLength(1);
   });
 
+  /** Signed in with accounts 1 (a@example.org) and 2 (b@example.org). */
+  async function twoAccounts(backend = new FakeBackend()) {
+    backend.resumeResult = () =>
+      Promise.resolve({
+        online: [
+          { account: 1, jid: 'a@example.org' },
+          { account: 2, jid: 'b@example.org' },
+        ],
+        failed: [],
+        keyring: null,
+      });
+    backend.info = appInfo({
+      settings: {
+        ...appInfo().settings,
+        accounts: [
+          { jid: 'a@example.org', host: null, port: null, enabled: true, color: null },
+          { jid: 'b@example.org', host: null, port: null, enabled: true, color: '#112233' },
+        ],
+      },
+    });
+    const app = new AppStore(backend);
+    await app.start();
+    return { app, backend };
+  }
+
+  it('sets our presence on all accounts, or on one, keeping the others', async () => {
+    const { app, backend } = await twoAccounts();
+    await app.setPresence('away', 'lunch');
+    expect(backend.called('setPresence')).toEqual([
+      [1, 'away', 'lunch'],
+      [2, 'away', 'lunch'],
+    ]);
+    await app.setPresence('dnd', 'meeting', 2);
+    expect(backend.called('setPresence').at(-1)).toEqual([2, 'dnd', 'meeting']);
+    expect(app.session.presenceOf(1)).toEqual({ show: 'away', status: 'lunch' });
+    expect(app.session.presenceOf(2)).toEqual({ show: 'dnd', status: 'meeting' });
+    // One failing account keeps what it had; the other takes the new choice.
+    backend.setPresence = (account) =>
+      account === 2 ? Promise.reject({ code: 'not_connected', message: '' }) : Promise.resolve([]);
+    await app.setPresence('xa', '');
+    expect(app.session.presenceOf(1)).toEqual({ show: 'xa', status: '' });
+    expect(app.session.presenceOf(2)).toEqual({ show: 'dnd', status: 'meeting' });
+    expect(app.notices.list).toHaveLength(1);
+  });
+
+  it('keeps each account apart: rosters, colors, disabling one, removing one', async () => {
+    const { app, backend } = await twoAccounts();
+    app.dispatch({ type: 'roster_loaded', account: 1, contacts: [contact('bob@x', 'Bob')] });
+    app.dispatch({ type: 'roster_loaded', account: 2, contacts: [contact('bob@x', 'Bob'), contact('eve@x', 'Eve')] });
+    const keys = app.roster.groups.flatMap((g) => g.contacts.map((c) => c.key));
+    expect(keys).toEqual(['1:bob@x', '2:bob@x', '2:eve@x']);
+    expect(app.accountColor(2)).toBe('#112233');
+    expect(app.accountColor(1)).toMatch(/^#[0-9a-f]{6}$/);
+    await app.setAccountColor('a@example.org', '#abcdef');
+    expect(backend.called('setAccountColor')).toEqual([['a@example.org', '#abcdef']]);
+    expect(app.accountColor(1)).toBe('#abcdef');
+
+    app.chats.open(2, 'eve@x');
+    app.chats.open(1, 'bob@x');
+    await app.enableAccount('b@example.org', false);
+    expect(backend.called('enableAccount')).toEqual([['b@example.org', false]]);
+    expect([...app.session.accounts.keys()]).toEqual([1]);
+    expect(app.chats.tabs.map((c) => c.key)).toEqual([app.chats.find(1, 'bob@x')!.key]);
+    expect(app.roster.accounts.has(2)).toBe(false);
+    expect(app.settings.value.accounts.find((a) => a.jid === 'b@example.org')?.enabled).toBe(false);
+    expect(app.session.multi).toBe(false);
+
+    // Enabled again: it logs in with its remembered password.
+    backend.enableResult = () => Promise.resolve(5);
+    await app.enableAccount('b@example.org', true);
+    expect(app.session.accounts.get(5)).toBe('b@example.org');
+    // Without one, the add-account form opens for it.
+    await app.enableAccount('b@example.org', false);
+    backend.enableResult = () => Promise.reject({ code: 'password_needed', message: '' });
+    await app.enableAccount('b@example.org', true);
+    expect(app.session.addingAccount).toEqual({ jid: 'b@example.org' });
+
+    // Removing the first account leaves the other signed in, now first.
+    backend.enableResult = () => Promise.resolve(5);
+    await app.enableAccount('b@example.org', true);
+    expect(await app.endAccount(1, { keepHistory: true })).toBeNull();
+    expect(app.session).toMatchObject({ phase: 'main', account: 5, jid: 'b@example.org' });
+    expect(app.settings.value.accounts.map((a) => a.jid)).toEqual(['b@example.org']);
+  });
+
+  it('adds a second account while signed in, and logs out of all', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    await app.login({ ...request, remember: true });
+    backend.loginResult = () => Promise.resolve(2);
+    expect(await app.login({ ...request, jid: 'other@example.org', remember: true })).toBe(true);
+    expect([...app.session.accounts]).toEqual([
+      [1, 'me@example.org'],
+      [2, 'other@example.org'],
+    ]);
+    expect(app.settings.value.accounts.map((a) => a.jid)).toEqual(['me@example.org', 'other@example.org']);
+    expect(app.session.account).toBe(1);
+    await app.logout();
+    expect(backend.called('logout')).toEqual([[1], [2]]);
+    expect(app.session.phase).toBe('login');
+  });
+
   it('goes online again after going offline through the backend, never logging in again', async () => {
     const backend = new FakeBackend();
     const app = new AppStore(backend);
@@ -433,7 +567,7 @@ describe('AppStore', () => {
     await app.logout();
     expect(backend.called('logout')).toEqual([[1]]);
     expect(app.session).toMatchObject({ phase: 'login', account: null });
-    expect(app.roster.entries.size).toBe(0);
+    expect(app.roster.accounts.size).toBe(0);
     expect(app.chats.tabs).toEqual([]);
     expect(app.unread.total).toBe(0);
   });
@@ -458,7 +592,7 @@ describe('AppStore', () => {
     const app = new AppStore(backend);
     await app.start();
     expect(backend.called('presences')).toEqual([[3]]);
-    expect(app.roster.presence.get('a@x')?.show).toBe('away');
+    expect(app.roster.of(3).presence.get('a@x')?.show).toBe('away');
   });
 
   it('reports a failed start', async () => {

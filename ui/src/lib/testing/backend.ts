@@ -27,7 +27,7 @@ export function defaultSettings(): Settings {
     close_to_tray: false,
     notifications: true,
     read_markers: true,
-    remembered: null,
+    accounts: [],
     auto_away: { away_after_secs: 300, xa_after_secs: 1200 },
     recent_statuses: [],
   };
@@ -82,7 +82,7 @@ export class FakeBackend implements Backend {
     return this.loginResult();
   }
   /** What `resumeLogin` answers at start. */
-  resumeResult: () => Promise<Resume> = () => Promise.resolve({ type: 'form', keyring: null, error: null });
+  resumeResult: () => Promise<Resume> = () => Promise.resolve({ online: [], failed: [], keyring: null });
   resumeLogin() {
     this.#record('resumeLogin');
     return this.resumeResult();
@@ -93,6 +93,16 @@ export class FakeBackend implements Backend {
   }
   logout(account: AccountId) {
     this.#record('logout', account);
+    return Promise.resolve();
+  }
+  /** What `enableAccount` does when enabling: resolve with an account, or reject with an error. */
+  enableResult: () => Promise<AccountId> = () => Promise.resolve(2);
+  enableAccount(jid: string, enabled: boolean) {
+    this.#record('enableAccount', jid, enabled);
+    return enabled ? this.enableResult() : Promise.resolve(null);
+  }
+  setAccountColor(jid: string, color: string | null) {
+    this.#record('setAccountColor', jid, color);
     return Promise.resolve();
   }
   /** What `setPresence` answers: the recent status messages. */

@@ -2,10 +2,14 @@
  * The buddy list's logic: display names, initials, and grouping and ordering contacts.
  * Pure functions; `RosterStore` holds the state.
  */
-import type { ContactPresence, RosterEntry, Show } from '$lib/contract';
+import type { AccountId, ContactPresence, RosterEntry, Show } from '$lib/contract';
 
 /** A contact as the list shows it. */
 export interface ContactView {
+  /** The account whose roster holds the contact. */
+  account: AccountId;
+  /** Unique across accounts: the account and the JID. */
+  key: string;
   jid: string;
   name: string;
   show: Show;
@@ -44,9 +48,20 @@ export function initials(name: string): string {
   return letters.toLocaleUpperCase();
 }
 
-export function toContactView(entry: RosterEntry, presence: ContactPresence | null | undefined): ContactView {
+/** The key of a contact across accounts. */
+export function contactKey(account: AccountId, jid: string): string {
+  return `${account}:${jid}`;
+}
+
+export function toContactView(
+  account: AccountId,
+  entry: RosterEntry,
+  presence: ContactPresence | null | undefined,
+): ContactView {
   const online = presence != null && presence.show !== 'offline';
   return {
+    account,
+    key: contactKey(account, entry.jid),
     jid: entry.jid,
     name: displayName(entry.jid, entry.name),
     show: online ? presence.show : 'offline',
@@ -69,11 +84,27 @@ function collator(locale: string): Intl.Collator {
   return result;
 }
 
-/** Online first, then by name in the locale's order, then by JID. */
+/** Online first, then by name in the locale's order, then by JID, then by account. */
 export function compareContacts(locale: string): (a: ContactView, b: ContactView) => number {
   const { compare } = collator(locale);
   return (a, b) =>
-    Number(b.online) - Number(a.online) || compare(a.name, b.name) || (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0);
+    Number(b.online) - Number(a.online) ||
+    compare(a.name, b.name) ||
+    (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0) ||
+    a.account - b.account;
+}
+
+/** One account's roster and its contacts' presence. */
+export interface AccountContacts {
+  account: AccountId;
+  entries: Iterable<RosterEntry>;
+  presence: ReadonlyMap<string, ContactPresence>;
+}
+
+function* views(rosters: Iterable<AccountContacts>): Generator<[RosterEntry, ContactView]> {
+  for (const { account, entries, presence } of rosters) {
+    for (const entry of entries) yield [entry, toContactView(account, entry, presence.get(entry.jid))];
+  }
 }
 
 /** Case- and accent-insensitive form for filtering. */
@@ -95,19 +126,15 @@ export interface GroupOptions {
 }
 
 /**
- * The buddy list: one group per roster group, sorted by name, with the contacts without a group
- * last; a contact in several groups appears in each. While filtering, only matching contacts and
- * the groups holding them are kept, and collapsed groups are shown open.
+ * The buddy list of all accounts together: one group per roster group, sorted by name, with the
+ * contacts without a group last; a contact in several groups appears in each (and once per
+ * account that has it). While filtering, only matching contacts and the groups holding them are
+ * kept, and collapsed groups are shown open.
  */
-export function groupContacts(
-  entries: Iterable<RosterEntry>,
-  presence: ReadonlyMap<string, ContactPresence>,
-  options: GroupOptions,
-): ContactGroup[] {
+export function groupContacts(rosters: Iterable<AccountContacts>, options: GroupOptions): ContactGroup[] {
   const filter = options.filter?.trim() ?? '';
   const byGroup = new Map<string, ContactView[]>();
-  for (const entry of entries) {
-    const view = toContactView(entry, presence.get(entry.jid));
+  for (const [entry, view] of views(rosters)) {
     if (!matches(view, filter)) continue;
     const groups = entry.groups.length > 0 ? new Set(entry.groups) : [''];
     for (const group of groups) {
@@ -134,17 +161,15 @@ export function groupContacts(
   });
 }
 
-/** Contacts for the quick switcher: each once, matching the query, online first then by name. */
+/** Contacts for the quick switcher: each once per account, matching the query, online first then by name. */
 export function searchContacts(
-  entries: Iterable<RosterEntry>,
-  presence: ReadonlyMap<string, ContactPresence>,
+  rosters: Iterable<AccountContacts>,
   query: string,
   locale: string,
   limit = 50,
 ): ContactView[] {
   const found: ContactView[] = [];
-  for (const entry of entries) {
-    const view = toContactView(entry, presence.get(entry.jid));
+  for (const [, view] of views(rosters)) {
     if (matches(view, query)) found.push(view);
   }
   const q = fold(query.trim());
