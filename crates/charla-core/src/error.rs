@@ -56,6 +56,8 @@ pub enum ErrorCode {
     KeyringUnavailable,
     /// The OS keyring is locked or refused access.
     KeyringLocked,
+    /// An `xmpp:` link is not well-formed (RFC 5122), so nothing was done.
+    BadLink,
 }
 
 /// An error with a stable code, as delivered to the UI as `{code, message}`

@@ -50,6 +50,7 @@ const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
   refused: true,
   keyring_unavailable: true,
   keyring_locked: true,
+  bad_link: true,
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -26,6 +26,7 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode | 'unknown', MessageKey>>
   refused: 'error.refused',
   keyring_unavailable: 'error.keyringUnavailable',
   keyring_locked: 'error.keyringLocked',
+  bad_link: 'error.badLink',
   unknown: 'error.unknown',
 };
 
