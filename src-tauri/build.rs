@@ -30,6 +30,8 @@ fn main() {
             "focus_chat",
             "mark_displayed",
             "open_link",
+            "parse_link",
+            "take_link",
             "save_settings",
             "pop_out_chat",
             "registration_form",

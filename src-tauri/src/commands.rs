@@ -7,7 +7,7 @@ use std::time::Duration;
 use charla_core::{
     AccountId, ChatState, ConnectOptions, Core, CoreError, ErrorCode, Event, Keepalive, Message,
     MessageId, Profile, RegisterOptions, RegistrationForm, RosterEntry, ServerAddress, Show,
-    TlsTrust,
+    TlsTrust, XmppLink,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
@@ -627,7 +627,8 @@ pub fn focus_chat(shell: Shared<'_>, app: AppHandle, chat: Option<ChatRef>) {
     shell.focus(&app, chat);
 }
 
-/// Opens an http, https, mailto or xmpp link with the system's handler.
+/// Opens an http, https or mailto link with the system's handler (`xmpp:`
+/// links are opened in Charla: `parse_link`).
 #[tauri::command]
 pub fn open_link(app: AppHandle, url: String) -> Result<(), CoreError> {
     let url = crate::links::allowed(&url).ok_or_else(|| {
@@ -636,6 +637,24 @@ pub fn open_link(app: AppHandle, url: String) -> Result<(), CoreError> {
     app.opener()
         .open_url(url, None::<&str>)
         .map_err(|e| CoreError::new(ErrorCode::InvalidInput, e.to_string()))
+}
+
+/// Parses an `xmpp:` link clicked in a message (RFC 5122, XEP-0147); the
+/// window then opens the chat or the add-contact dialog.
+#[tauri::command]
+pub fn parse_link(url: String) -> Result<XmppLink, CoreError> {
+    charla_core::uri::parse(&url)
+}
+
+/// The `xmpp:` link Charla was started or launched again with, if it has
+/// not been taken yet (once, by the main window only); an error if the link
+/// was malformed.
+#[tauri::command]
+pub fn take_link(shell: Shared<'_>, window: WebviewWindow) -> Result<Option<XmppLink>, CoreError> {
+    if window.label() != "main" {
+        return Ok(None);
+    }
+    shell.take_link().transpose()
 }
 
 /// Saves the settings (all but the kept accounts, see `login` and

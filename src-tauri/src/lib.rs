@@ -63,12 +63,13 @@ pub fn run() {
         context.config_mut().identifier = id;
     }
     tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
             if let Some(w) = app.get_webview_window("main") {
                 let _ = w.show();
                 let _ = w.unminimize();
                 let _ = w.set_focus();
             }
+            links::received(app, &args);
         }))
         .plugin(tauri_plugin_opener::init())
         .setup(move |app| {
@@ -104,6 +105,8 @@ pub fn run() {
                 presences: Mutex::new(HashMap::new()),
                 popped: Mutex::new(HashMap::new()),
                 notifier,
+                // A link the desktop started us with (`charla xmpp:...`).
+                link: Mutex::new(links::from_args(&std::env::args().collect::<Vec<_>>())),
             });
             app.manage(shell.clone());
             idle::start(app.handle().clone(), shell.clone());
@@ -173,6 +176,8 @@ pub fn run() {
             commands::edit_contact,
             commands::chat_state,
             commands::open_link,
+            commands::parse_link,
+            commands::take_link,
             commands::save_settings,
             commands::pop_out_chat,
             commands::registration_form,

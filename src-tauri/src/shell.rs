@@ -50,6 +50,8 @@ pub struct Shell {
     pub popped: Mutex<HashMap<String, ChatRef>>,
     /// Desktop notifications.
     pub notifier: Notifier,
+    /// The last `xmpp:` link received, until the main window takes it.
+    pub link: Mutex<Option<crate::links::Pending>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -58,6 +60,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shell {
+    /// Keeps `link` for the main window (a newer one replaces it).
+    pub fn keep_link(&self, link: crate::links::Pending) {
+        *lock(&self.link) = Some(link);
+    }
+
+    /// The link waiting for the main window, if any; it is then gone.
+    pub fn take_link(&self) -> Option<crate::links::Pending> {
+        lock(&self.link).take()
+    }
+
     /// Sends a change to every open view of its chat.
     fn to_views(&self, message: &Message, update: ChatUpdate) {
         let chat = ChatRef {

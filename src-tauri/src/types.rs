@@ -231,6 +231,9 @@ pub enum ShellEvent {
         /// The conversation.
         chat: ChatRef,
     },
+    /// An `xmpp:` link came from a second launch: the main window takes it
+    /// (`take_link`).
+    LinkReceived,
 }
 
 /// One online contact's presence, for windows that open after it arrived.

@@ -58,6 +58,8 @@ pub enum ErrorCode {
     KeyringLocked,
     /// No password is remembered for the account: the user must type it.
     PasswordNeeded,
+    /// An `xmpp:` link is not well-formed (RFC 5122), so nothing was done.
+    BadLink,
 }
 
 /// An error with a stable code, as delivered to the UI as `{code, message}`

@@ -28,6 +28,7 @@ pub mod register;
 mod roster;
 mod session;
 mod subscription;
+pub mod uri;
 pub mod vcard;
 
 use std::collections::HashMap;
@@ -49,6 +50,7 @@ pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event};
 pub use presence::{ContactPresence, Show};
 pub use register::{RegisterOptions, RegistrationField, RegistrationForm};
+pub use uri::{LinkAction, XmppLink};
 pub use vcard::Profile;
 
 use session::{Command, RosterOp};

@@ -442,11 +442,12 @@ export class App {
    * - `dataDir`: reuse an app data directory (XDG_* and CHARLA_PROFILE) from an earlier App,
    *   e.g. to restart with the same profile; a fresh one by default.
    * - `env`: extra environment for the app (LANG, GTK_THEME, ...).
+   * - `args`: command-line arguments for the app (an `xmpp:` link, ...).
    * - `settings`: settings the app finds saved at start (merged over the test defaults). In a fresh
    *   data directory auto-away is off by default: Xvfb gets no real input, so its idle time only
    *   grows, and a long suite must not see its accounts turn away on their own.
    */
-  static async start({ sandbox, dataDir, profile, env = {}, settings, name = uniqueName('app') } = {}) {
+  static async start({ sandbox, dataDir, profile, env = {}, args = [], settings, name = uniqueName('app') } = {}) {
     const logs = artifactDir(name);
     const logFile = path.join(logs, 'app.log');
     const ownsData = !dataDir;
@@ -493,7 +494,7 @@ export class App {
       app.timing.sessionRequested = Date.now();
       app.session = await Session.create(base, {
         browserName: 'wry',
-        'tauri:options': { application: BIN.app },
+        'tauri:options': { application: BIN.app, args },
       });
       app.timing.sessionCreated = Date.now();
       await app.session.setTimeouts({ implicit: 0, script: 30000 });

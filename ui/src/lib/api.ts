@@ -25,6 +25,7 @@ import type {
   Settings,
   ShellEvent,
   Show,
+  XmppLink,
 } from './contract';
 import { toUiError } from './errors';
 
@@ -81,7 +82,12 @@ export interface Backend {
   focusChat(chat: ChatRef | null): Promise<void>;
   /** The user has seen the chat up to this incoming message (sends a read marker if enabled). */
   markDisplayed(account: AccountId, peer: string, message: MessageId): Promise<void>;
+  /** Opens an http, https or mailto link in the system's handler. */
   openLink(url: string): Promise<void>;
+  /** Parses an `xmpp:` link (rejects with `bad_link`). */
+  parseLink(url: string): Promise<XmppLink>;
+  /** The `xmpp:` link Charla was started or launched again with, once; rejects with `bad_link`. */
+  takeLink(): Promise<XmppLink | null>;
   saveSettings(settings: Settings): Promise<void>;
   popOutChat(chat: ChatRef): Promise<void>;
   /** The extra fields a server asks of a new account (XEP-0077), or why it allows none. */
@@ -150,6 +156,8 @@ export const tauriBackend: Backend = {
   focusChat: (chat) => call('focus_chat', { chat }),
   markDisplayed: (account, peer, message) => call('mark_displayed', { account, peer, message }),
   openLink: (url) => call('open_link', { url }),
+  parseLink: (url) => call('parse_link', { url }),
+  takeLink: () => call('take_link'),
   saveSettings: (settings) => call('save_settings', { settings }),
   popOutChat: (chat) => call('pop_out_chat', { chat }),
   registrationForm: (request) => call('registration_form', { request }),

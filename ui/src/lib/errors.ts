@@ -51,6 +51,7 @@ const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
   keyring_unavailable: true,
   keyring_locked: true,
   password_needed: true,
+  bad_link: true,
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -30,4 +30,4 @@ show: Show | null, } | { "type": "open_chat",
 /**
  * The conversation.
  */
-chat: ChatRef, };
+chat: ChatRef, } | { "type": "link_received" };

@@ -102,6 +102,7 @@ export const en = {
   'error.formUnsupported':
     'The server asks for something Charla cannot show (such as a CAPTCHA). Sign up on its website instead.',
   'error.refused': 'The server refused to do this.',
+  'error.badLink': 'This xmpp: link is not valid, so it was not opened.',
   'notice.dismiss': 'Dismiss',
 
   'presence.chat': 'Free to chat',

@@ -103,6 +103,7 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'error.formUnsupported':
     'El servidor pide algo que Charla no puede mostrar (como un CAPTCHA). Regístrate en su web.',
   'error.refused': 'El servidor se negó a hacerlo.',
+  'error.badLink': 'Este enlace xmpp: no es válido, así que no se ha abierto.',
   'notice.dismiss': 'Descartar',
 
   'presence.chat': 'Disponible para charlar',

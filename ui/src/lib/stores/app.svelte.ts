@@ -12,6 +12,7 @@ import { isAllowedLink } from '$lib/util/linkify';
 import { AvatarStore } from './avatars.svelte';
 import { ChatsStore, type ChatState } from './chats.svelte';
 import { dispatch, type AppEvent, type Stores } from './dispatch';
+import { LinkStore } from './links.svelte';
 import { NoticeStore } from './notices.svelte';
 import { RosterStore } from './roster.svelte';
 import { SessionStore, bareJid, type OwnShow } from './session.svelte';
@@ -31,6 +32,7 @@ export class AppStore implements Stores {
   readonly chats: ChatsStore;
   readonly settings: SettingsStore;
   readonly avatars: AvatarStore;
+  readonly links: LinkStore;
   readonly now: () => number;
   #unsubscribe: Unsubscribe[] = [];
 
@@ -40,6 +42,7 @@ export class AppStore implements Stores {
     this.chats = new ChatsStore(backend, this.notices);
     this.settings = new SettingsStore(backend, this.notices);
     this.avatars = new AvatarStore(backend);
+    this.links = new LinkStore(backend, this);
   }
 
   dispatch(event: AppEvent): void {
@@ -69,6 +72,8 @@ export class AppStore implements Stores {
         await this.#refreshContacts(popped.account);
         await this.#refreshPresences(popped.account);
       } else {
+        // A link Charla was started with waits for the login (LinkStore.flush).
+        await this.links.take();
         await this.#resume();
       }
     } catch (error) {
@@ -121,6 +126,7 @@ export class AppStore implements Stores {
     this.roster.of(account);
     this.session.phase = 'main';
     await this.#refreshContacts(account);
+    this.links.flush();
   }
 
   /** Trusts the certificate in the dialog for its account, then repeats the login. */
@@ -405,13 +411,21 @@ export class AppStore implements Stores {
     this.roster.reset();
     this.unread.reset();
     this.notices.clear();
+    this.links.closeOffer();
     this.session.signedOut();
     this.session.phase = 'login';
   }
 
-  /** Opens an allowed link (http, https, mailto, xmpp) in the system's handler. */
+  /**
+   * Opens an allowed link clicked in a message: an `xmpp:` link in Charla (its chat or the
+   * add-contact dialog, see LinkStore), http, https and mailto in the system's handler.
+   */
   async openLink(url: string): Promise<void> {
     if (!isAllowedLink(url)) return;
+    if (/^xmpp:/iu.test(url)) {
+      await this.links.openUrl(url);
+      return;
+    }
     try {
       await this.backend.openLink(url);
     } catch (error) {

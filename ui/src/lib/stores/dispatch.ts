@@ -6,6 +6,7 @@
 import type { CoreEvent, ErrorCode, ShellEvent } from '$lib/contract';
 import type { AvatarStore } from './avatars.svelte';
 import type { ChatsStore } from './chats.svelte';
+import type { LinkStore } from './links.svelte';
 import type { NoticeStore } from './notices.svelte';
 import type { RosterStore } from './roster.svelte';
 import type { SessionStore } from './session.svelte';
@@ -20,6 +21,7 @@ export interface Stores {
   unread: UnreadStore;
   notices: NoticeStore;
   avatars: AvatarStore;
+  links: LinkStore;
   /** The current time (unix ms), for reconnection countdowns. */
   now(): number;
 }
@@ -101,6 +103,9 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       break;
     case 'open_chat':
       chats.open(event.chat.account, event.chat.peer);
+      break;
+    case 'link_received':
+      void stores.links.take();
       break;
     default:
       unhandled(event);

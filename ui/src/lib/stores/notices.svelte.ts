@@ -27,6 +27,7 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode | 'unknown', MessageKey>>
   keyring_unavailable: 'error.keyringUnavailable',
   keyring_locked: 'error.keyringLocked',
   password_needed: 'error.passwordNeeded',
+  bad_link: 'error.badLink',
   unknown: 'error.unknown',
 };
 

@@ -14,6 +14,7 @@ import type {
   RosterEntry,
   Settings,
   ShellEvent,
+  XmppLink,
 } from '$lib/contract';
 
 export interface Call {
@@ -225,6 +226,22 @@ export class FakeBackend implements Backend {
   openLink(url: string) {
     this.#record('openLink', url);
     return Promise.resolve();
+  }
+  /** What `parseLink` answers per URL; any other URL is refused as `bad_link`. */
+  links = new Map<string, XmppLink>();
+  parseLink(url: string) {
+    this.#record('parseLink', url);
+    const link = this.links.get(url);
+    return link ? Promise.resolve(link) : Promise.reject({ code: 'bad_link', message: `bad link ${url}` });
+  }
+  /** The link the shell keeps for `takeLink` (a link, or an error to reject with), taken once. */
+  kept: XmppLink | { code: string; message: string } | null = null;
+  takeLink() {
+    this.#record('takeLink');
+    const kept = this.kept;
+    this.kept = null;
+    if (kept && 'code' in kept) return Promise.reject(kept);
+    return Promise.resolve(kept);
   }
   saveSettings(...args: Parameters<Backend['saveSettings']>) {
     this.#record('saveSettings', ...args);

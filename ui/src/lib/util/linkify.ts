@@ -1,7 +1,8 @@
 /**
  * Splits message text into plain text and links. Only http, https, mailto and xmpp links are
  * recognised (a `www.` address becomes an https link); anything else, such as `javascript:` or
- * `file:`, stays text. The backend checks the scheme again before opening anything.
+ * `file:`, stays text. The backend checks the scheme again before opening anything; xmpp links
+ * open in Charla itself (`LinkStore`).
  */
 
 export type Segment = { kind: 'text'; text: string } | { kind: 'link'; text: string; href: string };
