@@ -142,6 +142,9 @@ test('two accounts side by side: rosters, colors, chats, presence, disable and e
       await first.click(`${tid('contact', { jid: sandbox.jid('carol') })}[data-account="${aliceAccount}"]`);
       await first.waitForText(tid('chat-account'), (text) => text.includes(alice));
       assert.ok(!(await chatMessages(first)).some((m) => m.body.includes('soy carol')));
+      // For the README: the buddy list and a chat with two accounts.
+      await first.click(`${tid('contact', { jid: sandbox.jid('carol') })}[data-account="${bobAccount}"]`);
+      await first.screenshot('main-accounts');
     });
 
     await withEvidence(first, 'accounts-presence', async () => {
