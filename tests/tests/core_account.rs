@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use charla_core::{
-    register, Core, ErrorCode, Event, MessageState, RegisterOptions, ServerAddress, TlsTrust,
+    register, Core, ErrorCode, Event, FieldKind, FieldOption, MessageState, RegisterOptions,
+    ServerAddress, TlsTrust,
 };
 use charla_tests::{options, Device, TestServer};
 
@@ -84,6 +85,69 @@ async fn registration_with_a_form_creates_an_account_that_logs_in() {
     }
     // alice's password is unchanged.
     assert_eq!(try_login(&server, "alice", "alice-pw").await, Ok(()));
+}
+
+#[tokio::test]
+async fn registration_with_a_choice_a_flag_and_an_address() {
+    let server = TestServer::builder()
+        .allow_registration(true)
+        .host_config(
+            "additional_registration_fields = { \
+             { name = \"lang\", type = \"list-single\", label = \"Language\", required = true, \
+               options = { { label = \"English\", value = \"en\" }, { label = \"Español\", value = \"es\" } } }, \
+             { name = \"news\", type = \"boolean\", label = \"News by mail\" }, \
+             { name = \"referrer\", type = \"jid-single\", label = \"Who sent you\" } }",
+        )
+        .start()
+        .await
+        .expect("prosody");
+    let opts = reg_options(&server);
+    let newbie = server.jid("newbie");
+    let form = register::registration_form(&newbie, &opts)
+        .await
+        .expect("form");
+    let kinds: Vec<_> = form
+        .fields
+        .iter()
+        .map(|f| (f.var.as_str(), f.required, &f.kind))
+        .collect();
+    let choice = FieldKind::Choice {
+        options: vec![
+            FieldOption {
+                label: "English".into(),
+                value: "en".into(),
+            },
+            FieldOption {
+                label: "Español".into(),
+                value: "es".into(),
+            },
+        ],
+    };
+    assert_eq!(
+        kinds,
+        [
+            ("lang", true, &choice),
+            ("news", false, &FieldKind::Flag),
+            ("referrer", false, &FieldKind::Address),
+        ]
+    );
+
+    // A value the server did not offer is refused before anything is sent.
+    let mut extra = BTreeMap::from([("lang".to_owned(), "fr".to_owned())]);
+    let err = register::register(&newbie, "newbie-pw", &extra, &opts)
+        .await
+        .expect_err("not an option");
+    assert_eq!(err.code, ErrorCode::InvalidInput, "{err:?}");
+    assert!(!server.account_exists("newbie"));
+
+    // Prosody checks the submitted form itself (its boolean and JID readers) and accepts it.
+    extra.insert("lang".into(), "es".into());
+    extra.insert("news".into(), "true".into());
+    extra.insert("referrer".into(), server.jid("alice"));
+    register::register(&newbie, "newbie-pw", &extra, &opts)
+        .await
+        .expect("register");
+    assert_eq!(try_login(&server, "newbie", "newbie-pw").await, Ok(()));
 }
 
 #[tokio::test]

@@ -49,7 +49,7 @@ pub use credentials::Credentials;
 pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event};
 pub use presence::{ContactPresence, Show};
-pub use register::{RegisterOptions, RegistrationField, RegistrationForm};
+pub use register::{FieldKind, FieldOption, RegisterOptions, RegistrationField, RegistrationForm};
 pub use uri::{LinkAction, XmppLink};
 pub use vcard::Profile;
 

@@ -71,8 +71,44 @@ pub struct RegistrationField {
     pub desc: Option<String>,
     /// The server refuses the registration without it.
     pub required: bool,
-    /// A secret, to be typed into a password field.
-    pub private: bool,
+    /// How it is filled in.
+    pub kind: FieldKind,
+    /// The value the server proposes, if any.
+    pub value: Option<String>,
+}
+
+/// How a registration field is filled in (the data form field types
+/// Charla shows, XEP-0004 §3.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
+pub enum FieldKind {
+    /// One line of text (`text-single`).
+    Text,
+    /// Several lines of text (`text-multi`), one value per line.
+    Lines,
+    /// A secret, typed into a password field (`text-private`).
+    Secret,
+    /// One of the server's options (`list-single`); the value is the
+    /// option's value.
+    Choice {
+        /// The options, in the server's order.
+        options: Vec<FieldOption>,
+    },
+    /// Yes or no (`boolean`); the value is `true` or `false`.
+    Flag,
+    /// An XMPP address (`jid-single`).
+    Address,
+}
+
+/// One option of a [`FieldKind::Choice`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct FieldOption {
+    /// What the user sees (the value when the server gave no label).
+    pub label: String,
+    /// What is sent.
+    pub value: String,
 }
 
 /// The fields the server offered: its data form, or the legacy list of
@@ -134,7 +170,8 @@ impl Offer {
                         label: None,
                         desc: None,
                         required: true,
-                        private: false,
+                        kind: FieldKind::Text,
+                        value: None,
                     })
                     .collect(),
             }),
@@ -143,12 +180,13 @@ impl Offer {
                 for field in &form.fields {
                     match role(field) {
                         Role::Ours | Role::Returned | Role::Skipped => {}
-                        Role::Text { private } => fields.push(RegistrationField {
+                        Role::User(kind) => fields.push(RegistrationField {
                             var: field.var.clone().unwrap_or_default(),
                             label: field.label.clone(),
                             desc: field.desc.clone(),
                             required: field.required,
-                            private,
+                            value: proposed(field, &kind),
+                            kind,
                         }),
                         Role::Unsupported if field.required => {
                             let name = field.label.as_deref().or(field.var.as_deref());
@@ -187,6 +225,9 @@ impl Offer {
                     format!("the server requires the field '{}'", field.var),
                 ));
             }
+            if !given.is_empty() {
+                check(field, given)?;
+            }
         }
         let value = |var: &str| -> Option<String> {
             match var {
@@ -224,11 +265,18 @@ impl Offer {
                             back.values = field.values.clone();
                             submit.fields.push(back);
                         }
-                        Role::Ours | Role::Text { .. } => {
+                        Role::Ours => {
                             if let Some(v) = value(&var) {
                                 submit
                                     .fields
                                     .push(Field::new(&var, field.type_.clone()).with_value(&v));
+                            }
+                        }
+                        Role::User(kind) => {
+                            if let Some(v) = value(&var) {
+                                let mut answer = Field::new(&var, field.type_.clone());
+                                answer.values = submitted(&kind, &v);
+                                submit.fields.push(answer);
                             }
                         }
                         Role::Skipped | Role::Unsupported => {}
@@ -259,10 +307,10 @@ enum Role {
     Returned,
     /// Instructions only (`fixed`).
     Skipped,
-    /// A text field for the user.
-    Text { private: bool },
+    /// A field for the user.
+    User(FieldKind),
     /// A field Charla cannot show: a CAPTCHA (XEP-0158, it carries media),
-    /// a choice, a JID, a flag.
+    /// several choices or addresses.
     Unsupported,
 }
 
@@ -280,10 +328,69 @@ fn role(field: &Field) -> Role {
     if var == "username" || var == "password" {
         return Role::Ours;
     }
-    match field.type_ {
-        FieldType::TextSingle | FieldType::TextMulti => Role::Text { private: false },
-        FieldType::TextPrivate => Role::Text { private: true },
-        _ => Role::Unsupported,
+    let kind = match field.type_ {
+        FieldType::TextSingle => FieldKind::Text,
+        FieldType::TextMulti => FieldKind::Lines,
+        FieldType::TextPrivate => FieldKind::Secret,
+        FieldType::Boolean => FieldKind::Flag,
+        FieldType::JidSingle => FieldKind::Address,
+        FieldType::ListSingle if !field.options.is_empty() => FieldKind::Choice {
+            options: field
+                .options
+                .iter()
+                .map(|o| FieldOption {
+                    label: o.label.clone().unwrap_or_else(|| o.value.clone()),
+                    value: o.value.clone(),
+                })
+                .collect(),
+        },
+        _ => return Role::Unsupported,
+    };
+    Role::User(kind)
+}
+
+/// The server's proposed value of `field`, in the form the UI edits.
+fn proposed(field: &Field, kind: &FieldKind) -> Option<String> {
+    let value = match kind {
+        FieldKind::Lines => field.values.join("\n"),
+        FieldKind::Flag => match field.values.first().map(String::as_str) {
+            Some("1" | "true") => "true".to_owned(),
+            Some("0" | "false") => "false".to_owned(),
+            _ => return None,
+        },
+        _ => field.values.first()?.clone(),
+    };
+    Some(value).filter(|v| !v.is_empty())
+}
+
+/// Checks a value the user gave for `field`.
+fn check(field: &RegistrationField, given: &str) -> Result<(), CoreError> {
+    let ok = match &field.kind {
+        FieldKind::Choice { options } => options.iter().any(|o| o.value == given),
+        FieldKind::Flag => matches!(given, "true" | "false"),
+        FieldKind::Address => parse_bare_jid(given).is_ok(),
+        FieldKind::Text | FieldKind::Lines | FieldKind::Secret => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "{given:?} is not a valid value for the field '{}'",
+                field.var
+            ),
+        ))
+    }
+}
+
+/// The values sent for a user's answer (XEP-0004: a boolean is `1` or
+/// `0`, text-multi has one value per line).
+fn submitted(kind: &FieldKind, given: &str) -> Vec<String> {
+    match kind {
+        FieldKind::Lines => given.lines().map(str::to_owned).collect(),
+        FieldKind::Flag => vec![if given == "true" { "1" } else { "0" }.to_owned()],
+        _ => vec![given.to_owned()],
     }
 }
 
@@ -661,9 +768,96 @@ mod tests {
                 label: Some("Email".into()),
                 desc: None,
                 required: true,
-                private: false,
+                kind: FieldKind::Text,
+                value: None,
             }]
         );
+    }
+
+    const CHOICES_FORM: &str = "<query xmlns='jabber:iq:register'>\
+        <x xmlns='jabber:x:data' type='form'>\
+          <field type='hidden' var='FORM_TYPE'><value>jabber:iq:register</value></field>\
+          <field type='text-single' var='username'><required/></field>\
+          <field type='text-private' var='password'><required/></field>\
+          <field type='list-single' var='lang' label='Language'><required/>\
+            <option label='English'><value>en</value></option>\
+            <option><value>es</value></option></field>\
+          <field type='boolean' var='news' label='News'><value>0</value></field>\
+          <field type='jid-single' var='referrer'/>\
+          <field type='text-multi' var='about'/>\
+          <field type='list-multi' var='topics'><option><value>a</value></option></field>\
+        </x></query>";
+
+    #[test]
+    fn choices_flags_addresses_and_lines_are_offered_and_checked() {
+        let offer = parse(CHOICES_FORM);
+        let form = offer.form().expect("form");
+        let kinds: Vec<(&str, &FieldKind, Option<&str>)> = form
+            .fields
+            .iter()
+            .map(|f| (f.var.as_str(), &f.kind, f.value.as_deref()))
+            .collect();
+        let choice = FieldKind::Choice {
+            options: vec![
+                FieldOption {
+                    label: "English".into(),
+                    value: "en".into(),
+                },
+                FieldOption {
+                    label: "es".into(),
+                    value: "es".into(),
+                },
+            ],
+        };
+        // The optional list-multi is left out.
+        assert_eq!(
+            kinds,
+            [
+                ("lang", &choice, None),
+                ("news", &FieldKind::Flag, Some("false")),
+                ("referrer", &FieldKind::Address, None),
+                ("about", &FieldKind::Lines, None),
+            ]
+        );
+
+        let answers = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        for bad in [
+            answers(&[("lang", "fr")]),
+            answers(&[("lang", "es"), ("news", "maybe")]),
+            answers(&[("lang", "es"), ("referrer", "not a jid")]),
+        ] {
+            let err = offer.fill("romeo", "pw", &bad).expect_err("invalid");
+            assert_eq!(err.code, ErrorCode::InvalidInput, "{bad:?}");
+        }
+        let query = offer
+            .fill(
+                "romeo",
+                "pw",
+                &answers(&[
+                    ("lang", "es"),
+                    ("news", "true"),
+                    ("referrer", "juliet@example.org"),
+                    ("about", "line one\nline two"),
+                ]),
+            )
+            .expect("filled");
+        let x = query.get_child("x", ns::DATA_FORMS).expect("form");
+        let values = |var: &str| -> Vec<String> {
+            x.children()
+                .find(|f| f.attr("var") == Some(var))
+                .map(|f| f.children().map(|v| v.text()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(values("lang"), ["es"]);
+        assert_eq!(values("news"), ["1"]);
+        assert_eq!(values("referrer"), ["juliet@example.org"]);
+        assert_eq!(values("about"), ["line one", "line two"]);
+        assert!(values("topics").is_empty());
     }
 
     #[test]

@@ -57,6 +57,8 @@ export const en = {
   'register.back': 'I already have an account',
   'register.error.mismatch': 'The passwords do not match.',
   'register.error.fieldRequired': 'The server needs this.',
+  'register.error.fieldAddress': 'An XMPP address has the form name@server.',
+  'register.choose': 'Choose…',
   'register.done': 'Your account {jid} is ready. Log in with it.',
 
   'error.invalidJid': 'This XMPP address is not valid.',

@@ -58,6 +58,8 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'register.back': 'Ya tengo una cuenta',
   'register.error.mismatch': 'Las contraseñas no coinciden.',
   'register.error.fieldRequired': 'El servidor necesita este dato.',
+  'register.error.fieldAddress': 'Una dirección XMPP tiene la forma nombre@servidor.',
+  'register.choose': 'Elige…',
   'register.done': 'Tu cuenta {jid} está lista. Entra con ella.',
 
   'error.invalidJid': 'Esta dirección XMPP no es válida.',

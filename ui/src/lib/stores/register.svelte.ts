@@ -42,8 +42,10 @@ export function validateRegister(
   else if (fields.confirm !== fields.password) errors.confirm = 'register.error.mismatch';
   if (parsePort(fields.port) === undefined) errors.port = 'login.error.portInvalid';
   for (const field of form?.fields ?? []) {
-    if (field.required && (extra[field.var] ?? '').trim() === '') {
-      errors[`field:${field.var}`] = 'register.error.fieldRequired';
+    const value = (extra[field.var] ?? '').trim();
+    if (field.required && value === '') errors[`field:${field.var}`] = 'register.error.fieldRequired';
+    else if (field.kind.type === 'address' && value !== '' && !isPlausibleAccountJid(value)) {
+      errors[`field:${field.var}`] = 'register.error.fieldAddress';
     }
   }
   return errors;
@@ -118,6 +120,12 @@ export class RegisterStore {
         const form = await this.#backend.registrationForm(request);
         this.serverForm = form;
         this.#formKey = key;
+        // What the server proposes; a flag is always yes or no.
+        this.extra = Object.fromEntries(
+          form.fields.flatMap((f) =>
+            f.value !== null ? [[f.var, f.value]] : f.kind.type === 'flag' ? [[f.var, 'false']] : [],
+          ),
+        );
         // New fields to fill: show them first.
         if (form.fields.length > 0) return null;
         request = this.request();

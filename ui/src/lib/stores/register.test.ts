@@ -32,8 +32,8 @@ describe('validateRegister', () => {
     const form = {
       instructions: null,
       fields: [
-        { var: 'email', label: 'Email', desc: null, required: true, private: false },
-        { var: 'name', label: null, desc: null, required: false, private: false },
+        { var: 'email', label: 'Email', desc: null, required: true, kind: { type: 'text' as const }, value: null },
+        { var: 'name', label: null, desc: null, required: false, kind: { type: 'text' as const }, value: null },
       ],
     };
     expect(validateRegister(filled, {}, form)).toEqual({ 'field:email': 'register.error.fieldRequired' });
@@ -45,6 +45,37 @@ describe('validateRegister', () => {
 });
 
 describe('RegisterStore', () => {
+  it("fills in the server's proposed values, a flag as no, and checks an address", async () => {
+    const backend = new FakeBackend();
+    backend.serverForm = {
+      instructions: null,
+      fields: [
+        { var: 'news', label: null, desc: null, required: false, kind: { type: 'flag' }, value: null },
+        {
+          var: 'lang',
+          label: null,
+          desc: null,
+          required: true,
+          kind: { type: 'choice', options: [{ label: 'English', value: 'en' }] },
+          value: 'en',
+        },
+        { var: 'referrer', label: null, desc: null, required: false, kind: { type: 'address' }, value: null },
+      ],
+    };
+    const store = new RegisterStore(backend);
+    store.fields = { ...filled };
+    expect(await store.submit()).toBeNull();
+    expect(store.extra).toEqual({ news: 'false', lang: 'en' });
+    store.extra['referrer'] = 'not an address';
+    expect(await store.submit()).toBeNull();
+    expect(store.errors['field:referrer']).toBe('register.error.fieldAddress');
+    store.extra['referrer'] = 'friend@example.org';
+    expect(await store.submit()).not.toBeNull();
+    expect(backend.called('registerAccount')[0]).toMatchObject([
+      { fields: { news: 'false', lang: 'en', referrer: 'friend@example.org' } },
+    ]);
+  });
+
   it('sends nothing while the form is invalid', async () => {
     const backend = new FakeBackend();
     const store = new RegisterStore(backend);
@@ -76,7 +107,7 @@ describe('RegisterStore', () => {
     const backend = new FakeBackend();
     backend.serverForm = {
       instructions: 'Tell us how to reach you.',
-      fields: [{ var: 'email', label: 'Email', desc: null, required: true, private: false }],
+      fields: [{ var: 'email', label: 'Email', desc: null, required: true, kind: { type: 'text' as const }, value: null }],
     };
     const store = new RegisterStore(backend);
     store.fields = { ...filled };
@@ -101,7 +132,7 @@ describe('RegisterStore', () => {
     const backend = new FakeBackend();
     backend.serverForm = {
       instructions: null,
-      fields: [{ var: 'email', label: null, desc: null, required: false, private: false }],
+      fields: [{ var: 'email', label: null, desc: null, required: false, kind: { type: 'text' as const }, value: null }],
     };
     const store = new RegisterStore(backend);
     store.fields = { ...filled };
