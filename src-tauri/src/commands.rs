@@ -795,19 +795,21 @@ pub async fn delete_account(shell: Shared<'_>, account: AccountId) -> Result<(),
     forget_login(&shell, account)
 }
 
-/// Removes the account from Charla, keeping its history readable offline or
-/// deleting it (see `Core::remove_account`); the server is not told.
+/// Removes the account `jid` from Charla, signed in or not, keeping its
+/// history readable offline or deleting it (see `Core::remove_account`);
+/// the server is not told.
 #[tauri::command]
 pub async fn remove_account(
     shell: Shared<'_>,
-    account: AccountId,
+    jid: String,
     keep_history: bool,
 ) -> Result<(), CoreError> {
-    // Read the address before the row may go.
-    let jid = shell.core.account_address(account).ok();
+    let jid = charla_core::parse_bare_jid(&jid)?.to_string();
+    // Its row (it exists for every account Charla has used).
+    let account = shell.core.add_account(&jid)?;
     shell.core.remove_account(account, keep_history).await?;
-    forget_password(&shell, jid.clone()).await;
-    forget_jid(&shell, account, jid.as_deref())
+    forget_password(&shell, Some(jid.clone())).await;
+    forget_jid(&shell, account, Some(&jid))
 }
 
 /// Forgets the remembered login of an account that is gone.

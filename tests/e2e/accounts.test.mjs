@@ -214,7 +214,44 @@ test('two accounts side by side: rosters, colors, chats, presence, disable and e
         { message: "bob's rows in the chosen color" },
       );
     });
+
+    await withEvidence(second, 'accounts-remove', async () => {
+      // Remove bob from Charla, keeping his history: he goes offline and out of the list.
+      const since = carol.mark();
+      await openSettings(second);
+      await second.click(`${tid('account-row', { jid: bob })} ${tid('account-remove')}`);
+      await second.waitFor(tid('account-dialog'));
+      await second.click(tid('account-keep-history'));
+      await second.click(tid('account-confirm'));
+      await second.waitForGone(tid('account-dialog'));
+      await carolSees(bob, (p) => p === null, since, 'bob offline after removal');
+      await waitUntil(async () => !(await second.exists(tid('account-row', { jid: bob }))), {
+        message: "bob's account row gone",
+      });
+      await closeSettings(second);
+      await waitUntil(async () => (await rowAccounts(second, sandbox.jid('carol'))).length === 1, {
+        message: "bob's contacts gone",
+      });
+    });
   } finally {
     await second.stop();
+  }
+
+  // Removed stays removed.
+  const third = await App.start({ sandbox, dataDir, profile, name: 'accounts-third' });
+  try {
+    await withEvidence(third, 'accounts-removed', async () => {
+      await waitForMainWindow(third);
+      await openSettings(third);
+      assert.deepEqual(
+        await third.execute(
+          `return [...document.querySelectorAll(arguments[0])].map((r) => r.dataset.jid);`,
+          tid('account-row'),
+        ),
+        [alice],
+      );
+    });
+  } finally {
+    await third.stop();
   }
 });

@@ -99,7 +99,7 @@ export interface Backend {
   /** Deletes the account on its server (after the user confirmed); it is then signed out. */
   deleteAccount(account: AccountId): Promise<void>;
   /** Removes the account from Charla, keeping or deleting its local history. */
-  removeAccount(account: AccountId, keepHistory: boolean): Promise<void>;
+  removeAccount(jid: string, keepHistory: boolean): Promise<void>;
   /** The recorded avatar hash of each contact (and of the account), by bare JID. */
   avatars(account: AccountId): Promise<Record<string, string>>;
   /** The cached image of avatar `hash` as a `data:` URL, or null if it is not cached. */
@@ -164,7 +164,7 @@ export const tauriBackend: Backend = {
   registerAccount: (request) => call('register_account', { request }),
   changePassword: (account, password) => call('change_password', { account, password }),
   deleteAccount: (account) => call('delete_account', { account }),
-  removeAccount: (account, keepHistory) => call('remove_account', { account, keepHistory }),
+  removeAccount: (jid, keepHistory) => call('remove_account', { jid, keepHistory }),
   avatars: (account) => call('avatars', { account }),
   avatarImage: (hash) => call('avatar_image', { hash }),
   setAvatar: (account, image) => call('set_avatar', { account, image }),

@@ -388,22 +388,24 @@ export class AppStore implements Stores {
   }
 
   /**
-   * Deletes the account on its server (the user has confirmed), or (`remove`) removes it from
-   * Charla keeping or deleting its history. Either way it is signed out and no longer
-   * remembered. Returns the error for the dialog, or null.
+   * Deletes the account `jid` on its server (the user has confirmed; it must be signed in), or
+   * (`remove`) removes it from Charla, signed in or not, keeping or deleting its history. Either
+   * way it is signed out and no longer remembered. Returns the error for the dialog, or null.
    */
-  async endAccount(account: AccountId, how: 'delete' | { keepHistory: boolean }): Promise<UiError | null> {
-    const jid = this.session.accounts.get(account);
+  async endAccount(jid: string, how: 'delete' | { keepHistory: boolean }): Promise<UiError | null> {
+    const account = [...this.session.accounts].find(([, j]) => j === jid)?.[0];
     try {
-      if (how === 'delete') await this.backend.deleteAccount(account);
-      else await this.backend.removeAccount(account, how.keepHistory);
+      if (how !== 'delete') await this.backend.removeAccount(jid, how.keepHistory);
+      else if (account !== undefined) await this.backend.deleteAccount(account);
+      else return toUiError({ code: 'not_connected', message: `${jid} is not signed in` });
     } catch (error) {
       return toUiError(error);
     }
     // The shell forgot the kept account; keep the local copy in step.
     const accounts = this.settings.value.accounts.filter((a) => a.jid !== jid);
     this.settings.load({ ...this.settings.value, accounts });
-    this.#leave(account);
+    this.session.loginFailures.delete(jid);
+    if (account !== undefined) this.#leave(account);
     return null;
   }
 

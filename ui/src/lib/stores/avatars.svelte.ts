@@ -1,7 +1,8 @@
 /**
  * Avatars (XEP-0084, XEP-0153) and profiles (XEP-0292, XEP-0054): which image each contact (and
- * the account) has, by hash, and the images as small `data:` URLs, each asked of the backend once
- * per hash. Without an image, components show initials in the contact's colour.
+ * each of our accounts) has, by hash, and the images as small `data:` URLs, each asked of the
+ * backend once per hash. An address has one avatar whichever account sees it. Without an image,
+ * components show initials in the contact's colour.
  */
 import type { Backend } from '$lib/api';
 import type { AccountId, Profile } from '$lib/contract';
@@ -9,8 +10,6 @@ import { toUiError, type UiError } from '$lib/errors';
 import { SvelteMap } from 'svelte/reactivity';
 
 export class AvatarStore {
-  /** The account whose avatars are shown. */
-  account: AccountId | null = null;
   /** Avatar hash by bare JID. */
   readonly hashes = new SvelteMap<string, string>();
   /** Image URL by hash, once loaded. */
@@ -24,16 +23,12 @@ export class AvatarStore {
 
   /** Loads the recorded hashes of `account` (they show offline, without a fetch). */
   async load(account: AccountId): Promise<void> {
-    this.account = account;
     const all = await this.#backend.avatars(account);
-    if (this.account !== account) return;
-    this.hashes.clear();
-    for (const [jid, hash] of Object.entries(all)) this.set(account, jid, hash);
+    for (const [jid, hash] of Object.entries(all)) this.set(jid, hash);
   }
 
   /** `jid`'s avatar is now `hash` (`null`: none). */
-  set(account: AccountId, jid: string, hash: string | null): void {
-    if (account !== this.account) return;
+  set(jid: string, hash: string | null): void {
     if (hash === null) {
       this.hashes.delete(jid);
       return;
@@ -57,32 +52,32 @@ export class AvatarStore {
     return hash === undefined ? undefined : this.images.get(hash);
   }
 
-  /** Sets our avatar from an image file's bytes (`null` removes it); returns the error, or null. */
-  async setOwn(image: Uint8Array | null): Promise<UiError | null> {
-    if (this.account === null) return null;
+  /**
+   * Sets the avatar of our `account` from an image file's bytes (`null` removes it); returns the
+   * error, or null.
+   */
+  async setOwn(account: AccountId, image: Uint8Array | null): Promise<UiError | null> {
     try {
-      await this.#backend.setAvatar(this.account, image === null ? null : toBase64(image));
+      await this.#backend.setAvatar(account, image === null ? null : toBase64(image));
       return null;
     } catch (error) {
       return toUiError(error);
     }
   }
 
-  /** `jid`'s profile (ours for our own JID). */
-  async profile(jid: string): Promise<Profile | UiError> {
-    if (this.account === null) return toUiError(new Error('not signed in'));
+  /** `jid`'s profile as `account` sees it (ours for the account's own JID). */
+  async profile(account: AccountId, jid: string): Promise<Profile | UiError> {
     try {
-      return await this.#backend.profile(this.account, jid);
+      return await this.#backend.profile(account, jid);
     } catch (error) {
       return toUiError(error);
     }
   }
 
-  /** Sets our full name and nickname (blank ones cleared); returns the error, or null. */
-  async setProfile(fullName: string, nickname: string): Promise<UiError | null> {
-    if (this.account === null) return null;
+  /** Sets the full name and nickname of `account` (blank ones cleared); returns the error, or null. */
+  async setProfile(account: AccountId, fullName: string, nickname: string): Promise<UiError | null> {
     try {
-      await this.#backend.setProfile(this.account, fullName.trim() || null, nickname.trim() || null);
+      await this.#backend.setProfile(account, fullName.trim() || null, nickname.trim() || null);
       return null;
     } catch (error) {
       return toUiError(error);

@@ -74,7 +74,7 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       chats.upsert(event.account, event.message);
       break;
     case 'avatar_changed':
-      stores.avatars.set(event.account, event.jid, event.hash);
+      stores.avatars.set(event.jid, event.hash);
       break;
     case 'chat_read':
       // The shell recounts the chat's unread messages and sends unread_changed.

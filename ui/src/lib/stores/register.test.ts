@@ -183,7 +183,7 @@ describe('account care', () => {
     const backend = new FakeBackend();
     const app = await signedIn(backend);
     expect(app.settings.value.accounts[0]?.jid).toBe('me@example.org');
-    expect(await app.endAccount(1, 'delete')).toBeNull();
+    expect(await app.endAccount('me@example.org', 'delete')).toBeNull();
     expect(backend.called('deleteAccount')).toEqual([[1]]);
     expect(app.session.phase).toBe('login');
     expect(app.session.account).toBeNull();
@@ -194,14 +194,14 @@ describe('account care', () => {
     const backend = new FakeBackend();
     const app = await signedIn(backend);
     backend.failAccount = { code: 'store', message: 'disk' };
-    expect((await app.endAccount(1, { keepHistory: false }))?.code).toBe('store');
+    expect((await app.endAccount('me@example.org', { keepHistory: false }))?.code).toBe('store');
     expect(app.session.phase).toBe('main');
     expect(app.settings.value.accounts[0]?.jid).toBe('me@example.org');
     backend.failAccount = null;
-    expect(await app.endAccount(1, { keepHistory: true })).toBeNull();
+    expect(await app.endAccount('me@example.org', { keepHistory: true })).toBeNull();
     expect(backend.called('removeAccount')).toEqual([
-      [1, false],
-      [1, true],
+      ['me@example.org', false],
+      ['me@example.org', true],
     ]);
     expect(app.session.phase).toBe('login');
     expect(app.settings.value.accounts).toEqual([]);

@@ -517,9 +517,16 @@ describe('AppStore', () => {
     // Removing the first account leaves the other signed in, now first.
     backend.enableResult = () => Promise.resolve(5);
     await app.enableAccount('b@example.org', true);
-    expect(await app.endAccount(1, { keepHistory: true })).toBeNull();
+    expect(await app.endAccount('a@example.org', { keepHistory: true })).toBeNull();
     expect(app.session).toMatchObject({ phase: 'main', account: 5, jid: 'b@example.org' });
     expect(app.settings.value.accounts.map((a) => a.jid)).toEqual(['b@example.org']);
+
+    // A disabled account can be removed too (by address: it has no session).
+    await app.enableAccount('b@example.org', false);
+    expect(app.session.phase).toBe('login');
+    expect(await app.endAccount('b@example.org', { keepHistory: false })).toBeNull();
+    expect(backend.called('removeAccount').at(-1)).toEqual(['b@example.org', false]);
+    expect(app.settings.value.accounts).toEqual([]);
   });
 
   it('adds a second account while signed in, and logs out of all', async () => {
