@@ -57,6 +57,12 @@ pub struct RegistrationForm {
     /// The extra fields to fill (e-mail address, full name...), in the
     /// server's order.
     pub fields: Vec<RegistrationField>,
+    /// A web page where accounts can be created (XEP-0077 §5, an XEP-0066
+    /// `jabber:x:oob` URL; http or https only), if the server gives one.
+    pub url: Option<String>,
+    /// Whether accounts can be created from Charla; if not, only on
+    /// [`RegistrationForm::url`].
+    pub in_band: bool,
 }
 
 /// One extra field of a registration form.
@@ -118,11 +124,29 @@ enum Offer {
     Form {
         instructions: Option<String>,
         form: DataForm,
+        web: Option<String>,
     },
     Legacy {
         instructions: Option<String>,
         fields: Vec<String>,
+        web: Option<String>,
     },
+    /// Accounts are created on a web page only (no user name or password
+    /// field, just an XEP-0066 URL).
+    Web {
+        instructions: Option<String>,
+        url: String,
+    },
+}
+
+/// `url` if it is an http or https address without spaces or control
+/// characters (a page the user may open in the browser).
+fn web_page(url: &str) -> Option<String> {
+    let url = url.trim();
+    let lower = url.to_ascii_lowercase();
+    let web = lower.starts_with("https://") || lower.starts_with("http://");
+    (web && url.len() > 8 && !url.chars().any(|c| c.is_whitespace() || c.is_control()))
+        .then(|| url.to_owned())
 }
 
 impl Offer {
@@ -136,12 +160,26 @@ impl Offer {
             .get_child("instructions", ns::REGISTER)
             .map(|i| i.text().trim().to_owned())
             .filter(|i| !i.is_empty());
+        let web = query
+            .get_child("x", ns::OOB)
+            .and_then(|x| x.get_child("url", ns::OOB))
+            .and_then(|u| web_page(&u.text()));
         if let Some(x) = query.get_child("x", ns::DATA_FORMS) {
             let form = DataForm::try_from(x.clone()).map_err(|e| {
                 CoreError::new(ErrorCode::Protocol, format!("bad registration form: {e}"))
             })?;
             let instructions = form.instructions.clone().or(instructions);
-            return Ok(Offer::Form { instructions, form });
+            return Ok(Offer::Form {
+                instructions,
+                form,
+                web,
+            });
+        }
+        let in_band = ["username", "password"]
+            .iter()
+            .any(|name| query.has_child(name, ns::REGISTER));
+        if let (false, Some(url)) = (in_band, web.clone()) {
+            return Ok(Offer::Web { instructions, url });
         }
         let fields = query
             .children()
@@ -151,6 +189,7 @@ impl Offer {
         Ok(Offer::Legacy {
             instructions,
             fields,
+            web,
         })
     }
 
@@ -158,11 +197,20 @@ impl Offer {
     /// requires one Charla cannot show (a CAPTCHA, a choice, a JID...).
     fn form(&self) -> Result<RegistrationForm, CoreError> {
         match self {
+            Offer::Web { instructions, url } => Ok(RegistrationForm {
+                instructions: instructions.clone(),
+                fields: Vec::new(),
+                url: Some(url.clone()),
+                in_band: false,
+            }),
             Offer::Legacy {
                 instructions,
                 fields,
+                web,
             } => Ok(RegistrationForm {
                 instructions: instructions.clone(),
+                url: web.clone(),
+                in_band: true,
                 fields: fields
                     .iter()
                     .map(|var| RegistrationField {
@@ -175,7 +223,11 @@ impl Offer {
                     })
                     .collect(),
             }),
-            Offer::Form { instructions, form } => {
+            Offer::Form {
+                instructions,
+                form,
+                web,
+            } => {
                 let mut fields = Vec::new();
                 for field in &form.fields {
                     match role(field) {
@@ -204,6 +256,8 @@ impl Offer {
                 Ok(RegistrationForm {
                     instructions: instructions.clone(),
                     fields,
+                    url: web.clone(),
+                    in_band: true,
                 })
             }
         }
@@ -240,6 +294,10 @@ impl Offer {
             }
         };
         match self {
+            Offer::Web { url, .. } => Err(CoreError::new(
+                ErrorCode::RegistrationClosed,
+                format!("this server creates accounts on its web page only: {url}"),
+            )),
             Offer::Legacy { fields, .. } => {
                 let mut query = Element::builder("query", ns::REGISTER)
                     .append(text_child("username", username))
@@ -915,6 +973,44 @@ mod tests {
                 .code,
             ErrorCode::FormUnsupported
         );
+    }
+
+    #[test]
+    fn a_web_page_only_server_gives_its_url_and_takes_nothing_in_band() {
+        // What ejabberd's mod_register answers with `redirect_url`.
+        let offer = parse(
+            "<query xmlns='jabber:iq:register'>\
+               <instructions>To register, visit https://example.org/signup</instructions>\
+               <x xmlns='jabber:x:oob'><url>https://example.org/signup</url></x></query>",
+        );
+        let form = offer.form().expect("form");
+        assert_eq!(form.url.as_deref(), Some("https://example.org/signup"));
+        assert!(!form.in_band);
+        assert!(form.fields.is_empty());
+        let err = offer
+            .fill("romeo", "pw", &BTreeMap::new())
+            .expect_err("web only");
+        assert_eq!(err.code, ErrorCode::RegistrationClosed);
+
+        // Beside a form, the page is an alternative; a non-web URL is ignored.
+        let both = parse(
+            "<query xmlns='jabber:iq:register'><username/><password/>\
+               <x xmlns='jabber:x:oob'><url>http://example.org/web</url></x></query>",
+        )
+        .form()
+        .expect("form");
+        assert_eq!(
+            (both.url.as_deref(), both.in_band),
+            (Some("http://example.org/web"), true)
+        );
+        let odd = parse(
+            "<query xmlns='jabber:iq:register'><username/><password/>\
+               <x xmlns='jabber:x:oob'><url>javascript:alert(1)</url></x></query>",
+        )
+        .form()
+        .expect("form");
+        assert_eq!(odd.url, None);
+        assert_eq!(parse(PROSODY_FORM).form().expect("form").url, None);
     }
 
     #[test]

@@ -13,4 +13,14 @@ instructions: string | null,
  * The extra fields to fill (e-mail address, full name...), in the
  * server's order.
  */
-fields: Array<RegistrationField>, };
+fields: Array<RegistrationField>, 
+/**
+ * A web page where accounts can be created (XEP-0077 §5, an XEP-0066
+ * `jabber:x:oob` URL; http or https only), if the server gives one.
+ */
+url: string | null, 
+/**
+ * Whether accounts can be created from Charla; if not, only on
+ * [`RegistrationForm::url`].
+ */
+in_band: boolean, };

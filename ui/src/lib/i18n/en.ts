@@ -59,6 +59,9 @@ export const en = {
   'register.error.fieldRequired': 'The server needs this.',
   'register.error.fieldAddress': 'An XMPP address has the form name@server.',
   'register.choose': 'Choose…',
+  'register.web.only': 'This server creates accounts on its web page, not from Charla.',
+  'register.web.also': 'You can also create your account on the server’s web page.',
+  'register.web.open': 'Open the sign-up page',
   'register.done': 'Your account {jid} is ready. Log in with it.',
 
   'error.invalidJid': 'This XMPP address is not valid.',

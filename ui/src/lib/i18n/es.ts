@@ -60,6 +60,9 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'register.error.fieldRequired': 'El servidor necesita este dato.',
   'register.error.fieldAddress': 'Una dirección XMPP tiene la forma nombre@servidor.',
   'register.choose': 'Elige…',
+  'register.web.only': 'Este servidor crea las cuentas en su página web, no desde Charla.',
+  'register.web.also': 'También puedes crear tu cuenta en la página web del servidor.',
+  'register.web.open': 'Abrir la página de registro',
   'register.done': 'Tu cuenta {jid} está lista. Entra con ella.',
 
   'error.invalidJid': 'Esta dirección XMPP no es válida.',

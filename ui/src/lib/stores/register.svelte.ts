@@ -126,8 +126,8 @@ export class RegisterStore {
             f.value !== null ? [[f.var, f.value]] : f.kind.type === 'flag' ? [[f.var, 'false']] : [],
           ),
         );
-        // New fields to fill: show them first.
-        if (form.fields.length > 0) return null;
+        // New fields to fill, or only a web page to sign up on: show them first.
+        if (form.fields.length > 0 || !form.in_band) return null;
         request = this.request();
         if (request === null) return null;
       }

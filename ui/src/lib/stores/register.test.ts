@@ -30,7 +30,7 @@ describe('validateRegister', () => {
 
   it("checks the server's required fields, not its optional ones", () => {
     const form = {
-      instructions: null,
+      instructions: null, url: null, in_band: true,
       fields: [
         { var: 'email', label: 'Email', desc: null, required: true, kind: { type: 'text' as const }, value: null },
         { var: 'name', label: null, desc: null, required: false, kind: { type: 'text' as const }, value: null },
@@ -45,10 +45,20 @@ describe('validateRegister', () => {
 });
 
 describe('RegisterStore', () => {
+  it('sends nothing to a server that signs up on its web page only, and offers the page', async () => {
+    const backend = new FakeBackend();
+    backend.serverForm = { instructions: null, fields: [], url: 'https://example.org/signup', in_band: false };
+    const store = new RegisterStore(backend);
+    store.fields = { ...filled };
+    expect(await store.submit()).toBeNull();
+    expect(store.serverForm?.url).toBe('https://example.org/signup');
+    expect(backend.called('registerAccount')).toEqual([]);
+  });
+
   it("fills in the server's proposed values, a flag as no, and checks an address", async () => {
     const backend = new FakeBackend();
     backend.serverForm = {
-      instructions: null,
+      instructions: null, url: null, in_band: true,
       fields: [
         { var: 'news', label: null, desc: null, required: false, kind: { type: 'flag' }, value: null },
         {
@@ -106,7 +116,7 @@ describe('RegisterStore', () => {
   it('shows the extra fields first, and sends them on the next submit', async () => {
     const backend = new FakeBackend();
     backend.serverForm = {
-      instructions: 'Tell us how to reach you.',
+      instructions: 'Tell us how to reach you.', url: null, in_band: true,
       fields: [{ var: 'email', label: 'Email', desc: null, required: true, kind: { type: 'text' as const }, value: null }],
     };
     const store = new RegisterStore(backend);
@@ -131,7 +141,7 @@ describe('RegisterStore', () => {
   it('reads the form again when the server changes', async () => {
     const backend = new FakeBackend();
     backend.serverForm = {
-      instructions: null,
+      instructions: null, url: null, in_band: true,
       fields: [{ var: 'email', label: null, desc: null, required: false, kind: { type: 'text' as const }, value: null }],
     };
     const store = new RegisterStore(backend);
@@ -139,7 +149,7 @@ describe('RegisterStore', () => {
     await store.submit();
     store.extra.email = 'me@example.org';
     store.fields.jid = 'newbie@other.example';
-    backend.serverForm = { instructions: null, fields: [] };
+    backend.serverForm = { instructions: null, url: null, in_band: true, fields: [] };
     const request = await store.submit();
     expect(backend.called('registrationForm')).toHaveLength(2);
     // The other server's field is not sent to this one.

@@ -252,7 +252,7 @@ export class FakeBackend implements Backend {
     return Promise.resolve();
   }
   /** What `registrationForm` answers (or rejects with, when `failRegister` is set). */
-  serverForm: RegistrationForm = { instructions: null, fields: [] };
+  serverForm: RegistrationForm = { instructions: null, fields: [], url: null, in_band: true };
   /** When set, `registrationForm` and `registerAccount` fail with it. */
   failRegister: unknown = null;
   registrationForm(...args: Parameters<Backend['registrationForm']>) {
