@@ -152,6 +152,22 @@ async fn a_profile_set_by_alice_is_read_by_bob() {
     let empty = bob.core.profile(bob.account, ALICE).await.expect("profile");
     assert!(empty.is_empty(), "{empty:?}");
 
+    // Another client of alice's published a vCard4 with an e-mail address; Charla keeps it.
+    let mut other = RawClient::login(&server, "alice", "alice-pw", WAIT).await;
+    other
+        .send(
+            "<iq type='set' id='v4'><pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+             <publish node='urn:xmpp:vcard4'><item id='current'>\
+             <vcard xmlns='urn:ietf:params:xml:ns:vcard-4.0'><fn><text>Old</text></fn>\
+             <email><text>alice@example.org</text></email></vcard></item></publish>\
+             <publish-options><x xmlns='jabber:x:data' type='submit'>\
+             <field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>\
+             <field var='pubsub#access_model'><value>presence</value></field></x></publish-options>\
+             </pubsub></iq>",
+        )
+        .await;
+    other.read_until("id='v4'").await;
+
     alice
         .core
         .set_profile(alice.account, Some(" Alice Liddell "), Some("ali"))
@@ -160,6 +176,7 @@ async fn a_profile_set_by_alice_is_read_by_bob() {
     let seen = bob.core.profile(bob.account, ALICE).await.expect("profile");
     assert_eq!(seen.full_name.as_deref(), Some("Alice Liddell"));
     assert_eq!(seen.nickname.as_deref(), Some("ali"));
+    assert_eq!(seen.emails, ["alice@example.org"]);
     let own = alice
         .core
         .profile(alice.account, ALICE)

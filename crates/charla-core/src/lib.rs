@@ -776,14 +776,23 @@ impl Core {
             self.iq(account, None, true, edited.into()).await
         }
         .await;
-        let v4 = self
-            .iq(
+        let v4 = async {
+            // What else the published vCard4 holds (e-mail, phone...) stays.
+            let current = self
+                .iq(account, None, false, vcard::vcard4_request().into())
+                .await
+                .ok()
+                .and_then(vcard::vcard4_of_items);
+            let edited = vcard::vcard4(current, fn_, nick);
+            self.iq(
                 account,
                 None,
                 true,
-                avatar::publish(vcard::VCARD4_NODE, "current", vcard::vcard4(fn_, nick)).into(),
+                avatar::publish(vcard::VCARD4_NODE, "current", edited).into(),
             )
-            .await;
+            .await
+        }
+        .await;
         if let Some(nick) = nick {
             let published = self
                 .iq(

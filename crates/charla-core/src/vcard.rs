@@ -49,13 +49,18 @@ pub(crate) fn vcard4_request() -> PubSub {
     PubSub::Items(items)
 }
 
-/// The profile in a vCard4 PEP answer (`None` if there is none).
-pub(crate) fn parse_vcard4_items(payload: Option<Element>) -> Option<Profile> {
+/// The `<vcard/>` in a vCard4 PEP answer (`None` if there is none).
+pub(crate) fn vcard4_of_items(payload: Option<Element>) -> Option<Element> {
     let PubSub::Items(items) = PubSub::try_from(payload?).ok()? else {
         return None;
     };
     let vcard = items.items.into_iter().last()?.payload?;
-    vcard.is("vcard", VCARD4).then(|| parse_vcard4(&vcard))
+    vcard.is("vcard", VCARD4).then_some(vcard)
+}
+
+/// The profile in a vCard4 PEP answer (`None` if there is none).
+pub(crate) fn parse_vcard4_items(payload: Option<Element>) -> Option<Profile> {
+    vcard4_of_items(payload).map(|vcard| parse_vcard4(&vcard))
 }
 
 fn clean(s: String) -> Option<String> {
@@ -124,9 +129,21 @@ fn leaf(name: &str, ns: &str, text: &str) -> Element {
     e
 }
 
-/// Our vCard4 with `full_name` and `nickname` (XEP-0292 §3).
-pub(crate) fn vcard4(full_name: Option<&str>, nickname: Option<&str>) -> Element {
+/// Our vCard4 (XEP-0292 §3): `current` (as published, if any) with
+/// `full_name` and `nickname` set and every other property kept.
+pub(crate) fn vcard4(
+    current: Option<Element>,
+    full_name: Option<&str>,
+    nickname: Option<&str>,
+) -> Element {
     let mut vcard = Element::builder("vcard", VCARD4).build();
+    for kept in current
+        .iter()
+        .flat_map(|c| c.children())
+        .filter(|c| !c.is("fn", VCARD4) && !c.is("nickname", VCARD4))
+    {
+        vcard.append_child(kept.clone());
+    }
     for (prop, value) in [("fn", full_name), ("nickname", nickname)] {
         if let Some(value) = value {
             let mut p = Element::builder(prop, VCARD4).build();
@@ -192,9 +209,25 @@ mod tests {
         assert_eq!(p.emails, ["a@example.org"]);
         assert_eq!(p.phones, ["+34-600"]);
         assert_eq!(p.birthday.as_deref(), Some("1852-05-04"));
-        let ours = parse_vcard4(&vcard4(Some("A L"), None));
+        let ours = parse_vcard4(&vcard4(None, Some("A L"), None));
         assert_eq!(ours.full_name.as_deref(), Some("A L"));
         assert_eq!(ours.nickname, None);
+    }
+
+    #[test]
+    fn editing_the_vcard4_keeps_the_other_properties() {
+        let xml = "<pubsub xmlns='http://jabber.org/protocol/pubsub'>\
+            <items node='urn:xmpp:vcard4'><item id='current'>\
+            <vcard xmlns='urn:ietf:params:xml:ns:vcard-4.0'>\
+            <fn><text>Old</text></fn><nickname><text>o</text></nickname>\
+            <email><text>a@example.org</text></email><note><text>hi</text></note>\
+            </vcard></item></items></pubsub>";
+        let current = vcard4_of_items(Some(xml.parse().expect("xml")));
+        let edited = parse_vcard4(&vcard4(current, Some("New Name"), None));
+        assert_eq!(edited.full_name.as_deref(), Some("New Name"));
+        assert_eq!(edited.nickname, None);
+        assert_eq!(edited.emails, ["a@example.org"]);
+        assert_eq!(edited.note.as_deref(), Some("hi"));
     }
 
     #[test]
