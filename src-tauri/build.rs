@@ -11,6 +11,7 @@ fn main() {
             "set_account_color",
             "trust_certificate",
             "logout",
+            "reconnect_now",
             "set_presence",
             "last_activity",
             "contacts",

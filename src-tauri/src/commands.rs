@@ -348,6 +348,13 @@ fn save(shell: &Shell, settings: &Settings) -> Result<(), CoreError> {
     })
 }
 
+/// While the account waits to reconnect, tries at once.
+#[tauri::command]
+pub async fn reconnect_now(shell: Shared<'_>, account: AccountId) -> Result<(), CoreError> {
+    shell.core.reconnect_now(account).await;
+    Ok(())
+}
+
 /// Goes offline and forgets the account's remembered password, so that the
 /// next start asks for it.
 #[tauri::command]

@@ -157,6 +157,7 @@ pub fn run() {
             commands::set_account_color,
             commands::trust_certificate,
             commands::logout,
+            commands::reconnect_now,
             commands::set_presence,
             commands::last_activity,
             commands::contacts,

@@ -91,3 +91,56 @@ test('an untrusted certificate is shown, cancelled, trusted, and then accepted a
     await second.stop();
   }
 });
+
+test('a certificate that changes while online stops the reconnection and asks again in the main window', async () => {
+  const env = { CHARLA_SANDBOX_DIR: otherDir };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'charla-e2e-certificate-changed-'));
+  const app = await App.start({ dataDir: dir, profile: `${profile}-changed`, env, name: 'certificate-changed' });
+  try {
+    await withEvidence(app, 'certificate-changed', async () => {
+      await submitLogin(app);
+      await app.waitFor(tid('certificate-dialog'), { timeout: 30000 });
+      await app.click(tid('certificate-trust'));
+      await waitForMainWindow(app);
+
+      // The server comes back with another certificate for the same names (a new key, signed
+      // by the sandbox's CA, which its own bots trust and the app does not).
+      await sandbox.pause();
+      const names = [sandbox.domain, `conference.${sandbox.domain}`, `upload.${sandbox.domain}`];
+      const extensions = path.join(otherDir, 'leaf.ext');
+      fs.writeFileSync(
+        extensions,
+        `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`,
+      );
+      const csr = path.join(otherDir, 'leaf.csr');
+      execFileSync('openssl', [
+        'req', '-new', '-nodes', '-subj', `/CN=${sandbox.domain}`,
+        '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+        '-keyout', path.join(sandbox.dir, 'server.key'), '-out', csr,
+      ], { stdio: 'ignore' });
+      execFileSync('openssl', [
+        'x509', '-req', '-days', '30', '-in', csr, '-extfile', extensions,
+        '-CA', path.join(sandbox.dir, 'ca.pem'), '-CAkey', path.join(sandbox.dir, 'ca.key'), '-CAcreateserial',
+        '-out', path.join(sandbox.dir, 'server.pem'),
+      ], { stdio: 'ignore' });
+      const changed = fingerprint(path.join(sandbox.dir, 'server.pem'));
+      await sandbox.resume();
+
+      // Reconnecting now (the banner's button, instead of the backoff's wait) meets it: the
+      // dialog opens over the main window, with the new print.
+      await app.waitFor(tid('connection-retry'), { timeout: 30000 });
+      await app.click(tid('connection-retry'));
+      await app.waitFor(tid('certificate-dialog'), { timeout: 30000 });
+      assert.equal((await app.text(tid('certificate-fingerprint'))).trim(), changed);
+      const reason = await app.execute(`return document.querySelector(arguments[0]).dataset.reason`, tid('certificate-reason'));
+      assert.equal(reason, 'pin_changed');
+      assert.ok(await app.exists(tid('own-presence')), 'the main window stays');
+      await app.click(tid('certificate-trust'));
+      await app.waitForGone(tid('certificate-dialog'));
+      await app.waitForGone(tid('connection-banner'), { timeout: 30000 });
+    });
+  } finally {
+    await app.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -329,6 +329,42 @@ async fn link_loss_reconnects_with_backoff_and_disconnect_stops_it() {
 }
 
 #[tokio::test]
+async fn reconnect_now_cuts_the_wait_short() {
+    let mut server = pair().await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    server.stop().await.expect("stop");
+    // Let the backoff grow to a wait of at least two seconds (attempt 3: 2 to 4 s).
+    let reconnecting = |min_attempt: u32| move |e: &Event| matches!(e, Event::Connection { state: ConnectionState::Reconnecting { attempt, .. }, .. } if *attempt >= min_attempt);
+    let Event::Connection {
+        state:
+            ConnectionState::Reconnecting {
+                attempt,
+                retry_in_ms,
+            },
+        ..
+    } = alice.wait_for("attempt 3", reconnecting(3)).await
+    else {
+        unreachable!()
+    };
+    assert!(retry_in_ms >= 2000, "{retry_in_ms}");
+    let asked = std::time::Instant::now();
+    alice.core.reconnect_now(alice.account).await;
+    // The server is still down: the next attempt fails at once, long before its time.
+    alice
+        .wait_for("the attempt after", reconnecting(attempt + 1))
+        .await;
+    let waited = asked.elapsed();
+    assert!(
+        waited.as_millis() < u128::from(retry_in_ms) / 2,
+        "{waited:?} of {retry_in_ms} ms"
+    );
+    // With the server back, reconnecting now goes online.
+    server.restart().await.expect("restart");
+    alice.core.reconnect_now(alice.account).await;
+    alice.wait_for("back online", charla_tests::is_online).await;
+}
+
+#[tokio::test]
 async fn unreachable_server_is_a_clear_error() {
     let server = pair().await;
     let closed_port = {

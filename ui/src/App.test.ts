@@ -256,13 +256,16 @@ describe('main window', () => {
     expect(body).toContain('title="No enviado: service-unavailable"');
   });
 
-  it('shows the connection banner while not online', async () => {
-    const { app } = await loggedIn();
+  it('shows the connection banner while not online, with a way to reconnect now', async () => {
+    const { app, backend } = await loggedIn();
     app.dispatch({ type: 'connection', account: 1, state: { state: 'reconnecting', attempt: 1, retry_in_ms: 5000 } });
     const { body } = render(App, { props: { app } });
     const [banner] = testIds(body, 'connection-banner');
     expect(attr(banner!, 'data-state')).toBe('reconnecting');
     expect(body).toMatch(/Reconnecting in [45] seconds/);
+    expect(testIds(body, 'connection-retry')).toHaveLength(1);
+    await app.reconnectNow(1);
+    expect(backend.called('reconnectNow')).toEqual([[1]]);
     app.dispatch({ type: 'error', account: 1, error: { code: 'auth_failed', message: 'x' } });
     app.dispatch({ type: 'connection', account: 1, state: { state: 'disconnected' } });
     const offline = render(App, { props: { app } }).body;

@@ -562,12 +562,14 @@ pub(crate) enum Report {
 ///
 /// To stop, the session drops the [`StanzaStream`] and then sends `true`
 /// on `cancel`; the reconnector then ends the stream's worker (see
-/// [`inert_connection`]).
+/// [`inert_connection`]). `nudge` cuts a wait between attempts short (the
+/// user asked to reconnect now).
 pub(crate) fn open(
     cfg: LoginConfig,
     online_once: Arc<AtomicBool>,
     reports: mpsc::UnboundedSender<Report>,
     cancel: watch::Receiver<bool>,
+    nudge: Arc<tokio::sync::Notify>,
 ) -> StanzaStream {
     let cfg = Arc::new(cfg);
     let reconnector = move |_location: Option<String>, slot: oneshot::Sender<Connection>| {
@@ -575,6 +577,7 @@ pub(crate) fn open(
         let online_once = online_once.clone();
         let reports = reports.clone();
         let mut cancel = cancel.clone();
+        let nudge = nudge.clone();
         tokio::spawn(async move {
             let mut attempt = 0u32;
             loop {
@@ -600,6 +603,7 @@ pub(crate) fn open(
                         let delay = retry_in.unwrap_or(Duration::MAX);
                         tokio::select! {
                             _ = tokio::time::sleep(delay) => {}
+                            _ = nudge.notified(), if retry_in.is_some() => {}
                             _ = cancel.wait_for(|c| *c) => break,
                         }
                     }

@@ -268,6 +268,12 @@ impl Core {
         self.store(|s| s.set_certificate_pin(account, &fingerprint.0))
     }
 
+    /// While the account waits to reconnect (after a lost connection), tries
+    /// at once instead of at the end of the wait. Does nothing otherwise.
+    pub async fn reconnect_now(&self, account: AccountId) {
+        self.send_command(account, Command::ReconnectNow).await;
+    }
+
     /// Goes offline (unavailable presence, clean stream close) and waits
     /// until the session has ended. Does nothing if not connected.
     pub async fn disconnect(&self, account: AccountId) {

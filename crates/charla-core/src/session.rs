@@ -103,6 +103,8 @@ pub(crate) enum Command {
     /// Our avatar changed to `hash` (`None`: removed): remember it and
     /// tell contacts in our presence (XEP-0153).
     OwnAvatar { hash: Option<String> },
+    /// While waiting to reconnect, try now.
+    ReconnectNow,
     /// Send unavailable presence and close the stream.
     Disconnect,
 }
@@ -398,11 +400,13 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
     session.state(ConnectionState::Connecting).await;
     let login = ctx.login;
     let (mut cancel, cancelled) = watch::channel(false);
+    let nudge = Arc::new(tokio::sync::Notify::new());
     let mut stream = c2s::open(
         login.clone(),
         online_once.clone(),
         reports_tx.clone(),
         cancelled,
+        nudge.clone(),
     );
     // Links lost since the stream was last bound or resumed.
     let mut lost_in_a_row = 0u32;
@@ -433,7 +437,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                         log::warn!("{lost_in_a_row} links lost without resuming; opening a fresh stream");
                         lost_in_a_row = 0;
                         let (new_cancel, cancelled) = watch::channel(false);
-                        let fresh = c2s::open(login.clone(), online_once.clone(), reports_tx.clone(), cancelled);
+                        let fresh = c2s::open(login.clone(), online_once.clone(), reports_tx.clone(), cancelled, nudge.clone());
                         drop(std::mem::replace(&mut stream, fresh));
                         let _ = std::mem::replace(&mut cancel, new_cancel).send(true);
                     }
@@ -499,6 +503,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
             }
             command = commands.recv() => match command {
                 None | Some(Command::Disconnect) => { close = true; break; }
+                Some(Command::ReconnectNow) => nudge.notify_waiters(),
                 Some(Command::Flush) => session.flush(&stream).await,
                 Some(Command::SetPresence { show, status }) => {
                     session.show = show;

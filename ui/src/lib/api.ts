@@ -43,6 +43,8 @@ export interface Backend {
   /** Trusts the certificate the last login of `jid` rejected (shown to the user), for that account. */
   trustCertificate(jid: string, fingerprint: string): Promise<void>;
   logout(account: AccountId): Promise<void>;
+  /** While the account waits to reconnect, tries at once. */
+  reconnectNow(account: AccountId): Promise<void>;
   /**
    * Enables a kept account (connects it with its remembered password: answers its id; rejects with
    * `password_needed` when there is none) or disables it (answers null).
@@ -131,6 +133,7 @@ export const tauriBackend: Backend = {
   resumeLogin: () => call('resume_login'),
   trustCertificate: (jid, fingerprint) => call('trust_certificate', { jid, fingerprint }),
   logout: (account) => call('logout', { account }),
+  reconnectNow: (account) => call('reconnect_now', { account }),
   enableAccount: (jid, enabled) => call('enable_account', { jid, enabled }),
   setAccountColor: (jid, color) => call('set_account_color', { jid, color }),
   setPresence: (account, show, status) => call('set_presence', { account, show, status }),

@@ -197,6 +197,7 @@ export const en = {
 
   'banner.offline': 'You are offline.',
   'banner.goOnline': 'Go online',
+  'banner.reconnect': 'Reconnect now',
   'banner.connecting': 'Connecting…',
   'banner.reconnectingNow': 'Connection lost. Reconnecting…',
   'banner.reconnectingIn': {

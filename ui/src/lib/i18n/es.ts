@@ -198,6 +198,7 @@ export const es: Readonly<Record<MessageKey, Message>> = {
 
   'banner.offline': 'Estás desconectado.',
   'banner.goOnline': 'Conectarse',
+  'banner.reconnect': 'Reconectar ahora',
   'banner.connecting': 'Conectando…',
   'banner.reconnectingNow': 'Se ha perdido la conexión. Reconectando…',
   'banner.reconnectingIn': {

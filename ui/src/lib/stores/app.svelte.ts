@@ -309,6 +309,11 @@ export class AppStore implements Stores {
     }
   }
 
+  /** `account` waits to reconnect: try now (the banner's button). */
+  async reconnectNow(account: AccountId): Promise<void> {
+    await this.#act(() => this.backend.reconnectNow(account));
+  }
+
   /** Logs every account out (their remembered passwords are forgotten) and shows the login form. */
   async logout(): Promise<void> {
     this.chats.closeAll();

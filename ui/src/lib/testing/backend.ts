@@ -96,6 +96,10 @@ export class FakeBackend implements Backend {
     this.#record('logout', account);
     return Promise.resolve();
   }
+  reconnectNow(account: AccountId) {
+    this.#record('reconnectNow', account);
+    return Promise.resolve();
+  }
   /** What `enableAccount` does when enabling: resolve with an account, or reject with an error. */
   enableResult: () => Promise<AccountId> = () => Promise.resolve(2);
   enableAccount(jid: string, enabled: boolean) {
