@@ -472,14 +472,24 @@ function appDb(dataDir) {
   return path.join(dataDir, 'data', `org.charla.Charla.${PROFILE}`, 'charla.sqlite3');
 }
 
-/** Clicks alice's demo-account button as soon as the page shows it; returns the click's Unix ms. */
+/**
+ * Ticks "Remember password" and clicks alice's demo-account button as soon as the page shows
+ * them (the first start); returns the click's Unix ms.
+ */
 function clickLogin(app) {
   return app.executeAsync(`
     const done = arguments[arguments.length - 1];
     const sel = ${JSON.stringify(tid('demo-account', { jid: USER }))};
+    const keep = ${JSON.stringify(tid('login-remember-password'))};
     (function look() {
       const button = document.querySelector(sel);
-      if (button) { const at = Date.now(); button.click(); done(at); } else requestAnimationFrame(look);
+      const remember = document.querySelector(keep);
+      if (button && remember) {
+        if (!remember.checked) remember.click();
+        const at = Date.now();
+        button.click();
+        done(at);
+      } else requestAnimationFrame(look);
     })();`);
 }
 
@@ -520,16 +530,18 @@ async function benchApp(server) {
       const app = await startApp(server, dataDir, `bench-app-${n}-${run}`);
       try {
         const spawned = processStartMs(app.appPid());
-        const clicked = await clickLogin(app);
+        // The first start logs in through the form and keeps the password in the session's
+        // keyring; every measured start is a returning user's: it logs in by itself.
+        const clicked = run === 0 ? await clickLogin(app) : null;
         const online = await server.online(since);
         const fcp = await coldStart(app);
         if (run === 0) {
-          log(`app ${n} contacts: first login ${Math.round(online - spawned)} ms (not counted)`);
+          log(`app ${n} contacts: first login ${Math.round(online - spawned)} ms, click to online ${Math.round(online - clicked)} ms (not counted)`);
+          await waitMain(app);
           await sleep(2000);
           continue;
         }
         record(`app: launch to online, ${n} contacts`, 'ms', online - spawned);
-        record(`app: login click to online, ${n} contacts`, 'ms', online - clicked);
         if (n === 50) record('app: cold start to first contentful paint', 'ms', fcp);
         await waitMain(app);
         await sleep(IDLE_MS);
@@ -537,7 +549,7 @@ async function benchApp(server) {
         record(`app: idle PSS of the tree, ${n} contacts`, 'MB', mb(m.pssKb));
         record(`app: idle RSS of the tree, ${n} contacts`, 'MB', mb(m.rssKb));
         const parts = m.processes.map((p) => `${p.name} ${mb(p.pssKb).toFixed(0)}`).join(', ');
-        log(`app ${n} contacts run ${run}: FCP ${Math.round(fcp)} ms, online ${Math.round(online - spawned)} ms (click->online ${online - clicked}), PSS ${mb(m.pssKb).toFixed(1)} MB (${parts})`);
+        log(`app ${n} contacts run ${run}: FCP ${Math.round(fcp)} ms, online ${Math.round(online - spawned)} ms, PSS ${mb(m.pssKb).toFixed(1)} MB (${parts})`);
       } finally {
         const off = server.proc.mark();
         await app.stop({ keepData: true });

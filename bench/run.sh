@@ -20,6 +20,13 @@ if [ "${1:-}" = --in-session ]; then
     rm -rf "$work"
   }
   trap cleanup EXIT
+  # Secret Service for the app's remembered password (its launch to online is a returning
+  # user's): a fresh keyring, unlocked, as in .ci/e2e.
+  if command -v gnome-keyring-daemon >/dev/null 2>&1; then
+    mkdir -p "$work/keyring-home"
+    eval "$(printf bench | HOME="$work/keyring-home" gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)" || true
+    [ -n "${GNOME_KEYRING_CONTROL:-}" ] && export GNOME_KEYRING_CONTROL
+  fi
   # The app's environment as the e2e tests and the shell's defaults use it.
   export WEBKIT_DISABLE_COMPOSITING_MODE=1 WEBKIT_DISABLE_DMABUF_RENDERER=1
   # Floods and the soak wait inside the page for minutes.

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use charla_core::{
-    AccountId, ConnectOptions, ConnectionState, Core, Event, Keepalive, Message, ServerAddress,
-    Show, TlsTrust,
+    AccountId, ConnectOptions, ConnectionState, ContactPresence, Core, Event, Keepalive, Message,
+    ServerAddress, Show, TlsTrust,
 };
 use tokio::sync::mpsc::Receiver;
 
@@ -111,6 +111,24 @@ impl Device {
                 Ok(None) => panic!("event stream closed while waiting for {what}"),
                 Err(_) => panic!("timed out waiting for {what}"),
             }
+        }
+    }
+
+    /// Waits until `jid`'s presence as this device sees it satisfies `pred` (`None`: offline),
+    /// and returns it.
+    pub async fn presence_of(
+        &mut self,
+        jid: &str,
+        pred: impl Fn(&Option<ContactPresence>) -> bool,
+    ) -> Option<ContactPresence> {
+        match self
+            .wait_for(&format!("{jid}'s presence"), |e| {
+                matches!(e, Event::PresenceChanged { jid: j, presence, .. } if j == jid && pred(presence))
+            })
+            .await
+        {
+            Event::PresenceChanged { presence, .. } => presence,
+            _ => unreachable!(),
         }
     }
 

@@ -4,30 +4,13 @@
 
 use std::time::Duration;
 
-use charla_core::{ConnectionState, ContactPresence, Direction, Event, Message, Show};
+use charla_core::{ConnectionState, Direction, Event, Message, Show};
 use charla_tests::{options, Device, TestServer};
 
 const WAIT: Duration = Duration::from_secs(30);
 const ALICE: &str = "alice@charla.test";
 const CAROL: &str = "carol@charla.test";
 const BOB: &str = "bob@charla.test";
-
-/// Waits for `jid`'s presence as `d` sees it to satisfy `pred`.
-async fn presence_of(
-    d: &mut Device,
-    jid: &str,
-    pred: impl Fn(&Option<ContactPresence>) -> bool,
-) -> Option<ContactPresence> {
-    match d
-        .wait_for(&format!("{jid}'s presence"), |e| {
-            matches!(e, Event::PresenceChanged { jid: j, presence, .. } if j == jid && pred(presence))
-        })
-        .await
-    {
-        Event::PresenceChanged { presence, .. } => presence,
-        _ => unreachable!(),
-    }
-}
 
 /// The next incoming message `d` stores.
 async fn incoming(d: &mut Device, what: &str) -> Message {
@@ -70,8 +53,8 @@ async fn two_accounts_run_side_by_side_in_one_core() {
         matches!(e, Event::Connection { account, state: ConnectionState::Online { .. } } if *account == carol)
     })
     .await;
-    presence_of(&mut bob, ALICE, |p| p.is_some()).await;
-    presence_of(&mut bob, CAROL, |p| p.is_some()).await;
+    bob.presence_of(ALICE, |p| p.is_some()).await;
+    bob.presence_of(CAROL, |p| p.is_some()).await;
 
     // Each account has its own roster.
     let jids = |account| {
@@ -136,16 +119,15 @@ async fn two_accounts_run_side_by_side_in_one_core() {
         .set_presence(carol, Show::Dnd, Some("In a meeting".into()))
         .await
         .expect("presence");
-    let seen = presence_of(&mut bob, CAROL, |p| {
-        p.as_ref().is_some_and(|p| p.show == Show::Dnd)
-    })
-    .await
-    .expect("carol online");
+    let seen = bob
+        .presence_of(CAROL, |p| p.as_ref().is_some_and(|p| p.show == Show::Dnd))
+        .await
+        .expect("carol online");
     assert_eq!(seen.status.as_deref(), Some("In a meeting"));
 
     // Carol disabled: she goes offline, alice stays online and keeps receiving.
     me.core.disconnect(carol).await;
-    presence_of(&mut bob, CAROL, |p| p.is_none()).await;
+    bob.presence_of(CAROL, |p| p.is_none()).await;
     bob.core
         .send_message(bob.account, ALICE, "¿sigues ahí?")
         .await
@@ -158,5 +140,5 @@ async fn two_accounts_run_side_by_side_in_one_core() {
         .connect(carol, options(&server, "carol-pw", None))
         .await
         .expect("carol again");
-    presence_of(&mut bob, CAROL, |p| p.is_some()).await;
+    bob.presence_of(CAROL, |p| p.is_some()).await;
 }

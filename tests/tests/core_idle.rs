@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use charla_core::idle::AutoPresence;
-use charla_core::{ContactPresence, Event, Show};
+use charla_core::Show;
 use charla_tests::{Device, TestServer};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -13,23 +13,6 @@ const ALICE: &str = "alice@charla.test";
 
 async fn online(server: &TestServer, user: &str) -> Device {
     Device::online(server, user, WAIT).await
-}
-
-/// Waits for `jid`'s presence as `d` sees it to satisfy `pred`.
-async fn presence_of(
-    d: &mut Device,
-    jid: &str,
-    pred: impl Fn(&Option<ContactPresence>) -> bool,
-) -> Option<ContactPresence> {
-    match d
-        .wait_for(&format!("{jid}'s presence"), |e| {
-            matches!(e, Event::PresenceChanged { jid: j, presence, .. } if j == jid && pred(presence))
-        })
-        .await
-    {
-        Event::PresenceChanged { presence, .. } => presence,
-        _ => unreachable!(),
-    }
 }
 
 #[tokio::test]
@@ -43,19 +26,20 @@ async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
         .expect("prosody");
     let mut bob = online(&server, "bob").await;
     let alice = online(&server, "alice").await;
-    presence_of(&mut bob, ALICE, |p| p.is_some()).await;
+    bob.presence_of(ALICE, |p| p.is_some()).await;
 
     alice
         .core
         .set_presence(alice.account, Show::Available, Some("Writing".into()))
         .await
         .expect("presence");
-    let seen = presence_of(&mut bob, ALICE, |p| {
-        p.as_ref()
-            .is_some_and(|p| p.status.as_deref() == Some("Writing"))
-    })
-    .await
-    .expect("online");
+    let seen = bob
+        .presence_of(ALICE, |p| {
+            p.as_ref()
+                .is_some_and(|p| p.status.as_deref() == Some("Writing"))
+        })
+        .await
+        .expect("online");
     assert_eq!((seen.show, seen.idle_since), (Show::Available, None));
 
     // Idle for five minutes: away, the chosen status kept, idle since then.
@@ -72,11 +56,10 @@ async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
         .core
         .set_auto_presence(alice.account, Some(auto))
         .await;
-    let seen = presence_of(&mut bob, ALICE, |p| {
-        p.as_ref().is_some_and(|p| p.show == Show::Away)
-    })
-    .await
-    .expect("online");
+    let seen = bob
+        .presence_of(ALICE, |p| p.as_ref().is_some_and(|p| p.show == Show::Away))
+        .await
+        .expect("online");
     assert_eq!(seen.status.as_deref(), Some("Writing"));
     let idle = seen.idle_since.expect("an idle stamp");
     assert!(
@@ -93,20 +76,20 @@ async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
         .core
         .set_auto_presence(alice.account, Some(later))
         .await;
-    let seen = presence_of(&mut bob, ALICE, |p| {
-        p.as_ref().is_some_and(|p| p.show == Show::Xa)
-    })
-    .await
-    .expect("online");
+    let seen = bob
+        .presence_of(ALICE, |p| p.as_ref().is_some_and(|p| p.show == Show::Xa))
+        .await
+        .expect("online");
     assert!((seen.idle_since.expect("idle") - since).abs() < 1000);
 
     // Back at the desktop: the chosen presence again, no idle stamp.
     alice.core.set_auto_presence(alice.account, None).await;
-    let seen = presence_of(&mut bob, ALICE, |p| {
-        p.as_ref().is_some_and(|p| p.show == Show::Available)
-    })
-    .await
-    .expect("online");
+    let seen = bob
+        .presence_of(ALICE, |p| {
+            p.as_ref().is_some_and(|p| p.show == Show::Available)
+        })
+        .await
+        .expect("online");
     assert_eq!(seen.idle_since, None);
     assert_eq!(seen.status.as_deref(), Some("Writing"));
 }
@@ -124,10 +107,10 @@ async fn last_seen_is_told_to_contacts_only() {
     let mut bob = online(&server, "bob").await;
     let mallory = online(&server, "mallory").await;
     let mut alice = online(&server, "alice").await;
-    presence_of(&mut bob, ALICE, |p| p.is_some()).await;
+    bob.presence_of(ALICE, |p| p.is_some()).await;
 
     alice.logout().await;
-    presence_of(&mut bob, ALICE, |p| p.is_none()).await;
+    bob.presence_of(ALICE, |p| p.is_none()).await;
     // The server counts whole seconds; let at least one go by.
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
