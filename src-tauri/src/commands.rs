@@ -115,22 +115,7 @@ async fn connect(
     password: String,
 ) -> Result<AccountId, CoreError> {
     let account = shell.core.add_account(jid)?;
-    let jid = charla_core::parse_bare_jid(jid)?;
-    let manual = match (&host, port) {
-        (None, None) => None,
-        (host, port) => Some(ServerAddress {
-            host: host
-                .clone()
-                .filter(|h| !h.trim().is_empty())
-                .unwrap_or_else(|| jid.domain().to_string()),
-            port: port.unwrap_or(5222),
-            direct_tls: port == Some(5223),
-        }),
-    };
-    let (trust, server) = match shell.sandbox.as_ref().and_then(|s| s.for_jid(jid.as_str())) {
-        Some((trust, address)) => (trust, Some(manual.unwrap_or(address))),
-        None => (TlsTrust::system()?, manual),
-    };
+    let (trust, server) = reach(shell, jid, host.as_deref(), port)?;
     shell
         .core
         .connect(
@@ -243,12 +228,7 @@ pub async fn enable_account(
     let jid = charla_core::parse_bare_jid(&jid)?.to_string();
     let (kept, settings) = {
         let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        let Some(kept) = settings.account_mut(&jid) else {
-            return Err(CoreError::new(
-                ErrorCode::UnknownAccount,
-                format!("{jid} is not one of Charla's accounts"),
-            ));
-        };
+        let kept = kept_account(&mut settings, &jid)?;
         kept.enabled = enabled;
         let kept = kept.clone();
         (kept, settings.clone())
@@ -272,6 +252,19 @@ pub async fn enable_account(
         .map(Some)
 }
 
+/// The kept account `jid`, or `UnknownAccount`.
+fn kept_account<'a>(
+    settings: &'a mut Settings,
+    jid: &str,
+) -> Result<&'a mut AccountSettings, CoreError> {
+    settings.account_mut(jid).ok_or_else(|| {
+        CoreError::new(
+            ErrorCode::UnknownAccount,
+            format!("{jid} is not one of Charla's accounts"),
+        )
+    })
+}
+
 /// Sets the color an account is shown with (`#rrggbb`), or back to its
 /// default (`None`).
 #[tauri::command]
@@ -290,13 +283,7 @@ pub fn set_account_color(
     }
     let settings = {
         let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        let Some(kept) = settings.account_mut(&jid) else {
-            return Err(CoreError::new(
-                ErrorCode::UnknownAccount,
-                format!("{jid} is not one of Charla's accounts"),
-            ));
-        };
-        kept.color = color;
+        kept_account(&mut settings, &jid)?.color = color;
         settings.clone()
     };
     save(&shell, &settings)
@@ -715,23 +702,37 @@ fn registration_options(
     shell: &Shell,
     request: &RegisterRequest,
 ) -> Result<RegisterOptions, CoreError> {
-    let jid = charla_core::parse_bare_jid(&request.jid)?;
-    let manual = match (&request.host, request.port) {
+    let (trust, server) = reach(shell, &request.jid, request.host.as_deref(), request.port)?;
+    Ok(RegisterOptions { server, trust })
+}
+
+/// How to reach the server of `jid` and which certificates to trust: the
+/// sandbox's CA (and address, unless a manual one is given) for its domain,
+/// otherwise the system's roots and DNS or the manual host and port (a blank
+/// host is the JID's domain; port 5223 is direct TLS).
+fn reach(
+    shell: &Shell,
+    jid: &str,
+    host: Option<&str>,
+    port: Option<u16>,
+) -> Result<(TlsTrust, Option<ServerAddress>), CoreError> {
+    let jid = charla_core::parse_bare_jid(jid)?;
+    let manual = match (host, port) {
         (None, None) => None,
         (host, port) => Some(ServerAddress {
             host: host
-                .clone()
                 .filter(|h| !h.trim().is_empty())
-                .unwrap_or_else(|| jid.domain().to_string()),
+                .map_or_else(|| jid.domain().to_string(), str::to_owned),
             port: port.unwrap_or(5222),
             direct_tls: port == Some(5223),
         }),
     };
-    let (trust, server) = match shell.sandbox.as_ref().and_then(|s| s.for_jid(jid.as_str())) {
-        Some((trust, address)) => (trust, Some(manual.unwrap_or(address))),
-        None => (TlsTrust::system()?, manual),
-    };
-    Ok(RegisterOptions { server, trust })
+    Ok(
+        match shell.sandbox.as_ref().and_then(|s| s.for_jid(jid.as_str())) {
+            Some((trust, address)) => (trust, Some(manual.unwrap_or(address))),
+            None => (TlsTrust::system()?, manual),
+        },
+    )
 }
 
 /// The extra fields the server asks of a new account (XEP-0077), or why it

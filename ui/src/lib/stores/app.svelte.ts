@@ -141,7 +141,7 @@ export class AppStore implements Stores {
       else this.session.loginError = toUiError(error);
       return;
     }
-    const account = [...this.session.accounts].find(([, jid]) => jid === asked.jid)?.[0];
+    const account = this.session.accountOf(asked.jid);
     if (account !== undefined) {
       // A reconnect hit it: going online again logs in with the kept login.
       const { show, status } = this.session.presenceOf(account);
@@ -335,7 +335,7 @@ export class AppStore implements Stores {
     const accounts = this.settings.value.accounts.map((a) => (a.jid === jid ? { ...a, enabled } : a));
     this.settings.load({ ...this.settings.value, accounts });
     if (!enabled) {
-      const account = [...this.session.accounts].find(([, j]) => j === jid)?.[0];
+      const account = this.session.accountOf(jid);
       if (account !== undefined) this.#leave(account);
     }
     try {
@@ -398,7 +398,7 @@ export class AppStore implements Stores {
    * way it is signed out and no longer remembered. Returns the error for the dialog, or null.
    */
   async endAccount(jid: string, how: 'delete' | { keepHistory: boolean }): Promise<UiError | null> {
-    const account = [...this.session.accounts].find(([, j]) => j === jid)?.[0];
+    const account = this.session.accountOf(jid);
     try {
       if (how !== 'delete') await this.backend.removeAccount(jid, how.keepHistory);
       else if (account !== undefined) await this.backend.deleteAccount(account);

@@ -61,6 +61,12 @@ export class SessionStore {
   /** An untrusted server certificate the user is asked about, with the account it was for. */
   certificate = $state.raw<{ jid: string; problem: CertificateProblem } | null>(null);
 
+  /** The signed-in account with bare JID `jid`, if any. */
+  accountOf(jid: string): AccountId | undefined {
+    for (const [account, signedIn] of this.accounts) if (signedIn === jid) return account;
+    return undefined;
+  }
+
   /** An account's connection (online until told otherwise once signed in). */
   connectionOf(account: AccountId): ConnectionState {
     return this.connections.get(account) ?? { state: 'online', jid: this.accounts.get(account) ?? '' };
