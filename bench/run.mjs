@@ -374,14 +374,15 @@ function startCli(server, db) {
 }
 
 /** The server's share: a raw login's initial presence until bob sees it, no Charla involved. */
-async function benchServerPresence(server) {
+async function benchServerPresence(server, { caps = false } = {}) {
   const n = server.contacts;
   for (let run = 0; run < options.runs; run++) {
     const since = server.proc.mark();
-    server.proc.send('raw-presence');
+    server.proc.send(caps ? 'raw-presence caps' : 'raw-presence');
     const sent = await server.proc.waitFor((e) => e.event === 'raw_presence_sent', { since, what: 'raw_presence_sent' });
     const online = await server.online(since);
-    record(`server: initial presence to bob's client, ${n} contacts`, 'ms', online - sent.at_ms);
+    const what = caps ? "initial presence with Charla's caps" : 'initial presence';
+    record(`server: ${what} to bob's client, ${n} contacts`, 'ms', online - sent.at_ms);
     await server.offline(since);
   }
 }
@@ -746,6 +747,8 @@ for (const contacts of [50, 2000]) {
   try {
     await step('cli', () => benchServerPresence(server));
     await step('cli', () => benchCli(server));
+    // After Charla's logins, so that the server knows what its caps hash stands for.
+    await step('cli', () => benchServerPresence(server, { caps: true }));
     await step('app', () => benchApp(server));
   } finally {
     await server.stop();

@@ -140,8 +140,25 @@ async fn connect(
 /// keyring, all at once; says why the login form is needed when none could
 /// be. A remembered password the server rejects is forgotten, so it cannot
 /// fail again at every start.
+///
+/// The first call answers with the logins the shell started at launch,
+/// beside the window's loading (see [`Shell::resuming`]); it also lets the
+/// core's events through to the windows, which listen by then.
 #[tauri::command]
 pub async fn resume_login(shell: Shared<'_>) -> Result<Resume, CoreError> {
+    shell.page_listens();
+    let started = shell.resuming.lock().map_err(|_| poisoned())?.take();
+    match started {
+        Some(task) => task.await.map_err(|e| {
+            CoreError::new(ErrorCode::NotConnected, format!("the login failed: {e}"))
+        })?,
+        None => resume(Arc::clone(&shell)).await,
+    }
+}
+
+/// Logs every enabled account in with its remembered password, all at once
+/// (what [`resume_login`] answers).
+pub async fn resume(shell: Arc<Shell>) -> Result<Resume, CoreError> {
     let enabled: Vec<AccountSettings> = shell
         .settings
         .lock()

@@ -75,7 +75,7 @@ pub fn run() {
         .setup(move |app| {
             let data_dir: PathBuf = app.path().app_data_dir()?;
             std::fs::create_dir_all(&data_dir)?;
-            let (core, mut events) = Core::open(&data_dir.join("charla.sqlite3"))?;
+            let (core, events) = Core::open(&data_dir.join("charla.sqlite3"))?;
             let settings_file =
                 SettingsFile::new(app.path().app_config_dir()?.join("settings.json"));
             let settings = settings_file.load();
@@ -107,15 +107,14 @@ pub fn run() {
                 notifier,
                 // A link the desktop started us with (`charla xmpp:...`).
                 link: Mutex::new(links::from_args(&std::env::args().collect::<Vec<_>>())),
+                resuming: Mutex::new(None),
+                listening: tokio::sync::watch::Sender::new(false),
             });
             app.manage(shell.clone());
+            // Remembered logins go out while WebKit starts the page.
+            shell.start_resuming();
             idle::start(app.handle().clone(), shell.clone());
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                while let Some(event) = events.recv().await {
-                    shell.dispatch(&handle, event);
-                }
-            });
+            shell.forward_events(app.handle().clone(), events);
             if let Err(e) = tray::create(app.handle()) {
                 eprintln!("charla: no tray icon: {e}");
             }

@@ -3,21 +3,27 @@
 //! the windows.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use charla_core::{AccountId, Core, Direction, Event, Message, MessageId, Show};
+use charla_core::{AccountId, Core, CoreError, Direction, Event, Message, MessageId, Show};
+use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Manager};
+use tokio::sync::{mpsc, watch};
 
 use crate::notify::{Note, Notifier};
 use crate::sandbox::Sandbox;
 use crate::settings::SettingsFile;
-use crate::types::{ChatRef, ChatUpdate, Settings, ShellEvent};
+use crate::types::{ChatRef, ChatUpdate, Resume, Settings, ShellEvent};
 
 /// Event name of core events (`Event`, without messages) sent to every window.
 pub const CORE_EVENT: &str = "core-event";
 /// Event name of shell events (`ShellEvent`).
 pub const SHELL_EVENT: &str = "shell-event";
+/// How long the core's events wait for the main window to listen (see
+/// [`Shell::forward_events`]) before they go out regardless.
+const LISTEN_WAIT: Duration = Duration::from_secs(10);
 
 /// Everything the commands share.
 pub struct Shell {
@@ -52,6 +58,11 @@ pub struct Shell {
     pub notifier: Notifier,
     /// The last `xmpp:` link received, until the main window takes it.
     pub link: Mutex<Option<crate::links::Pending>>,
+    /// The logins started at launch, while the window loads, until the
+    /// window asks for their outcome (`resume_login`).
+    pub resuming: Mutex<Option<JoinHandle<Result<Resume, CoreError>>>>,
+    /// Whether the main window listens for events yet.
+    pub listening: watch::Sender<bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -60,6 +71,32 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shell {
+    /// Starts logging the enabled accounts in with their remembered
+    /// passwords now, beside WebKit's start, instead of once the page asks.
+    pub fn start_resuming(self: &Arc<Self>) {
+        let task = tauri::async_runtime::spawn(crate::commands::resume(Arc::clone(self)));
+        *lock(&self.resuming) = Some(task);
+    }
+
+    /// The main window listens now: the core's events go out from here on.
+    pub fn page_listens(&self) {
+        self.listening.send_replace(true);
+    }
+
+    /// Routes the core's events (see [`Shell::dispatch`]). Until the main
+    /// window listens (or [`LISTEN_WAIT`] passed) they wait in the core's
+    /// queue, in order, so that those of the logins started at launch are
+    /// not emitted to a page that is still loading.
+    pub fn forward_events(self: Arc<Self>, app: AppHandle, mut events: mpsc::Receiver<Event>) {
+        let mut listening = self.listening.subscribe();
+        tauri::async_runtime::spawn(async move {
+            let _ = tokio::time::timeout(LISTEN_WAIT, listening.wait_for(|l| *l)).await;
+            while let Some(event) = events.recv().await {
+                self.dispatch(&app, event);
+            }
+        });
+    }
+
     /// Keeps `link` for the main window (a newer one replaces it).
     pub fn keep_link(&self, link: crate::links::Pending) {
         *lock(&self.link) = Some(link);

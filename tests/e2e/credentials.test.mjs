@@ -2,6 +2,8 @@
 // with "Remember password", the app is restarted on the same profile and is online without
 // anything typed; after "Log out" the next start shows the login form again. A remembered
 // password the server stopped accepting shows the form with the error once, and is forgotten.
+// A message that came while alice was away shows as unread after the start that logged in by
+// itself.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { App, Sandbox, contactShow, tid, waitForLoginScreen, waitForMainWindow, waitUntil, withEvidence } from './lib/harness.mjs';
+import { App, Peer, Sandbox, contactShow, tid, waitForLoginScreen, waitForMainWindow, waitUntil, withEvidence } from './lib/harness.mjs';
 
 let sandbox;
 let dataDir;
@@ -51,10 +53,24 @@ test('a remembered password logs in at the next start; logging out forgets it', 
     await first.stop();
   }
 
+  // bob writes while alice is away. The next start logs in while the window is still loading
+  // (the shell starts remembered logins at launch): the message, its unread count and the
+  // contacts' presence still reach the window once it listens.
+  const bob = await Peer.start(sandbox, 'bob', { name: 'credentials-bob' });
+  try {
+    await bob.message(sandbox.jid('alice'), 'while you were away');
+  } finally {
+    await bob.stop();
+  }
+
   const second = await App.start({ sandbox, dataDir, profile, name: 'credentials-second' });
   try {
     await withEvidence(second, 'credentials-resume', async () => {
       assert.equal(await startsOnline(second), true, 'the login form was shown instead of logging in');
+      const badge = `${tid('contact', { jid: sandbox.jid('bob') })} ${tid('unread-badge')}`;
+      await waitUntil(async () => (await second.text(badge).catch(() => '')) === '1', {
+        message: "an unread badge of 1 on bob's row",
+      });
       // For issue 6 (launch to online), not an assertion: one run, shared machine.
       const { sessionRequested, firstPaint } = second.timing;
       t.diagnostic(`launch to main window ${Date.now() - sessionRequested} ms (first paint ${firstPaint - sessionRequested} ms)`);

@@ -47,6 +47,13 @@ pub(crate) fn answer(query: &DiscoInfoQuery, caps: &Caps) -> Option<DiscoInfoRes
     }
 }
 
+/// Our `<c/>` element as every available presence of ours carries it. Public
+/// so that the benchmarks can measure the server's share of Charla's own
+/// initial presence (a server does per-contact work for its `+notify`).
+pub fn caps_element() -> xmpp_parsers::minidom::Element {
+    caps().into()
+}
+
 fn caps_node_ver(caps: &Caps) -> String {
     use base64::Engine;
     let ver = base64::engine::general_purpose::STANDARD.encode(&caps.ver);

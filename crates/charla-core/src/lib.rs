@@ -46,6 +46,7 @@ pub use charla_store::{
 };
 pub use chatstates::ChatState;
 pub use credentials::Credentials;
+pub use disco::caps_element;
 pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event};
 pub use presence::{ContactPresence, Show};

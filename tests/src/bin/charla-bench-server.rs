@@ -171,12 +171,21 @@ async fn main() -> ExitCode {
                     eprintln!("usage: soak SECONDS");
                 }
             },
-            ["raw-presence"] => {
+            ["raw-presence", rest @ ..] if rest.is_empty() || rest == ["caps"] => {
                 // alice through a raw stream: login, then her initial presence, timed until
-                // bob sees it (the server's share of "launch to online").
+                // bob sees it (the server's share of "launch to online"); with `caps`, the
+                // presence carries Charla's own caps element.
                 let mut peer = Peer::login(s, USER).await;
+                let presence = if rest.is_empty() {
+                    "<presence/>".to_owned()
+                } else {
+                    format!(
+                        "<presence>{}</presence>",
+                        String::from(&charla_core::caps_element())
+                    )
+                };
                 let sent_ms = bench::now_ms();
-                peer.send("<presence/>").await;
+                peer.send(&presence).await;
                 emit(json!({ "event": "raw_presence_sent", "at_ms": sent_ms }));
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 peer.send("<presence type='unavailable'/>").await;
