@@ -24,6 +24,14 @@ pub const SHELL_EVENT: &str = "shell-event";
 /// How long the core's events wait for the main window to listen (see
 /// [`Shell::forward_events`]) before they go out regardless.
 const LISTEN_WAIT: Duration = Duration::from_secs(10);
+/// At most this many of the core's waiting events are routed together, with
+/// one unread update per chat (see [`Shell::dispatch_all`]).
+const BATCH: usize = 256;
+
+/// The chats whose unread count a batch of events changed, with the newest
+/// message that came in for each.
+#[derive(Default)]
+struct UnreadChanges(HashMap<ChatRef, Option<Message>>);
 
 /// Everything the commands share.
 pub struct Shell {
@@ -91,8 +99,9 @@ impl Shell {
         let mut listening = self.listening.subscribe();
         tauri::async_runtime::spawn(async move {
             let _ = tokio::time::timeout(LISTEN_WAIT, listening.wait_for(|l| *l)).await;
-            while let Some(event) = events.recv().await {
-                self.dispatch(&app, event);
+            let mut batch = Vec::new();
+            while events.recv_many(&mut batch, BATCH).await > 0 {
+                self.dispatch_all(&app, batch.drain(..));
             }
         });
     }
@@ -144,16 +153,21 @@ impl Shell {
         *lock(&self.focused) = chat.clone();
         if let Some(chat) = chat {
             self.notifier.forget(chat.clone());
-            let had = lock(&self.unread).remove(&chat).unwrap_or(0);
+            let (had, total) = {
+                let mut unread = lock(&self.unread);
+                let had = unread.remove(&chat).unwrap_or(0);
+                (had, unread.values().sum())
+            };
             if had > 0 {
-                self.unread_changed(app, chat, 0, None);
+                Self::unread_changed(app, chat, 0, total, None);
+                crate::tray::show_unread(app, total);
             }
         }
     }
 
     /// The chat was read up to `up_to` on another device: what is older is
     /// no longer unread here, and its notification goes.
-    fn read_elsewhere(&self, app: &AppHandle, chat: ChatRef, up_to: MessageId) {
+    fn read_elsewhere(&self, chat: ChatRef, up_to: MessageId, changes: &mut UnreadChanges) {
         let had = lock(&self.unread).get(&chat).copied().unwrap_or(0);
         if had == 0 {
             return;
@@ -174,24 +188,28 @@ impl Shell {
         if left == 0 {
             self.notifier.forget(chat.clone());
         }
-        self.unread_changed(app, chat, left, None);
+        changes.0.insert(chat, None);
     }
 
-    fn unread_changed(&self, app: &AppHandle, chat: ChatRef, count: u32, last: Option<Message>) {
-        let total: u32 = lock(&self.unread).values().sum();
+    fn unread_changed(
+        app: &AppHandle,
+        chat: ChatRef,
+        count: u32,
+        total: u32,
+        last: Option<MessageId>,
+    ) {
         let _ = app.emit(
             SHELL_EVENT,
             ShellEvent::UnreadChanged {
                 chat,
                 count,
                 total,
-                last: last.map(|m| m.id),
+                last,
             },
         );
-        crate::tray::show_unread(app, total);
     }
 
-    fn on_incoming(&self, app: &AppHandle, message: &Message) {
+    fn on_incoming(&self, message: &Message, changes: &mut UnreadChanges) {
         let chat = ChatRef {
             account: message.account_id,
             peer: message.peer.clone(),
@@ -199,13 +217,8 @@ impl Shell {
         if lock(&self.focused).as_ref() == Some(&chat) {
             return;
         }
-        let count = {
-            let mut unread = lock(&self.unread);
-            let count = unread.entry(chat.clone()).or_insert(0);
-            *count += 1;
-            *count
-        };
-        self.unread_changed(app, chat.clone(), count, Some(message.clone()));
+        *lock(&self.unread).entry(chat.clone()).or_insert(0) += 1;
+        changes.0.insert(chat.clone(), Some(message.clone()));
         let dnd = lock(&self.own_show).get(&chat.account) == Some(&Show::Dnd);
         if !dnd && lock(&self.settings).notifications {
             let title = lock(&self.names)
@@ -230,9 +243,41 @@ impl Shell {
         }
     }
 
-    /// Routes one core event: messages to their chat views (plus unread
-    /// counts and notifications), everything else to all windows.
+    /// Routes one core event (see [`Shell::dispatch_all`]).
     pub fn dispatch(&self, app: &AppHandle, event: Event) {
+        self.dispatch_all(app, std::iter::once(event));
+    }
+
+    /// Routes core events in order: messages to their chat views (plus
+    /// unread counts and notifications), everything else to all windows.
+    /// Unread counts go out once per chat at the end, with the count as it
+    /// is then: a burst of messages to a closed chat is one update for the
+    /// window, its title and the tray, not one per message.
+    pub fn dispatch_all(&self, app: &AppHandle, events: impl IntoIterator<Item = Event>) {
+        let mut changes = UnreadChanges::default();
+        for event in events {
+            self.route(app, event, &mut changes);
+        }
+        if changes.0.is_empty() {
+            return;
+        }
+        let (counts, total) = {
+            let unread = lock(&self.unread);
+            let counts: Vec<u32> = changes
+                .0
+                .keys()
+                .map(|chat| unread.get(chat).copied().unwrap_or(0))
+                .collect();
+            (counts, unread.values().sum())
+        };
+        for ((chat, last), count) in changes.0.into_iter().zip(counts) {
+            let last = last.map(|m| m.id);
+            Self::unread_changed(app, chat, count, total, last);
+        }
+        crate::tray::show_unread(app, total);
+    }
+
+    fn route(&self, app: &AppHandle, event: Event, changes: &mut UnreadChanges) {
         match &event {
             Event::MessageAdded { message, .. } => {
                 self.to_views(
@@ -242,7 +287,7 @@ impl Shell {
                     },
                 );
                 if message.direction == Direction::In {
-                    self.on_incoming(app, message);
+                    self.on_incoming(message, changes);
                 }
                 return;
             }
@@ -286,7 +331,7 @@ impl Shell {
                     account: *account,
                     peer: peer.clone(),
                 };
-                self.read_elsewhere(app, chat, *up_to);
+                self.read_elsewhere(chat, *up_to, changes);
             }
             Event::ContactRemoved { .. }
             | Event::SubscriptionRequest { .. }
