@@ -406,6 +406,7 @@ async function benchCli(server) {
         record(`cli: launch to online, ${n} contacts`, 'ms', online - started);
         // When the core itself reported being online (stdout), to split client from server time.
         const own = cli.events.find((e) => e.type === 'connection' && e.state?.state === 'online');
+        if (own) record(`cli: launch to the core's own online event, ${n} contacts`, 'ms', own.seenMs - started);
         await sleep(IDLE_MS);
         const m = treeMemory([cli.pid, ...descendants(cli.pid)]);
         record(`cli: idle PSS, ${n} contacts`, 'MB', mb(m.pssKb));
