@@ -4,7 +4,7 @@
 // provides an X display (Xvfb), a D-Bus session and a notification daemon for the app.
 //
 //   node bench/run.mjs [--runs 5] [--minutes 10] [--only core,cli,app,flood,open,soak]
-//   (flood alone: flood-cli, flood-closed, flood-open)
+//   (flood alone: flood-server, flood-cli, flood-closed, flood-open)
 //                      [--json FILE]
 //
 // Parts:
@@ -12,7 +12,8 @@
 //   cli    the headless core (charla-cli): launch to online and idle memory, 50 / 2,000 contacts
 //   app    the desktop app (release build): cold start to first paint, launch to online and
 //          idle memory of the whole process tree, 50 / 2,000 contacts
-//   flood  a 2,000-message flood from a peer: CLI, app with the chat closed, app with it open
+//   flood  a 2,000-message flood from a peer: a raw client (the server's share), CLI, app with
+//          the chat closed, app with it open
 //   open   opening a chat with 20,000 messages in the app, to first paint
 //   soak   memory of the app tree over --minutes of messages and presence changes
 //
@@ -339,9 +340,9 @@ class Server {
   }
 
   /** Floods alice with FLOOD messages tagged `tag`; resolves with flood_sent and flood_done. */
-  async flood(tag) {
+  async flood(tag, { raw = false } = {}) {
     const since = this.proc.mark();
-    this.proc.send(`flood ${FLOOD} ${tag}`);
+    this.proc.send(`${raw ? 'raw-flood' : 'flood'} ${FLOOD} ${tag}`);
     const sent = await this.proc.waitFor((e) => e.event === 'flood_sent' && e.tag === tag, { since, what: 'flood_sent' });
     const done = await this.proc.waitFor((e) => e.event === 'flood_done' && e.tag === tag, { since, timeout: 320000, what: 'flood_done' });
     return { sent, done };
@@ -420,6 +421,18 @@ async function benchCli(server) {
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The server's share: the same flood to a raw client that receipts each message at once. */
+async function benchServerFlood() {
+  for (let run = 0; run < options.runs; run++) {
+    await withServer(50, async (server) => {
+      const tag = `raw${run}-${Date.now()}`;
+      const { sent, done } = await server.flood(tag, { raw: true });
+      record('server: flood 2,000 to a raw client, until all receipted', 'ms', done.last_receipt_ms - sent.start_ms);
+      log(`server flood run ${run}: ${done.receipts} receipts, last after ${done.last_receipt_ms - sent.start_ms} ms`);
+    });
   }
 }
 
@@ -759,6 +772,7 @@ for (const contacts of [50, 2000]) {
 // 0.12's file storage (`internal`) gets slower with each flood it archives (after two floods,
 // about 4,000 archived messages per user, it reads a whole archive file per message and a third
 // flood took a minute instead of two seconds), which would measure the server, not Charla.
+await step('flood-server', () => benchServerFlood());
 await step('flood-cli', () => benchCliFlood());
 await step('flood-closed', () => benchAppFlood(false));
 await step('flood-open', () => benchAppFlood(true));

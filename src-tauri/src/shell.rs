@@ -28,10 +28,15 @@ const LISTEN_WAIT: Duration = Duration::from_secs(10);
 /// one unread update per chat (see [`Shell::dispatch_all`]).
 const BATCH: usize = 256;
 
-/// The chats whose unread count a batch of events changed, with the newest
-/// message that came in for each.
+/// What a batch of events changed, sent at its end (see [`Shell::dispatch_all`]).
 #[derive(Default)]
-struct UnreadChanges(HashMap<ChatRef, Option<Message>>);
+struct Changes {
+    /// The chats whose unread count changed, with the newest message that
+    /// came in for each.
+    unread: HashMap<ChatRef, Option<Message>>,
+    /// The updates for each chat's open views, in order.
+    views: HashMap<ChatRef, Vec<ChatUpdate>>,
+}
 
 /// Everything the commands share.
 pub struct Shell {
@@ -116,14 +121,34 @@ impl Shell {
         lock(&self.link).take()
     }
 
-    /// Sends a change to every open view of its chat.
-    fn to_views(&self, message: &Message, update: ChatUpdate) {
+    /// Keeps a change for the open views of its chat, if it has any.
+    fn to_views(&self, message: &Message, update: ChatUpdate, changes: &mut Changes) {
         let chat = ChatRef {
             account: message.account_id,
             peer: message.peer.clone(),
         };
-        if let Some(views) = lock(&self.views).get(&chat) {
-            for channel in views.values() {
+        if lock(&self.views).contains_key(&chat) {
+            changes.views.entry(chat).or_default().push(update);
+        }
+    }
+
+    /// Sends each chat's kept changes to its open views, in one update.
+    fn send_to_views(&self, changed: HashMap<ChatRef, Vec<ChatUpdate>>) {
+        let views = lock(&self.views);
+        for (chat, mut updates) in changed {
+            let Some(channels) = views.get(&chat) else {
+                continue;
+            };
+            let update = match updates.len() {
+                1 => updates.remove(0),
+                _ => ChatUpdate::Messages {
+                    messages: updates
+                        .into_iter()
+                        .flat_map(ChatUpdate::into_messages)
+                        .collect(),
+                },
+            };
+            for channel in channels.values() {
                 let _ = channel.send(update.clone());
             }
         }
@@ -167,7 +192,7 @@ impl Shell {
 
     /// The chat was read up to `up_to` on another device: what is older is
     /// no longer unread here, and its notification goes.
-    fn read_elsewhere(&self, chat: ChatRef, up_to: MessageId, changes: &mut UnreadChanges) {
+    fn read_elsewhere(&self, chat: ChatRef, up_to: MessageId, changes: &mut Changes) {
         let had = lock(&self.unread).get(&chat).copied().unwrap_or(0);
         if had == 0 {
             return;
@@ -188,7 +213,7 @@ impl Shell {
         if left == 0 {
             self.notifier.forget(chat.clone());
         }
-        changes.0.insert(chat, None);
+        changes.unread.insert(chat, None);
     }
 
     fn unread_changed(
@@ -209,7 +234,7 @@ impl Shell {
         );
     }
 
-    fn on_incoming(&self, message: &Message, changes: &mut UnreadChanges) {
+    fn on_incoming(&self, message: &Message, changes: &mut Changes) {
         let chat = ChatRef {
             account: message.account_id,
             peer: message.peer.clone(),
@@ -218,7 +243,7 @@ impl Shell {
             return;
         }
         *lock(&self.unread).entry(chat.clone()).or_insert(0) += 1;
-        changes.0.insert(chat.clone(), Some(message.clone()));
+        changes.unread.insert(chat.clone(), Some(message.clone()));
         let dnd = lock(&self.own_show).get(&chat.account) == Some(&Show::Dnd);
         if !dnd && lock(&self.settings).notifications {
             let title = lock(&self.names)
@@ -250,34 +275,36 @@ impl Shell {
 
     /// Routes core events in order: messages to their chat views (plus
     /// unread counts and notifications), everything else to all windows.
-    /// Unread counts go out once per chat at the end, with the count as it
-    /// is then: a burst of messages to a closed chat is one update for the
-    /// window, its title and the tray, not one per message.
+    /// A burst costs the windows one update per chat, not one per message:
+    /// consecutive messages of a chat go to its views together (before the
+    /// next other event), and unread counts go out once per chat at the
+    /// end, with the count as it is then, with one title and tray update.
     pub fn dispatch_all(&self, app: &AppHandle, events: impl IntoIterator<Item = Event>) {
-        let mut changes = UnreadChanges::default();
+        let mut changes = Changes::default();
         for event in events {
             self.route(app, event, &mut changes);
         }
-        if changes.0.is_empty() {
+        self.send_to_views(changes.views);
+        if changes.unread.is_empty() {
             return;
         }
         let (counts, total) = {
             let unread = lock(&self.unread);
             let counts: Vec<u32> = changes
-                .0
+                .unread
                 .keys()
                 .map(|chat| unread.get(chat).copied().unwrap_or(0))
                 .collect();
             (counts, unread.values().sum())
         };
-        for ((chat, last), count) in changes.0.into_iter().zip(counts) {
+        for ((chat, last), count) in changes.unread.into_iter().zip(counts) {
             let last = last.map(|m| m.id);
             Self::unread_changed(app, chat, count, total, last);
         }
         crate::tray::show_unread(app, total);
     }
 
-    fn route(&self, app: &AppHandle, event: Event, changes: &mut UnreadChanges) {
+    fn route(&self, app: &AppHandle, event: Event, changes: &mut Changes) {
         match &event {
             Event::MessageAdded { message, .. } => {
                 self.to_views(
@@ -285,6 +312,7 @@ impl Shell {
                     ChatUpdate::Added {
                         message: message.clone(),
                     },
+                    changes,
                 );
                 if message.direction == Direction::In {
                     self.on_incoming(message, changes);
@@ -297,6 +325,7 @@ impl Shell {
                     ChatUpdate::Updated {
                         message: message.clone(),
                     },
+                    changes,
                 );
                 return;
             }
@@ -339,6 +368,9 @@ impl Shell {
             | Event::AvatarChanged { .. }
             | Event::Error { .. } => {}
         }
+        // The windows see this event after the messages that came before it
+        // (a chat state after a message must not be undone by it).
+        self.send_to_views(std::mem::take(&mut changes.views));
         let _ = app.emit(CORE_EVENT, event);
     }
 

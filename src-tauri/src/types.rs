@@ -201,6 +201,21 @@ pub enum ChatUpdate {
         /// The row as it is now.
         message: Message,
     },
+    /// Several messages were added or changed at once (a burst), in order.
+    Messages {
+        /// The rows as they are now.
+        messages: Vec<Message>,
+    },
+}
+
+impl ChatUpdate {
+    /// The messages this update adds or changes, in order.
+    pub fn into_messages(self) -> Vec<Message> {
+        match self {
+            ChatUpdate::Added { message } | ChatUpdate::Updated { message } => vec![message],
+            ChatUpdate::Messages { messages } => messages,
+        }
+    }
 }
 
 /// Events from the shell itself (the core's own come as `Event`).

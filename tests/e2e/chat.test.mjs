@@ -55,6 +55,26 @@ test('(d) alice sends "Hello Bob" with Enter; bob receives it and it shows as se
   });
 });
 
+test('a burst from bob into the open chat shows every message, in order', async () => {
+  await withEvidence(app, 'chat-burst', async () => {
+    await openChat(app, bobJid);
+    // Sent at once: the shell hands a burst to the chat view as one update.
+    const texts = Array.from({ length: 40 }, (_, i) => `Burst ${String(i).padStart(2, '0')}`);
+    await bob.messages(alice, texts);
+    let shown = [];
+    await waitUntil(
+      async () => {
+        shown = (await chatMessages(app)).map((m) => m.body).filter((b) => b?.startsWith('Burst '));
+        return shown.at(-1) === texts.at(-1);
+      },
+      { message: `the last of the burst shown (seen ${JSON.stringify(shown)})` },
+    );
+    // The list shows only the rows in view: they are the burst's last ones, each once, in order.
+    assert.ok(shown.length >= 5, `only ${shown.length} rows of the burst in view`);
+    assert.deepEqual(shown, texts.slice(-shown.length));
+  });
+});
+
 test('(e) bob writes while another chat is open: unread badge, notification, then the message', async (t) => {
   await withEvidence(app, 'chat-receive', async () => {
     const echo = sandbox.jid('echo');

@@ -13,6 +13,9 @@
 //!   markable), ids `TAG-0`…; reports `flood_sent`, then `flood_done` with the number of
 //!   receipts and displayed markers for them and when the last receipt arrived (gives up
 //!   after 300 s).
+//! - `raw-flood N TAG`: the same flood to alice logged in through a raw stream that answers
+//!   each message with a receipt at once: how long the server itself takes (on a fresh server
+//!   where alice's Charla is not online).
 //! - `soak SECONDS`: carol sends alice a message every 0.5 s and changes her presence every
 //!   2 s, for SECONDS; reports `soak_done`.
 //! - `raw-presence`: alice logs in with a raw stream and sends her initial presence
@@ -138,23 +141,30 @@ async fn main() -> ExitCode {
                     }
                 }));
             }
-            ["flood", count, tag] => match (count.parse(), flood_rx.take()) {
-                (Ok(count), rx) => {
-                    if let Some(rx) = rx {
-                        tasks.push(tokio::spawn(flooder(
-                            online_flooder(s).await,
-                            s.jid(USER),
-                            rx,
-                        )));
+            [kind @ ("flood" | "raw-flood"), count, tag] => {
+                match (count.parse(), flood_rx.take()) {
+                    (Ok(count), rx) => {
+                        if *kind == "raw-flood" {
+                            let mut alice = Peer::login(s, USER).await;
+                            alice.send("<presence/>").await;
+                            tasks.push(tokio::spawn(raw_receiver(alice, format!("{tag}-"))));
+                        }
+                        if let Some(rx) = rx {
+                            tasks.push(tokio::spawn(flooder(
+                                online_flooder(s).await,
+                                s.jid(USER),
+                                rx,
+                            )));
+                        }
+                        let tag = (*tag).to_owned();
+                        let _ = flood_tx.send(FloodCommand::Flood { count, tag }).await;
                     }
-                    let tag = (*tag).to_owned();
-                    let _ = flood_tx.send(FloodCommand::Flood { count, tag }).await;
+                    (Err(_), rx) => {
+                        flood_rx = rx;
+                        eprintln!("usage: {kind} N TAG");
+                    }
                 }
-                (Err(_), rx) => {
-                    flood_rx = rx;
-                    eprintln!("usage: flood N TAG");
-                }
-            },
+            }
             ["soak", seconds] => match (seconds.parse(), flood_rx.take()) {
                 (Ok(seconds), rx) => {
                     if let Some(rx) = rx {
@@ -240,6 +250,29 @@ async fn online_flooder(server: &charla_tests::TestServer) -> Peer {
     let mut peer = Peer::login(server, FLOODER).await;
     peer.send("<presence/>").await;
     peer
+}
+
+/// alice through a raw stream (logged in, available), answering each message whose id starts
+/// with `prefix` with a receipt as soon as it arrives, one write per chunk read: the server's
+/// share of a flood, with no Charla involved.
+async fn raw_receiver(mut alice: Peer, prefix: String) {
+    loop {
+        let (tags, _) = alice.next_tags().await;
+        let mut receipts = String::new();
+        for tag in tags.iter().filter(|t| t.starts_with("<message")) {
+            let (Some(id), Some(from)) = (bench::attr(tag, "id"), bench::attr(tag, "from")) else {
+                continue;
+            };
+            if id.starts_with(&prefix) {
+                receipts.push_str(&format!(
+                    "<message to='{from}' id='r-{id}'><received xmlns='urn:xmpp:receipts' id='{id}'/></message>"
+                ));
+            }
+        }
+        if !receipts.is_empty() {
+            alice.send(&receipts).await;
+        }
+    }
 }
 
 /// Carol: runs floods and soaks one after another.

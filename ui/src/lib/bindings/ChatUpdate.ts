@@ -12,4 +12,8 @@ message: Message, } | { "type": "updated",
 /**
  * The row as it is now.
  */
-message: Message, };
+message: Message, } | { "type": "messages", 
+/**
+ * The rows as they are now.
+ */
+messages: Array<Message>, };

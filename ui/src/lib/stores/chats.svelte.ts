@@ -142,7 +142,10 @@ export class ChatsStore {
     this.tabs = [...this.tabs, chat];
     this.activate(chat.key);
     this.#backend
-      .openChat(account, peer, (update) => chat.queue(update.message))
+      .openChat(account, peer, (update) => {
+        if (update.type === 'messages') for (const message of update.messages) chat.queue(message);
+        else chat.queue(update.message);
+      })
       .then((page) => {
         chat.merge(page);
         chat.exhausted = page.length === 0;

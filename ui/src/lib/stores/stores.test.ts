@@ -85,6 +85,29 @@ describe('ChatsStore', () => {
     }
   });
 
+  it('merges a burst the shell sends as one update, in order, with changes to shown messages', async () => {
+    const { app, backend } = await setup();
+    const chat = app.chats.open(1, 'bob@example.org')!;
+    await settle();
+    const channel = backend.channels.get('bob@example.org')!;
+    vi.useFakeTimers();
+    try {
+      channel({
+        type: 'messages',
+        messages: [
+          message(9, { direction: 'out', state: 'pending' }),
+          message(10),
+          message(9, { direction: 'out', state: 'delivered' }),
+        ],
+      });
+      vi.advanceTimersByTime(0);
+      expect(chat.messages.map((m) => m.id).slice(-3)).toEqual([8, 9, 10]);
+      expect(chat.messages.find((m) => m.id === 9)?.state).toBe('delivered');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('tells the contact we type once, that we paused after 5 s, and shows their typing', async () => {
     const { app, backend } = await setup();
     const chat = app.chats.open(1, 'bob@example.org')!;
