@@ -19,6 +19,13 @@ export const MARK_DISPLAYED_EVERY_MS = 1000;
 /** The longest a queued update waits when no frame comes (a hidden window gets none). */
 const FRAME_FALLBACK_MS = 100;
 
+/**
+ * During a burst a chat's list is rebuilt at most this often; a lone message still shows at the
+ * next frame. Each rebuild lays out and paints the view again, and a flood otherwise paints
+ * every frame for as long as it lasts.
+ */
+export const BURST_MERGE_EVERY_MS = 100;
+
 /** Runs `run` once, at the next animation frame (or after a timer where there are no frames). */
 function nextFrame(run: () => void): void {
   if (typeof requestAnimationFrame !== 'function') {
@@ -80,12 +87,23 @@ export class ChatState {
 
   /**
    * Merges `message` together with every other update that arrives before the next animation
-   * frame: a flood costs one list rebuild per frame instead of one per message.
+   * frame, or during a burst before {@link BURST_MERGE_EVERY_MS} since the last rebuild: a flood
+   * costs about ten list rebuilds a second instead of one per message.
    */
   queue(message: Message): void {
     this.#queued.push(message);
-    if (this.#queued.length === 1) nextFrame(() => this.merge([]));
+    if (this.#queued.length > 1) return;
+    const flush = () => {
+      this.#flushedAt = Date.now();
+      this.merge([]);
+    };
+    const wait = this.#flushedAt + BURST_MERGE_EVERY_MS - Date.now();
+    if (wait <= 0) nextFrame(flush);
+    else setTimeout(flush, wait);
   }
+
+  /** When queued updates were last merged (Unix ms). */
+  #flushedAt = Number.NEGATIVE_INFINITY;
 
   /** Merges `messages` (after any queued updates, in arrival order). */
   merge(messages: readonly Message[]): void {

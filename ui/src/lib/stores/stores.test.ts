@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { FakeBackend, appInfo, defaultSettings, settle } from '$lib/testing/backend';
 import { contact, message } from '$lib/testing/fixtures';
 import { AppStore } from './app.svelte';
-import { MARK_DISPLAYED_EVERY_MS } from './chats.svelte';
+import { BURST_MERGE_EVERY_MS, MARK_DISPLAYED_EVERY_MS } from './chats.svelte';
 import { UnreadStore, windowTitle } from './unread.svelte';
 import { errorMessageKey } from './notices.svelte';
 import { toUiError } from '$lib/errors';
@@ -64,11 +64,11 @@ describe('ChatsStore', () => {
       // Our own newer message is not "seen"; the next incoming ones are, in one report once
       // the second since the last one has passed.
       channel({ type: 'added', message: message(9, { direction: 'out', state: 'sent' }) });
-      vi.advanceTimersByTime(0);
+      vi.advanceTimersByTime(BURST_MERGE_EVERY_MS);
       app.chats.seen(chat);
       for (const id of [10, 11]) {
         channel({ type: 'added', message: message(id) });
-        vi.advanceTimersByTime(0);
+        vi.advanceTimersByTime(BURST_MERGE_EVERY_MS);
         app.chats.seen(chat);
       }
       expect(backend.called('markDisplayed')).toHaveLength(1);
@@ -77,9 +77,31 @@ describe('ChatsStore', () => {
       // After a quiet second, the next one goes at once.
       vi.advanceTimersByTime(MARK_DISPLAYED_EVERY_MS);
       channel({ type: 'added', message: message(12) });
-      vi.advanceTimersByTime(0);
+      vi.advanceTimersByTime(BURST_MERGE_EVERY_MS);
       app.chats.seen(chat);
       expect(backend.called('markDisplayed').slice(2)).toEqual([[1, 'bob@example.org', 12]]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('shows a lone message at the next frame, and a burst at most every BURST_MERGE_EVERY_MS', async () => {
+    const { app, backend } = await setup();
+    const chat = app.chats.open(1, 'bob@example.org')!;
+    await settle();
+    const channel = backend.channels.get('bob@example.org')!;
+    vi.useFakeTimers();
+    try {
+      channel({ type: 'added', message: message(9) });
+      vi.advanceTimersByTime(0);
+      expect(chat.messages.at(-1)?.id).toBe(9);
+      // Right after that rebuild: the next ones wait for the interval, then show together.
+      channel({ type: 'added', message: message(10) });
+      channel({ type: 'added', message: message(11) });
+      vi.advanceTimersByTime(BURST_MERGE_EVERY_MS - 10);
+      expect(chat.messages.at(-1)?.id).toBe(9);
+      vi.advanceTimersByTime(10);
+      expect(chat.messages.map((m) => m.id).slice(-3)).toEqual([9, 10, 11]);
     } finally {
       vi.useRealTimers();
     }
@@ -100,7 +122,7 @@ describe('ChatsStore', () => {
           message(9, { direction: 'out', state: 'delivered' }),
         ],
       });
-      vi.advanceTimersByTime(0);
+      vi.advanceTimersByTime(BURST_MERGE_EVERY_MS);
       expect(chat.messages.map((m) => m.id).slice(-3)).toEqual([8, 9, 10]);
       expect(chat.messages.find((m) => m.id === 9)?.state).toBe('delivered');
     } finally {
@@ -140,7 +162,7 @@ describe('ChatsStore', () => {
       expect(chat.peerState).toBe('composing');
       // Their message means they stopped.
       backend.channels.get('bob@example.org')!({ type: 'added', message: message(30) });
-      vi.advanceTimersByTime(0);
+      vi.advanceTimersByTime(BURST_MERGE_EVERY_MS);
       expect(chat.peerState).toBeNull();
     } finally {
       vi.useRealTimers();
@@ -171,8 +193,10 @@ describe('ChatsStore', () => {
     expect(chat.messages.map((m) => m.id)).toEqual([6, 7, 8]);
     backend.channels.get('bob@example.org')!({ type: 'added', message: message(9) });
     backend.channels.get('bob@example.org')!({ type: 'updated', message: message(9, { body: 'nine' }) });
-    // Updates wait for the next frame and are merged together.
+    // Updates wait for the next frame (here: the burst interval after the first update) and are
+    // merged together.
     expect(chat.messages.map((m) => m.id)).toEqual([6, 7, 8]);
+    await new Promise((resolve) => setTimeout(resolve, BURST_MERGE_EVERY_MS));
     await settle();
     expect(chat.messages.map((m) => m.id)).toEqual([6, 7, 8, 9]);
     expect(chat.messages.at(-1)?.body).toBe('nine');
