@@ -31,9 +31,9 @@ const BATCH: usize = 256;
 /// What a batch of events changed, sent at its end (see [`Shell::dispatch_all`]).
 #[derive(Default)]
 struct Changes {
-    /// The chats whose unread count changed, with the newest message that
-    /// came in for each.
-    unread: HashMap<ChatRef, Option<Message>>,
+    /// The chats whose unread count changed, with the id of the newest
+    /// message that came in for each.
+    unread: HashMap<ChatRef, Option<MessageId>>,
     /// The updates for each chat's open views, in order.
     views: HashMap<ChatRef, Vec<ChatUpdate>>,
 }
@@ -178,14 +178,9 @@ impl Shell {
         *lock(&self.focused) = chat.clone();
         if let Some(chat) = chat {
             self.notifier.forget(chat.clone());
-            let (had, total) = {
-                let mut unread = lock(&self.unread);
-                let had = unread.remove(&chat).unwrap_or(0);
-                (had, unread.values().sum())
-            };
+            let had = lock(&self.unread).remove(&chat).unwrap_or(0);
             if had > 0 {
-                Self::unread_changed(app, chat, 0, total, None);
-                crate::tray::show_unread(app, total);
+                self.publish_unread(app, HashMap::from([(chat, None)]));
             }
         }
     }
@@ -216,22 +211,30 @@ impl Shell {
         changes.unread.insert(chat, None);
     }
 
-    fn unread_changed(
-        app: &AppHandle,
-        chat: ChatRef,
-        count: u32,
-        total: u32,
-        last: Option<MessageId>,
-    ) {
-        let _ = app.emit(
-            SHELL_EVENT,
-            ShellEvent::UnreadChanged {
-                chat,
-                count,
-                total,
-                last,
-            },
-        );
+    /// Tells the windows the unread counts of `chats` as they are now (each
+    /// with its newest incoming message, if one came), and updates the
+    /// window title and tray once.
+    fn publish_unread(&self, app: &AppHandle, chats: HashMap<ChatRef, Option<MessageId>>) {
+        let (counts, total) = {
+            let unread = lock(&self.unread);
+            let counts: Vec<u32> = chats
+                .keys()
+                .map(|chat| unread.get(chat).copied().unwrap_or(0))
+                .collect();
+            (counts, unread.values().sum())
+        };
+        for ((chat, last), count) in chats.into_iter().zip(counts) {
+            let _ = app.emit(
+                SHELL_EVENT,
+                ShellEvent::UnreadChanged {
+                    chat,
+                    count,
+                    total,
+                    last,
+                },
+            );
+        }
+        crate::tray::show_unread(app, total);
     }
 
     fn on_incoming(&self, message: &Message, changes: &mut Changes) {
@@ -243,7 +246,7 @@ impl Shell {
             return;
         }
         *lock(&self.unread).entry(chat.clone()).or_insert(0) += 1;
-        changes.unread.insert(chat.clone(), Some(message.clone()));
+        changes.unread.insert(chat.clone(), Some(message.id));
         let dnd = lock(&self.own_show).get(&chat.account) == Some(&Show::Dnd);
         if !dnd && lock(&self.settings).notifications {
             let title = lock(&self.names)
@@ -285,23 +288,9 @@ impl Shell {
             self.route(app, event, &mut changes);
         }
         self.send_to_views(changes.views);
-        if changes.unread.is_empty() {
-            return;
+        if !changes.unread.is_empty() {
+            self.publish_unread(app, changes.unread);
         }
-        let (counts, total) = {
-            let unread = lock(&self.unread);
-            let counts: Vec<u32> = changes
-                .unread
-                .keys()
-                .map(|chat| unread.get(chat).copied().unwrap_or(0))
-                .collect();
-            (counts, unread.values().sum())
-        };
-        for ((chat, last), count) in changes.unread.into_iter().zip(counts) {
-            let last = last.map(|m| m.id);
-            Self::unread_changed(app, chat, count, total, last);
-        }
-        crate::tray::show_unread(app, total);
     }
 
     fn route(&self, app: &AppHandle, event: Event, changes: &mut Changes) {
