@@ -6,7 +6,8 @@
 //! are measurements, never pass/fail tests.
 //!
 //! The session's own message classifier (`chat::classify`) and presence reducer
-//! (`presence::PresenceMap`) are crate-private, so the ingest and presence benchmarks parse
+//! (`presence::PresenceMap`) are crate-private, so the ingest and presence benchmarks read
+//! their stanzas through tokio-xmpp's XML stream, as the session's connection does, reduce them
 //! with the same `xmpp-parsers` calls the session makes and then use the public store API
 //! (`Store::insert_incoming_batch`, `Store::insert_incoming`, `Store::insert_archive_page`, `Core::history`,
 //! `Store::replace_roster`, `Store::contacts`) exactly as the session and shell do.
@@ -17,10 +18,13 @@ use std::time::{Duration, Instant};
 
 use charla_core::{Core, Direction, MessageId, RosterEntry, Show, Store, Subscription};
 use charla_store::{AccountId, InsertOutcome, NewMessage};
+use futures::StreamExt;
+use tokio_xmpp::xmlstream::{initiate_stream, StreamHeader, Timeouts, XmppStreamElement};
+use tokio_xmpp::Stanza;
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::Message;
 use xmpp_parsers::ns;
-use xmpp_parsers::presence::{Presence, Type as PresenceType};
+use xmpp_parsers::presence::Type as PresenceType;
 
 const OWN: &str = "alice@charla.test";
 /// Messages per ingest run.
@@ -76,11 +80,69 @@ fn fresh_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
     (dir, path, store)
 }
 
+/// A stream from our server as the session's connection reads it after negotiation: the stream
+/// header, then `stanzas` (which inherit its default namespace, `jabber:client`).
+fn stream_bytes(stanzas: &[String]) -> Vec<u8> {
+    let mut bytes = format!(
+        "<?xml version='1.0'?><stream:stream xmlns='{}' xmlns:stream='{}' \
+         from='charla.test' id='bench' version='1.0'>",
+        ns::JABBER_CLIENT,
+        ns::STREAM
+    )
+    .into_bytes();
+    for stanza in stanzas {
+        bytes.extend_from_slice(stanza.as_bytes());
+    }
+    bytes
+}
+
+/// Reads `stream` (from [`stream_bytes`]) with tokio-xmpp's XML stream, the parser and stanza
+/// types the session's connection uses (one parser for the whole stream, each stanza built
+/// straight from its events), and hands each stanza to `each`; returns how many there were.
+fn read_stream(
+    runtime: &tokio::runtime::Runtime,
+    stream: &[u8],
+    mut each: impl FnMut(Stanza),
+) -> usize {
+    runtime.block_on(async {
+        let io = tokio::io::join(tokio::io::BufReader::new(stream), tokio::io::sink());
+        let mut stanzas = initiate_stream(
+            io,
+            ns::JABBER_CLIENT,
+            StreamHeader::default(),
+            Timeouts::default(),
+        )
+        .await
+        .expect("stream header")
+        .skip_features::<XmppStreamElement>();
+        let mut read = 0;
+        while let Some(element) = stanzas.next().await {
+            match element {
+                Ok(XmppStreamElement::Stanza(stanza)) => {
+                    each(stanza);
+                    read += 1;
+                }
+                // The end of the bytes ends the stream without its closing tag.
+                _ => break,
+            }
+        }
+        read
+    })
+}
+
+/// The runtime [`read_stream`] runs on: one thread, as the benchmarks are single-threaded.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime")
+}
+
 /// The stanza a peer's client sends and our server delivers: body, origin-id, receipt request,
 /// markable, chat state, and the server's stanza-id stamped with our bare JID.
 fn chat_stanza(i: usize, peer: &str) -> String {
     format!(
-        "<message xmlns='jabber:client' from='{peer}/phone' to='{OWN}/charla' type='chat' \
+        "<message from='{peer}/phone' to='{OWN}/charla' type='chat' \
          id='m{i}' xml:lang='en'><body>Message number {i}: the quick brown fox jumps over the \
          lazy dog.</body><origin-id xmlns='urn:xmpp:sid:0' id='o-{i}'/>\
          <request xmlns='urn:xmpp:receipts'/><markable xmlns='urn:xmpp:chat-markers:0'/>\
@@ -89,13 +151,10 @@ fn chat_stanza(i: usize, peer: &str) -> String {
     )
 }
 
-/// Parses one delivered stanza and reduces it to the row the store keeps, with the same
-/// xmpp-parsers calls as the session's classifier (sender, body, origin-id and our server's
-/// stanza-id read from the payloads' attributes, receipt request, markable).
-fn parse_incoming(text: &str, own: &BareJid, account: AccountId) -> Option<NewMessage> {
-    // tokio-xmpp reads each stanza as an XSO straight from the parser's events (no
-    // intermediate element tree); `xso::from_bytes` does the same from a buffer.
-    let msg: Message = xso::from_bytes(text.as_bytes()).ok()?;
+/// Reduces one delivered message to the row the store keeps, with the same xmpp-parsers calls
+/// as the session's classifier (sender, body, origin-id and our server's stanza-id read from
+/// the payloads' attributes, receipt request, markable).
+fn reduce(msg: Message, own: &BareJid, account: AccountId) -> Option<NewMessage> {
     let from = msg.from.clone()?;
     let body = msg
         .bodies
@@ -132,6 +191,14 @@ fn parse_incoming(text: &str, own: &BareJid, account: AccountId) -> Option<NewMe
     Some(new)
 }
 
+/// The row of a chat message read from the stream.
+fn row(stanza: Stanza, own: &BareJid, account: AccountId) -> NewMessage {
+    match stanza {
+        Stanza::Message(msg) => reduce(msg, own, account).expect("chat message"),
+        other => panic!("not a message: {other:?}"),
+    }
+}
+
 /// Stanzas for one ingest run: 10 peers, every tenth stanza a duplicate of the one before.
 fn ingest_input() -> Vec<String> {
     (0..INGEST_MESSAGES)
@@ -146,62 +213,71 @@ fn ingest_input() -> Vec<String> {
         .collect()
 }
 
-/// Ingest: parse + deduplicate + commit in bursts of [`BURST`] messages, one transaction each
+/// Ingest: read + deduplicate + commit in bursts of [`BURST`] messages, one transaction each
 /// (the live session commits what the stream has ready together), then one transaction per
 /// message (messages arriving one at a time), then the parts alone.
 fn bench_ingest(runs: usize) {
     let own = BareJid::new(OWN).expect("jid");
+    let runtime = runtime();
+    let stream = stream_bytes(&ingest_input());
     let mut batched = Vec::new();
     let mut per_message = Vec::new();
     let mut parse_only = Vec::new();
     let mut commit_batched = Vec::new();
     let mut commit_only = Vec::new();
     for _ in 0..runs {
-        let input = ingest_input();
-
         let (_dir, _path, mut store) = fresh_store();
         let account = store.upsert_account(OWN).expect("account");
         let started = Instant::now();
         let mut inserted = 0usize;
-        for chunk in input.chunks(BURST) {
-            let rows: Vec<NewMessage> = chunk
-                .iter()
-                .map(|t| parse_incoming(t, &own, account).expect("parse"))
-                .collect();
-            let outcomes = store.insert_incoming_batch(&rows).expect("insert burst");
+        let mut burst = Vec::with_capacity(BURST);
+        let mut commit = |burst: &mut Vec<NewMessage>| {
+            let outcomes = store.insert_incoming_batch(burst).expect("insert burst");
             inserted += outcomes
                 .iter()
                 .filter(|o| matches!(o, InsertOutcome::Inserted(_)))
                 .count();
-        }
+            burst.clear();
+        };
+        let read = read_stream(&runtime, &stream, |stanza| {
+            burst.push(row(stanza, &own, account));
+            if burst.len() == BURST {
+                commit(&mut burst);
+            }
+        });
+        commit(&mut burst);
         let elapsed = started.elapsed();
+        assert_eq!(read, INGEST_MESSAGES);
         assert_eq!(
             inserted,
             INGEST_MESSAGES - INGEST_MESSAGES / DUPLICATE_EVERY
         );
-        batched.push(input.len() as f64 / elapsed.as_secs_f64());
+        batched.push(read as f64 / elapsed.as_secs_f64());
 
         let (_dir, _path, mut store) = fresh_store();
         let account = store.upsert_account(OWN).expect("account");
         let started = Instant::now();
-        for text in &input {
-            let new = parse_incoming(text, &own, account).expect("parse");
-            black_box(store.insert_incoming(&new).expect("insert"));
-        }
-        per_message.push(input.len() as f64 / started.elapsed().as_secs_f64());
+        let read = read_stream(&runtime, &stream, |stanza| {
+            black_box(
+                store
+                    .insert_incoming(&row(stanza, &own, account))
+                    .expect("insert"),
+            );
+        });
+        per_message.push(read as f64 / started.elapsed().as_secs_f64());
 
         let started = Instant::now();
-        for text in &input {
-            black_box(parse_incoming(text, &own, AccountId(1)));
-        }
-        parse_only.push(input.len() as f64 / started.elapsed().as_secs_f64());
+        let read = read_stream(&runtime, &stream, |stanza| {
+            black_box(row(stanza, &own, AccountId(1)));
+        });
+        parse_only.push(read as f64 / started.elapsed().as_secs_f64());
 
         let (_dir, _path, mut store) = fresh_store();
         let account = store.upsert_account(OWN).expect("account");
-        let rows: Vec<NewMessage> = input
-            .iter()
-            .map(|t| parse_incoming(t, &own, account).expect("parse"))
-            .collect();
+        let mut rows = Vec::with_capacity(INGEST_MESSAGES);
+        read_stream(&runtime, &stream, |stanza| {
+            rows.push(row(stanza, &own, account))
+        });
         let started = Instant::now();
         for chunk in rows.chunks(BURST) {
             black_box(store.insert_incoming_batch(chunk).expect("insert burst"));
@@ -227,7 +303,7 @@ fn bench_ingest(runs: usize) {
         &per_message,
     );
     report(
-        "ingest: parse only (as the session does)",
+        "ingest: read only (tokio-xmpp's stream)",
         "msg/s",
         &parse_only,
     );
@@ -326,12 +402,11 @@ fn presence_stanza(i: usize, contacts: usize) -> String {
     let c = i % contacts;
     let r = i % 3;
     match i % 7 {
-        6 => format!(
-            "<presence xmlns='jabber:client' from='c{c}@charla.test/r{r}' to='{OWN}/charla' \
-             type='unavailable'/>"
-        ),
+        6 => {
+            format!("<presence from='c{c}@charla.test/r{r}' to='{OWN}/charla' type='unavailable'/>")
+        }
         k => format!(
-            "<presence xmlns='jabber:client' from='c{c}@charla.test/r{r}' to='{OWN}/charla'>\
+            "<presence from='c{c}@charla.test/r{r}' to='{OWN}/charla'>\
              <show>{}</show><status>Status {i}</status><priority>{r}</priority>\
              <c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://example.org' \
              ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>",
@@ -340,8 +415,8 @@ fn presence_stanza(i: usize, contacts: usize) -> String {
     }
 }
 
-/// Roster: store and load a 5,000-contact roster; then a 20,000-update presence flood parsed
-/// with xmpp-parsers and reduced to each contact's best resource (priority, then show).
+/// Roster: store and load a 5,000-contact roster; then a 20,000-update presence flood read
+/// from tokio-xmpp's stream and reduced to each contact's best resource (priority, then show).
 fn bench_roster(runs: usize) {
     let entries: Vec<RosterEntry> = (0..ROSTER_CONTACTS)
         .map(|i| RosterEntry {
@@ -355,6 +430,8 @@ fn bench_roster(runs: usize) {
     let presences: Vec<String> = (0..PRESENCE_UPDATES)
         .map(|i| presence_stanza(i, ROSTER_CONTACTS))
         .collect();
+    let stream = stream_bytes(&presences);
+    let runtime = runtime();
     let mut store_ms = Vec::new();
     let mut load_ms = Vec::new();
     let mut flood_ms = Vec::new();
@@ -378,10 +455,12 @@ fn bench_roster(runs: usize) {
         let started = Instant::now();
         let mut resources: HashMap<BareJid, HashMap<String, (i8, Show)>> = HashMap::new();
         let mut changed = 0usize;
-        for text in &presences {
-            let p: Presence = xso::from_bytes(text.as_bytes()).expect("presence");
+        let read = read_stream(&runtime, &stream, |stanza| {
+            let Stanza::Presence(p) = stanza else {
+                panic!("not a presence: {stanza:?}");
+            };
             let Some(Ok(from)) = p.from.map(Jid::try_into_full) else {
-                continue;
+                return;
             };
             let bare = from.to_bare();
             let contact = resources.entry(bare).or_default();
@@ -401,7 +480,8 @@ fn bench_roster(runs: usize) {
             if best(contact) != before {
                 changed += 1;
             }
-        }
+        });
+        assert_eq!(read, PRESENCE_UPDATES);
         flood_ms.push(ms(started.elapsed()));
         black_box(changed);
     }

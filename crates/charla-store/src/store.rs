@@ -19,6 +19,13 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// WAL pages after which a commit checkpoints them into the database (SQLite's default is
+/// 1,000). A burst of incoming messages rewrites the same index pages transaction after
+/// transaction; with fewer, larger checkpoints each such page is copied and synced once for
+/// many transactions (ingest benchmark, dedup + commit in bursts of 100: about 100k → 113k
+/// msg/s). The WAL file grows to about 16 MB before it is reused.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 4_000;
+
 /// Enough room for every distinct statement this module prepares.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
 
@@ -64,8 +71,8 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the database file at `path` and migrates it.
     ///
-    /// Uses WAL journaling, `synchronous=NORMAL`, foreign keys and a busy
-    /// timeout. A database from a newer Charla is refused with
+    /// Uses WAL journaling (checkpointed every 4,000 pages), `synchronous=NORMAL`,
+    /// foreign keys and a busy timeout. A database from a newer Charla is refused with
     /// [`StoreError::NewerSchema`] before anything is written to it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let conn = Connection::open(path)?;
@@ -73,6 +80,7 @@ impl Store {
         migrate::check_supported(&conn, SCHEMA_VERSION)?;
         let _mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         Self::init(conn)
     }
 
