@@ -2,10 +2,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { FakeBackend, appInfo, defaultSettings, settle } from '$lib/testing/backend';
 import { contact, message } from '$lib/testing/fixtures';
 import { AppStore } from './app.svelte';
-import { BURST_MERGE_EVERY_MS, MARK_DISPLAYED_EVERY_MS } from './chats.svelte';
+import { BURST_MERGE_EVERY_MS, MARK_DISPLAYED_EVERY_MS, type ChatState } from './chats.svelte';
 import { UnreadStore, windowTitle } from './unread.svelte';
 import { errorMessageKey } from './notices.svelte';
 import { toUiError } from '$lib/errors';
+import type { ChatUpdate } from '$lib/contract';
 
 const request = { jid: 'me@example.org', password: 'p', remember: false, host: null, port: null };
 
@@ -46,13 +47,29 @@ describe('ChatsStore', () => {
     return { app, backend };
   }
 
-  it('reports the newest incoming message as seen, only while the chat is visible, at most once a second', async () => {
+  /** Runs `body` in bob's open chat, after its first page, with fake timers and bob's channel. */
+  async function inBobsChat(
+    body: (chat: {
+      app: AppStore;
+      backend: FakeBackend;
+      chat: ChatState;
+      channel: (update: ChatUpdate) => void;
+    }) => void,
+  ) {
     const { app, backend } = await setup();
     const chat = app.chats.open(1, 'bob@example.org')!;
     await settle();
     const channel = backend.channels.get('bob@example.org')!;
     vi.useFakeTimers();
     try {
+      body({ app, backend, chat, channel });
+    } finally {
+      vi.useRealTimers();
+    }
+  }
+
+  it('reports the newest incoming message as seen, only while the chat is visible, at most once a second', async () => {
+    await inBobsChat(({ app, backend, chat, channel }) => {
       app.chats.activate(chat.key);
       app.chats.setVisible(false);
       app.chats.seen(chat);
@@ -80,18 +97,11 @@ describe('ChatsStore', () => {
       vi.advanceTimersByTime(BURST_MERGE_EVERY_MS);
       app.chats.seen(chat);
       expect(backend.called('markDisplayed').slice(2)).toEqual([[1, 'bob@example.org', 12]]);
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('shows a lone message at the next frame, and a burst at most every BURST_MERGE_EVERY_MS', async () => {
-    const { app, backend } = await setup();
-    const chat = app.chats.open(1, 'bob@example.org')!;
-    await settle();
-    const channel = backend.channels.get('bob@example.org')!;
-    vi.useFakeTimers();
-    try {
+    await inBobsChat(({ chat, channel }) => {
       channel({ type: 'added', message: message(9) });
       vi.advanceTimersByTime(0);
       expect(chat.messages.at(-1)?.id).toBe(9);
@@ -102,18 +112,11 @@ describe('ChatsStore', () => {
       expect(chat.messages.at(-1)?.id).toBe(9);
       vi.advanceTimersByTime(10);
       expect(chat.messages.map((m) => m.id).slice(-3)).toEqual([9, 10, 11]);
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('merges a burst the shell sends as one update, in order, with changes to shown messages', async () => {
-    const { app, backend } = await setup();
-    const chat = app.chats.open(1, 'bob@example.org')!;
-    await settle();
-    const channel = backend.channels.get('bob@example.org')!;
-    vi.useFakeTimers();
-    try {
+    await inBobsChat(({ chat, channel }) => {
       channel({
         type: 'messages',
         messages: [
@@ -125,17 +128,11 @@ describe('ChatsStore', () => {
       vi.advanceTimersByTime(BURST_MERGE_EVERY_MS);
       expect(chat.messages.map((m) => m.id).slice(-3)).toEqual([8, 9, 10]);
       expect(chat.messages.find((m) => m.id === 9)?.state).toBe('delivered');
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('tells the contact we type once, that we paused after 5 s, and shows their typing', async () => {
-    const { app, backend } = await setup();
-    const chat = app.chats.open(1, 'bob@example.org')!;
-    await settle();
-    vi.useFakeTimers();
-    try {
+    await inBobsChat(({ app, backend, chat, channel }) => {
       chat.draft = 'h';
       app.chats.typing(chat);
       chat.draft = 'hi';
@@ -161,12 +158,10 @@ describe('ChatsStore', () => {
       backend.emitCore({ type: 'chat_state', account: 1, peer: 'carol@example.org', state: 'composing' });
       expect(chat.peerState).toBe('composing');
       // Their message means they stopped.
-      backend.channels.get('bob@example.org')!({ type: 'added', message: message(30) });
+      channel({ type: 'added', message: message(30) });
       vi.advanceTimersByTime(BURST_MERGE_EVERY_MS);
       expect(chat.peerState).toBeNull();
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('retries only our failed messages, showing them as pending at once', async () => {
