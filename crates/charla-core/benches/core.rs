@@ -264,20 +264,23 @@ fn bench_ingest(runs: usize) {
                     .expect("insert"),
             );
         });
+        assert_eq!(read, INGEST_MESSAGES);
         per_message.push(read as f64 / started.elapsed().as_secs_f64());
 
         let started = Instant::now();
         let read = read_stream(&runtime, &stream, |stanza| {
             black_box(row(stanza, &own, AccountId(1)));
         });
+        assert_eq!(read, INGEST_MESSAGES);
         parse_only.push(read as f64 / started.elapsed().as_secs_f64());
 
         let (_dir, _path, mut store) = fresh_store();
         let account = store.upsert_account(OWN).expect("account");
         let mut rows = Vec::with_capacity(INGEST_MESSAGES);
-        read_stream(&runtime, &stream, |stanza| {
+        let read = read_stream(&runtime, &stream, |stanza| {
             rows.push(row(stanza, &own, account))
         });
+        assert_eq!(read, INGEST_MESSAGES);
         let started = Instant::now();
         for chunk in rows.chunks(BURST) {
             black_box(store.insert_incoming_batch(chunk).expect("insert burst"));
