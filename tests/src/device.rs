@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use charla_core::{
     AccountId, ConnectOptions, ConnectionState, ContactPresence, Core, Event, Keepalive, Message,
-    ServerAddress, Show, TlsTrust,
+    MessageId, MessageState, ServerAddress, Show, TlsTrust,
 };
 use tokio::sync::mpsc::Receiver;
 
@@ -79,7 +79,18 @@ impl Device {
             .connect(self.account, options)
             .await
             .expect("login");
-        self.wait_for("online", is_online).await;
+        self.bound_jid().await;
+    }
+
+    /// Waits for the `Online` state and returns the full JID the account bound.
+    pub async fn bound_jid(&mut self) -> String {
+        match self.wait_for("online", is_online).await {
+            Event::Connection {
+                state: ConnectionState::Online { jid },
+                ..
+            } => jid,
+            _ => unreachable!(),
+        }
     }
 
     /// Logs out and waits for the `Disconnected` state.
@@ -134,8 +145,16 @@ impl Device {
 
     /// The next `MessageAdded` row.
     pub async fn added(&mut self, what: &str) -> Message {
+        self.added_where(what, |_| true).await
+    }
+
+    /// The next `MessageAdded` row matching `pred`, skipping other events.
+    pub async fn added_where(&mut self, what: &str, pred: impl Fn(&Message) -> bool) -> Message {
         match self
-            .wait_for(what, |e| matches!(e, Event::MessageAdded { .. }))
+            .wait_for(
+                what,
+                |e| matches!(e, Event::MessageAdded { message, .. } if pred(message)),
+            )
             .await
         {
             Event::MessageAdded { message, .. } => message,
@@ -143,15 +162,45 @@ impl Device {
         }
     }
 
-    /// Bodies of the `MessageAdded` events until none comes for `quiet`.
-    pub async fn drain_added(&mut self, quiet: Duration) -> Vec<String> {
+    /// The next `MessageUpdated` row matching `pred`, skipping other events.
+    pub async fn updated_where(&mut self, what: &str, pred: impl Fn(&Message) -> bool) -> Message {
+        match self
+            .wait_for(
+                what,
+                |e| matches!(e, Event::MessageUpdated { message, .. } if pred(message)),
+            )
+            .await
+        {
+            Event::MessageUpdated { message, .. } => message,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Waits until message `id` is announced in `state`.
+    pub async fn updated_to(&mut self, what: &str, id: MessageId, state: MessageState) {
+        self.updated_where(what, |m| m.id == id && m.state == state)
+            .await;
+    }
+
+    /// Every event that arrives until none comes for `quiet`.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<Event> {
         let mut out = Vec::new();
         while let Ok(Some(e)) = tokio::time::timeout(quiet, self.events.recv()).await {
-            if let Event::MessageAdded { message, .. } = e {
-                out.push(message.body);
-            }
+            out.push(e);
         }
         out
+    }
+
+    /// Bodies of the `MessageAdded` events until none comes for `quiet`.
+    pub async fn drain_added(&mut self, quiet: Duration) -> Vec<String> {
+        self.drain(quiet)
+            .await
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::MessageAdded { message, .. } => Some(message.body),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The whole conversation with `peer`, oldest first (up to 500 rows).

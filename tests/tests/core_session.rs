@@ -4,105 +4,19 @@
 use std::time::Duration;
 
 use charla_core::{
-    AccountId, ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, Keepalive,
-    MessageState, ServerAddress, Show, Subscription, TlsTrust,
+    ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, MessageState,
+    ServerAddress, Show, Subscription, TlsTrust,
 };
-use charla_tests::{RawClient, TestServer};
-use tokio::sync::mpsc::Receiver;
+use charla_tests::{is_online, options, Device, RawClient, TestServer};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// One Charla instance with its own database file.
-struct Client {
-    core: Core,
-    events: Receiver<Event>,
-    account: AccountId,
-    _dir: tempfile::TempDir,
-}
-
-fn options(server: &TestServer, password: &str) -> ConnectOptions {
-    ConnectOptions {
-        password: password.into(),
-        server: Some(ServerAddress {
-            host: server.host().into(),
-            port: server.c2s_port(),
-            direct_tls: false,
-        }),
-        trust: TlsTrust::from_ca_pem(server.ca_cert_pem_bytes()).expect("test CA"),
-        show: Show::Available,
-        status: None,
-        keepalive: Keepalive::default(),
-    }
-}
-
-fn client_for(server: &TestServer, user: &str) -> Client {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (core, events) = Core::open(&dir.path().join("charla.sqlite3")).expect("open store");
-    let account = core.add_account(&server.jid(user)).expect("account");
-    Client {
-        core,
-        events,
-        account,
-        _dir: dir,
-    }
-}
-
-async fn online(server: &TestServer, user: &str, opts: ConnectOptions) -> Client {
-    let c = client_for(server, user);
-    c.core.connect(c.account, opts).await.expect("login");
-    c
-}
-
-impl Client {
-    /// Waits for the first event matching `pred`, skipping others.
-    async fn wait_for(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(e)) if pred(&e) => return e,
-                Ok(Some(_)) => continue,
-                Ok(None) => panic!("event stream closed while waiting for {what}"),
-                Err(_) => panic!("timed out waiting for {what}"),
-            }
-        }
-    }
-
-    /// Waits until the account is online and returns the full JID it bound.
-    async fn bound_jid(&mut self) -> String {
-        match self
-            .wait_for("online", |e| {
-                matches!(
-                    e,
-                    Event::Connection {
-                        state: ConnectionState::Online { .. },
-                        ..
-                    }
-                )
-            })
-            .await
-        {
-            Event::Connection {
-                state: ConnectionState::Online { jid },
-                ..
-            } => jid,
-            _ => unreachable!("wait_for returned a non-matching event"),
-        }
-    }
-
-    /// Collects every event that arrives within `quiet`.
-    async fn drain(&mut self, quiet: Duration) -> Vec<Event> {
-        let mut out = Vec::new();
-        while let Ok(Some(e)) = tokio::time::timeout(quiet, self.events.recv()).await {
-            out.push(e);
-        }
-        out
-    }
-
-    fn history(&self, peer: &str) -> Vec<charla_core::Message> {
-        self.core
-            .history(self.account, peer, None, 100)
-            .expect("history")
-    }
+/// A device for `user`, logged in with `opts`; its events, `Online` included, are still to
+/// be read.
+async fn online(server: &TestServer, user: &str, opts: ConnectOptions) -> Device {
+    let d = Device::new(server, user, WAIT);
+    d.core.connect(d.account, opts).await.expect("login");
+    d
 }
 
 /// How many client connections Prosody has logged so far.
@@ -145,7 +59,7 @@ async fn pair() -> TestServer {
 #[tokio::test]
 async fn login_goes_online_and_receives_the_roster() {
     let server = pair().await;
-    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     let jid = alice.bound_jid().await;
     assert!(jid.starts_with("alice@charla.test/"), "bound {jid}");
     let Event::RosterLoaded { contacts, .. } = alice
@@ -168,7 +82,7 @@ async fn login_goes_online_and_receives_the_roster() {
 #[tokio::test]
 async fn direct_tls_login_works() {
     let server = pair().await;
-    let mut opts = options(&server, "alice-pw");
+    let mut opts = options(&server, "alice-pw", None);
     opts.server = Some(ServerAddress {
         host: server.host().into(),
         port: server.direct_tls_port(),
@@ -186,7 +100,7 @@ async fn direct_tls_login_works() {
 #[tokio::test]
 async fn answers_disco_ping_and_advertises_caps() {
     let server = pair().await;
-    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     let alice_full = alice.bound_jid().await;
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
     // Initial presence: the server sends alice's presence, with XEP-0115 caps.
@@ -227,11 +141,11 @@ async fn answers_disco_ping_and_advertises_caps() {
 #[tokio::test]
 async fn wrong_password_is_an_auth_error_without_retries() {
     let server = pair().await;
-    let mut alice = client_for(&server, "alice");
+    let mut alice = Device::new(&server, "alice", WAIT);
     let connections_before = connections(&server);
     let err = alice
         .core
-        .connect(alice.account, options(&server, "not-the-password"))
+        .connect(alice.account, options(&server, "not-the-password", None))
         .await
         .expect_err("must fail");
     assert_eq!(err.code, ErrorCode::AuthFailed, "{err:?}");
@@ -274,7 +188,7 @@ async fn wrong_password_is_an_auth_error_without_retries() {
 async fn link_loss_reconnects_with_backoff_and_disconnect_stops_it() {
     worker_panics();
     let mut server = pair().await;
-    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     server.stop().await.expect("stop");
     let Event::Connection {
         state: ConnectionState::Reconnecting { attempt, retry_in_ms },
@@ -291,17 +205,7 @@ async fn link_loss_reconnects_with_backoff_and_disconnect_stops_it() {
     // First retry: between half and all of the 1 s base delay (jitter).
     assert!((500..=1000).contains(&retry_in_ms), "{retry_in_ms}");
     server.restart().await.expect("restart");
-    alice
-        .wait_for("back online", |e| {
-            matches!(
-                e,
-                Event::Connection {
-                    state: ConnectionState::Online { .. },
-                    ..
-                }
-            )
-        })
-        .await;
+    alice.wait_for("back online", is_online).await;
     server.stop().await.expect("stop again");
     alice
         .wait_for("reconnecting again", |e| {
@@ -331,7 +235,7 @@ async fn link_loss_reconnects_with_backoff_and_disconnect_stops_it() {
 #[tokio::test]
 async fn reconnect_now_cuts_the_wait_short() {
     let mut server = pair().await;
-    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     server.stop().await.expect("stop");
     // Let the backoff grow to a wait of at least two seconds (attempt 3: 2 to 4 s).
     let reconnecting = |min_attempt: u32| move |e: &Event| matches!(e, Event::Connection { state: ConnectionState::Reconnecting { attempt, .. }, .. } if *attempt >= min_attempt);
@@ -361,7 +265,7 @@ async fn reconnect_now_cuts_the_wait_short() {
     // With the server back, reconnecting now goes online.
     server.restart().await.expect("restart");
     alice.core.reconnect_now(alice.account).await;
-    alice.wait_for("back online", charla_tests::is_online).await;
+    alice.wait_for("back online", is_online).await;
 }
 
 #[tokio::test]
@@ -371,8 +275,8 @@ async fn unreachable_server_is_a_clear_error() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let alice = client_for(&server, "alice");
-    let mut opts = options(&server, "alice-pw");
+    let alice = Device::new(&server, "alice", WAIT);
+    let mut opts = options(&server, "alice-pw", None);
     opts.server = Some(ServerAddress {
         host: "127.0.0.1".into(),
         port: closed_port,
@@ -420,10 +324,10 @@ async fn certificate_for_another_domain_is_refused() {
         .start()
         .await
         .expect("prosody");
-    let alice = client_for(&server, "alice");
+    let alice = Device::new(&server, "alice", WAIT);
     let err = alice
         .core
-        .connect(alice.account, options(&server, "alice-pw"))
+        .connect(alice.account, options(&server, "alice-pw", None))
         .await
         .expect_err("must refuse the certificate");
     assert_eq!(err.code, ErrorCode::TlsCertificate, "{err:?}");
@@ -432,8 +336,8 @@ async fn certificate_for_another_domain_is_refused() {
 #[tokio::test]
 async fn certificate_from_an_untrusted_ca_is_refused() {
     let server = pair().await;
-    let alice = client_for(&server, "alice");
-    let mut opts = options(&server, "alice-pw");
+    let alice = Device::new(&server, "alice", WAIT);
+    let mut opts = options(&server, "alice-pw", None);
     opts.trust = TlsTrust::system().expect("system roots");
     let err = alice
         .core
@@ -446,8 +350,8 @@ async fn certificate_from_an_untrusted_ca_is_refused() {
 #[tokio::test]
 async fn contact_comes_online_changes_status_and_goes_offline() {
     let server = pair().await;
-    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
-    let mut bob_opts = options(&server, "bob-pw");
+    let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
+    let mut bob_opts = options(&server, "bob-pw", None);
     bob_opts.show = Show::Away;
     bob_opts.status = Some("At the park".into());
     let bob = online(&server, "bob", bob_opts).await;
@@ -483,8 +387,8 @@ async fn contact_comes_online_changes_status_and_goes_offline() {
 #[tokio::test]
 async fn going_offline_and_back_needs_no_password() {
     let server = pair().await;
-    let alice = online(&server, "alice", options(&server, "alice-pw")).await;
-    let mut bob = online(&server, "bob", options(&server, "bob-pw")).await;
+    let alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
+    let mut bob = online(&server, "bob", options(&server, "bob-pw", None)).await;
     let is_alice =
         |e: &Event| matches!(e, Event::PresenceChanged { jid, .. } if jid == "alice@charla.test");
     bob.wait_for("alice online", is_alice).await;
@@ -525,8 +429,8 @@ async fn going_offline_and_back_needs_no_password() {
 #[tokio::test]
 async fn message_is_delivered_and_stored_exactly_once_on_each_side() {
     let server = pair().await;
-    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
-    let mut bob = online(&server, "bob", options(&server, "bob-pw")).await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
+    let mut bob = online(&server, "bob", options(&server, "bob-pw", None)).await;
 
     let sent = alice
         .core
@@ -540,12 +444,7 @@ async fn message_is_delivered_and_stored_exactly_once_on_each_side() {
     assert_eq!(sent.state, MessageState::Pending);
     assert_eq!(sent.direction, Direction::Out);
 
-    let Event::MessageAdded { message: got, .. } = bob
-        .wait_for("message", |e| matches!(e, Event::MessageAdded { .. }))
-        .await
-    else {
-        unreachable!()
-    };
+    let got = bob.added("message").await;
     assert_eq!(got.body, "Hola, Bob! <b>not html</b>");
     assert_eq!(got.direction, Direction::In);
     assert_eq!(got.peer, "alice@charla.test");
@@ -554,9 +453,7 @@ async fn message_is_delivered_and_stored_exactly_once_on_each_side() {
 
     let id = sent.id;
     alice
-        .wait_for("sent ack", |e| {
-            matches!(e, Event::MessageUpdated { message, .. } if message.id == id && left_the_outbox(message.state))
-        })
+        .updated_where("sent ack", |m| m.id == id && left_the_outbox(m.state))
         .await;
 
     // Bob answers; both stores hold both messages exactly once.
@@ -564,24 +461,19 @@ async fn message_is_delivered_and_stored_exactly_once_on_each_side() {
         .send_message(bob.account, "alice@charla.test", "¡Hola!")
         .await
         .expect("reply");
-    alice
-        .wait_for(
-            "reply",
-            |e| matches!(e, Event::MessageAdded { message, .. } if message.body == "¡Hola!"),
-        )
-        .await;
+    alice.added_where("reply", |m| m.body == "¡Hola!").await;
     let a = alice.history("bob@charla.test");
     let b = bob.history("alice@charla.test");
     assert_eq!(a.len(), 2, "{a:?}");
     assert_eq!(b.len(), 2, "{b:?}");
-    assert_eq!(a[0].body, "¡Hola!");
-    assert_eq!(a[1].body, sent.body);
+    assert_eq!(a[0].body, sent.body);
+    assert_eq!(a[1].body, "¡Hola!");
 }
 
 #[tokio::test]
 async fn message_to_an_offline_contact_arrives_when_they_log_in() {
     let server = pair().await;
-    let alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     let before = charla_core::Message::clone(
         &alice
             .core
@@ -591,15 +483,8 @@ async fn message_to_an_offline_contact_arrives_when_they_log_in() {
     );
     // Give the server time to store it offline.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut bob = online(&server, "bob", options(&server, "bob-pw")).await;
-    let Event::MessageAdded { message, .. } = bob
-        .wait_for("offline message", |e| {
-            matches!(e, Event::MessageAdded { .. })
-        })
-        .await
-    else {
-        unreachable!()
-    };
+    let mut bob = online(&server, "bob", options(&server, "bob-pw", None)).await;
+    let message = bob.added("offline message").await;
     assert_eq!(message.body, "while you were out");
     assert_eq!(message.origin_id, before.origin_id);
     // The server's delay stamp is kept as the server time.
@@ -615,27 +500,24 @@ async fn message_to_an_offline_contact_arrives_when_they_log_in() {
 #[tokio::test]
 async fn messages_queued_while_offline_are_sent_on_connect() {
     let server = pair().await;
-    let mut alice = client_for(&server, "alice");
+    let mut alice = Device::new(&server, "alice", WAIT);
     let queued = alice
         .core
         .send_message(alice.account, "bob@charla.test", "queued offline")
         .await
         .expect("queued without a connection");
     assert_eq!(queued.state, MessageState::Pending);
-    let mut bob = online(&server, "bob", options(&server, "bob-pw")).await;
+    let mut bob = online(&server, "bob", options(&server, "bob-pw", None)).await;
     alice
         .core
-        .connect(alice.account, options(&server, "alice-pw"))
+        .connect(alice.account, options(&server, "alice-pw", None))
         .await
         .expect("login");
-    bob.wait_for(
-        "queued message",
-        |e| matches!(e, Event::MessageAdded { message, .. } if message.body == "queued offline"),
-    )
-    .await;
+    bob.added_where("queued message", |m| m.body == "queued offline")
+        .await;
     let id = queued.id;
     alice
-        .wait_for("sent", |e| matches!(e, Event::MessageUpdated { message, .. } if message.id == id && left_the_outbox(message.state)))
+        .updated_where("sent", |m| m.id == id && left_the_outbox(m.state))
         .await;
 }
 
@@ -650,7 +532,7 @@ fn left_the_outbox(state: MessageState) -> bool {
 #[tokio::test]
 async fn pending_messages_survive_a_restart_and_are_sent_once() {
     let server = pair().await;
-    let mut bob = online(&server, "bob", options(&server, "bob-pw")).await;
+    let mut bob = online(&server, "bob", options(&server, "bob-pw", None)).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("charla.sqlite3");
     let queued = {
@@ -669,7 +551,7 @@ async fn pending_messages_survive_a_restart_and_are_sent_once() {
         .add_account(&server.jid("alice"))
         .expect("same account");
     assert_eq!(account, queued.account_id);
-    core.connect(account, options(&server, "alice-pw"))
+    core.connect(account, options(&server, "alice-pw", None))
         .await
         .expect("login");
     let id = queued.id;
@@ -683,13 +565,11 @@ async fn pending_messages_survive_a_restart_and_are_sent_once() {
     })
     .await
     .expect("the pending message was sent after the restart");
-    bob.wait_for("the queued message", |e| {
-        matches!(e, Event::MessageAdded { message, .. } if message.body == "written before a crash")
-    })
-    .await;
+    bob.added_where("the queued message", |m| m.body == "written before a crash")
+        .await;
     // Reconnecting again does not send it a second time.
     core.disconnect(account).await;
-    core.connect(account, options(&server, "alice-pw"))
+    core.connect(account, options(&server, "alice-pw", None))
         .await
         .expect("login again");
     let later = bob.drain(Duration::from_secs(2)).await;
@@ -717,7 +597,7 @@ async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event() {
         .start()
         .await
         .expect("prosody");
-    let mut alice = online(&server, "alice", options(&server, "alice-pw")).await;
+    let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     let alice_full = alice.bound_jid().await;
     alice
         .wait_for("roster", |e| matches!(e, Event::RosterLoaded { .. }))
@@ -768,6 +648,6 @@ async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event() {
         .await
         .expect("send");
     alice
-        .wait_for("still sending", |e| matches!(e, Event::MessageUpdated { message, .. } if left_the_outbox(message.state)))
+        .updated_where("still sending", |m| left_the_outbox(m.state))
         .await;
 }

@@ -5,136 +5,28 @@
 
 use std::time::Duration;
 
-use charla_core::{
-    AccountId, ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, Keepalive,
-    Message, MessageState, ServerAddress, Show, TlsTrust,
-};
-use charla_tests::{RawClient, TestServer};
-use tokio::sync::mpsc::Receiver;
+use charla_core::{Direction, ErrorCode, Event, MessageState};
+use charla_tests::{options, Device, RawClient, TestServer};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// One Charla instance (one device) with its own database file.
-struct Client {
-    core: Core,
-    events: Receiver<Event>,
-    account: AccountId,
-    /// The full JID bound by the last login (empty before).
-    jid: String,
-    _dir: tempfile::TempDir,
-}
-
-fn options(server: &TestServer, password: &str) -> ConnectOptions {
-    ConnectOptions {
-        password: password.into(),
-        server: Some(ServerAddress {
-            host: server.host().into(),
-            port: server.c2s_port(),
-            direct_tls: false,
-        }),
-        trust: TlsTrust::from_ca_pem(server.ca_cert_pem_bytes()).expect("test CA"),
-        show: Show::Available,
-        status: None,
-        keepalive: Keepalive::default(),
-    }
-}
-
-fn client_for(server: &TestServer, user: &str) -> Client {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (core, events) = Core::open(&dir.path().join("charla.sqlite3")).expect("open store");
-    let account = core.add_account(&server.jid(user)).expect("account");
-    Client {
-        core,
-        events,
-        account,
-        jid: String::new(),
-        _dir: dir,
-    }
-}
-
-/// Logs `user` in (password `<user>-pw`) and waits for the bound JID and
-/// the roster, so that roster-dependent behaviour (receipts) is settled.
-async fn online(server: &TestServer, user: &str) -> Client {
-    let mut c = client_for(server, user);
-    c.core
-        .connect(c.account, options(server, &format!("{user}-pw")))
+/// Logs `user` in (password `<user>-pw`) and waits for the bound JID (returned too) and the
+/// roster, so that roster-dependent behaviour (receipts) is settled.
+async fn online_as(server: &TestServer, user: &str) -> (Device, String) {
+    let mut d = Device::new(server, user, WAIT);
+    d.core
+        .connect(d.account, options(server, &format!("{user}-pw"), None))
         .await
         .expect("login");
-    let mut roster = false;
-    while c.jid.is_empty() || !roster {
-        match c
-            .wait_for("online and roster", |e| {
-                matches!(
-                    e,
-                    Event::RosterLoaded { .. }
-                        | Event::Connection {
-                            state: ConnectionState::Online { .. },
-                            ..
-                        }
-                )
-            })
-            .await
-        {
-            Event::Connection {
-                state: ConnectionState::Online { jid },
-                ..
-            } => c.jid = jid,
-            _ => roster = true,
-        }
-    }
-    c
+    let jid = d.bound_jid().await;
+    d.wait_for("roster", |e| matches!(e, Event::RosterLoaded { .. }))
+        .await;
+    (d, jid)
 }
 
-impl Client {
-    /// Waits for the first event matching `pred`, skipping others.
-    async fn wait_for(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(e)) if pred(&e) => return e,
-                Ok(Some(_)) => continue,
-                Ok(None) => panic!("event stream closed while waiting for {what}"),
-                Err(_) => panic!("timed out waiting for {what}"),
-            }
-        }
-    }
-
-    /// Waits for a `MessageAdded` matching `pred` and returns its row.
-    async fn added(&mut self, what: &str, pred: impl Fn(&Message) -> bool) -> Message {
-        match self
-            .wait_for(
-                what,
-                |e| matches!(e, Event::MessageAdded { message, .. } if pred(message)),
-            )
-            .await
-        {
-            Event::MessageAdded { message, .. } => message,
-            _ => unreachable!("wait_for returned a non-matching event"),
-        }
-    }
-
-    /// Waits until message `id` is announced in `state`.
-    async fn updated_to(&mut self, what: &str, id: charla_core::MessageId, state: MessageState) {
-        self.wait_for(what, |e| {
-            matches!(e, Event::MessageUpdated { message, .. } if message.id == id && message.state == state)
-        })
-        .await;
-    }
-
-    /// Collects every event that arrives within `quiet`.
-    async fn drain(&mut self, quiet: Duration) -> Vec<Event> {
-        let mut out = Vec::new();
-        while let Ok(Some(e)) = tokio::time::timeout(quiet, self.events.recv()).await {
-            out.push(e);
-        }
-        out
-    }
-
-    fn history(&self, peer: &str) -> Vec<Message> {
-        self.core
-            .history(self.account, peer, None, 100)
-            .expect("history")
-    }
+/// [`online_as`] without the JID.
+async fn online(server: &TestServer, user: &str) -> Device {
+    online_as(server, user).await.0
 }
 
 async fn server() -> TestServer {
@@ -166,7 +58,7 @@ async fn two_devices_of_one_account_see_the_whole_conversation() {
         .expect("send");
     for device in [&mut laptop, &mut phone] {
         let got = device
-            .added("bob's message", |m| m.body == "to all your devices")
+            .added_where("bob's message", |m| m.body == "to all your devices")
             .await;
         assert_eq!(got.direction, Direction::In);
         assert_eq!(got.peer, BOB);
@@ -179,14 +71,14 @@ async fn two_devices_of_one_account_see_the_whole_conversation() {
         .await
         .expect("send");
     let copy = phone
-        .added("sent carbon", |m| m.body == "written on the laptop")
+        .added_where("sent carbon", |m| m.body == "written on the laptop")
         .await;
     assert_eq!(copy.direction, Direction::Out);
     assert_eq!(copy.peer, BOB);
     assert_eq!(copy.sender, ALICE);
     assert_eq!(copy.state, MessageState::Sent);
     assert_eq!(copy.origin_id, sent.origin_id);
-    bob.added("laptop's message", |m| m.body == "written on the laptop")
+    bob.added_where("laptop's message", |m| m.body == "written on the laptop")
         .await;
     // bob's receipt goes to the laptop and, carbon-copied, to the phone.
     laptop
@@ -204,8 +96,8 @@ async fn two_devices_of_one_account_see_the_whole_conversation() {
         assert_eq!(
             bodies,
             vec![
-                (Direction::Out, "written on the laptop"),
                 (Direction::In, "to all your devices"),
+                (Direction::Out, "written on the laptop"),
             ]
         );
     }
@@ -215,8 +107,7 @@ async fn two_devices_of_one_account_see_the_whole_conversation() {
 #[tokio::test]
 async fn forged_carbons_from_another_user_are_dropped() {
     let server = server().await;
-    let mut alice = online(&server, "alice").await;
-    let alice_full = alice.jid.clone();
+    let (mut alice, alice_full) = online_as(&server, "alice").await;
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
     let fake_sent = "<message xmlns='jabber:client' from='alice@charla.test/laptop' \
         to='mallory@charla.test' type='chat' id='f1'><body>fake from alice</body>\
@@ -268,17 +159,20 @@ async fn receipt_from_the_peer_marks_the_message_delivered() {
         .await
         .expect("send");
     let got = bob
-        .added("alice's message", |m| m.body == "did you get this?")
+        .added_where("alice's message", |m| m.body == "did you get this?")
         .await;
     assert_eq!(got.state, MessageState::Received);
     alice
         .updated_to("delivered", sent.id, MessageState::Delivered)
         .await;
-    let stored = &alice.history(BOB)[0];
+    let stored = alice.history(BOB).pop().expect("stored");
     assert_eq!(stored.state, MessageState::Delivered);
     // A late server ack does not move it back to `sent`.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(alice.history(BOB)[0].state, MessageState::Delivered);
+    assert_eq!(
+        alice.history(BOB).pop().expect("stored").state,
+        MessageState::Delivered
+    );
 }
 
 #[tokio::test]
@@ -295,10 +189,10 @@ async fn receipts_are_answered_for_contacts_only() {
     };
     mallory.send(&ask("from-mallory")).await;
     alice
-        .added("mallory's message", |m| m.peer == MALLORY)
+        .added_where("mallory's message", |m| m.peer == MALLORY)
         .await;
     bob.send(&ask("from-bob")).await;
-    alice.added("bob's message", |m| m.peer == BOB).await;
+    alice.added_where("bob's message", |m| m.peer == BOB).await;
     let receipt = bob.read_until("from-bob").await;
     assert!(receipt.contains("urn:xmpp:receipts"), "{receipt}");
     let to_mallory = mallory.read_for(Duration::from_secs(2)).await;
@@ -348,11 +242,14 @@ async fn forged_receipts_and_markers_change_nothing() {
         matches!(&first, Event::MessageAdded { message, .. } if message.body == "sentinel"),
         "a forged acknowledgement produced {first:?}"
     );
-    assert_eq!(alice.history(BOB)[0].state, MessageState::Sent);
+    assert_eq!(
+        alice.history(BOB).pop().expect("stored").state,
+        MessageState::Sent
+    );
 
     // The real receipt still works: bob logs in, gets it offline, answers.
     let mut bob = online(&server, "bob").await;
-    bob.added("offline message", |m| m.body == "for bob's eyes")
+    bob.added_where("offline message", |m| m.body == "for bob's eyes")
         .await;
     alice
         .updated_to("delivered by bob", sent.id, MessageState::Delivered)
@@ -369,7 +266,9 @@ async fn displayed_marker_from_the_peer_marks_the_message_displayed() {
         .send_message(alice.account, BOB, "read me")
         .await
         .expect("send");
-    let got = bob.added("alice's message", |m| m.body == "read me").await;
+    let got = bob
+        .added_where("alice's message", |m| m.body == "read me")
+        .await;
     alice
         .updated_to("delivered", sent.id, MessageState::Delivered)
         .await;
@@ -396,7 +295,9 @@ async fn displayed_marker_from_the_peer_marks_the_message_displayed() {
     alice
         .updated_to("displayed", sent.id, MessageState::Displayed)
         .await;
-    assert_eq!(alice.history(BOB)[1].state, MessageState::Displayed);
+    let h = alice.history(BOB);
+    assert_eq!(h.len(), 2, "{h:?}");
+    assert_eq!(h[0].state, MessageState::Displayed);
     // Nothing else about it changes afterwards (no downgrade to delivered).
     let later = alice.drain(Duration::from_millis(500)).await;
     assert!(
