@@ -1,6 +1,7 @@
 //! Test certificates made with the `openssl` command-line tool: a fresh CA per server and a
 //! leaf certificate signed by it.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::process::{os_args, run_command, unique_token};
@@ -41,15 +42,7 @@ pub(crate) async fn generate(dir: &Path, names: &[String]) -> Result<CertPaths, 
     let ca_key = dir.join("ca.key");
     let csr = dir.join("server.csr");
     let ext = dir.join("server.ext");
-    let first = names.first().ok_or(HarnessError::InvalidName {
-        name: String::new(),
-        reason: "a certificate needs at least one name",
-    })?;
-    let san = names
-        .iter()
-        .map(|n| format!("DNS:{n}"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let (first, san) = cn_and_san(names)?;
     std::fs::write(
         &ext,
         format!(
@@ -64,31 +57,18 @@ pub(crate) async fn generate(dir: &Path, names: &[String]) -> Result<CertPaths, 
     .map_err(|e| HarnessError::io(format!("writing {}", ext.display()), e))?;
 
     let token = unique_token();
-    run_command(
-        "openssl",
-        os_args![
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "3650",
-            "-subj",
-            &format!("/O=Charla tests/CN=Charla Test CA {token}"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-            "-keyout",
-            &ca_key,
-            "-out",
-            &paths.ca_cert,
-        ],
-    )
-    .await?;
+    let mut ca_args = self_signed_req(&format!("/O=Charla tests/CN=Charla Test CA {token}"));
+    ca_args.extend(os_args![
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        &ca_key,
+        "-out",
+        &paths.ca_cert,
+    ]);
+    run_command("openssl", ca_args).await?;
     run_command(
         "openssl",
         os_args![
@@ -150,6 +130,33 @@ pub async fn self_signed(
     stem: &str,
     names: &[String],
 ) -> Result<CertificateFiles, HarnessError> {
+    let (first, san) = cn_and_san(names)?;
+    let files = CertificateFiles {
+        cert: dir.join(format!("{stem}.pem")),
+        key: dir.join(format!("{stem}.key")),
+    };
+    let mut args = self_signed_req(&format!("/CN={first}"));
+    args.extend(os_args![
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        "keyUsage=critical,digitalSignature",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
+        "-addext",
+        format!("subjectAltName={san}"),
+        "-keyout",
+        &files.key,
+        "-out",
+        &files.cert,
+    ]);
+    run_command("openssl", args).await?;
+    Ok(files)
+}
+
+/// The first of `names` (the subject's CN) and all of them as a `subjectAltName` value
+/// (`DNS:a,DNS:b`); an error if there is none.
+fn cn_and_san(names: &[String]) -> Result<(&str, String), HarnessError> {
     let first = names.first().ok_or(HarnessError::InvalidName {
         name: String::new(),
         reason: "a certificate needs at least one name",
@@ -159,38 +166,23 @@ pub async fn self_signed(
         .map(|n| format!("DNS:{n}"))
         .collect::<Vec<_>>()
         .join(",");
-    let files = CertificateFiles {
-        cert: dir.join(format!("{stem}.pem")),
-        key: dir.join(format!("{stem}.key")),
-    };
-    run_command(
-        "openssl",
-        os_args![
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "3650",
-            "-subj",
-            &format!("/CN={first}"),
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-            "-addext",
-            "keyUsage=critical,digitalSignature",
-            "-addext",
-            "extendedKeyUsage=serverAuth",
-            "-addext",
-            &format!("subjectAltName={san}"),
-            "-keyout",
-            &files.key,
-            "-out",
-            &files.cert,
-        ],
-    )
-    .await?;
-    Ok(files)
+    Ok((first, san))
+}
+
+/// The `openssl req` arguments for a self-signed certificate valid for ten years, with a new
+/// unencrypted P-256 key and the subject `subject`; the caller adds extensions and files.
+fn self_signed_req(subject: &str) -> Vec<OsString> {
+    os_args![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "3650",
+        "-subj",
+        subject,
+    ]
 }

@@ -144,6 +144,15 @@ impl TestServerBuilder {
         self
     }
 
+    /// Creates the accounts `a` and `b` with the passwords `<a>-pw` and `<b>-pw` (those
+    /// [`crate::Device::online`] logs in with) and makes them contacts of each other, in no
+    /// group: the two users most tests need.
+    pub fn mutual_pair(self, a: &str, b: &str) -> Self {
+        self.user(a, format!("{a}-pw"))
+            .user(b, format!("{b}-pw"))
+            .mutual(a, b, None)
+    }
+
     /// Gives `user` the name `name` in every roster written for [`TestServerBuilder::mutual`]
     /// (the `name` of its roster items; others appear without a name).
     pub fn roster_name(mut self, user: impl Into<String>, name: impl Into<String>) -> Self {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use charla_core::{
-    register, Core, ErrorCode, Event, FieldKind, FieldOption, MessageState, RegisterOptions,
-    ServerAddress, TlsTrust,
+    register, ErrorCode, Event, FieldKind, FieldOption, MessageState, RegisterOptions,
+    ServerAddress, Show, TlsTrust,
 };
 use charla_tests::{options, Device, TestServer};
 
@@ -27,15 +27,41 @@ fn reg_options(server: &TestServer) -> RegisterOptions {
 
 /// Tries a fresh login of `user` with `password`; the first login's answer.
 async fn try_login(server: &TestServer, user: &str, password: &str) -> Result<(), ErrorCode> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (core, _events) = Core::open(&dir.path().join("db.sqlite3")).expect("store");
-    let account = core.add_account(&server.jid(user)).expect("account");
-    let result = core
-        .connect(account, options(server, password, None))
+    let d = Device::new(server, user, WAIT);
+    let result = d
+        .core
+        .connect(d.account, options(server, password, None))
         .await
         .map_err(|e| e.code);
-    core.disconnect(account).await;
+    d.core.disconnect(d.account).await;
     result
+}
+
+/// Asks `server` for the sign-up form for `newbie`, then signs up without it anyway: both
+/// fail with `code` (`why` is the expected reason), and no account is made.
+async fn assert_registration_refused(server: &TestServer, code: ErrorCode, why: &str) {
+    let opts = reg_options(server);
+    let jid = server.jid("newbie");
+    let err = register::registration_form(&jid, &opts)
+        .await
+        .expect_err(why);
+    assert_eq!(err.code, code, "{err:?}");
+    let err = register::register(&jid, "pw", &BTreeMap::new(), &opts)
+        .await
+        .expect_err(why);
+    assert_eq!(err.code, code, "{err:?}");
+    assert!(!server.account_exists("newbie"));
+}
+
+/// Checks that nothing remembers `device`'s login any more: going online again has no password
+/// to log in with.
+async fn assert_login_forgotten(device: &Device) {
+    let err = device
+        .core
+        .set_presence(device.account, Show::Available, None)
+        .await
+        .expect_err("forgotten");
+    assert_eq!(err.code, ErrorCode::NotConnected);
 }
 
 #[tokio::test]
@@ -153,17 +179,7 @@ async fn registration_with_a_choice_a_flag_and_an_address() {
 #[tokio::test]
 async fn a_server_without_registration_says_so() {
     let server = TestServer::builder().start().await.expect("prosody");
-    let opts = reg_options(&server);
-    let jid = server.jid("newbie");
-    let err = register::registration_form(&jid, &opts)
-        .await
-        .expect_err("closed");
-    assert_eq!(err.code, ErrorCode::RegistrationClosed, "{err:?}");
-    let err = register::register(&jid, "pw", &BTreeMap::new(), &opts)
-        .await
-        .expect_err("closed");
-    assert_eq!(err.code, ErrorCode::RegistrationClosed, "{err:?}");
-    assert!(!server.account_exists("newbie"));
+    assert_registration_refused(&server, ErrorCode::RegistrationClosed, "closed").await;
 }
 
 #[tokio::test]
@@ -177,17 +193,7 @@ async fn a_required_captcha_is_a_form_charla_cannot_fill() {
         .start()
         .await
         .expect("prosody");
-    let opts = reg_options(&server);
-    let jid = server.jid("newbie");
-    let err = register::registration_form(&jid, &opts)
-        .await
-        .expect_err("captcha");
-    assert_eq!(err.code, ErrorCode::FormUnsupported, "{err:?}");
-    let err = register::register(&jid, "pw", &BTreeMap::new(), &opts)
-        .await
-        .expect_err("captcha");
-    assert_eq!(err.code, ErrorCode::FormUnsupported, "{err:?}");
-    assert!(!server.account_exists("newbie"));
+    assert_registration_refused(&server, ErrorCode::FormUnsupported, "captcha").await;
 }
 
 #[tokio::test]
@@ -258,7 +264,7 @@ async fn a_changed_password_is_the_only_one_that_logs_in() {
     alice.logout().await;
     alice
         .core
-        .set_presence(alice.account, charla_core::Show::Available, None)
+        .set_presence(alice.account, Show::Available, None)
         .await
         .expect("online with the remembered new password");
 }
@@ -270,8 +276,7 @@ async fn a_deleted_account_cannot_log_in() {
         .start()
         .await
         .expect("prosody");
-    let mut alice = Device::new(&server, "alice", WAIT);
-    alice.login(options(&server, "alice-pw", None)).await;
+    let mut alice = Device::online(&server, "alice", WAIT).await;
     alice
         .core
         .delete_account_on_server(alice.account)
@@ -293,13 +298,7 @@ async fn a_deleted_account_cannot_log_in() {
         try_login(&server, "alice", "alice-pw").await,
         Err(ErrorCode::AuthFailed)
     );
-    // Nothing remembers the password: going online again has nothing to log in with.
-    let err = alice
-        .core
-        .set_presence(alice.account, charla_core::Show::Available, None)
-        .await
-        .expect_err("forgotten");
-    assert_eq!(err.code, ErrorCode::NotConnected);
+    assert_login_forgotten(&alice).await;
 }
 
 /// Row counts of everything stored for `account` in the database at `db`.
@@ -348,13 +347,11 @@ fn rows(db: &std::path::Path, account: i64) -> Vec<(&'static str, i64)> {
 /// alice (online, with bob as a contact) gets a message from bob, then queues one for him that
 /// stays pending once she is offline.
 async fn alice_with_history(server: &TestServer) -> Device {
-    let mut alice = Device::new(server, "alice", WAIT);
-    let mut bob = Device::new(server, "bob", WAIT);
-    alice.login(options(server, "alice-pw", None)).await;
+    let mut alice = Device::online(server, "alice", WAIT).await;
     alice
         .wait_for("the roster", |e| matches!(e, Event::RosterLoaded { .. }))
         .await;
-    bob.login(options(server, "bob-pw", None)).await;
+    let mut bob = Device::online(server, "bob", WAIT).await;
     let alice_jid = server.jid("alice");
     bob.core
         .send_message(bob.account, &alice_jid, "hello alice")
@@ -413,13 +410,7 @@ async fn removing_an_account_keeps_or_deletes_its_history() {
         )
         .expect("account row");
     assert_eq!((enabled, pending), (0, 0));
-    // Nothing remembers its login.
-    let err = alice
-        .core
-        .set_presence(alice.account, charla_core::Show::Available, None)
-        .await
-        .expect_err("forgotten");
-    assert_eq!(err.code, ErrorCode::NotConnected);
+    assert_login_forgotten(&alice).await;
 
     // Delete: nothing of the account is left in the database.
     let alice = alice_with_history(&server).await;

@@ -5,12 +5,11 @@
 //! profile alice sets is read by bob; a stranger's forged metadata event
 //! changes nothing.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use charla_core::avatar::sha1_hex;
 use charla_core::{Core, Event};
-use charla_tests::{options, Device, RawClient, TestServer};
+use charla_tests::{Device, RawClient, TestServer};
 
 const WAIT: Duration = Duration::from_secs(30);
 const ALICE: &str = "alice@charla.test";
@@ -26,11 +25,17 @@ fn pixel() -> Vec<u8> {
         .expect("base64")
 }
 
-/// The pixel as a file in `dir`.
-fn pixel_file(dir: &std::path::Path) -> PathBuf {
-    let path = dir.join("me.png");
+/// Sets the pixel, from a PNG file as a user would pick it, as `d`'s avatar (`what`: the
+/// expected outcome); its hash.
+async fn set_pixel_avatar(d: &Device, what: &str) -> String {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("me.png");
     std::fs::write(&path, pixel()).expect("write png");
-    path
+    d.core
+        .set_avatar(d.account, Some(&path))
+        .await
+        .expect(what)
+        .expect("a hash")
 }
 
 async fn online(server: &TestServer, user: &str) -> Device {
@@ -56,22 +61,14 @@ fn cached(core: &Core, hash: &str) {
 #[tokio::test]
 async fn an_avatar_set_by_alice_is_seen_by_bob_and_survives_his_restart() {
     let server = TestServer::builder()
-        .user("alice", "alice-pw")
-        .user("bob", "bob-pw")
-        .mutual("alice", "bob", None)
+        .mutual_pair("alice", "bob")
         .start()
         .await
         .expect("prosody");
     let mut alice = online(&server, "alice").await;
     let mut bob = online(&server, "bob").await;
-    let dir = tempfile::tempdir().expect("dir");
 
-    let hash = alice
-        .core
-        .set_avatar(alice.account, Some(&pixel_file(dir.path())))
-        .await
-        .expect("set avatar")
-        .expect("a hash");
+    let hash = set_pixel_avatar(&alice, "set avatar").await;
     // The PNG we published is what we cached, and alice learns her own.
     cached(&alice.core, &hash);
     avatar_of(&mut alice, ALICE, &hash).await;
@@ -96,8 +93,7 @@ async fn an_avatar_set_by_alice_is_seen_by_bob_and_survives_his_restart() {
     cached(&core, &hash);
 
     // alice removes it: bob (online again) hears that she has none.
-    let mut bob = Device::new(&server, "bob", WAIT);
-    bob.login(options(&server, "bob-pw", None)).await;
+    let mut bob = online(&server, "bob").await;
     avatar_of(&mut bob, ALICE, &hash).await;
     alice
         .core
@@ -115,9 +111,7 @@ async fn an_avatar_set_by_alice_is_seen_by_bob_and_survives_his_restart() {
 async fn without_pep_the_vcard_photo_and_presence_hash_carry_the_avatar() {
     // No PEP at all: only vcard-temp (XEP-0054) and presence hashes (XEP-0153).
     let server = TestServer::builder()
-        .user("alice", "alice-pw")
-        .user("bob", "bob-pw")
-        .mutual("alice", "bob", None)
+        .mutual_pair("alice", "bob")
         .module("vcard")
         .host_config(r#"modules_disabled = { "s2s", "pep", "vcard4", "vcard_legacy" }"#)
         .start()
@@ -125,14 +119,8 @@ async fn without_pep_the_vcard_photo_and_presence_hash_carry_the_avatar() {
         .expect("prosody");
     let alice = online(&server, "alice").await;
     let mut bob = online(&server, "bob").await;
-    let dir = tempfile::tempdir().expect("dir");
 
-    let hash = alice
-        .core
-        .set_avatar(alice.account, Some(&pixel_file(dir.path())))
-        .await
-        .expect("published as vCard photo only")
-        .expect("a hash");
+    let hash = set_pixel_avatar(&alice, "published as vCard photo only").await;
     avatar_of(&mut bob, ALICE, &hash).await;
     cached(&bob.core, &hash);
 }
@@ -140,9 +128,7 @@ async fn without_pep_the_vcard_photo_and_presence_hash_carry_the_avatar() {
 #[tokio::test]
 async fn a_profile_set_by_alice_is_read_by_bob() {
     let server = TestServer::builder()
-        .user("alice", "alice-pw")
-        .user("bob", "bob-pw")
-        .mutual("alice", "bob", None)
+        .mutual_pair("alice", "bob")
         .start()
         .await
         .expect("prosody");
@@ -197,10 +183,8 @@ async fn a_profile_set_by_alice_is_read_by_bob() {
 #[tokio::test]
 async fn a_forged_metadata_event_from_a_stranger_changes_nothing() {
     let server = TestServer::builder()
-        .user("alice", "alice-pw")
-        .user("bob", "bob-pw")
+        .mutual_pair("alice", "bob")
         .user("mallory", "mallory-pw")
-        .mutual("alice", "bob", None)
         .start()
         .await
         .expect("prosody");

@@ -18,9 +18,7 @@ async fn online(server: &TestServer, user: &str) -> Device {
 #[tokio::test]
 async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
     let server = TestServer::builder()
-        .user("alice", "alice-pw")
-        .user("bob", "bob-pw")
-        .mutual("alice", "bob", None)
+        .mutual_pair("alice", "bob")
         .start()
         .await
         .expect("prosody");
@@ -97,10 +95,8 @@ async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
 #[tokio::test]
 async fn last_seen_is_told_to_contacts_only() {
     let server = TestServer::builder()
-        .user("alice", "alice-pw")
-        .user("bob", "bob-pw")
+        .mutual_pair("alice", "bob")
         .user("mallory", "mallory-pw")
-        .mutual("alice", "bob", None)
         .start()
         .await
         .expect("prosody");

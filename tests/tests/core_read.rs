@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use charla_core::Event;
-use charla_tests::{options, Device, RawClient, TestServer};
+use charla_tests::{Device, RawClient, TestServer};
 
 const WAIT: Duration = Duration::from_secs(30);
 const ALICE: &str = "alice@charla.test";
@@ -14,16 +14,12 @@ const BOB: &str = "bob@charla.test";
 #[tokio::test]
 async fn reading_on_one_device_marks_the_chat_read_on_the_other() {
     let server = TestServer::builder()
-        .user("alice", "alice-pw")
-        .user("bob", "bob-pw")
-        .mutual("alice", "bob", None)
+        .mutual_pair("alice", "bob")
         .start()
         .await
         .expect("prosody");
-    let mut laptop = Device::new(&server, "alice", WAIT);
-    laptop.login(options(&server, "alice-pw", None)).await;
-    let mut phone = Device::new(&server, "alice", WAIT);
-    phone.login(options(&server, "alice-pw", None)).await;
+    let mut laptop = Device::online(&server, "alice", WAIT).await;
+    let mut phone = Device::online(&server, "alice", WAIT).await;
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
     bob.send("<presence/>").await;
     for (id, body) in [("b1", "first"), ("b2", "second")] {

@@ -3,12 +3,15 @@
 //! reason; once the user pins it, it is accepted; when the server's
 //! certificate then changes, the login stops again.
 
+use std::path::Path;
+
 use charla_core::{CertificateReason, Core, ErrorCode, Event, Show};
-use charla_tests::{options, self_signed, TestServer};
+use charla_tests::{options, self_signed, CertificateFiles, TestServer};
+use tokio::sync::mpsc::Receiver;
 
 /// The SHA-256 fingerprint as openssl prints it (`AA:BB:...`), computed
 /// independently of the code under test.
-fn openssl_fingerprint(cert: &std::path::Path) -> String {
+fn openssl_fingerprint(cert: &Path) -> String {
     let out = std::process::Command::new("openssl")
         .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
         .arg(cert)
@@ -23,27 +26,40 @@ fn openssl_fingerprint(cert: &std::path::Path) -> String {
         .to_owned()
 }
 
+/// A new self-signed certificate for `charla.test`, as `<stem>.pem` and `<stem>.key` in `dir`.
+async fn certificate(dir: &Path, stem: &str) -> CertificateFiles {
+    self_signed(dir, stem, &["charla.test".to_owned()])
+        .await
+        .unwrap_or_else(|e| panic!("{stem} certificate: {e}"))
+}
+
+/// A server serving `cert`, with `users` whose password is `pw`.
+async fn serving(cert: CertificateFiles, users: &[&str]) -> TestServer {
+    users
+        .iter()
+        .fold(TestServer::builder(), |b, user| b.user(*user, "pw"))
+        .certificate(cert)
+        .start()
+        .await
+        .expect("server")
+}
+
+/// Charla's store in `dir`; opening it again is a restart of the app.
+fn open_store(dir: &Path) -> (Core, Receiver<Event>) {
+    Core::open(&dir.join("charla.sqlite3")).expect("store")
+}
+
 #[tokio::test]
 async fn self_signed_certificate_is_rejected_then_pinned_then_changed_and_rejected() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let names = vec!["charla.test".to_owned()];
-    let first = self_signed(dir.path(), "first", &names)
-        .await
-        .expect("first certificate");
-    let second = self_signed(dir.path(), "second", &names)
-        .await
-        .expect("second certificate");
+    let first = certificate(dir.path(), "first").await;
+    let second = certificate(dir.path(), "second").await;
     let first_fp = openssl_fingerprint(&first.cert);
     let second_fp = openssl_fingerprint(&second.cert);
     assert_ne!(first_fp, second_fp);
 
-    let mut server = TestServer::builder()
-        .user("alice", "pw")
-        .certificate(first.clone())
-        .start()
-        .await
-        .expect("server");
-    let (core, _events) = Core::open(&dir.path().join("charla.sqlite3")).expect("store");
+    let mut server = serving(first.clone(), &["alice"]).await;
+    let (core, _events) = open_store(dir.path());
     let account = core.add_account(&server.jid("alice")).expect("account");
 
     // Trusting only the harness's CA, which did not sign it: rejected, with
@@ -73,7 +89,7 @@ async fn self_signed_certificate_is_rejected_then_pinned_then_changed_and_reject
 
     // The pin survives a restart of the app (it is in the database).
     drop(core);
-    let (core, _events) = Core::open(&dir.path().join("charla.sqlite3")).expect("store");
+    let (core, _events) = open_store(dir.path());
     core.connect(account, options(&server, "pw", None))
         .await
         .expect("still pinned after reopening");
@@ -104,19 +120,10 @@ async fn self_signed_certificate_is_rejected_then_pinned_then_changed_and_reject
 #[tokio::test]
 async fn a_pin_is_per_account() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let names = vec!["charla.test".to_owned()];
-    let cert = self_signed(dir.path(), "only", &names)
-        .await
-        .expect("certificate");
+    let cert = certificate(dir.path(), "only").await;
     let fingerprint = openssl_fingerprint(&cert.cert);
-    let server = TestServer::builder()
-        .user("alice", "pw")
-        .user("bob", "pw")
-        .certificate(cert)
-        .start()
-        .await
-        .expect("server");
-    let (core, _events) = Core::open(&dir.path().join("charla.sqlite3")).expect("store");
+    let server = serving(cert, &["alice", "bob"]).await;
+    let (core, _events) = open_store(dir.path());
     let alice = core.add_account(&server.jid("alice")).expect("alice");
     let bob = core.add_account(&server.jid("bob")).expect("bob");
     let err = core
@@ -146,20 +153,10 @@ async fn a_pin_is_per_account() {
 #[tokio::test]
 async fn a_certificate_changed_while_online_stops_the_reconnect_and_can_be_pinned() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let names = vec!["charla.test".to_owned()];
-    let first = self_signed(dir.path(), "first", &names)
-        .await
-        .expect("first certificate");
-    let second = self_signed(dir.path(), "second", &names)
-        .await
-        .expect("second certificate");
-    let mut server = TestServer::builder()
-        .user("alice", "pw")
-        .certificate(first.clone())
-        .start()
-        .await
-        .expect("server");
-    let (core, mut events) = Core::open(&dir.path().join("charla.sqlite3")).expect("store");
+    let first = certificate(dir.path(), "first").await;
+    let second = certificate(dir.path(), "second").await;
+    let mut server = serving(first.clone(), &["alice"]).await;
+    let (core, mut events) = open_store(dir.path());
     let account = core.add_account(&server.jid("alice")).expect("account");
     core.connect(account, options(&server, "pw", None))
         .await
