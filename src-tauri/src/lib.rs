@@ -74,7 +74,7 @@ pub fn run() {
         .plugin(tauri_plugin_opener::init())
         .setup(move |app| {
             let data_dir: PathBuf = app.path().app_data_dir()?;
-            std::fs::create_dir_all(&data_dir)?;
+            charla_core::profile::create_private_dir(&data_dir)?;
             let (core, events) = Core::open(&data_dir.join("charla.sqlite3"))?;
             let settings_file =
                 SettingsFile::new(app.path().app_config_dir()?.join("settings.json"));

@@ -43,11 +43,14 @@ impl SettingsFile {
     /// Saves atomically (write a temporary file, then rename).
     pub fn save(&self, settings: &Settings) -> std::io::Result<()> {
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
+            charla_core::profile::create_private_dir(dir)?;
         }
         let tmp = self.path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(settings).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, text)?;
+        std::io::Write::write_all(
+            &mut charla_core::profile::create_private_file(&tmp)?,
+            text.as_bytes(),
+        )?;
         std::fs::rename(tmp, &self.path)
     }
 }
@@ -63,6 +66,20 @@ mod tests {
             s.remember_status(status);
         }
         assert_eq!(s.recent_statuses, ["f", "e", "d", "c", "a"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn settings_are_private_to_the_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("charla-private-{}", std::process::id()));
+        let file = SettingsFile::new(dir.join("conf").join("settings.json"));
+        file.save(&Settings::default()).expect("save");
+        let mode =
+            |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.join("conf")), 0o700);
+        assert_eq!(mode(&dir.join("conf").join("settings.json")), 0o600);
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[test]

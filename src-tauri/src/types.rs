@@ -6,8 +6,8 @@ use charla_core::{AccountId, ContactPresence, CoreError, Message, MessageId, Sho
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-/// What the login screen submits.
-#[derive(Debug, Clone, Deserialize, TS)]
+/// What the login screen submits. Its `Debug` hides the password.
+#[derive(Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct LoginRequest {
     /// The account, `user@domain`.
@@ -27,8 +27,8 @@ pub struct LoginRequest {
     pub port: Option<u16>,
 }
 
-/// What the "Create an account" form submits.
-#[derive(Debug, Clone, Deserialize, TS)]
+/// What the "Create an account" form submits. Its `Debug` hides the password.
+#[derive(Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct RegisterRequest {
     /// The new account, `user@domain`.
@@ -43,14 +43,49 @@ pub struct RegisterRequest {
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
-/// A demo account offered on the login screen in sandbox mode.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+/// A demo account offered on the login screen in sandbox mode. Its `Debug`
+/// hides the password.
+#[derive(Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct DemoAccount {
     /// Its JID.
     pub jid: String,
     /// Its password.
     pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("jid", &self.jid)
+            .field("password", &"<hidden>")
+            .field("remember", &self.remember)
+            .field("remember_password", &self.remember_password)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RegisterRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterRequest")
+            .field("jid", &self.jid)
+            .field("password", &"<hidden>")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("fields", &self.fields.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for DemoAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoAccount")
+            .field("jid", &self.jid)
+            .field("password", &"<hidden>")
+            .finish()
+    }
 }
 
 /// The local sandbox server the app was started against (`make run`).
@@ -294,4 +329,42 @@ pub struct LoginFailure {
     pub jid: String,
     /// Why.
     pub error: CoreError,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No type that holds a password prints it (logs, panics, traces).
+    #[test]
+    fn debug_never_shows_a_password() {
+        let secret = "hunter2-secret";
+        let login = LoginRequest {
+            jid: "me@example.org".into(),
+            password: secret.into(),
+            remember: true,
+            remember_password: Some(true),
+            host: None,
+            port: None,
+        };
+        let register = RegisterRequest {
+            jid: "me@example.org".into(),
+            password: secret.into(),
+            host: None,
+            port: None,
+            fields: [("email".to_owned(), "me@example.org".to_owned())].into(),
+        };
+        let demo = DemoAccount {
+            jid: "alice@charla.test".into(),
+            password: secret.into(),
+        };
+        for shown in [
+            format!("{login:?}"),
+            format!("{register:?}"),
+            format!("{demo:?}"),
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains("<hidden>"), "{shown}");
+        }
+    }
 }

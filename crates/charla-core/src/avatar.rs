@@ -24,6 +24,8 @@ use xmpp_parsers::vcard_update::VCardUpdate;
 
 use crate::error::{CoreError, ErrorCode};
 
+pub(crate) mod header;
+
 /// The feature we advertise to receive contacts' avatar metadata (XEP-0163 `+notify`).
 pub(crate) const METADATA_NOTIFY: &str = "urn:xmpp:avatar:metadata+notify";
 /// Largest image accepted from a contact or published: larger data is refused.
@@ -97,7 +99,17 @@ pub(crate) fn metadata_event(msg: &Message) -> Option<(BareJid, Advert)> {
         return None;
     }
     let from = from.to_bare();
-    let metadata = Metadata::try_from(published.last()?.payload.clone()?).ok()?;
+    let payload = published.last()?.payload.clone()?;
+    // xmpp-parsers 0.23 slices a hex id by bytes and panics on a multi-byte
+    // character in it (found by fuzzing): only ASCII ids reach it.
+    let ascii_ids = payload
+        .children()
+        .filter_map(|info| info.attr("id"))
+        .all(|id| id.is_ascii());
+    if !ascii_ids {
+        return None;
+    }
+    let metadata = Metadata::try_from(payload).ok()?;
     Some((from, advert_of(&metadata)))
 }
 
@@ -126,6 +138,11 @@ fn advert_of(metadata: &Metadata) -> Advert {
 /// sender is "not ready" (no `<photo/>`), else what it advertises.
 pub(crate) fn vcard_update(p: &Presence) -> Option<Advert> {
     let el = p.payloads.iter().find(|e| e.is("x", ns::VCARD_UPDATE))?;
+    // xso 0.4's hex codec slices by bytes and panics on a multi-byte
+    // character: only an ASCII photo hash reaches it.
+    if !el.children().all(|photo| photo.text().is_ascii()) {
+        return None;
+    }
     let update = VCardUpdate::try_from(el.clone()).ok()?;
     Some(match update.photo?.data {
         Some(hash) => Advert::Hash {
@@ -192,8 +209,14 @@ pub(crate) fn parse_vcard_photo(payload: Option<Element>, hash: &str) -> Option<
     verified(vcard.photo?.binval.data, hash)
 }
 
+/// Contacts' avatar data: at most [`MAX_BYTES`], an image whose header
+/// stays within [`header::MAX_DIMENSION`] and [`header::MAX_FRAMES`], and
+/// whose SHA-1 is the advertised `hash`.
 fn verified(data: Vec<u8>, hash: &str) -> Option<Vec<u8>> {
-    (data.len() <= MAX_BYTES && image_type(&data).is_some() && sha1_hex(&data) == hash)
+    (data.len() <= MAX_BYTES
+        && image_type(&data).is_some()
+        && header::acceptable(&data)
+        && sha1_hex(&data) == hash)
         .then_some(data)
 }
 
@@ -352,11 +375,13 @@ impl Cache {
         let failed = |e: std::io::Error| {
             CoreError::new(ErrorCode::Store, format!("cannot cache the avatar: {e}"))
         };
-        std::fs::create_dir_all(dir).map_err(failed)?;
+        charla_store::profile::create_private_dir(dir).map_err(failed)?;
         let mut tmp = tempfile_in(dir).map_err(failed)?;
         tmp.1.write_all(data).map_err(failed)?;
         tmp.1.sync_all().map_err(failed)?;
-        std::fs::rename(&tmp.0, dir.join(hash)).map_err(failed)
+        std::fs::rename(&tmp.0, dir.join(hash)).map_err(failed)?;
+        evict(dir, CACHE_BYTES, hash);
+        Ok(())
     }
 
     /// The cached image of `hash` with its type.
@@ -366,9 +391,42 @@ impl Cache {
     }
 }
 
+/// Most bytes the avatar cache keeps: about a thousand avatars at their
+/// largest, far more at their usual size.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Removes the least recently written images until the cache holds at most
+/// `cap` bytes, never `keep` (the one just written). An evicted avatar
+/// shows as initials until its contact publishes one again.
+fn evict(dir: &Path, cap: u64, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            let name = e.file_name();
+            let evictable = meta.is_file() && name.to_str().is_some_and(is_hash) && name != keep;
+            evictable.then_some((meta.modified().ok()?, meta.len(), e.path()))
+        })
+        .collect();
+    let kept = std::fs::metadata(dir.join(keep)).map_or(0, |m| m.len());
+    let mut total: u64 = kept + files.iter().map(|(_, len, _)| len).sum::<u64>();
+    files.sort();
+    for (_, len, path) in files {
+        if total <= cap {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
+    }
+}
+
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     let path = dir.join(format!(".{}.part", uuid::Uuid::new_v4()));
-    let file = std::fs::File::create(&path)?;
+    let file = charla_store::profile::create_private_file(&path)?;
     Ok((path, file))
 }
 
@@ -463,6 +521,30 @@ mod tests {
         assert_eq!(metadata_event(&empty).map(|e| e.1), Some(Advert::None));
     }
 
+    /// Two panics in the parsers below us, found by fuzzing: a hex hash with
+    /// a multi-byte character is sliced inside the character. A stranger
+    /// could end a session with one presence or one forged PEP event.
+    #[test]
+    fn hashes_with_multibyte_characters_are_refused_not_a_panic() {
+        let photo = format!("{}\u{202e}{}", "1".repeat(17), "2".repeat(20));
+        assert_eq!(photo.len(), 40);
+        let xml = format!(
+            "<presence xmlns='jabber:client' from='eve@evil.test/x'>\
+             <x xmlns='vcard-temp:x:update'><photo>{photo}</photo></x></presence>"
+        );
+        let p = Presence::try_from(xml.parse::<Element>().expect("xml")).expect("presence");
+        assert_eq!(vcard_update(&p), None);
+        let xml = format!(
+            "<message xmlns='jabber:client' from='eve@evil.test' type='headline'>\
+             <event xmlns='http://jabber.org/protocol/pubsub#event'>\
+             <items node='urn:xmpp:avatar:metadata'><item id='x'>\
+             <metadata xmlns='urn:xmpp:avatar:metadata'>\
+             <info bytes='1' id='{photo}' type='image/png'/></metadata></item></items></event></message>"
+        );
+        let m = Message::try_from(xml.parse::<Element>().expect("xml")).expect("message");
+        assert_eq!(metadata_event(&m), None);
+    }
+
     #[test]
     fn vcard_update_hashes_and_our_own_element() {
         let hash = "01b87fcd030b72895ff8e88db57ec525450f000d";
@@ -495,5 +577,40 @@ mod tests {
         assert_eq!(cache.read(&hash), Some(("image/png", data)));
         assert!(cache.path("../../etc/passwd").is_none());
         assert!(cache.put("../x", b"x").is_err());
+    }
+
+    #[test]
+    fn the_cache_evicts_the_oldest_images_beyond_its_cap_and_is_private() {
+        let dir = tempfile::tempdir().expect("dir");
+        let avatars = dir.path().join("avatars");
+        let cache = Cache::new(Some(avatars.clone()));
+        let images: Vec<Vec<u8>> = (1..=4).map(|side| png(side * 8, 8)).collect();
+        let hashes: Vec<String> = images.iter().map(|d| sha1_hex(d)).collect();
+        let epoch = std::time::SystemTime::UNIX_EPOCH;
+        for (age, (hash, data)) in hashes.iter().zip(&images).enumerate() {
+            cache.put(hash, data).expect("put");
+            // Distinct modification times, oldest first.
+            let when = epoch + std::time::Duration::from_secs(1_000 + age as u64);
+            std::fs::File::options()
+                .write(true)
+                .open(avatars.join(hash))
+                .and_then(|f| f.set_modified(when))
+                .expect("mtime");
+        }
+        let size = |d: &Vec<u8>| d.len() as u64;
+        // Room for the two newest only: the two oldest go.
+        evict(&avatars, size(&images[2]) + size(&images[3]), &hashes[3]);
+        let cached: Vec<bool> = hashes.iter().map(|h| cache.path(h).is_some()).collect();
+        assert_eq!(cached, [false, false, true, true]);
+        // Never the one just written, even over the cap.
+        evict(&avatars, 0, &hashes[3]);
+        assert!(cache.path(&hashes[3]).is_some());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode(&avatars), 0o700);
+            assert_eq!(mode(&avatars.join(&hashes[3])), 0o600);
+        }
     }
 }

@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ::sasl::common::Credentials;
 use futures::{SinkExt, StreamExt};
 use hickory_resolver::proto::rr::RData;
 use hickory_resolver::TokioResolver;
-use sasl::common::{ChannelBinding, Credentials};
 use tokio::io::BufStream;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -41,8 +41,10 @@ use xmpp_parsers::ns;
 use xmpp_parsers::starttls;
 use xmpp_parsers::stream_features::StreamFeatures;
 
+use crate::bounds::Bounded;
 use crate::certificate::{self, Fingerprint, PinningVerifier, Rejected};
 use crate::error::{CoreError, ErrorCode};
+use crate::sasl::{self, Offer};
 
 /// How long one login attempt (resolve, connect, TLS, SASL) may take.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -52,11 +54,10 @@ const TCP_TIMEOUT: Duration = Duration::from_secs(8);
 const BASE_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest reconnect delay.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// SASL mechanisms Charla uses, best first. ANONYMOUS is never used, and
-/// PLAIN only ever travels inside TLS.
-const MECHANISMS: &[&str] = &["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"];
 
-pub(crate) type Io = BufStream<TlsStream<TcpStream>>;
+/// An encrypted connection as the XML parser reads it: every byte first
+/// passes the bounds on depth, attributes and size ([`Bounded`]).
+pub(crate) type Io = BufStream<Bounded<TlsStream<TcpStream>>>;
 
 /// Which certificates the client trusts. Production uses the system's
 /// roots; tests pass their own CA explicitly. There is no way to switch
@@ -168,7 +169,7 @@ pub struct ServerAddress {
 }
 
 /// Everything needed to open an authenticated stream for one account.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct LoginConfig {
     pub jid: BareJid,
     pub password: String,
@@ -176,6 +177,21 @@ pub(crate) struct LoginConfig {
     pub server: Option<ServerAddress>,
     pub trust: TlsTrust,
     pub keepalive: Keepalive,
+    /// The account's SASL record: the floor to hold, the mechanism used.
+    pub sasl: sasl::Shared,
+}
+
+/// Everything but the password.
+impl std::fmt::Debug for LoginConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginConfig")
+            .field("jid", &self.jid)
+            .field("password", &"<hidden>")
+            .field("server", &self.server)
+            .field("trust", &self.trust)
+            .field("keepalive", &self.keepalive)
+            .finish()
+    }
 }
 
 /// A failed login attempt, already classified for the UI.
@@ -288,7 +304,7 @@ async fn login_inner(cfg: &LoginConfig) -> Result<Connection, LoginFailure> {
 /// registration, XEP-0077, starts here).
 pub(crate) async fn reach(
     cfg: &LoginConfig,
-) -> Result<(PendingFeaturesRecv<Io>, ChannelBinding), LoginFailure> {
+) -> Result<(PendingFeaturesRecv<Io>, Exporter), LoginFailure> {
     let domain = cfg.jid.domain().as_str();
     let candidates = match &cfg.server {
         Some(addr) => vec![addr.clone()],
@@ -341,20 +357,20 @@ async fn secure(
     cfg: &LoginConfig,
     tcp: TcpStream,
     direct_tls: bool,
-) -> Result<(PendingFeaturesRecv<Io>, ChannelBinding), LoginFailure> {
+) -> Result<(PendingFeaturesRecv<Io>, Exporter), LoginFailure> {
     let domain = cfg.jid.domain().as_str();
     let tcp = if direct_tls {
         tcp
     } else {
         let pending = initiate_stream(
-            BufStream::new(tcp),
+            BufStream::new(Bounded::new(tcp)),
             ns::JABBER_CLIENT,
             header(domain),
             cfg.keepalive.timeouts(),
         )
         .await
         .map_err(io_failure)?;
-        let (features, mut stream): (StreamFeatures, XmppStream<BufStream<TcpStream>>) =
+        let (features, mut stream): (StreamFeatures, XmppStream<BufStream<Bounded<TcpStream>>>) =
             pending.recv_features().await.map_err(|e| {
                 LoginFailure::transient(ErrorCode::Protocol, format!("no stream features: {e:?}"))
             })?;
@@ -393,7 +409,7 @@ async fn secure(
                 }
             }
         }
-        stream.into_inner().into_inner()
+        stream.into_inner().into_inner().into_inner()
     };
     let name = ServerName::try_from(domain.to_owned())
         .map_err(|e| LoginFailure::fatal(ErrorCode::InvalidJid, e.to_string()))?;
@@ -405,7 +421,7 @@ async fn secure(
         .map_err(|e| tls_failure(e, domain))?;
     let binding = channel_binding(&tls);
     let pending = initiate_stream(
-        BufStream::new(tls),
+        BufStream::new(Bounded::new(tls)),
         ns::JABBER_CLIENT,
         header(domain),
         cfg.keepalive.timeouts(),
@@ -415,16 +431,16 @@ async fn secure(
     Ok((pending, binding))
 }
 
-/// RFC 9266 tls-exporter channel binding, available on TLS 1.3.
-fn channel_binding(tls: &TlsStream<TcpStream>) -> ChannelBinding {
+/// RFC 9266 tls-exporter channel binding data, available on TLS 1.3.
+pub(crate) type Exporter = Option<Vec<u8>>;
+
+fn channel_binding(tls: &TlsStream<TcpStream>) -> Exporter {
     let (_, conn) = tls.get_ref();
     if conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
-        return ChannelBinding::None;
+        return None;
     }
-    match conn.export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None) {
-        Ok(data) => ChannelBinding::TlsExporter(data),
-        Err(_) => ChannelBinding::None,
-    }
+    conn.export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+        .ok()
 }
 
 fn tls_failure(e: io::Error, domain: &str) -> LoginFailure {
@@ -442,36 +458,34 @@ fn tls_failure(e: io::Error, domain: &str) -> LoginFailure {
 
 async fn authenticate(
     cfg: &LoginConfig,
-    (pending, binding): (PendingFeaturesRecv<Io>, ChannelBinding),
+    (pending, exporter): (PendingFeaturesRecv<Io>, Exporter),
 ) -> Result<Connection, LoginFailure> {
     let domain = cfg.jid.domain().as_str();
     let (features, stream): (StreamFeatures, XmppStream<Io>) =
         pending.recv_features().await.map_err(|e| {
             LoginFailure::transient(ErrorCode::Protocol, format!("no stream features: {e:?}"))
         })?;
-    let offered: BTreeSet<String> = features
-        .sasl_mechanisms
-        .iter()
-        .filter(|m| MECHANISMS.contains(&m.as_str()))
-        .cloned()
-        .collect();
-    if offered.is_empty() {
-        return Err(LoginFailure::fatal(
-            ErrorCode::AuthMechanism,
-            format!(
-                "the server offers no supported login method (offered: {:?})",
-                features.sasl_mechanisms
-            ),
-        ));
-    }
+    let floor = cfg.sasl.lock().ok().and_then(|r| r.floor);
+    let choice = sasl::choose(Offer {
+        features: &features,
+        exporter,
+        pinned: cfg.trust.pin.is_some(),
+        floor,
+    })
+    .map_err(|error| LoginFailure { error, fatal: true })?;
     let user = cfg.jid.node().map(|n| n.as_str()).unwrap_or_default();
     let creds = Credentials::default()
         .with_username(user)
         .with_password(cfg.password.clone())
-        .with_channel_binding(binding);
-    let stream = tokio_xmpp::client_login(stream, offered, creds)
+        .with_channel_binding(choice.binding);
+    // tokio-xmpp tries its mechanisms against this set: only the one chosen.
+    let only = BTreeSet::from([choice.mechanism.to_owned()]);
+    let stream = tokio_xmpp::client_login(stream, only, creds)
         .await
         .map_err(auth_failure)?;
+    if let Ok(mut record) = cfg.sasl.lock() {
+        record.used(choice.mechanism);
+    }
     let pending = stream
         .send_header(header(domain))
         .await
@@ -704,6 +718,33 @@ mod tests {
         );
     }
 
+    /// No type that holds a password prints it.
+    #[test]
+    fn debug_never_shows_a_password() {
+        let secret = "hunter2-secret";
+        let trust = TlsTrust::system().expect("system roots");
+        let login = LoginConfig {
+            jid: BareJid::new("a@b.test").expect("jid"),
+            password: secret.into(),
+            server: None,
+            trust: trust.clone(),
+            keepalive: Keepalive::default(),
+            sasl: Default::default(),
+        };
+        let options = crate::ConnectOptions {
+            password: secret.into(),
+            server: None,
+            trust,
+            show: crate::Show::Available,
+            status: None,
+            keepalive: Keepalive::default(),
+        };
+        for shown in [format!("{login:?}"), format!("{options:?}")] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains("<hidden>"), "{shown}");
+        }
+    }
+
     #[test]
     fn ca_pem_must_hold_a_certificate() {
         let err = TlsTrust::from_ca_pem(b"not a pem").expect_err("rejected");
@@ -727,6 +768,7 @@ mod tests {
             }),
             trust: TlsTrust::system().expect("system roots"),
             keepalive: Keepalive::default(),
+            sasl: Default::default(),
         };
         let Err(failure) = login(&cfg).await else {
             panic!("a closed port must refuse the login");

@@ -20,6 +20,9 @@ pub enum ErrorCode {
     AuthFailed,
     /// The server offered no authentication mechanism Charla accepts.
     AuthMechanism,
+    /// The server offered only login methods weaker than one that worked
+    /// for this account before (a possible man in the middle).
+    AuthDowngrade,
     /// The server's certificate is not trusted or not valid for the domain.
     TlsCertificate,
     /// TLS could not be negotiated (server lacks STARTTLS, handshake failed).

@@ -10,6 +10,7 @@
 
 pub mod avatar;
 mod blocking;
+mod bounds;
 pub mod c2s;
 mod carbons;
 pub mod certificate;
@@ -19,13 +20,17 @@ pub mod credentials;
 mod disco;
 pub mod error;
 pub mod event;
+#[cfg(test)]
+mod fuzz;
 pub mod idle;
+mod iq;
 mod last;
 mod mam;
 pub mod presence;
 mod receipts;
 pub mod register;
 mod roster;
+mod sasl;
 mod session;
 mod subscription;
 pub mod uri;
@@ -41,6 +46,7 @@ use xmpp_parsers::jid::BareJid;
 
 pub use c2s::{Keepalive, ServerAddress, TlsTrust};
 pub use certificate::{CertificateProblem, CertificateReason, Fingerprint};
+pub use charla_store::profile;
 pub use charla_store::{
     AccountId, Direction, Message, MessageId, MessageState, RosterEntry, Store, Subscription,
 };
@@ -71,7 +77,7 @@ pub struct OlderHistory {
 }
 
 /// How to connect an account.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConnectOptions {
     /// The account's password. Kept in memory only, never stored.
     pub password: String,
@@ -85,6 +91,20 @@ pub struct ConnectOptions {
     pub status: Option<String>,
     /// How fast a dead link is noticed ([`Keepalive::default`] normally).
     pub keepalive: Keepalive,
+}
+
+/// Everything but the password.
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("password", &"<hidden>")
+            .field("server", &self.server)
+            .field("trust", &self.trust)
+            .field("show", &self.show)
+            .field("status", &self.status)
+            .field("keepalive", &self.keepalive)
+            .finish()
+    }
 }
 
 struct SessionHandle {
@@ -105,6 +125,8 @@ pub struct Core {
     /// The last certificate each account's logins rejected (also on a
     /// reconnect): the only one [`Core::pin_certificate`] accepts.
     rejected: Arc<Mutex<HashMap<AccountId, certificate::Rejected>>>,
+    /// Each connected account's SASL record (the mechanism it logged in with).
+    sasl: Arc<Mutex<HashMap<AccountId, sasl::Shared>>>,
     /// Avatar images on disk, by hash.
     avatars: avatar::Cache,
 }
@@ -165,6 +187,7 @@ impl Core {
             sessions: Arc::new(Mutex::new(HashMap::new())),
             logins: Arc::new(Mutex::new(HashMap::new())),
             rejected: Arc::new(Mutex::new(HashMap::new())),
+            sasl: Arc::new(Mutex::new(HashMap::new())),
             avatars: avatar::Cache::new(None),
         };
         (core, rx)
@@ -208,6 +231,11 @@ impl Core {
             .entry(account)
             .or_default()
             .clone();
+        let stored = self.store(|s| s.sasl_mechanism(account))?;
+        let sasl = Arc::new(Mutex::new(sasl::Record::remembering(stored.as_deref())));
+        if let Ok(mut records) = self.sasl.lock() {
+            records.insert(account, sasl.clone());
+        }
         let (ready_tx, ready_rx) = oneshot::channel();
         let (commands, commands_rx) = mpsc::channel(64);
         let remembered = options.clone();
@@ -219,6 +247,7 @@ impl Core {
                 server: options.server,
                 trust: options.trust.pinned(pin, rejected),
                 keepalive: options.keepalive,
+                sasl,
             },
             store: self.store.clone(),
             events: self.events.clone(),
@@ -244,6 +273,14 @@ impl Core {
             Err(_) => self.disconnect(account).await,
         }
         result
+    }
+
+    /// The SASL mechanism of the account's last successful login in this
+    /// run (for example `SCRAM-SHA-256-PLUS`), if it logged in.
+    pub fn login_mechanism(&self, account: AccountId) -> Option<String> {
+        let records = self.sasl.lock().ok()?;
+        let record = records.get(&account)?.lock().ok()?;
+        record.last.map(str::to_owned)
     }
 
     /// Pins the server certificate that the last login (or reconnect) of

@@ -120,7 +120,7 @@ pub struct FieldOption {
 /// The fields the server offered: its data form, or the legacy list of
 /// element names (every one required, XEP-0077 §3.1).
 #[derive(Debug, Clone)]
-enum Offer {
+pub(crate) enum Offer {
     Form {
         instructions: Option<String>,
         form: DataForm,
@@ -150,7 +150,7 @@ fn web_page(url: &str) -> Option<String> {
 }
 
 impl Offer {
-    fn parse(payload: Option<Element>) -> Result<Offer, CoreError> {
+    pub(crate) fn parse(payload: Option<Element>) -> Result<Offer, CoreError> {
         let query = payload
             .filter(|q| q.is("query", ns::REGISTER))
             .ok_or_else(|| {
@@ -195,7 +195,7 @@ impl Offer {
 
     /// The extra fields for the user, or `FormUnsupported` if the server
     /// requires one Charla cannot show (a CAPTCHA, a choice, a JID...).
-    fn form(&self) -> Result<RegistrationForm, CoreError> {
+    pub(crate) fn form(&self) -> Result<RegistrationForm, CoreError> {
         match self {
             Offer::Web { instructions, url } => Ok(RegistrationForm {
                 instructions: instructions.clone(),
@@ -538,6 +538,7 @@ async fn open(jid: &BareJid, options: &RegisterOptions) -> Result<XmppStream<Io>
         server: options.server.clone(),
         trust: options.trust.clone(),
         keepalive: Keepalive::default(),
+        sasl: Default::default(),
     };
     let (pending, _binding) = c2s::reach(&cfg).await.map_err(|f| f.error)?;
     let (features, stream): (StreamFeatures, XmppStream<Io>) = pending

@@ -36,6 +36,7 @@ use crate::disco;
 use crate::error::{CoreError, ErrorCode};
 use crate::event::{ConnectionState, Event};
 use crate::idle::AutoPresence;
+use crate::iq;
 use crate::last;
 use crate::mam::{self, Archived, Purpose};
 use crate::presence::{self, PresenceMap, Show};
@@ -283,6 +284,8 @@ const PRIORITY: i8 = 0;
 struct Session {
     account: AccountId,
     own: BareJid,
+    /// The account's SASL record, shared with the reconnector.
+    login_sasl: crate::sasl::Shared,
     bound: Option<FullJid>,
     /// When the current stream was bound (unix ms): outbox rows written
     /// before it waited, and go out with a delay stamp.
@@ -295,7 +298,7 @@ struct Session {
     auto: Option<AutoPresence>,
     ready: Option<oneshot::Sender<Result<(), CoreError>>>,
     presences: PresenceMap,
-    pending_iqs: HashMap<String, PendingIq>,
+    pending_iqs: iq::Tracker<PendingIq>,
     /// Outbox rows on their way, with the stream generation that sent them.
     in_flight: HashMap<MessageId, u64>,
     /// Counts fresh binds; an ack from an older stream must not release a
@@ -359,6 +362,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
     let mut session = Session {
         account: ctx.account,
         own: ctx.login.jid.clone(),
+        login_sasl: ctx.login.sasl.clone(),
         bound: None,
         bound_at: 0,
         store: ctx.store,
@@ -368,7 +372,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         auto: None,
         ready: Some(ctx.ready),
         presences: PresenceMap::default(),
-        pending_iqs: HashMap::new(),
+        pending_iqs: iq::Tracker::default(),
         in_flight: HashMap::new(),
         generation: 0,
         acks: acks_tx,
@@ -436,10 +440,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                         // persisted and go out after the new bind.
                         log::warn!("{lost_in_a_row} links lost without resuming; opening a fresh stream");
                         lost_in_a_row = 0;
-                        let (new_cancel, cancelled) = watch::channel(false);
-                        let fresh = c2s::open(login.clone(), online_once.clone(), reports_tx.clone(), cancelled, nudge.clone());
-                        drop(std::mem::replace(&mut stream, fresh));
-                        let _ = std::mem::replace(&mut cancel, new_cancel).send(true);
+                        restart(&mut stream, &mut cancel, &login, &online_once, &reports_tx, &nudge);
                     }
                     session.state(ConnectionState::Reconnecting { attempt: 0, retry_in_ms: 0 }).await;
                 }
@@ -451,13 +452,13 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     session.flush(&stream).await;
                 }
                 Some(StreamEvent::Stanza(stanza)) => {
-                    session.on_stanza(&stream, stanza).await;
+                    session.on_stanza_guarded(&stream, stanza).await;
                     // The rest of a burst the stream already has: its chat
                     // messages are committed together, then announced.
                     for _ in 1..MAX_BURST {
                         match stream.next().now_or_never() {
                             Some(Some(StreamEvent::Stanza(stanza))) => {
-                                session.on_stanza(&stream, stanza).await
+                                session.on_stanza_guarded(&stream, stanza).await
                             }
                             Some(other) => {
                                 peeked = Some(other);
@@ -491,15 +492,28 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                 }
                 session.on_tracked(&stream, all).await;
             }
+            _ = tokio::time::sleep_until(
+                session.pending_iqs.next_deadline().unwrap_or_else(tokio::time::Instant::now)
+            ), if session.pending_iqs.next_deadline().is_some() => {
+                for pending in session.pending_iqs.expired(tokio::time::Instant::now()) {
+                    session.on_iq_timeout(&stream, pending).await;
+                }
+            }
             _ = tokio::time::sleep(BACKLOG_RETRY), if !session.backlog.is_empty() => {
                 session.drain(&stream);
             }
             _ = tokio::time::sleep_until(
                 session.carbons_deadline.unwrap_or_else(tokio::time::Instant::now)
             ), if session.carbons_deadline.is_some() => {
-                log::warn!("no answer to the carbons request; going online without carbons");
-                session.pending_iqs.retain(|_, p| !matches!(p, PendingIq::Carbons));
-                session.finish_login(&stream).await;
+                // A live server answers at once, if only with an error: the
+                // link died between the bind and the answer (a server shutting
+                // down accepts a bind and then nothing). Never "online" on it.
+                log::warn!("no answer to the carbons request: the link is dead; opening a fresh stream");
+                session.pending_iqs.retain(|p| !matches!(p, PendingIq::Carbons));
+                session.carbons_deadline = None;
+                session.link_up = false;
+                restart(&mut stream, &mut cancel, &login, &online_once, &reports_tx, &nudge);
+                session.state(ConnectionState::Reconnecting { attempt: 0, retry_in_ms: 0 }).await;
             }
             command = commands.recv() => match command {
                 None | Some(Command::Disconnect) => { close = true; break; }
@@ -599,6 +613,29 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
     session.state(ConnectionState::Disconnected).await;
 }
 
+/// Drops `stream` and opens a fresh one: a new login and bind, no
+/// resumption. The outbox and owed receipts are persisted and go out after
+/// the new bind.
+fn restart(
+    stream: &mut StanzaStream,
+    cancel: &mut watch::Sender<bool>,
+    login: &LoginConfig,
+    online_once: &Arc<AtomicBool>,
+    reports: &mpsc::UnboundedSender<Report>,
+    nudge: &Arc<tokio::sync::Notify>,
+) {
+    let (new_cancel, cancelled) = watch::channel(false);
+    let fresh = c2s::open(
+        login.clone(),
+        online_once.clone(),
+        reports.clone(),
+        cancelled,
+        nudge.clone(),
+    );
+    drop(std::mem::replace(stream, fresh));
+    let _ = std::mem::replace(cancel, new_cancel).send(true);
+}
+
 impl Session {
     async fn emit(&self, event: Event) {
         // A dropped receiver means nobody listens any more; that is fine.
@@ -637,13 +674,29 @@ impl Session {
         crate::with_store(&self.store, f)
     }
 
+    /// Stores the login mechanism if it is the strongest that has worked
+    /// for this account, so that no later login goes below it.
+    fn remember_login_mechanism(&self) {
+        let raised = self
+            .login_sasl
+            .lock()
+            .ok()
+            .and_then(|mut record| record.raised.take());
+        if let Some(mechanism) = raised {
+            if let Err(e) = self.store(|s| s.set_sasl_mechanism(self.account, mechanism)) {
+                log::warn!("could not store the login mechanism: {e}");
+            }
+        }
+    }
+
     /// A new stream is bound (first login, or a reconnect that could not
     /// resume): everything volatile starts over.
     async fn on_bound(&mut self, stream: &StanzaStream, jid: Jid) {
         self.went_offline().await;
+        self.remember_login_mechanism();
         self.bound = jid.try_into_full().ok();
         self.bound_at = now_ms();
-        self.pending_iqs.clear();
+        self.pending_iqs.drain();
         self.in_flight.clear();
         self.generation += 1;
         self.receipts_in_flight.clear();
@@ -773,6 +826,18 @@ impl Session {
         }
     }
 
+    /// [`Session::on_stanza`], where a panic in a parser (ours or a
+    /// library's) drops that stanza instead of ending the session: remote
+    /// input must never take an account down.
+    async fn on_stanza_guarded(&mut self, stream: &StanzaStream, stanza: Stanza) {
+        let handled = std::panic::AssertUnwindSafe(self.on_stanza(stream, stanza))
+            .catch_unwind()
+            .await;
+        if handled.is_err() {
+            log::error!("a stanza made a parser panic; it was dropped");
+        }
+    }
+
     async fn on_iq(&mut self, stream: &StanzaStream, iq: Iq) {
         match iq {
             Iq::Get {
@@ -786,6 +851,11 @@ impl Session {
                         .unwrap_or(Err(DefinedCondition::ItemNotFound))
                 } else if payload.is("ping", ns::PING) {
                     Ok(None)
+                } else if payload.is("query", ns::VERSION) {
+                    Ok(Some(disco::version().into()))
+                } else if payload.is("time", ns::TIME) {
+                    Ok(chrono::DateTime::from_timestamp_millis(now_ms())
+                        .map(|now| disco::time(now).into()))
                 } else {
                     Err(DefinedCondition::ServiceUnavailable)
                 };
@@ -854,6 +924,45 @@ impl Session {
             self.pending_iqs.remove(id)
         } else {
             None
+        }
+    }
+
+    /// A request got no answer within [`iq::IQ_TIMEOUT`]: whoever waits
+    /// for it gets a `timeout` error, and the core's own requests go on as
+    /// if refused.
+    async fn on_iq_timeout(&mut self, stream: &StanzaStream, pending: PendingIq) {
+        log::warn!("no answer to an IQ request: {pending:?}");
+        let timeout = || {
+            CoreError::new(
+                ErrorCode::Timeout,
+                format!(
+                    "no answer to the request within {} s",
+                    iq::IQ_TIMEOUT.as_secs()
+                ),
+            )
+        };
+        match pending {
+            PendingIq::Blocklist { reply } => {
+                let _ = reply.send(Err(timeout()));
+            }
+            PendingIq::LastActivity { reply, .. } => {
+                let _ = reply.send(Err(timeout()));
+            }
+            PendingIq::Change { reply } => {
+                let _ = reply.send(Err(timeout()));
+            }
+            PendingIq::Ask { reply, .. } => {
+                let _ = reply.send(Err(timeout()));
+            }
+            other => {
+                let error = StanzaError::new(
+                    ErrorType::Wait,
+                    DefinedCondition::RemoteServerTimeout,
+                    "en",
+                    "no answer",
+                );
+                self.on_iq_result(stream, other, Err(error)).await;
+            }
         }
     }
 

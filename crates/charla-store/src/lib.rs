@@ -10,6 +10,7 @@
 mod error;
 mod migrate;
 mod model;
+pub mod profile;
 mod store;
 
 pub use error::StoreError;

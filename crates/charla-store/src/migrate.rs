@@ -32,6 +32,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("../migrations/0005_avatars.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("../migrations/0006_sasl_mechanisms.sql"),
+    },
 ];
 
 /// The newest schema version this build can read and write.

@@ -74,7 +74,15 @@ impl Store {
     /// Uses WAL journaling (checkpointed every 4,000 pages), `synchronous=NORMAL`,
     /// foreign keys and a busy timeout. A database from a newer Charla is refused with
     /// [`StoreError::NewerSchema`] before anything is written to it.
+    /// The file is private to the user (`0600`), and so are the WAL and
+    /// shared-memory files SQLite creates beside it with its mode.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if path != Path::new(":memory:") {
+            crate::profile::make_private(path).map_err(|e| {
+                StoreError::InvalidData(format!("cannot open {}: {e}", path.display()))
+            })?;
+        }
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         migrate::check_supported(&conn, SCHEMA_VERSION)?;
@@ -140,6 +148,28 @@ impl Store {
                 .map_err(|_| StoreError::InvalidData("a certificate pin is not 32 bytes".into()))
         })
         .transpose()
+    }
+
+    /// The strongest SASL mechanism that has worked for `account`, as the
+    /// core last recorded it.
+    pub fn sasl_mechanism(&self, account: AccountId) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT mechanism FROM sasl_mechanisms WHERE account_id = ?1")?
+            .query_row([account.0], |row| row.get(0))
+            .optional()?)
+    }
+
+    /// Records `mechanism` as the strongest that has worked for `account`
+    /// (the caller decides what is stronger).
+    pub fn set_sasl_mechanism(&self, account: AccountId, mechanism: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sasl_mechanisms (account_id, mechanism, used_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (account_id) DO UPDATE SET mechanism = ?2, used_at = ?3",
+            )?
+            .execute(params![account.0, mechanism, now_ms()])?;
+        Ok(())
     }
 
     /// Pins the server certificate with this SHA-256 for `account`,

@@ -1739,3 +1739,24 @@ fn avatar_hashes_are_recorded_and_survive_a_roster_replacement() {
     assert!(store.set_avatar(account, "bob@x", None).unwrap());
     assert_eq!(store.avatar(account, "bob@x").unwrap(), None);
 }
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_its_wal_are_private_to_the_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("charla.sqlite3");
+    // A file some other program left readable is tightened too.
+    std::fs::write(&path, b"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = Store::open(&path).unwrap();
+    store.upsert_account("me@example.org").unwrap();
+    for name in ["charla.sqlite3", "charla.sqlite3-wal", "charla.sqlite3-shm"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
+    }
+}

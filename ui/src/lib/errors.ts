@@ -33,6 +33,7 @@ const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
   invalid_input: true,
   auth_failed: true,
   auth_mechanism: true,
+  auth_downgrade: true,
   tls_certificate: true,
   tls: true,
   unreachable: true,

@@ -151,7 +151,7 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
     };
     let db = args.db.unwrap_or_else(|| default_db(&args.jid));
     if let Some(dir) = db.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        let _ = charla_store::profile::create_private_dir(dir);
     }
     // Validate the JID before opening anything.
     charla_core::parse_bare_jid(&args.jid)?;

@@ -68,6 +68,8 @@ export const en = {
   'error.invalidInput': 'Charla could not use what was entered.',
   'error.authFailed': 'Wrong address or password.',
   'error.authMechanism': 'The server offers no login method Charla trusts.',
+  'error.authDowngrade':
+    'The server now offers only a weaker login method than before. Someone may be listening in between; Charla did not send your password.',
   'error.tlsCertificate':
     'The server’s certificate is not trusted, so Charla did not connect. Your password was not sent.',
   'error.tls': 'A secure connection to the server could not be set up.',

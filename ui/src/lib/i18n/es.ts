@@ -69,6 +69,8 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'error.invalidInput': 'Charla no ha podido usar lo que se ha escrito.',
   'error.authFailed': 'La dirección o la contraseña no son correctas.',
   'error.authMechanism': 'El servidor no ofrece ningún método de acceso en el que Charla confíe.',
+  'error.authDowngrade':
+    'El servidor ahora solo ofrece un método de acceso más débil que antes. Puede que alguien esté escuchando en medio; Charla no ha enviado tu contraseña.',
   'error.tlsCertificate':
     'El certificado del servidor no es de confianza, así que Charla no se ha conectado. Tu contraseña no se ha enviado.',
   'error.tls': 'No se ha podido establecer una conexión segura con el servidor.',

@@ -30,6 +30,7 @@ export interface Stores {
 const CONNECTION_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'auth_failed',
   'auth_mechanism',
+  'auth_downgrade',
   'tls_certificate',
   'tls',
   'unreachable',

@@ -9,6 +9,7 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode | 'unknown', MessageKey>>
   invalid_input: 'error.invalidInput',
   auth_failed: 'error.authFailed',
   auth_mechanism: 'error.authMechanism',
+  auth_downgrade: 'error.authDowngrade',
   tls_certificate: 'error.tlsCertificate',
   tls: 'error.tls',
   unreachable: 'error.unreachable',
