@@ -54,6 +54,7 @@ pub(crate) struct ConfigParams<'a> {
     pub http_upload: bool,
     pub debug_log: bool,
     pub host_config: &'a [String],
+    pub global_config: &'a [String],
     pub as_root: bool,
 }
 
@@ -171,6 +172,9 @@ pub(crate) fn render(p: &ConfigParams<'_>) -> String {
         modules = lua_list(&modules),
         allow_registration = p.allow_registration,
     );
+    for line in p.global_config {
+        let _ = writeln!(cfg, "{line}");
+    }
     let domain = p.domain;
     let _ = write!(
         cfg,

@@ -73,13 +73,13 @@ impl Device {
         &self.db
     }
 
-    /// Logs in with `options` and waits for the `Online` state.
-    pub async fn login(&mut self, options: ConnectOptions) {
+    /// Logs in with `options`, waits for the `Online` state and returns the bound full JID.
+    pub async fn login(&mut self, options: ConnectOptions) -> String {
         self.core
             .connect(self.account, options)
             .await
             .expect("login");
-        self.bound_jid().await;
+        self.bound_jid().await
     }
 
     /// Waits for the `Online` state and returns the full JID the account bound.

@@ -107,6 +107,44 @@ impl RawClient {
         self.tls.write_all(xml.as_bytes()).await.expect("write");
     }
 
+    /// Sends raw XML; `false` if the server has closed the connection.
+    pub async fn try_send(&mut self, xml: &str) -> bool {
+        self.tls.write_all(xml.as_bytes()).await.is_ok() && self.tls.flush().await.is_ok()
+    }
+
+    /// Whether the server still serves this stream: pings it and waits for the answer, or for
+    /// the connection to close (then `false`).
+    pub async fn alive(&mut self) -> bool {
+        static PINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("alive-{n}");
+        if !self
+            .try_send(&format!(
+                "<iq type='get' id='{id}'><ping xmlns='urn:xmpp:ping'/></iq>"
+            ))
+            .await
+        {
+            return false;
+        }
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let answered = tokio::time::timeout(self.wait, async {
+            loop {
+                match self.tls.read(&mut chunk).await {
+                    Ok(n) if n > 0 => {
+                        buf.extend_from_slice(&chunk[..n]);
+                        if String::from_utf8_lossy(&buf).contains(&id) {
+                            return true;
+                        }
+                    }
+                    _ => return false,
+                }
+            }
+        })
+        .await;
+        answered.unwrap_or_else(|_| panic!("the server neither answered a ping nor closed"))
+    }
+
     /// Reads until `needle` has arrived and returns everything read since the last read.
     pub async fn read_until(&mut self, needle: &str) -> String {
         read_until(&mut self.tls, needle, self.wait).await

@@ -38,6 +38,7 @@ pub struct TestServerBuilder {
     allow_registration: bool,
     extra_modules: Vec<String>,
     host_config: Vec<String>,
+    global_config: Vec<String>,
     http_upload: bool,
     debug_log: bool,
     users: Vec<(String, String)>,
@@ -58,6 +59,7 @@ impl Default for TestServerBuilder {
             allow_registration: false,
             extra_modules: Vec::new(),
             host_config: Vec::new(),
+            global_config: Vec::new(),
             http_upload: false,
             debug_log: std::env::var_os(DEBUG_LOG_ENV).is_some(),
             users: Vec::new(),
@@ -108,6 +110,13 @@ impl TestServerBuilder {
     /// `smacks_hibernation_time = 5`.
     pub fn host_config(mut self, lua_line: impl Into<String>) -> Self {
         self.host_config.push(lua_line.into());
+        self
+    }
+
+    /// Adds a raw line of Lua to the global section of the configuration, for options of
+    /// global modules, e.g. `c2s_stanza_size_limit = 1024`.
+    pub fn global_config(mut self, lua_line: impl Into<String>) -> Self {
+        self.global_config.push(lua_line.into());
         self
     }
 
@@ -554,6 +563,7 @@ impl TestServer {
             http_upload: b.http_upload,
             debug_log: b.debug_log,
             host_config: &b.host_config,
+            global_config: &b.global_config,
             as_root: process::running_as_root(),
         });
         std::fs::write(&self.layout.config, text)

@@ -1,0 +1,182 @@
+//! Stanzas no honest client sends, from a stranger through real Prosody: nested far too deep,
+//! with thousands of attributes, megabytes large, or never ending. Charla must survive each
+//! one (before issue 14 one deep headline aborted the whole process with a stack overflow) and
+//! read on: the stranger's next ordinary message arrives.
+//!
+//! What Prosody 0.12 does with each is asserted too: stanzas up to its `c2s_stanza_size_limit`
+//! (raised here to 16 MiB, so that the 10 MB and the million-deep stanzas reach Charla; the
+//! default, 256 KiB, closes the sender's stream) are routed as they are; an endless one is cut
+//! by Prosody itself, which closes the sender's stream. Charla's own bound for an endless stanza (from a
+//! hostile server) is tested without a server, in `charla_core`'s `bounds` tests.
+
+use std::time::Duration;
+
+use charla_core::Event;
+use charla_tests::{options, Device, RawClient, TestServer};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn server() -> TestServer {
+    TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("mallory", "mallory-pw")
+        .global_config("c2s_stanza_size_limit = 16 * 1024 * 1024")
+        .start()
+        .await
+        .expect("prosody")
+}
+
+fn nested(depth: usize) -> String {
+    format!(
+        "<x xmlns='urn:example'>{}{}</x>",
+        "<a>".repeat(depth),
+        "</a>".repeat(depth)
+    )
+}
+
+/// What Prosody 0.12 does with a hostile stanza from its sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prosody {
+    /// Routes it to alice as it is.
+    Routes,
+    /// Closes the sender's stream, and nothing reaches alice.
+    ClosesSender,
+}
+
+/// Sends `hostile` from mallory and checks what Prosody did with it (`expected`); then
+/// mallory (logged in again if Prosody closed the stream) sends an ordinary message, and
+/// alice must get it without her connection ever changing state.
+async fn survives(
+    server: &TestServer,
+    alice: &mut Device,
+    mallory: &mut RawClient,
+    what: &str,
+    hostile: &str,
+    expected: Prosody,
+) {
+    // Prosody may close the stream while the stanza is still being written.
+    let prosody = if mallory.try_send(hostile).await && mallory.alive().await {
+        Prosody::Routes
+    } else {
+        *mallory = RawClient::login(server, "mallory", "mallory-pw", WAIT).await;
+        Prosody::ClosesSender
+    };
+    assert_eq!(prosody, expected, "what Prosody did with {what}");
+    let body = format!("after {what}");
+    mallory
+        .send(&format!(
+            "<message type='chat' to='alice@charla.test'><body>{body}</body></message>"
+        ))
+        .await;
+    // Any change of the connection state would mean the session went down.
+    let event = alice
+        .wait_for(&format!("the message after {what}"), |e| match e {
+            Event::Connection { state, .. } => panic!("the connection changed: {state:?}"),
+            Event::MessageAdded { message, .. } => message.body.starts_with("after "),
+            _ => false,
+        })
+        .await;
+    let Event::MessageAdded { message: got, .. } = event else {
+        unreachable!()
+    };
+    assert_eq!(got.body, body, "the stanza after {what} was lost");
+    assert_eq!(got.peer, "mallory@charla.test");
+}
+
+#[tokio::test]
+async fn deep_wide_and_huge_stanzas_from_a_stranger_do_not_take_charla_down() {
+    let server = server().await;
+    let mut alice = Device::new(&server, "alice", WAIT);
+    let alice_full = alice.login(options(&server, "alice-pw", None)).await;
+    let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
+
+    // With its size limit raised, Prosody routes every one of them (a deep chat message it
+    // fails to archive, and logs that). Before issue 14, the 1,000-deep headline alone
+    // aborted Charla with a stack overflow.
+    for (depth, prosody) in [
+        (1_000, Prosody::Routes),
+        (100_000, Prosody::Routes),
+        (1_000_000, Prosody::Routes),
+    ] {
+        let x = nested(depth);
+        let cases = [
+            (
+                "headline",
+                format!("<message type='headline' to='alice@charla.test'>{x}</message>"),
+            ),
+            (
+                "chat",
+                format!(
+                    "<message type='chat' to='alice@charla.test'><body>deep</body>{x}</message>"
+                ),
+            ),
+            (
+                "iq",
+                format!("<iq type='get' id='deep{depth}' to='{alice_full}'>{x}</iq>"),
+            ),
+        ];
+        for (kind, hostile) in cases {
+            let what = format!("a {kind} {depth} deep");
+            survives(&server, &mut alice, &mut mallory, &what, &hostile, prosody).await;
+        }
+    }
+    let attributes: String = (0..10_000).map(|i| format!(" a{i}='v'")).collect();
+    survives(
+        &server,
+        &mut alice,
+        &mut mallory,
+        "10,000 attributes",
+        &format!("<message type='chat' to='alice@charla.test'><body>wide</body><x xmlns='urn:example'{attributes}/></message>"),
+        Prosody::Routes,
+    )
+    .await;
+    let huge = "x".repeat(10 * 1024 * 1024);
+    survives(
+        &server,
+        &mut alice,
+        &mut mallory,
+        "a 10 MB message",
+        &format!("<message type='chat' to='alice@charla.test'><body>{huge}</body></message>"),
+        Prosody::Routes,
+    )
+    .await;
+    // None of them became a message.
+    let rows = alice
+        .core
+        .history(alice.account, "mallory@charla.test", None, 100)
+        .expect("history");
+    assert!(
+        rows.iter().all(|m| m.body.starts_with("after ")),
+        "{:?}",
+        rows.iter().map(|m| m.body.len()).collect::<Vec<_>>()
+    );
+    assert_eq!(rows.len(), 11);
+}
+
+#[tokio::test]
+async fn an_endless_stanza_is_cut_by_prosody_and_charla_reads_on() {
+    let server = server().await;
+    let mut alice = Device::online(&server, "alice", WAIT).await;
+    let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
+    mallory
+        .send("<message type='chat' to='alice@charla.test'><body>")
+        .await;
+    // Prosody closes mallory's stream once the stanza passes its limit (16 MiB here); the
+    // write that crosses it fails.
+    let chunk = "y".repeat(1024 * 1024);
+    for _ in 0..32 {
+        if !mallory.try_send(&chunk).await {
+            break;
+        }
+    }
+    let mut again = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
+    survives(
+        &server,
+        &mut alice,
+        &mut again,
+        "an endless stanza",
+        "",
+        Prosody::Routes,
+    )
+    .await;
+}
