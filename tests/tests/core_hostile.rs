@@ -180,3 +180,85 @@ async fn an_endless_stanza_is_cut_by_prosody_and_charla_reads_on() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_stranger_leaves_at_most_twenty_messages_and_no_presence() {
+    let server = TestServer::builder()
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .user("mallory", "mallory-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("prosody");
+    let mut alice = Device::new(&server, "alice", WAIT);
+    let alice_full = alice.login(options(&server, "alice-pw", None)).await;
+    let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
+    let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
+    let mut flood = String::new();
+    for n in 0..100 {
+        flood.push_str(&format!(
+            "<presence to='{alice_full}'><status>I am {n}</status></presence>"
+        ));
+    }
+    for n in 0..500 {
+        flood.push_str(&format!(
+            "<message type='chat' to='alice@charla.test' id='s{n}'><body>spam {n}</body></message>"
+        ));
+    }
+    mallory.send(&flood).await;
+    // Prosody has routed all of it once it answers this ping; bob's message comes after.
+    assert!(mallory.alive().await);
+    bob.send(
+        "<message type='chat' to='alice@charla.test'><body>bob after the flood</body></message>",
+    )
+    .await;
+    let mut from_mallory = 0;
+    loop {
+        let event = alice
+            .wait_for("bob's message after the flood", |e| {
+                matches!(
+                    e,
+                    Event::MessageAdded { .. } | Event::PresenceChanged { .. }
+                )
+            })
+            .await;
+        match event {
+            Event::PresenceChanged { jid, .. } => {
+                assert_ne!(
+                    jid, "mallory@charla.test",
+                    "a stranger's presence was taken"
+                )
+            }
+            Event::MessageAdded { message, .. } if message.peer == "mallory@charla.test" => {
+                assert_eq!(message.body, format!("spam {from_mallory}"));
+                from_mallory += 1;
+            }
+            Event::MessageAdded { message, .. } => {
+                assert_eq!(message.body, "bob after the flood");
+                break;
+            }
+            _ => unreachable!(),
+        }
+    }
+    assert_eq!(from_mallory, 20, "a stranger stores at most 20 messages");
+    let stored = alice
+        .core
+        .history(alice.account, "mallory@charla.test", None, 1000)
+        .expect("history");
+    assert_eq!(stored.len(), 20);
+
+    // Once alice answers, mallory is no stranger: every message is kept.
+    alice
+        .core
+        .send_message(alice.account, "mallory@charla.test", "who are you?")
+        .await
+        .expect("send");
+    // (mallory's raw stream sent no presence: the answer waits in her offline store.)
+    mallory
+        .send("<message type='chat' to='alice@charla.test'><body>an answer</body></message>")
+        .await;
+    alice
+        .added_where("mallory's answer", |m| m.body == "an answer")
+        .await;
+}

@@ -126,6 +126,9 @@ fn best_status(p: &Presence) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Most resources kept per contact; more are ignored until some go offline.
+pub(crate) const MAX_RESOURCES: usize = 32;
+
 /// Every known resource of every contact.
 #[derive(Debug, Default)]
 pub(crate) struct PresenceMap {
@@ -144,10 +147,11 @@ impl PresenceMap {
         let before = self.best(jid);
         match update {
             PresenceUpdate::Available(p) => {
-                self.contacts
-                    .entry(jid.clone())
-                    .or_default()
-                    .insert(p.resource.clone(), p);
+                let resources = self.contacts.entry(jid.clone()).or_default();
+                // A contact's server could announce endless resources.
+                if resources.len() < MAX_RESOURCES || resources.contains_key(&p.resource) {
+                    resources.insert(p.resource.clone(), p);
+                }
             }
             PresenceUpdate::Unavailable { resource } => {
                 if let Some(resources) = self.contacts.get_mut(jid) {
@@ -246,6 +250,36 @@ mod tests {
         ))
         .is_none());
         assert!(parse(&presence("<presence xmlns='jabber:client'/>")).is_none());
+    }
+
+    /// 100,000 presences from 10 contacts with 10,000 resources each keep
+    /// at most 32 resources per contact.
+    #[test]
+    fn resources_per_contact_are_capped() {
+        let mut map = PresenceMap::default();
+        for n in 0..100_000u32 {
+            let p = presence(&format!(
+                "<presence xmlns='jabber:client' from='c{}@x/r{}'/>",
+                n % 10,
+                n / 10
+            ));
+            let (jid, update) = parse(&p).expect("parsed");
+            map.apply(&jid, update);
+        }
+        assert_eq!(map.contacts.len(), 10);
+        assert!(map.contacts.values().all(|r| r.len() == MAX_RESOURCES));
+        // A known resource still updates, and one going offline makes room.
+        let (jid, update) = parse(&presence(
+            "<presence xmlns='jabber:client' from='c0@x/r0' type='unavailable'/>",
+        ))
+        .expect("parsed");
+        map.apply(&jid, update);
+        let (jid, update) = parse(&presence(
+            "<presence xmlns='jabber:client' from='c0@x/new'/>",
+        ))
+        .expect("parsed");
+        map.apply(&jid, update);
+        assert!(map.contacts[&bare("c0@x")].contains_key("new"));
     }
 
     #[test]

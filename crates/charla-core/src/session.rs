@@ -233,6 +233,10 @@ struct OlderQuery {
 
 /// How long the initial presence waits for the server to answer the
 /// carbons request before going online without it.
+/// Messages a stranger may leave before the user answers or adds them;
+/// the rest of a flood is not stored.
+const STRANGER_MESSAGES: u32 = 20;
+
 const CARBONS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What to follow up on once a stanza is handed to the stream.
@@ -1201,6 +1205,13 @@ impl Session {
         chats: &[IncomingChat],
         move_position: bool,
     ) {
+        let mask = self.admit(chats.iter()).await;
+        let admitted: Vec<IncomingChat> = chats
+            .iter()
+            .zip(mask)
+            .filter_map(|(c, ok)| ok.then(|| c.clone()))
+            .collect();
+        let chats = admitted.as_slice();
         if chats.is_empty() {
             return;
         }
@@ -1251,6 +1262,50 @@ impl Session {
         for c in chats {
             self.apply_acks(&c.peer, &c.acks).await;
         }
+    }
+
+    /// The authorize stage: a stranger (not in the roster, never written
+    /// to) may leave at most [`STRANGER_MESSAGES`] messages until the user
+    /// answers or adds them; the rest are dropped, not stored. Our own
+    /// copies and contacts' messages all pass.
+    /// Returns, for each message in order, whether it is stored.
+    async fn admit<'c>(&self, chats: impl Iterator<Item = &'c IncomingChat>) -> Vec<bool> {
+        let mut left: HashMap<&BareJid, u32> = HashMap::new();
+        let mut admitted = Vec::new();
+        for c in chats {
+            if c.direction != Direction::In {
+                admitted.push(true);
+                continue;
+            }
+            let room = match left.get_mut(&c.peer) {
+                Some(room) => room,
+                None => {
+                    let known = self.store(|s| {
+                        if s.is_contact(self.account, c.peer.as_str())? {
+                            return Ok(None);
+                        }
+                        s.unanswered(self.account, c.peer.as_str(), STRANGER_MESSAGES)
+                    });
+                    let room = match known {
+                        Ok(None) => u32::MAX,
+                        Ok(Some(stored)) => STRANGER_MESSAGES.saturating_sub(stored),
+                        Err(e) => {
+                            self.error(e).await;
+                            u32::MAX
+                        }
+                    };
+                    left.entry(&c.peer).or_insert(room)
+                }
+            };
+            if *room == 0 {
+                log::info!("dropped a message from {}: stranger over the limit", c.peer);
+                admitted.push(false);
+                continue;
+            }
+            *room = room.saturating_sub(1);
+            admitted.push(true);
+        }
+        admitted
     }
 
     /// Commits the live messages held during a catch-up that just ended.
@@ -1510,8 +1565,14 @@ impl Session {
                     let mut rows = Vec::new();
                     let mut chats = Vec::new();
                     let mut acks = Vec::new();
+                    let page_chats = query.page.iter().filter_map(|a| match &a.incoming {
+                        Incoming::Chat(c) => Some(c),
+                        _ => None,
+                    });
+                    let mut admitted = self.admit(page_chats).await.into_iter();
                     for a in &query.page {
                         match &a.incoming {
+                            Incoming::Chat(_) if admitted.next() == Some(false) => {}
                             Incoming::Chat(c) => {
                                 let owed = self.owes_receipt(c).await;
                                 rows.push(self.new_message(c, true, owed));
@@ -1824,6 +1885,13 @@ impl Session {
         }
         if jid == self.own {
             return;
+        }
+        // Presence is taken only from contacts: a stranger's directed
+        // presence (or a flood of them) is neither shown nor kept.
+        match self.store(|s| s.is_contact(self.account, jid.as_str())) {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => return self.error(e).await,
         }
         if let Some(best) = self.presences.apply(&jid, update) {
             self.emit(Event::PresenceChanged {

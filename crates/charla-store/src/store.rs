@@ -375,6 +375,30 @@ impl Store {
             .is_some())
     }
 
+    /// How many messages `jid` has left in a conversation the user never
+    /// answered, counting at most `up_to`; `None` once the user has written
+    /// to them (then they are no stranger to this account).
+    pub fn unanswered(&self, account: AccountId, jid: &str, up_to: u32) -> Result<Option<u32>> {
+        let row: Option<(bool, u32)> = self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM messages m \
+                                WHERE m.conversation_id = c.id AND m.direction = 'out'), \
+                        (SELECT COUNT(*) FROM (SELECT 1 FROM messages m \
+                                WHERE m.conversation_id = c.id AND m.direction = 'in' LIMIT ?3)) \
+                 FROM conversations c WHERE c.account_id = ?1 AND c.peer = ?2",
+            )?
+            .query_row(params![account.0, jid, up_to], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        Ok(match row {
+            None => Some(0),
+            Some((true, _)) => None,
+            Some((false, n)) => Some(n),
+        })
+    }
+
     /// The account's cached roster, sorted by JID.
     pub fn contacts(&self, account: AccountId) -> Result<Vec<RosterEntry>> {
         let mut stmt = self.conn.prepare_cached(

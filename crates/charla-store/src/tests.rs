@@ -1760,3 +1760,19 @@ fn the_database_and_its_wal_are_private_to_the_user() {
         assert_eq!(mode, 0o600, "{name}");
     }
 }
+
+#[test]
+fn unanswered_counts_a_strangers_messages_until_the_user_writes() {
+    let (mut store, account) = setup();
+    assert_eq!(store.unanswered(account, "eve@x", 5).unwrap(), Some(0));
+    let rows: Vec<NewMessage> = (0..8)
+        .map(|i| incoming(account, "eve@x", &format!("spam {i}")))
+        .collect();
+    store.insert_incoming_batch(&rows).unwrap();
+    assert_eq!(store.unanswered(account, "eve@x", 5).unwrap(), Some(5));
+    assert_eq!(store.unanswered(account, "eve@x", 100).unwrap(), Some(8));
+    store
+        .insert_outgoing(account, "eve@x", "who are you?", "out-1")
+        .unwrap();
+    assert_eq!(store.unanswered(account, "eve@x", 100).unwrap(), None);
+}
