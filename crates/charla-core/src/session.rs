@@ -1209,7 +1209,8 @@ impl Session {
         let admitted: Vec<IncomingChat> = chats
             .iter()
             .zip(mask)
-            .filter_map(|(c, ok)| ok.then(|| c.clone()))
+            .filter(|(_, ok)| *ok)
+            .map(|(c, _)| c.clone())
             .collect();
         let chats = admitted.as_slice();
         if chats.is_empty() {
