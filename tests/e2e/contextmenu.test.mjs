@@ -9,10 +9,11 @@
 // - after each, the chat is still shown and the page is still at tauri://localhost;
 // - a script's `location.href = 'https://…'` and `window.open(…)` are refused by the shell
 //   (its log says so) and change nothing;
-// - the menu in Spanish. Saves screenshots/context-menu-en.png and context-menu-es.png.
+// - the menu in Spanish (screenshots/context-menu-en.png and context-menu-es.png);
+// - a pop-out window (built by the shell too) has the same menu and refuses navigation.
 //
 // Test ids: contact, chat-header, composer, message, message-body, context-menu,
-// context-menu-item (data-action), language-select.
+// context-menu-item (data-action), language-select, pop-out, own-presence.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -304,5 +305,41 @@ test('the menu in Spanish', async () => {
     await app.waitForGone(tid('context-menu'));
     await app.select(tid('language-select'), 'system');
     await assertStillCharla('spanish');
+  });
+});
+
+test('a pop-out window has the same menu and the same guard', async () => {
+  await withEvidence(app, 'contextmenu-pop-out', async () => {
+    const main = await app.windowHandle();
+    const refusals = () => app.log().split('charla: refused to navigate to https:example.org').length - 1;
+    await app.click(tid('pop-out'));
+    let handles = [];
+    await waitUntil(async () => (handles = await app.windowHandles()).length === 2, { message: 'the pop-out window' });
+    await app.switchToWindow(handles.find((h) => h !== main));
+    try {
+      await waitUntil(async () => (await chatMessages(app)).some((m) => m.body === LINKED), {
+        message: "bob's messages in the pop-out",
+      });
+      const items = await openMenu(link(WEB));
+      assert.deepEqual(
+        items.map((i) => i.action),
+        ['openLink', 'copyLink', 'selectAll'],
+      );
+      await pick('openLink');
+      await waitUntil(() => openedUrls().length === 3, { message: 'the link from the pop-out given to the browser' });
+      assert.equal(openedUrls()[2], WEB);
+
+      const before = refusals();
+      await app.execute(`location.href = 'https://example.org/from-the-pop-out'`);
+      await waitUntil(() => refusals() > before, { message: 'the shell refusing the pop-out navigation (app log)' });
+      assert.match(await app.execute('return location.href'), /^tauri:\/\/localhost(\/|$)/);
+      assert.ok(await app.exists(tid('chat-header')), 'the pop-out lost its chat');
+      assert.ok(await app.exists(tid('composer')), 'the pop-out lost its composer');
+    } finally {
+      await app.switchToWindow(main);
+    }
+    assert.match(await app.execute('return location.href'), /^tauri:\/\/localhost(\/|$)/);
+    assert.ok(await app.exists(tid('own-presence')), 'the main window lost its UI');
+    assert.equal((await app.windowHandles()).length, 2);
   });
 });
