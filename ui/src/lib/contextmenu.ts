@@ -83,7 +83,8 @@ function effectsFor(host: ContextMenuHost, element: Element, field: Field | null
 /** Listens for context menus on `document`; returns a function that stops listening. */
 export function installContextMenu(host: ContextMenuHost): () => void {
   const oncontextmenu = (event: MouseEvent) => {
-    if (host.devtools() && event.shiftKey) return;
+    // Shift+right-click only: Shift+F10 (the keyboard's context menu) also has shiftKey.
+    if (host.devtools() && event.shiftKey && event.button === 2) return;
     event.preventDefault();
     const element = event.target instanceof Element ? event.target : document.activeElement;
     if (!element || element.closest('[data-testid="context-menu"]')) return;
