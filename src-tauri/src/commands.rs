@@ -39,6 +39,7 @@ pub fn app_info(shell: Shared<'_>, window: WebviewWindow) -> AppInfo {
             .lock()
             .ok()
             .and_then(|p| p.get(window.label()).cloned()),
+        devtools: cfg!(debug_assertions),
     }
 }
 
@@ -694,9 +695,10 @@ pub fn pop_out_chat(shell: Shared<'_>, app: AppHandle, chat: ChatRef) -> Result<
         .lock()
         .map_err(|_| poisoned())?
         .insert(label.clone(), chat.clone());
-    WebviewWindowBuilder::new(&app, &label, WebviewUrl::App("index.html".into()))
+    let builder = WebviewWindowBuilder::new(&app, &label, WebviewUrl::App("index.html".into()))
         .title(format!("{} — Charla", chat.peer))
-        .inner_size(480.0, 640.0)
+        .inner_size(480.0, 640.0);
+    crate::navigation::guard(builder, &app)
         .build()
         .map_err(|e| CoreError::new(ErrorCode::InvalidInput, e.to_string()))?;
     Ok(())

@@ -15,6 +15,7 @@
 mod commands;
 mod idle;
 mod links;
+mod navigation;
 mod notify;
 mod sandbox;
 mod settings;
@@ -27,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use charla_core::{Core, Credentials};
-use tauri::{Manager, WindowEvent};
+use tauri::{Manager, WebviewWindowBuilder, WindowEvent};
 
 use crate::notify::Notifier;
 use crate::sandbox::Sandbox;
@@ -73,6 +74,13 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_opener::init())
         .setup(move |app| {
+            // The windows of tauri.conf.json ("create": false), each with the
+            // navigation guard, as Tauri would make them before this setup.
+            let windows = app.config().app.windows.clone();
+            for config in &windows {
+                let builder = WebviewWindowBuilder::from_config(app.handle(), config)?;
+                navigation::guard(builder, app.handle()).build()?;
+            }
             let data_dir: PathBuf = app.path().app_data_dir()?;
             charla_core::profile::create_private_dir(&data_dir)?;
             let (core, events) = Core::open(&data_dir.join("charla.sqlite3"))?;

@@ -19,9 +19,19 @@ use crate::types::ShellEvent;
 const ALLOWED: &[&str] = &["http", "https", "mailto"];
 
 /// Returns the URL if the system may open it: an allowed scheme and no
-/// control or whitespace characters.
+/// control or whitespace characters. A `mailto:` link keeps only its
+/// addresses: its header fields (`?attach=`, `cc=`, `bcc=`, `body=`, ...)
+/// are dropped, so a message cannot make the mail program attach a file or
+/// copy someone in (RFC 6068 lets any header through there).
 pub fn allowed(url: &str) -> Option<&str> {
     let (scheme, rest) = url.split_once(':')?;
+    let url = if scheme.eq_ignore_ascii_case("mailto") {
+        let end = rest.find(['?', '#']).unwrap_or(rest.len());
+        &url[..scheme.len() + 1 + end]
+    } else {
+        url
+    };
+    let rest = &url[scheme.len() + 1..];
     let ok = ALLOWED.iter().any(|s| s.eq_ignore_ascii_case(scheme))
         && !rest.is_empty()
         && !url.chars().any(|c| c.is_control() || c.is_whitespace());
@@ -68,6 +78,25 @@ mod tests {
         ] {
             assert_eq!(allowed(ok), Some(ok), "{ok}");
         }
+        // mailto: only the addresses.
+        for (link, opened) in [
+            (
+                "mailto:bob@example.org?attach=/etc/passwd",
+                "mailto:bob@example.org",
+            ),
+            (
+                "MAILTO:bob@example.org,al@example.org?cc=eve@example.org&bcc=x@y.z",
+                "MAILTO:bob@example.org,al@example.org",
+            ),
+            (
+                "mailto:bob@example.org?subject=Hi&body=x",
+                "mailto:bob@example.org",
+            ),
+            ("mailto:bob@example.org#x", "mailto:bob@example.org"),
+        ] {
+            assert_eq!(allowed(link), Some(opened), "{link}");
+        }
+        assert_eq!(allowed("mailto:?to=bob@example.org"), None);
         for bad in [
             "xmpp:bob@example.org?message",
             "javascript:alert(1)",

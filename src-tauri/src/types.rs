@@ -209,6 +209,9 @@ pub struct AppInfo {
     pub settings: Settings,
     /// Set when this window shows a single chat (a popped-out chat window).
     pub popped_out: Option<ChatRef>,
+    /// A debug build: WebKit's developer tools (and its own context menu,
+    /// with "Inspect Element", on Shift+right-click) are available.
+    pub devtools: bool,
 }
 
 /// A conversation: an account and the peer's bare JID.

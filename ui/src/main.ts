@@ -2,6 +2,7 @@ import './app.css';
 import { mount } from 'svelte';
 import App from './App.svelte';
 import { tauriBackend } from '$lib/api';
+import { installContextMenu } from '$lib/contextmenu';
 import { AppStore } from '$lib/stores/app.svelte';
 import { startClock } from '$lib/stores/clock.svelte';
 import { i18n, type PreferenceStorage } from '$lib/stores/locale.svelte';
@@ -51,6 +52,12 @@ if (!target) throw new Error('#app element missing from index.html');
 
 const app = new AppStore(tauriBackend);
 startClock();
+// Charla's own context menu everywhere, never WebKit's (whose "Open Link" navigated the window).
+installContextMenu({
+  menu: app.contextMenu,
+  openLink: (url) => app.openLink(url),
+  devtools: () => app.session.info?.devtools ?? false,
+});
 void app.start();
 
 export default mount(App, { target, props: { app } });

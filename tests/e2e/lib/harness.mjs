@@ -577,6 +577,16 @@ export class App {
     return el;
   }
 
+  /**
+   * Right-clicks `css` (its centre, moved by `x`, `y` px) with the real mouse events, as a user
+   * opening a context menu does; returns the element.
+   */
+  async contextClick(css, { x = 0, y = 0 } = {}) {
+    const el = await this.waitFor(css);
+    await this.session.pointerClick(el, { button: 2, x, y });
+    return el;
+  }
+
   /** Clears an input (unless `append`) and types `text` into it with real key events. */
   async type(css, text, { append = false } = {}) {
     const el = await this.waitFor(css);

@@ -147,6 +147,22 @@ export class Session {
     await this.cmd('DELETE', '/actions');
   }
 
+  /**
+   * Presses and releases mouse `button` (0 left, 1 middle, 2 right) over the centre of `element`,
+   * moved by `x`, `y` px, with real pointer events (a right button gives a `contextmenu`).
+   */
+  async pointerClick(element, { button = 0, x = 0, y = 0 } = {}) {
+    const actions = [
+      { type: 'pointerMove', duration: 0, origin: { [ELEMENT_KEY]: element.id }, x, y },
+      { type: 'pointerDown', button },
+      { type: 'pointerUp', button },
+    ];
+    await this.cmd('POST', '/actions', {
+      actions: [{ type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' }, actions }],
+    });
+    await this.cmd('DELETE', '/actions');
+  }
+
   /** Types `text` into whatever has focus (key down/up per character). */
   keys(text) {
     const actions = [];

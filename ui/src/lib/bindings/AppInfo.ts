@@ -22,4 +22,9 @@ settings: Settings,
 /**
  * Set when this window shows a single chat (a popped-out chat window).
  */
-popped_out: ChatRef | null, };
+popped_out: ChatRef | null, 
+/**
+ * A debug build: WebKit's developer tools (and its own context menu,
+ * with "Inspect Element", on Shift+right-click) are available.
+ */
+devtools: boolean, };

@@ -11,6 +11,7 @@ import { consistentColor } from '$lib/util/color';
 import { isAllowedLink } from '$lib/util/linkify';
 import { AvatarStore } from './avatars.svelte';
 import { ChatsStore, type ChatState } from './chats.svelte';
+import { ContextMenuStore } from './contextmenu.svelte';
 import { dispatch, type AppEvent, type Stores } from './dispatch';
 import { LinkStore } from './links.svelte';
 import { NoticeStore } from './notices.svelte';
@@ -29,6 +30,7 @@ export class AppStore implements Stores {
   readonly roster = new RosterStore();
   readonly unread = new UnreadStore();
   readonly notices = new NoticeStore();
+  readonly contextMenu = new ContextMenuStore();
   readonly chats: ChatsStore;
   readonly settings: SettingsStore;
   readonly avatars: AvatarStore;

@@ -40,6 +40,7 @@ export function appInfo(overrides: Partial<AppInfo> = {}): AppInfo {
     sandbox: null,
     settings: defaultSettings(),
     popped_out: null,
+    devtools: false,
     ...overrides,
   };
 }

@@ -87,6 +87,41 @@ describe('linkify', () => {
     expect(links('a.www.example.org')).toEqual([]);
   });
 
+  it('never turns a www. inside another scheme\'s address into a web link', () => {
+    // An aesgcm:// link (XEP-0454) carries its key in the fragment: an https link made of it
+    // would hand the key to that host.
+    for (const text of [
+      'aesgcm://www.example.org/file.jpg#0123456789abcdef',
+      'see aesgcm://www.example.org/f#key!',
+      'ftp://www.example.org/pub',
+      'file:///www.example.org/x',
+      'x-custom+scheme.v1://www.example.org',
+      'aesgcm://host.example/www.example.org/f#key',
+      'aesgcm://host.example/f?u=www.example.org#key',
+      'aesgcm:www.example.org',
+      'bob@www.example.org',
+    ]) {
+      expect(links(text), text).toEqual([]);
+      expect(linkify(text).map((s) => s.text).join(''), text).toBe(text);
+    }
+  });
+
+  it('still finds links next to another scheme\'s address', () => {
+    expect(links('aesgcm://h.example/f#k and www.example.org')).toEqual(['https://www.example.org']);
+    expect(links('(www.example.org)')).toEqual(['https://www.example.org']);
+    expect(links('"www.example.org"')).toEqual(['https://www.example.org']);
+    expect(links('https://www.example.org/a')).toEqual(['https://www.example.org/a']);
+  });
+
+  it('keeps only the addresses of a mailto link', () => {
+    const text = 'mailto:bob@example.org?attach=/etc/passwd&cc=eve@example.org';
+    expect(linkify(text)).toEqual([{ kind: 'link', text, href: 'mailto:bob@example.org' }]);
+    expect(links('mailto:a@b.c,d@e.f?bcc=eve@example.org')).toEqual(['mailto:a@b.c,d@e.f']);
+    expect(links('mailto:bob@example.org?subject=Hi&body=there')).toEqual(['mailto:bob@example.org']);
+    expect(links('mailto:bob@example.org#frag')).toEqual(['mailto:bob@example.org']);
+    expect(links('mailto:?to=bob@example.org&attach=/etc/passwd')).toEqual([]);
+  });
+
   it('treats markup as text', () => {
     const text = '<a href="javascript:alert(1)">https://example.org</a>';
     expect(links(text)).toEqual(['https://example.org']);

@@ -1,7 +1,8 @@
 /**
  * Splits message text into plain text and links. Only http, https, mailto and xmpp links are
- * recognised (a `www.` address becomes an https link); anything else, such as `javascript:` or
- * `file:`, stays text. The backend checks the scheme again before opening anything; xmpp links
+ * recognised (a `www.` address becomes an https link, a mailto link keeps only its addresses);
+ * anything else, such as `javascript:`, `file:` or `aesgcm://`, stays text, including any `www.`
+ * inside it. The backend checks the scheme again before opening anything; xmpp links
  * open in Charla itself (`LinkStore`).
  */
 
@@ -22,9 +23,22 @@ export function isAllowedLink(url: string): boolean {
 }
 
 // A candidate: a scheme we accept, or "www.", at a word start, up to the next whitespace or
-// character that cannot be part of a link written in prose (<>"` and the like).
-const CANDIDATE =
-  /(?<![\p{L}\p{N}_.+-])(?:(?:https?:\/\/|www\.)[^\s<>"`{}|\\^]+|(?:mailto|xmpp):[^\s<>"`{}|\\^/][^\s<>"`{}|\\^]*)/giu;
+// character that cannot be part of a link written in prose (<>"` and the like). Any other
+// `scheme://` address is matched too, as a whole, so that nothing inside it becomes a link: the
+// `www.` of `aesgcm://www.host/f#key` must not become `https://www.host/f#key` (that would hand
+// the key in the fragment to the host). `www.` right after `:`, `/` or `@` is not a word start.
+const CHAR = '[^\\s<>"`{}|\\\\^]';
+const CANDIDATE = new RegExp(
+  '(?<![\\p{L}\\p{N}_.+-])(?:' +
+    [
+      `https?:\\/\\/${CHAR}+`,
+      `(?<![:/@])www\\.${CHAR}+`,
+      `(?:mailto|xmpp):[^\\s<>"\`{}|\\\\^/]${CHAR}*`,
+      `\\p{L}[\\p{L}\\p{N}+.-]*:\\/\\/${CHAR}*`,
+    ].join('|') +
+    ')',
+  'giu',
+);
 
 const TRAILING = /[.,;:!?'’”»*_~]+$/u;
 const PAIRS: Readonly<Record<string, string>> = { ')': '(', ']': '[', '}': '{' };
@@ -46,6 +60,18 @@ function trimEnd(candidate: string): string {
   }
 }
 
+/**
+ * What a link opens: `www.` becomes https; a mailto link keeps only its addresses. Its header
+ * fields are dropped, all of them: `attach=` could make the mail program attach a local file,
+ * `cc=`/`bcc=` copy someone in, and `subject=`/`body=` put the sender's words in the user's mail
+ * (the shell's `open_link` drops them too).
+ */
+function hrefOf(linkText: string): string {
+  if (/^www\./iu.test(linkText)) return `https://${linkText}`;
+  if (/^mailto:/iu.test(linkText)) return linkText.replace(/[?#].*$/su, '');
+  return linkText;
+}
+
 /** Splits `text` into segments; concatenating their `text` gives back the input. */
 export function linkify(text: string): Segment[] {
   const segments: Segment[] = [];
@@ -53,7 +79,7 @@ export function linkify(text: string): Segment[] {
   for (const match of text.matchAll(CANDIDATE)) {
     const start = match.index;
     const linkText = trimEnd(match[0]);
-    const href = /^www\./iu.test(linkText) ? `https://${linkText}` : linkText;
+    const href = hrefOf(linkText);
     if (!isAllowedLink(href)) continue;
     if (start > plainStart) segments.push({ kind: 'text', text: text.slice(plainStart, start) });
     segments.push({ kind: 'link', text: linkText, href });
