@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::TestServer;
+use crate::XmppServer;
 
 /// A logged-in raw stream (STARTTLS, SASL PLAIN, resource `raw`, no presence sent).
 pub struct RawClient {
@@ -41,9 +41,9 @@ async fn read_until<S: tokio::io::AsyncRead + Unpin>(
 }
 
 impl RawClient {
-    /// Logs `user` in on `server`, trusting only its test CA; every read waits at most `wait`.
-    pub async fn login(
-        server: &TestServer,
+    /// Logs the account the test calls `user` in on `server`, trusting only its test CA; every read waits at most `wait`.
+    pub async fn login<S: XmppServer + ?Sized>(
+        server: &S,
         user: &str,
         password: &str,
         wait: Duration,
@@ -82,8 +82,8 @@ impl RawClient {
             .expect("tls");
         tls.write_all(header.as_bytes()).await.expect("write");
         read_until(&mut tls, "</stream:features>", wait).await;
-        let plain =
-            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        let plain = base64::engine::general_purpose::STANDARD
+            .encode(format!("\0{}\0{password}", server.localpart(user)));
         tls.write_all(
             format!(
                 "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>"
