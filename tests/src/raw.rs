@@ -11,6 +11,7 @@ use crate::XmppServer;
 pub struct RawClient {
     tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
     wait: Duration,
+    features: String,
 }
 
 /// Reads until `needle` has arrived and returns everything read; panics after `wait`.
@@ -94,12 +95,23 @@ impl RawClient {
         .expect("write");
         read_until(&mut tls, "<success", wait).await;
         tls.write_all(header.as_bytes()).await.expect("write");
-        read_until(&mut tls, "</stream:features>", wait).await;
+        let features = read_until(&mut tls, "</stream:features>", wait).await;
         tls.write_all(b"<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>")
             .await
             .expect("write");
         read_until(&mut tls, "</iq>", wait).await;
-        RawClient { tls, wait }
+        RawClient {
+            tls,
+            wait,
+            features,
+        }
+    }
+
+    /// What the server sent from its stream header after authentication up to the end of
+    /// `<stream:features>` (the features offered to a logged-in client: bind, stream
+    /// management, pre-approval…).
+    pub fn features(&self) -> &str {
+        &self.features
     }
 
     /// Sends raw XML.

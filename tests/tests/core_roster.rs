@@ -262,7 +262,100 @@ async fn typing_is_shown_both_ways_between_contacts_only(flavor: Flavor) {
     assert!(!seen.contains("chatstates"), "{seen}");
 }
 
+/// Pre-approval (RFC 6121 §3.4) is a stream feature for a logged-in client: Prosody offers it,
+/// ejabberd 23.01 does not. Charla pre-approves only where it is offered (see
+/// `add_accept_deny_edit_and_remove_contacts` for what it does elsewhere).
+async fn pre_approval_is_offered_by_prosody_only(flavor: Flavor) {
+    let server = Server::builder(flavor)
+        .user("alice", "alice-pw")
+        .start()
+        .await
+        .expect("server");
+    let alice = RawClient::login(&server, "alice", "alice-pw", WAIT).await;
+    let offered = alice.features().contains("urn:xmpp:features:pre-approval");
+    assert_eq!(offered, flavor == Flavor::Prosody, "{}", alice.features());
+}
+
+/// alice adds bob and goes offline; bob accepts and asks back while she is away.
+///
+/// On ejabberd (no pre-approval) bob's request waits for alice's next login, and Charla answers
+/// it then without asking her: both end `both`.
+///
+/// On Prosody 0.12.3 alice's pre-approval answers bob's request while she is offline, and
+/// Prosody marks her side `both`, but it never routes that `subscribed` to bob (its log shows
+/// "outbound presence subscribed from alice for bob" and no inbound one, unlike when alice is
+/// online): bob stays `from` with his request pending, and alice's client, which sees `both`,
+/// has nothing to answer. This asserts what Prosody does; not pre-approving at all (and
+/// answering the request when it comes, as on ejabberd) would end `both` there too.
+async fn an_accept_while_the_adder_is_away(flavor: Flavor) {
+    let server = Server::builder(flavor)
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .start()
+        .await
+        .expect("server");
+    let (a, b) = (server.jid("alice"), server.jid("bob"));
+    let (alice_jid, bob_jid) = (a.as_str(), b.as_str());
+    let mut alice = online(&server, "alice").await;
+    let mut bob = online(&server, "bob").await;
+    alice
+        .core
+        .add_contact(alice.account, bob_jid, None, None)
+        .await
+        .expect("add bob");
+    contact(&mut alice, bob_jid, |c| c.ask_pending).await;
+    alice.logout().await;
+
+    request_from(&mut bob, alice_jid).await;
+    bob.core
+        .answer_subscription(bob.account, alice_jid, true)
+        .await
+        .expect("accept");
+    contact(&mut bob, alice_jid, |c| {
+        c.subscription == Subscription::From && c.ask_pending
+    })
+    .await;
+
+    alice
+        .login(charla_tests::options(&server, "alice-pw", None))
+        .await;
+    let entry = |d: &Device, jid: &str| {
+        d.core
+            .contacts(d.account)
+            .expect("contacts")
+            .into_iter()
+            .find(|c| c.jid == jid)
+            .unwrap_or_else(|| panic!("{jid} not in the roster"))
+    };
+    if flavor == Flavor::Ejabberd {
+        contact(&mut bob, alice_jid, |c| {
+            c.subscription == Subscription::Both
+        })
+        .await;
+    }
+    // Whatever else comes, comes now; alice is never asked.
+    let seen = alice.drain(Duration::from_secs(1)).await;
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, Event::SubscriptionRequest { .. })),
+        "alice was asked: {seen:?}"
+    );
+    bob.drain(Duration::from_millis(300)).await;
+    assert_eq!(entry(&alice, bob_jid).subscription, Subscription::Both);
+    let bobs = entry(&bob, alice_jid);
+    match flavor {
+        Flavor::Ejabberd => assert_eq!(bobs.subscription, Subscription::Both),
+        Flavor::Prosody => assert_eq!(
+            (bobs.subscription, bobs.ask_pending),
+            (Subscription::From, true)
+        ),
+    }
+}
+
 both_servers!(
+    an_accept_while_the_adder_is_away,
+    pre_approval_is_offered_by_prosody_only,
     add_accept_deny_edit_and_remove_contacts,
     a_blocked_jid_is_listed_and_nothing_from_it_arrives,
     typing_is_shown_both_ways_between_contacts_only,
