@@ -12,7 +12,9 @@
 //! answers in milliseconds where each `ejabberdctl` call would start a VM.
 //!
 //! The VM is killed when the test process exits (an `atexit` hook, and `SIGTERM` as its
-//! parent-death signal if the process dies without running it), and its directory is removed.
+//! parent-death signal if the process dies without running it, e.g. by `SIGKILL`), and its
+//! directory is removed (after a `SIGKILL`, by the next start: each directory names its
+//! owner's pid).
 //! `epmd` (port 4369) may stay, as after `ejabberdctl stop`.
 
 use std::fmt::Write as _;
@@ -70,7 +72,10 @@ impl Ejabberd {
 
     async fn start() -> Result<Ejabberd, HarnessError> {
         let began = Instant::now();
+        remove_orphaned_dirs();
         let dir = make_temp_dir()?;
+        std::fs::write(dir.join(OWNER_FILE), std::process::id().to_string())
+            .map_err(|e| HarnessError::io("writing the owner file", e))?;
         for sub in ["etc", "spool", "log"] {
             std::fs::create_dir_all(dir.join(sub))
                 .map_err(|e| HarnessError::io(format!("creating {sub}/"), e))?;
@@ -185,13 +190,18 @@ impl Ejabberd {
                     json(password)
                 ),
             )
-            .await?;
-        if answer.contains("already registered") {
-            return Err(HarnessError::UserExists {
-                jid: format!("{user}@{host}"),
-            });
+            .await;
+        match answer {
+            // ejabberd answers a taken name with an error status ("User … already
+            // registered").
+            Err(HarnessError::Protocol { detail, .. }) if detail.contains("already registered") => {
+                Err(HarnessError::UserExists {
+                    jid: format!("{user}@{host}"),
+                })
+            }
+            Err(e) => Err(e),
+            Ok(_) => Ok(()),
         }
-        Ok(())
     }
 
     /// Whether the account `user@host` exists (the `check_account` command answers `0`).
@@ -538,6 +548,39 @@ fn json(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The file in an instance's directory that names the test process that made it.
+const OWNER_FILE: &str = "owner.pid";
+
+/// Removes the directories of instances whose test process died without its exit hook (killed
+/// with `SIGKILL`: its VM got `SIGTERM` and is gone, its directory stayed). A directory whose
+/// owner still runs, or that names none, is left alone.
+fn remove_orphaned_dirs() {
+    if std::env::var_os(crate::KEEP_DIRS_ENV).is_some() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let is_ours = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("charla-ejabberd-"));
+        if !is_ours {
+            continue;
+        }
+        let owner: Option<u32> = std::fs::read_to_string(dir.join(OWNER_FILE))
+            .ok()
+            .and_then(|t| t.trim().parse().ok());
+        if let Some(pid) = owner {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+    }
 }
 
 fn make_temp_dir() -> Result<PathBuf, HarnessError> {
