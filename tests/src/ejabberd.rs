@@ -8,8 +8,11 @@
 //! rotated) and the test CA and leaf from [`crate::certs`]. It serves two virtual hosts:
 //! `charla.test`, where in-band registration is closed, and `open.charla.test`, where it is
 //! open. Accounts and roster items are made through ejabberd's own commands (`register`,
-//! `add_rosteritem`, the ones `ejabberdctl` runs) over `mod_http_api` on a loopback port, which
-//! answers in milliseconds where each `ejabberdctl` call would start a VM.
+//! `add_rosteritem`, the ones `ejabberdctl` runs) over `mod_http_api` on a loopback port: 10-50
+//! ms a call, where each `ejabberdctl` call starts a VM (about 0.5 s). For a look at a running
+//! instance, `ejabberdctl --config-dir D/etc --ctl-config D/etc/ejabberdctl.cfg --spool D/spool
+//! --logs D/log status` (or any other command) works, with `D` its directory
+//! (`CHARLA_KEEP_TEST_DIRS` keeps it afterwards, stopped).
 //!
 //! The VM is killed when the test process exits (an `atexit` hook, and `SIGTERM` as its
 //! parent-death signal if the process dies without running it, e.g. by `SIGKILL`), and its
