@@ -1,5 +1,5 @@
 //! [`Device`]: one headless Charla instance (a [`Core`] on its own SQLite file) logging in to a
-//! [`TestServer`], with the waits the integration tests need.
+//! test server ([`XmppServer`]: a [`crate::TestServer`] or a [`crate::Server`]), with the waits the integration tests need.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,11 +10,15 @@ use charla_core::{
 };
 use tokio::sync::mpsc::Receiver;
 
-use crate::TestServer;
+use crate::XmppServer;
 
 /// Login options for `server` (or `port` on its host, e.g. a [`crate::Proxy`]), trusting only
 /// its test CA.
-pub fn options(server: &TestServer, password: &str, port: Option<u16>) -> ConnectOptions {
+pub fn options<S: XmppServer + ?Sized>(
+    server: &S,
+    password: &str,
+    port: Option<u16>,
+) -> ConnectOptions {
     ConnectOptions {
         password: password.into(),
         server: Some(ServerAddress {
@@ -43,9 +47,9 @@ pub struct Device {
 }
 
 impl Device {
-    /// A device for `user`'s account on `server`, with a fresh database; every wait gives up
+    /// A device for the account the test calls `user` on `server`, with a fresh database; every wait gives up
     /// (panics) after `wait`.
-    pub fn new(server: &TestServer, user: &str, wait: Duration) -> Device {
+    pub fn new<S: XmppServer + ?Sized>(server: &S, user: &str, wait: Duration) -> Device {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("charla.sqlite3");
         let (core, events) = Core::open(&db).expect("open store");
@@ -62,7 +66,7 @@ impl Device {
 
     /// A device for `user` on `server`, logged in (directly, with the password `{user}-pw`
     /// the tests give their accounts) and online.
-    pub async fn online(server: &TestServer, user: &str, wait: Duration) -> Device {
+    pub async fn online<S: XmppServer + ?Sized>(server: &S, user: &str, wait: Duration) -> Device {
         let mut d = Device::new(server, user, wait);
         d.login(options(server, &format!("{user}-pw"), None)).await;
         d

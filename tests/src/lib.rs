@@ -1,6 +1,8 @@
 //! Real-server test harness for Charla: private [Prosody](https://prosody.im) 0.12 servers on
 //! 127.0.0.1, one per test, for the XMPP core's integration tests and the `charla-sandbox`
-//! binary (whose demo accounts and bots are in [`demo`]).
+//! binary (whose demo accounts and bots are in [`demo`]); and a private
+//! [ejabberd](https://www.ejabberd.im) 23.01, one per test binary, so that the same tests run
+//! against a second server (see [Two servers](#two-servers)).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), charla_tests::HarnessError> {
@@ -57,10 +59,25 @@
 //! lower-case) form. Writing these files while the server runs is not
 //! supported (Prosody caches loaded rosters); change rosters over XMPP instead.
 //!
+//! # Two servers
+//!
+//! [`Server`] is a test's server of either [`Flavor`]: its own Prosody, or a share of the
+//! binary's ejabberd ([`Ejabberd::shared`], started by the first test that asks, in about
+//! 2-3 s, and killed when the test process exits). Tests written against [`XmppServer`] (host,
+//! ports, CA, [`XmppServer::jid`]) run on both; [`both_servers!`] makes `name::prosody` and
+//! `name::ejabberd` tests from one `async fn name(flavor: Flavor)`. On ejabberd each test's
+//! accounts get a suffix (`alice` is `alice-3@charla.test`), so a test must build JIDs with
+//! `jid()`; accounts and roster items are made with ejabberd's own commands (`register`,
+//! `add_rosteritem`, `check_account`) over `mod_http_api` on a loopback port. Registration is
+//! closed on `charla.test` and open on `open.charla.test`
+//! ([`ServerBuilder::allow_registration`]). Tests that stop, restart or reconfigure the
+//! server stay on Prosody.
+//!
 //! # Environment
 //!
 //! - `CHARLA_KEEP_TEST_DIRS`: keep each server's directory after the test (path printed).
 //! - `CHARLA_PROSODY_DEBUG`: Prosody logs at debug level.
+//! - `CHARLA_EJABBERD_LOGLEVEL`: ejabberd's log level (default `debug`).
 //! - `CHARLA_TRACE_EVENTS`: a [`Device`] prints the core events it skips while waiting.
 
 pub mod bench;
@@ -68,7 +85,9 @@ mod certs;
 mod config;
 pub mod demo;
 mod device;
+pub mod ejabberd;
 mod error;
+mod flavor;
 pub mod keyring;
 mod process;
 mod proxy;
@@ -78,7 +97,9 @@ mod server;
 pub use certs::{self_signed, CertificateFiles};
 pub use config::Ports;
 pub use device::{is_online, options, Device};
+pub use ejabberd::Ejabberd;
 pub use error::HarnessError;
+pub use flavor::{Flavor, Server, ServerBuilder, XmppServer};
 pub use proxy::Proxy;
 pub use raw::RawClient;
 pub use server::{

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::TestServer;
+use crate::XmppServer;
 
 /// A logged-in raw stream (STARTTLS, SASL PLAIN, resource `raw`, no presence sent).
 pub struct RawClient {
     tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
     wait: Duration,
+    features: String,
 }
 
 /// Reads until `needle` has arrived and returns everything read; panics after `wait`.
@@ -41,9 +42,9 @@ async fn read_until<S: tokio::io::AsyncRead + Unpin>(
 }
 
 impl RawClient {
-    /// Logs `user` in on `server`, trusting only its test CA; every read waits at most `wait`.
-    pub async fn login(
-        server: &TestServer,
+    /// Logs the account the test calls `user` in on `server`, trusting only its test CA; every read waits at most `wait`.
+    pub async fn login<S: XmppServer + ?Sized>(
+        server: &S,
         user: &str,
         password: &str,
         wait: Duration,
@@ -82,8 +83,8 @@ impl RawClient {
             .expect("tls");
         tls.write_all(header.as_bytes()).await.expect("write");
         read_until(&mut tls, "</stream:features>", wait).await;
-        let plain =
-            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        let plain = base64::engine::general_purpose::STANDARD
+            .encode(format!("\0{}\0{password}", server.localpart(user)));
         tls.write_all(
             format!(
                 "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>"
@@ -94,12 +95,23 @@ impl RawClient {
         .expect("write");
         read_until(&mut tls, "<success", wait).await;
         tls.write_all(header.as_bytes()).await.expect("write");
-        read_until(&mut tls, "</stream:features>", wait).await;
+        let features = read_until(&mut tls, "</stream:features>", wait).await;
         tls.write_all(b"<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>")
             .await
             .expect("write");
         read_until(&mut tls, "</iq>", wait).await;
-        RawClient { tls, wait }
+        RawClient {
+            tls,
+            wait,
+            features,
+        }
+    }
+
+    /// What the server sent from its stream header after authentication up to the end of
+    /// `<stream:features>` (the features offered to a logged-in client: bind, stream
+    /// management, pre-approval…).
+    pub fn features(&self) -> &str {
+        &self.features
     }
 
     /// Sends raw XML.

@@ -761,7 +761,7 @@ impl Drop for TestServer {
 }
 
 /// Opens a stream to `127.0.0.1:port` for `domain` and reads up to `</stream:features>`.
-async fn probe_stream_features(port: u16, domain: &str) -> Result<String, HarnessError> {
+pub(crate) async fn probe_stream_features(port: u16, domain: &str) -> Result<String, HarnessError> {
     let addr = format!("{HOST}:{port}");
     let probe = async {
         let mut stream = TcpStream::connect(&addr)

@@ -1,16 +1,13 @@
-//! Several accounts at once in one Charla against a real Prosody: each account runs its own
+//! Several accounts at once in one Charla against real servers (Prosody and ejabberd): each account runs its own
 //! session, with its own roster, presence and conversations; one can go offline, change its
 //! presence or come back without touching the other.
 
 use std::time::Duration;
 
 use charla_core::{ConnectionState, Direction, Event, Message, Show};
-use charla_tests::{options, Device, TestServer};
+use charla_tests::{both_servers, options, Device, Flavor, Server, XmppServer};
 
 const WAIT: Duration = Duration::from_secs(30);
-const ALICE: &str = "alice@charla.test";
-const CAROL: &str = "carol@charla.test";
-const BOB: &str = "bob@charla.test";
 
 /// The next incoming message `d` stores.
 async fn incoming(d: &mut Device, what: &str) -> Message {
@@ -25,9 +22,8 @@ async fn incoming(d: &mut Device, what: &str) -> Message {
     }
 }
 
-#[tokio::test]
-async fn two_accounts_run_side_by_side_in_one_core() {
-    let server = TestServer::builder()
+async fn two_accounts_run_side_by_side_in_one_core(flavor: Flavor) {
+    let server = Server::builder(flavor)
         .user("alice", "alice-pw")
         .user("carol", "carol-pw")
         .user("bob", "bob-pw")
@@ -37,13 +33,25 @@ async fn two_accounts_run_side_by_side_in_one_core() {
         .mutual("carol", "bob", None)
         .start()
         .await
-        .expect("prosody");
+        .expect("server");
+    let (alice_owned, bob_owned, carol_owned, dave_owned) = (
+        server.jid("alice"),
+        server.jid("bob"),
+        server.jid("carol"),
+        server.jid("dave"),
+    );
+    let (alice_jid, bob_jid, carol_jid, dave_jid) = (
+        alice_owned.as_str(),
+        bob_owned.as_str(),
+        carol_owned.as_str(),
+        dave_owned.as_str(),
+    );
     let mut bob = Device::online(&server, "bob", WAIT).await;
 
     // One core (one database) with alice, then carol added beside her.
     let mut me = Device::online(&server, "alice", WAIT).await;
     let alice = me.account;
-    let carol = me.core.add_account(CAROL).expect("second account");
+    let carol = me.core.add_account(carol_jid).expect("second account");
     assert_ne!(alice, carol);
     me.core
         .connect(carol, options(&server, "carol-pw", None))
@@ -53,8 +61,8 @@ async fn two_accounts_run_side_by_side_in_one_core() {
         matches!(e, Event::Connection { account, state: ConnectionState::Online { .. } } if *account == carol)
     })
     .await;
-    bob.presence_of(ALICE, |p| p.is_some()).await;
-    bob.presence_of(CAROL, |p| p.is_some()).await;
+    bob.presence_of(alice_jid, |p| p.is_some()).await;
+    bob.presence_of(carol_jid, |p| p.is_some()).await;
 
     // Each account has its own roster.
     let jids = |account| {
@@ -68,16 +76,16 @@ async fn two_accounts_run_side_by_side_in_one_core() {
         jids.sort();
         jids
     };
-    assert_eq!(jids(alice), [BOB, "dave@charla.test"]);
-    assert_eq!(jids(carol), [BOB]);
+    assert_eq!(jids(alice), [bob_jid, dave_jid]);
+    assert_eq!(jids(carol), [bob_jid]);
 
     // A message to each account lands in that account's conversation only.
     bob.core
-        .send_message(bob.account, ALICE, "hola alice")
+        .send_message(bob.account, alice_jid, "hola alice")
         .await
         .expect("send");
     bob.core
-        .send_message(bob.account, CAROL, "hola carol")
+        .send_message(bob.account, carol_jid, "hola carol")
         .await
         .expect("send");
     let mut got = Vec::new();
@@ -94,7 +102,7 @@ async fn two_accounts_run_side_by_side_in_one_core() {
     assert_eq!(got, want);
     let bodies = |account| -> Vec<String> {
         me.core
-            .history(account, BOB, None, 10)
+            .history(account, bob_jid, None, 10)
             .expect("history")
             .into_iter()
             .map(|m| m.body)
@@ -105,13 +113,13 @@ async fn two_accounts_run_side_by_side_in_one_core() {
 
     // A reply goes out from the account it is written on.
     me.core
-        .send_message(carol, BOB, "soy carol")
+        .send_message(carol, bob_jid, "soy carol")
         .await
         .expect("reply");
     let reply = incoming(&mut bob, "carol's reply").await;
     assert_eq!(
         (reply.peer.as_str(), reply.body.as_str()),
-        (CAROL, "soy carol")
+        (carol_jid, "soy carol")
     );
 
     // Presence per account: carol busy, alice untouched.
@@ -120,16 +128,18 @@ async fn two_accounts_run_side_by_side_in_one_core() {
         .await
         .expect("presence");
     let seen = bob
-        .presence_of(CAROL, |p| p.as_ref().is_some_and(|p| p.show == Show::Dnd))
+        .presence_of(carol_jid, |p| {
+            p.as_ref().is_some_and(|p| p.show == Show::Dnd)
+        })
         .await
         .expect("carol online");
     assert_eq!(seen.status.as_deref(), Some("In a meeting"));
 
     // Carol disabled: she goes offline, alice stays online and keeps receiving.
     me.core.disconnect(carol).await;
-    bob.presence_of(CAROL, |p| p.is_none()).await;
+    bob.presence_of(carol_jid, |p| p.is_none()).await;
     bob.core
-        .send_message(bob.account, ALICE, "¿sigues ahí?")
+        .send_message(bob.account, alice_jid, "¿sigues ahí?")
         .await
         .expect("send");
     let m = incoming(&mut me, "message to alice after carol left").await;
@@ -140,5 +150,7 @@ async fn two_accounts_run_side_by_side_in_one_core() {
         .connect(carol, options(&server, "carol-pw", None))
         .await
         .expect("carol again");
-    bob.presence_of(CAROL, |p| p.is_some()).await;
+    bob.presence_of(carol_jid, |p| p.is_some()).await;
 }
+
+both_servers!(two_accounts_run_side_by_side_in_one_core,);

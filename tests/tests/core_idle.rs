@@ -1,4 +1,4 @@
-//! Idle and last seen against a real Prosody: an idle account shows away with a XEP-0319 idle
+//! Idle and last seen against real servers (Prosody and ejabberd): an idle account shows away with a XEP-0319 idle
 //! stamp and comes back as chosen; an offline contact's last activity (XEP-0012) is answered by
 //! their server, and not to someone who is not subscribed.
 
@@ -6,25 +6,25 @@ use std::time::Duration;
 
 use charla_core::idle::AutoPresence;
 use charla_core::Show;
-use charla_tests::{Device, TestServer};
+use charla_tests::{both_servers, Device, Flavor, Server, XmppServer};
 
 const WAIT: Duration = Duration::from_secs(30);
-const ALICE: &str = "alice@charla.test";
 
-async fn online(server: &TestServer, user: &str) -> Device {
+async fn online(server: &Server, user: &str) -> Device {
     Device::online(server, user, WAIT).await
 }
 
-#[tokio::test]
-async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
-    let server = TestServer::builder()
+async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen(flavor: Flavor) {
+    let server = Server::builder(flavor)
         .mutual_pair("alice", "bob")
         .start()
         .await
-        .expect("prosody");
+        .expect("server");
+    let alice_owned = server.jid("alice");
+    let alice_jid = alice_owned.as_str();
     let mut bob = online(&server, "bob").await;
     let alice = online(&server, "alice").await;
-    bob.presence_of(ALICE, |p| p.is_some()).await;
+    bob.presence_of(alice_jid, |p| p.is_some()).await;
 
     alice
         .core
@@ -32,7 +32,7 @@ async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
         .await
         .expect("presence");
     let seen = bob
-        .presence_of(ALICE, |p| {
+        .presence_of(alice_jid, |p| {
             p.as_ref()
                 .is_some_and(|p| p.status.as_deref() == Some("Writing"))
         })
@@ -55,7 +55,9 @@ async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
         .set_auto_presence(alice.account, Some(auto))
         .await;
     let seen = bob
-        .presence_of(ALICE, |p| p.as_ref().is_some_and(|p| p.show == Show::Away))
+        .presence_of(alice_jid, |p| {
+            p.as_ref().is_some_and(|p| p.show == Show::Away)
+        })
         .await
         .expect("online");
     assert_eq!(seen.status.as_deref(), Some("Writing"));
@@ -75,7 +77,9 @@ async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
         .set_auto_presence(alice.account, Some(later))
         .await;
     let seen = bob
-        .presence_of(ALICE, |p| p.as_ref().is_some_and(|p| p.show == Show::Xa))
+        .presence_of(alice_jid, |p| {
+            p.as_ref().is_some_and(|p| p.show == Show::Xa)
+        })
         .await
         .expect("online");
     assert!((seen.idle_since.expect("idle") - since).abs() < 1000);
@@ -83,7 +87,7 @@ async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
     // Back at the desktop: the chosen presence again, no idle stamp.
     alice.core.set_auto_presence(alice.account, None).await;
     let seen = bob
-        .presence_of(ALICE, |p| {
+        .presence_of(alice_jid, |p| {
             p.as_ref().is_some_and(|p| p.show == Show::Available)
         })
         .await
@@ -92,27 +96,28 @@ async fn an_idle_account_is_away_since_then_and_comes_back_as_chosen() {
     assert_eq!(seen.status.as_deref(), Some("Writing"));
 }
 
-#[tokio::test]
-async fn last_seen_is_told_to_contacts_only() {
-    let server = TestServer::builder()
+async fn last_seen_is_told_to_contacts_only(flavor: Flavor) {
+    let server = Server::builder(flavor)
         .mutual_pair("alice", "bob")
         .user("mallory", "mallory-pw")
         .start()
         .await
-        .expect("prosody");
+        .expect("server");
+    let alice_owned = server.jid("alice");
+    let alice_jid = alice_owned.as_str();
     let mut bob = online(&server, "bob").await;
     let mallory = online(&server, "mallory").await;
     let mut alice = online(&server, "alice").await;
-    bob.presence_of(ALICE, |p| p.is_some()).await;
+    bob.presence_of(alice_jid, |p| p.is_some()).await;
 
     alice.logout().await;
-    bob.presence_of(ALICE, |p| p.is_none()).await;
+    bob.presence_of(alice_jid, |p| p.is_none()).await;
     // The server counts whole seconds; let at least one go by.
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
     let seconds = bob
         .core
-        .last_activity(bob.account, ALICE)
+        .last_activity(bob.account, alice_jid)
         .await
         .expect("answer")
         .expect("known");
@@ -122,7 +127,7 @@ async fn last_seen_is_told_to_contacts_only() {
     // Not subscribed to alice: her server does not tell.
     let told = mallory
         .core
-        .last_activity(mallory.account, ALICE)
+        .last_activity(mallory.account, alice_jid)
         .await
         .expect("answer");
     assert_eq!(told, None);
@@ -131,3 +136,8 @@ async fn last_seen_is_told_to_contacts_only() {
     let bad = bob.core.last_activity(bob.account, "not a jid@").await;
     assert!(bad.is_err());
 }
+
+both_servers!(
+    an_idle_account_is_away_since_then_and_comes_back_as_chosen,
+    last_seen_is_told_to_contacts_only,
+);

@@ -1,5 +1,7 @@
-//! The headless core against a real Prosody: login, errors, roster,
-//! presence, messages, offline delivery and hostile stanzas.
+//! The headless core against real servers: login, errors, roster, presence, messages, offline
+//! delivery and hostile stanzas. Tests that do not restart the server run on Prosody and on
+//! ejabberd (`<test>::prosody`, `<test>::ejabberd`); the ones that stop or restart it run on
+//! Prosody only, because the binary's ejabberd is shared by its tests.
 
 use std::time::Duration;
 
@@ -7,13 +9,15 @@ use charla_core::{
     ConnectOptions, ConnectionState, Core, Direction, ErrorCode, Event, MessageState,
     ServerAddress, Show, Subscription, TlsTrust,
 };
-use charla_tests::{is_online, options, Device, RawClient, TestServer};
+use charla_tests::{
+    both_servers, is_online, options, Device, Flavor, RawClient, Server, TestServer, XmppServer,
+};
 
 const WAIT: Duration = Duration::from_secs(15);
 
 /// A device for `user`, logged in with `opts`; its events, `Online` included, are still to
 /// be read.
-async fn online(server: &TestServer, user: &str, opts: ConnectOptions) -> Device {
+async fn online<S: XmppServer + ?Sized>(server: &S, user: &str, opts: ConnectOptions) -> Device {
     let d = Device::new(server, user, WAIT);
     d.core.connect(d.account, opts).await.expect("login");
     d
@@ -56,12 +60,25 @@ async fn pair() -> TestServer {
         .expect("prosody")
 }
 
-#[tokio::test]
-async fn login_goes_online_and_receives_the_roster() {
-    let server = pair().await;
+/// alice and bob, contacts of each other in the group "Friends", on a server of `flavor`.
+async fn pair_on(flavor: Flavor) -> Server {
+    Server::builder(flavor)
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .mutual("alice", "bob", Some("Friends"))
+        .start()
+        .await
+        .expect("server")
+}
+
+async fn login_goes_online_and_receives_the_roster(flavor: Flavor) {
+    let server = pair_on(flavor).await;
     let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     let jid = alice.bound_jid().await;
-    assert!(jid.starts_with("alice@charla.test/"), "bound {jid}");
+    assert!(
+        jid.starts_with(&format!("{}/", server.jid("alice"))),
+        "bound {jid}"
+    );
     let Event::RosterLoaded { contacts, .. } = alice
         .wait_for("roster", |e| matches!(e, Event::RosterLoaded { .. }))
         .await
@@ -69,7 +86,7 @@ async fn login_goes_online_and_receives_the_roster() {
         unreachable!()
     };
     assert_eq!(contacts.len(), 1);
-    assert_eq!(contacts[0].jid, "bob@charla.test");
+    assert_eq!(contacts[0].jid, server.jid("bob"));
     assert_eq!(contacts[0].subscription, Subscription::Both);
     assert_eq!(contacts[0].groups, vec!["Friends".to_owned()]);
     // The roster is cached in the store.
@@ -79,9 +96,47 @@ async fn login_goes_online_and_receives_the_roster() {
     );
 }
 
+/// The SASL mechanism ejabberd (debug level) logged for the login of `user`, e.g.
+/// `SCRAM-SHA-256` from "Accepted c2s SCRAM-SHA-256 authentication for alice-1@charla.test".
+fn ejabberd_mechanism(server: &Server, user: &str) -> Option<String> {
+    let accepted = format!(" authentication for {} ", server.jid(user));
+    server.log_text().lines().find_map(|l| {
+        let (_, after) = l.split_once("Accepted c2s ")?;
+        let (mechanism, rest) = after.split_once(' ')?;
+        format!(" {rest}")
+            .starts_with(&accepted)
+            .then(|| mechanism.to_owned())
+    })
+}
+
+/// Charla logs in with SCRAM, never PLAIN, though ejabberd offers both (and its log says
+/// which was used). Ignored until the client's SASL choice is fixed in `c2s.rs` (issue 14):
+/// today tokio-xmpp's login picks PLAIN here.
 #[tokio::test]
-async fn direct_tls_login_works() {
-    let server = pair().await;
+#[ignore = "Charla still logs in with PLAIN on ejabberd; the SCRAM fix in c2s.rs is pending"]
+async fn login_on_ejabberd_uses_scram() {
+    let server = pair_on(Flavor::Ejabberd).await;
+    let _alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
+    // ejabberd's logger writes asynchronously: wait for the line.
+    let deadline = std::time::Instant::now() + WAIT;
+    let mechanism = loop {
+        if let Some(m) = ejabberd_mechanism(&server, "alice") {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "alice's login not in the log"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        mechanism.starts_with("SCRAM-SHA-"),
+        "logged in with {mechanism}"
+    );
+}
+
+async fn direct_tls_login_works(flavor: Flavor) {
+    let server = pair_on(flavor).await;
     let mut opts = options(&server, "alice-pw", None);
     opts.server = Some(ServerAddress {
         host: server.host().into(),
@@ -97,9 +152,8 @@ async fn direct_tls_login_works() {
         .await;
 }
 
-#[tokio::test]
-async fn answers_disco_ping_and_advertises_caps() {
-    let server = pair().await;
+async fn answers_disco_ping_and_advertises_caps(flavor: Flavor) {
+    let server = pair_on(flavor).await;
     let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     let alice_full = alice.bound_jid().await;
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
@@ -138,11 +192,10 @@ async fn answers_disco_ping_and_advertises_caps() {
     assert!(refused.contains("u1"), "{refused}");
 }
 
-#[tokio::test]
-async fn wrong_password_is_an_auth_error_without_retries() {
-    let server = pair().await;
+async fn wrong_password_is_an_auth_error_without_retries(flavor: Flavor) {
+    let server = pair_on(flavor).await;
     let mut alice = Device::new(&server, "alice", WAIT);
-    let connections_before = connections(&server);
+    let connections_before = server.prosody().map(connections);
     let err = alice
         .core
         .connect(alice.account, options(&server, "not-the-password", None))
@@ -175,13 +228,11 @@ async fn wrong_password_is_an_auth_error_without_retries() {
             ..
         })
     ));
-    // The server saw exactly one connection from us.
-    assert_eq!(
-        connections(&server) - connections_before,
-        1,
-        "{}",
-        server.log_tail()
-    );
+    // The server saw exactly one connection from us. (Only Prosody's log, which is this
+    // test's own, can tell; ejabberd's is shared with the binary's other tests.)
+    if let (Some(prosody), Some(before)) = (server.prosody(), connections_before) {
+        assert_eq!(connections(prosody) - before, 1, "{}", prosody.log_tail());
+    }
 }
 
 #[tokio::test]
@@ -347,17 +398,16 @@ async fn certificate_from_an_untrusted_ca_is_refused() {
     assert_eq!(err.code, ErrorCode::TlsCertificate, "{err:?}");
 }
 
-#[tokio::test]
-async fn contact_comes_online_changes_status_and_goes_offline() {
-    let server = pair().await;
+async fn contact_comes_online_changes_status_and_goes_offline(flavor: Flavor) {
+    let server = pair_on(flavor).await;
+    let bob_jid = server.jid("bob");
     let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     let mut bob_opts = options(&server, "bob-pw", None);
     bob_opts.show = Show::Away;
     bob_opts.status = Some("At the park".into());
     let bob = online(&server, "bob", bob_opts).await;
 
-    let is_bob =
-        |e: &Event| matches!(e, Event::PresenceChanged { jid, .. } if jid == "bob@charla.test");
+    let is_bob = |e: &Event| matches!(e, Event::PresenceChanged { jid, .. } if jid == &bob_jid);
     let Event::PresenceChanged { presence, .. } = alice.wait_for("bob online", is_bob).await else {
         unreachable!()
     };
@@ -384,13 +434,12 @@ async fn contact_comes_online_changes_status_and_goes_offline() {
     assert_eq!(presence, None);
 }
 
-#[tokio::test]
-async fn going_offline_and_back_needs_no_password() {
-    let server = pair().await;
+async fn going_offline_and_back_needs_no_password(flavor: Flavor) {
+    let server = pair_on(flavor).await;
+    let alice_jid = server.jid("alice");
     let alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     let mut bob = online(&server, "bob", options(&server, "bob-pw", None)).await;
-    let is_alice =
-        |e: &Event| matches!(e, Event::PresenceChanged { jid, .. } if jid == "alice@charla.test");
+    let is_alice = |e: &Event| matches!(e, Event::PresenceChanged { jid, .. } if jid == &alice_jid);
     bob.wait_for("alice online", is_alice).await;
     alice
         .core
@@ -416,7 +465,7 @@ async fn going_offline_and_back_needs_no_password() {
     // An account that never logged in cannot come online this way.
     let carol = alice
         .core
-        .add_account("carol@charla.test")
+        .add_account(&server.jid("carol"))
         .expect("account");
     let err = alice
         .core
@@ -426,19 +475,15 @@ async fn going_offline_and_back_needs_no_password() {
     assert_eq!(err.code, ErrorCode::NotConnected);
 }
 
-#[tokio::test]
-async fn message_is_delivered_and_stored_exactly_once_on_each_side() {
-    let server = pair().await;
+async fn message_is_delivered_and_stored_exactly_once_on_each_side(flavor: Flavor) {
+    let server = pair_on(flavor).await;
+    let (alice_jid, bob_jid) = (server.jid("alice"), server.jid("bob"));
     let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     let mut bob = online(&server, "bob", options(&server, "bob-pw", None)).await;
 
     let sent = alice
         .core
-        .send_message(
-            alice.account,
-            "bob@charla.test",
-            "Hola, Bob! <b>not html</b>",
-        )
+        .send_message(alice.account, &bob_jid, "Hola, Bob! <b>not html</b>")
         .await
         .expect("send");
     assert_eq!(sent.state, MessageState::Pending);
@@ -447,7 +492,7 @@ async fn message_is_delivered_and_stored_exactly_once_on_each_side() {
     let got = bob.added("message").await;
     assert_eq!(got.body, "Hola, Bob! <b>not html</b>");
     assert_eq!(got.direction, Direction::In);
-    assert_eq!(got.peer, "alice@charla.test");
+    assert_eq!(got.peer, alice_jid);
     assert_eq!(got.origin_id, sent.origin_id);
     assert_eq!(got.state, MessageState::Received);
 
@@ -458,31 +503,35 @@ async fn message_is_delivered_and_stored_exactly_once_on_each_side() {
 
     // Bob answers; both stores hold both messages exactly once.
     bob.core
-        .send_message(bob.account, "alice@charla.test", "¡Hola!")
+        .send_message(bob.account, &alice_jid, "¡Hola!")
         .await
         .expect("reply");
     alice.added_where("reply", |m| m.body == "¡Hola!").await;
-    let a = alice.history("bob@charla.test");
-    let b = bob.history("alice@charla.test");
+    let a = alice.history(&bob_jid);
+    let b = bob.history(&alice_jid);
     assert_eq!(a.len(), 2, "{a:?}");
     assert_eq!(b.len(), 2, "{b:?}");
     assert_eq!(a[0].body, sent.body);
     assert_eq!(a[1].body, "¡Hola!");
 }
 
-#[tokio::test]
-async fn message_to_an_offline_contact_arrives_when_they_log_in() {
-    let server = pair().await;
-    let alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
+async fn message_to_an_offline_contact_arrives_when_they_log_in(flavor: Flavor) {
+    let server = pair_on(flavor).await;
+    let (alice_jid, bob_jid) = (server.jid("alice"), server.jid("bob"));
+    let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     let before = charla_core::Message::clone(
         &alice
             .core
-            .send_message(alice.account, "bob@charla.test", "while you were out")
+            .send_message(alice.account, &bob_jid, "while you were out")
             .await
             .expect("send"),
     );
-    // Give the server time to store it offline.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Once the server acked it (XEP-0198), it has stored it offline.
+    alice
+        .updated_where("offline message acked", |m| {
+            m.id == before.id && left_the_outbox(m.state)
+        })
+        .await;
     let mut bob = online(&server, "bob", options(&server, "bob-pw", None)).await;
     let message = bob.added("offline message").await;
     assert_eq!(message.body, "while you were out");
@@ -494,16 +543,26 @@ async fn message_to_an_offline_contact_arrives_when_they_log_in() {
         "{stamp} > {}",
         message.local_time
     );
-    assert_eq!(bob.history("alice@charla.test").len(), 1);
+    // ejabberd delivers it twice, from the offline store and again from the archive
+    // (XEP-0313 catch-up); Prosody's catch-up brings it again too. Deduplication (stanza-id,
+    // then origin-id) keeps one row, and no second `MessageAdded` is announced.
+    let later = bob.drain(Duration::from_secs(1)).await;
+    assert!(
+        !later
+            .iter()
+            .any(|e| matches!(e, Event::MessageAdded { .. })),
+        "{later:?}"
+    );
+    assert_eq!(bob.history(&alice_jid).len(), 1);
 }
 
-#[tokio::test]
-async fn messages_queued_while_offline_are_sent_on_connect() {
-    let server = pair().await;
+async fn messages_queued_while_offline_are_sent_on_connect(flavor: Flavor) {
+    let server = pair_on(flavor).await;
+    let bob_jid = server.jid("bob");
     let mut alice = Device::new(&server, "alice", WAIT);
     let queued = alice
         .core
-        .send_message(alice.account, "bob@charla.test", "queued offline")
+        .send_message(alice.account, &bob_jid, "queued offline")
         .await
         .expect("queued without a connection");
     assert_eq!(queued.state, MessageState::Pending);
@@ -529,9 +588,9 @@ fn left_the_outbox(state: MessageState) -> bool {
     )
 }
 
-#[tokio::test]
-async fn pending_messages_survive_a_restart_and_are_sent_once() {
-    let server = pair().await;
+async fn pending_messages_survive_a_restart_and_are_sent_once(flavor: Flavor) {
+    let server = pair_on(flavor).await;
+    let (alice_jid, bob_jid) = (server.jid("alice"), server.jid("bob"));
     let mut bob = online(&server, "bob", options(&server, "bob-pw", None)).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("charla.sqlite3");
@@ -539,7 +598,7 @@ async fn pending_messages_survive_a_restart_and_are_sent_once() {
         let (core, _events) = Core::open(&db).expect("open");
         let account = core.add_account(&server.jid("alice")).expect("account");
         let queued = core
-            .send_message(account, "bob@charla.test", "written before a crash")
+            .send_message(account, &bob_jid, "written before a crash")
             .await
             .expect("queued offline");
         assert_eq!(queued.state, MessageState::Pending);
@@ -579,24 +638,22 @@ async fn pending_messages_survive_a_restart_and_are_sent_once() {
             .any(|e| matches!(e, Event::MessageAdded { .. })),
         "{later:?}"
     );
-    assert_eq!(bob.history("alice@charla.test").len(), 1);
-    let rows = core
-        .history(account, "bob@charla.test", None, 10)
-        .expect("history");
+    assert_eq!(bob.history(&alice_jid).len(), 1);
+    let rows = core.history(account, &bob_jid, None, 10).expect("history");
     assert_eq!(rows.len(), 1);
     assert!(left_the_outbox(rows[0].state), "{:?}", rows[0].state);
 }
 
-#[tokio::test]
-async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event() {
-    let server = TestServer::builder()
+async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event(flavor: Flavor) {
+    let server = Server::builder(flavor)
         .user("alice", "alice-pw")
         .user("bob", "bob-pw")
         .user("mallory", "mallory-pw")
         .mutual("alice", "bob", None)
         .start()
         .await
-        .expect("prosody");
+        .expect("server");
+    let (alice_jid, bob_jid) = (server.jid("alice"), server.jid("bob"));
     let mut alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
     let alice_full = alice.bound_jid().await;
     alice
@@ -611,32 +668,41 @@ async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event() {
         // An unsolicited IQ result with a guessed id.
         format!("<iq type='result' id='roster1' to='{alice_full}'><query xmlns='jabber:iq:roster'><item jid='eve@evil.test' subscription='both'/></query></iq>"),
         // Invalid attribute values and structures.
-        "<message type='bogus' to='alice@charla.test'><body>x</body></message>".into(),
+        format!("<message type='bogus' to='{alice_jid}'><body>x</body></message>"),
         format!("<presence to='{alice_full}'><show>sleepy</show></presence>"),
         format!("<presence to='{alice_full}'><priority>9999</priority></presence>"),
-        "<message type='chat' to='alice@charla.test'><body></body></message>".into(),
-        "<message type='chat' to='alice@charla.test'><body>   </body></message>".into(),
-        "<message type='headline' to='alice@charla.test'><body>spam</body></message>".into(),
-        format!("<message type='chat' to='alice@charla.test'>{nested}</message>"),
-        "<message type='error' id='nope' to='alice@charla.test'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>".into(),
+        format!("<message type='chat' to='{alice_jid}'><body></body></message>"),
+        format!("<message type='chat' to='{alice_jid}'><body>   </body></message>"),
+        format!("<message type='headline' to='{alice_jid}'><body>spam</body></message>"),
+        format!("<message type='chat' to='{alice_jid}'>{nested}</message>"),
+        format!("<message type='error' id='nope' to='{alice_jid}'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"),
         format!("<iq type='get' id='q1' to='{alice_full}'><unknown xmlns='urn:evil'/></iq>"),
     ];
     for xml in &hostile {
         mallory.send(xml).await;
     }
     mallory
-        .send("<message type='chat' to='alice@charla.test' id='sentinel'><body>sentinel</body></message>")
+        .send(&format!(
+            "<message type='chat' to='{alice_jid}' id='sentinel'><body>sentinel</body></message>"
+        ))
         .await;
-    let Event::MessageAdded { message, .. } = alice
-        .wait_for("any message", |e| {
-            !matches!(e, Event::PresenceChanged { .. })
-        })
-        .await
-    else {
-        panic!("a hostile stanza produced an event")
+    let not_presence = |e: &Event| !matches!(e, Event::PresenceChanged { .. });
+    let mut first = alice.wait_for("any message", not_presence).await;
+    if flavor == Flavor::Ejabberd {
+        // ejabberd reads a message type it does not know as `normal` (RFC 6121 §5.2.2 lets a
+        // receiver do that) and passes it on as a valid message, which Charla shows; Prosody
+        // passes `type='bogus'` through unchanged, and Charla drops it.
+        let Event::MessageAdded { message, .. } = &first else {
+            panic!("a hostile stanza produced {first:?}")
+        };
+        assert_eq!(message.body, "x");
+        first = alice.wait_for("any message", not_presence).await;
+    }
+    let Event::MessageAdded { message, .. } = first else {
+        panic!("a hostile stanza produced {first:?}")
     };
     assert_eq!(message.body, "sentinel");
-    assert_eq!(message.peer, "mallory@charla.test");
+    assert_eq!(message.peer, server.jid("mallory"));
     assert_eq!(
         alice.core.contacts(alice.account).expect("contacts"),
         roster_before
@@ -644,10 +710,24 @@ async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event() {
     // The session is still alive and answers.
     alice
         .core
-        .send_message(alice.account, "bob@charla.test", "still here")
+        .send_message(alice.account, &bob_jid, "still here")
         .await
         .expect("send");
     alice
         .updated_where("still sending", |m| left_the_outbox(m.state))
         .await;
 }
+
+both_servers!(
+    login_goes_online_and_receives_the_roster,
+    direct_tls_login_works,
+    answers_disco_ping_and_advertises_caps,
+    wrong_password_is_an_auth_error_without_retries,
+    contact_comes_online_changes_status_and_goes_offline,
+    going_offline_and_back_needs_no_password,
+    message_is_delivered_and_stored_exactly_once_on_each_side,
+    message_to_an_offline_contact_arrives_when_they_log_in,
+    messages_queued_while_offline_are_sent_on_connect,
+    pending_messages_survive_a_restart_and_are_sent_once,
+    hostile_and_malformed_stanzas_cause_no_panic_and_no_event,
+);

@@ -3,13 +3,20 @@
 //! is noticed by the keepalive, a stream the server lost (`<failed/>` after a restart) is
 //! bound again and its unacknowledged messages resent with a delay stamp (XEP-0203), and a
 //! message the client read but could not commit comes back from the archive (XEP-0313).
+//!
+//! Every test runs on Prosody and on ejabberd, except the one that restarts the server (the
+//! binary's ejabberd is shared by its tests): it runs on Prosody only.
 
 use std::time::Duration;
 
 use charla_core::{ConnectionState, Event, Keepalive, MessageState};
-use charla_tests::{is_online, options, Device, Proxy, RawClient, TestServer};
+use charla_tests::{
+    both_servers, is_online, options, Device, Flavor, Proxy, RawClient, Server, TestServer,
+    XmppServer,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
+/// alice and bob on the Prosody of the test that restarts it.
 const ALICE: &str = "alice@charla.test";
 const BOB: &str = "bob@charla.test";
 
@@ -23,7 +30,15 @@ async fn server() -> TestServer {
         .expect("prosody")
 }
 
-async fn proxy(server: &TestServer) -> Proxy {
+async fn server_on(flavor: Flavor) -> Server {
+    Server::builder(flavor)
+        .mutual_pair("alice", "bob")
+        .start()
+        .await
+        .expect("server")
+}
+
+async fn proxy<S: XmppServer + ?Sized>(server: &S) -> Proxy {
     let target = format!("{}:{}", server.host(), server.c2s_port());
     Proxy::start(target.parse().expect("address"))
         .await
@@ -31,7 +46,7 @@ async fn proxy(server: &TestServer) -> Proxy {
 }
 
 /// alice online through `proxy`, noticing a dead link after 1 s + 1 s of silence.
-async fn alice_via(server: &TestServer, proxy: &Proxy) -> Device {
+async fn alice_via<S: XmppServer + ?Sized>(server: &S, proxy: &Proxy) -> Device {
     let mut alice = Device::new(server, "alice", WAIT);
     let mut opts = options(server, "alice-pw", Some(proxy.port()));
     opts.keepalive = Keepalive {
@@ -49,13 +64,8 @@ fn chat(to: &str, id: &str, body: &str) -> String {
     )
 }
 
-/// Waits until alice's stored message `id` is in `state` (the update may come before or
-/// after other events).
-async fn reaches(alice: &mut Device, id: charla_core::MessageId, state: MessageState) {
-    reaches_in(alice, BOB, id, state).await
-}
-
-/// [`reaches`] for a message to `peer`.
+/// Waits until alice's stored message `id` to `peer` is in `state` (the update may come
+/// before or after other events).
 async fn reaches_in(
     alice: &mut Device,
     peer: &str,
@@ -79,13 +89,14 @@ async fn reaches_in(
     }
 }
 
-fn bodies(alice: &Device) -> Vec<String> {
-    alice.history(BOB).into_iter().map(|m| m.body).collect()
+fn bodies(alice: &Device, peer: &str) -> Vec<String> {
+    alice.history(peer).into_iter().map(|m| m.body).collect()
 }
 
-#[tokio::test]
-async fn a_reset_link_resumes_and_loses_or_doubles_nothing() {
-    let server = server().await;
+async fn a_reset_link_resumes_and_loses_or_doubles_nothing(flavor: Flavor) {
+    let server = server_on(flavor).await;
+    let (alice_owned, bob_owned) = (server.jid("alice"), server.jid("bob"));
+    let (alice_jid, bob_jid) = (alice_owned.as_str(), bob_owned.as_str());
     let proxy = proxy(&server).await;
     let mut alice = alice_via(&server, &proxy).await;
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
@@ -93,30 +104,32 @@ async fn a_reset_link_resumes_and_loses_or_doubles_nothing() {
 
     assert_eq!(proxy.kill(), 1, "alice's one connection");
     // While alice is cut off: bob writes to her, she writes to him.
-    bob.send(&chat(ALICE, "b1", "while you were away")).await;
+    bob.send(&chat(alice_jid, "b1", "while you were away"))
+        .await;
     let sent = alice
         .core
-        .send_message(alice.account, BOB, "and while I was away")
+        .send_message(alice.account, bob_jid, "and while I was away")
         .await
         .expect("queued");
     alice.wait_for("back online", is_online).await;
     let got = alice.added("bob's message").await;
     assert_eq!(got.body, "while you were away");
-    reaches(&mut alice, sent.id, MessageState::Sent).await;
+    reaches_in(&mut alice, bob_jid, sent.id, MessageState::Sent).await;
     let seen = bob.read_until("and while I was away").await;
     assert_eq!(seen.matches("and while I was away").count(), 1, "{seen}");
     // A second copy would show up within a second.
     let more = bob.read_for(Duration::from_secs(1)).await;
     assert!(!more.contains("and while I was away"), "doubled: {more}");
     assert!(proxy.accepted() >= 2, "alice came back through the proxy");
-    let mut all = bodies(&alice);
+    let mut all = bodies(&alice, bob_jid);
     all.sort();
     assert_eq!(all, ["and while I was away", "while you were away"]);
 }
 
-#[tokio::test]
-async fn a_stalled_link_is_noticed_and_its_message_still_sent_once() {
-    let server = server().await;
+async fn a_stalled_link_is_noticed_and_its_message_still_sent_once(flavor: Flavor) {
+    let server = server_on(flavor).await;
+    let bob_owned = server.jid("bob");
+    let bob_jid = bob_owned.as_str();
     let proxy = proxy(&server).await;
     let mut alice = alice_via(&server, &proxy).await;
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
@@ -125,7 +138,7 @@ async fn a_stalled_link_is_noticed_and_its_message_still_sent_once() {
     proxy.pause();
     let sent = alice
         .core
-        .send_message(alice.account, BOB, "into the void")
+        .send_message(alice.account, bob_jid, "into the void")
         .await
         .expect("queued");
     // Nothing moves: the keepalive (1 s idle, 1 s to answer) gives up on the link.
@@ -142,7 +155,7 @@ async fn a_stalled_link_is_noticed_and_its_message_still_sent_once() {
         .await;
     proxy.resume();
     alice.wait_for("back online", is_online).await;
-    reaches(&mut alice, sent.id, MessageState::Sent).await;
+    reaches_in(&mut alice, bob_jid, sent.id, MessageState::Sent).await;
     let seen = bob.read_until("into the void").await;
     let more = bob.read_for(Duration::from_secs(1)).await;
     assert_eq!(
@@ -172,7 +185,7 @@ async fn a_stream_the_server_lost_is_bound_again_and_resends_with_a_delay_stamp(
     proxy.resume();
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
     bob.send("<presence/>").await;
-    reaches(&mut alice, sent.id, MessageState::Sent).await;
+    reaches_in(&mut alice, BOB, sent.id, MessageState::Sent).await;
 
     let seen = bob.read_until("</message>").await;
     assert!(seen.contains("written before the restart"), "{seen}");
@@ -210,14 +223,15 @@ fn now_ms() -> i64 {
     i64::try_from(since.as_millis()).expect("ms")
 }
 
-#[tokio::test]
-async fn a_message_read_but_not_committed_comes_back_from_the_archive() {
-    let server = server().await;
+async fn a_message_read_but_not_committed_comes_back_from_the_archive(flavor: Flavor) {
+    let server = server_on(flavor).await;
+    let (alice_owned, bob_owned) = (server.jid("alice"), server.jid("bob"));
+    let (alice_jid, bob_jid) = (alice_owned.as_str(), bob_owned.as_str());
     let mut alice = Device::new(&server, "alice", WAIT);
     alice.login(options(&server, "alice-pw", None)).await;
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
     // One message first: the catch-up baseline is taken and alice is caught up.
-    bob.send(&chat(ALICE, "b0", "first")).await;
+    bob.send(&chat(alice_jid, "b0", "first")).await;
     assert_eq!(alice.added("first").await.body, "first");
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -225,14 +239,15 @@ async fn a_message_read_but_not_committed_comes_back_from_the_archive() {
     // (and acknowledges the stanza to the server) but cannot commit it.
     let blocker = rusqlite::Connection::open(alice.db()).expect("open");
     blocker.execute_batch("BEGIN EXCLUSIVE").expect("lock");
-    bob.send(&chat(ALICE, "b1", "read but not committed")).await;
+    bob.send(&chat(alice_jid, "b1", "read but not committed"))
+        .await;
     alice
         .wait_for("the failed commit", |e| matches!(e, Event::Error { .. }))
         .await;
     blocker.execute_batch("ROLLBACK").expect("unlock");
     drop(blocker);
     // A later message commits fine, but must not move the archive position past the lost one.
-    bob.send(&chat(ALICE, "b2", "after the lock")).await;
+    bob.send(&chat(alice_jid, "b2", "after the lock")).await;
     assert_eq!(alice.added("after").await.body, "after the lock");
 
     alice.logout().await;
@@ -243,18 +258,18 @@ async fn a_message_read_but_not_committed_comes_back_from_the_archive() {
     let receipts = bob.read_until("id='b1'").await;
     assert!(receipts.contains("urn:xmpp:receipts"), "{receipts}");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let all = bodies(&alice);
+    let all = bodies(&alice, bob_jid);
     for body in ["first", "read but not committed", "after the lock"] {
         assert_eq!(all.iter().filter(|b| *b == body).count(), 1, "{all:?}");
     }
 }
 
-#[tokio::test]
-async fn a_bounced_message_fails_with_the_reason_and_a_retry_sends_it() {
-    let server = server().await;
+async fn a_bounced_message_fails_with_the_reason_and_a_retry_sends_it(flavor: Flavor) {
+    let server = server_on(flavor).await;
     let mut alice = Device::new(&server, "alice", WAIT);
     alice.login(options(&server, "alice-pw", None)).await;
-    let to = "carol@charla.test";
+    let carol_owned = server.jid("carol");
+    let to = carol_owned.as_str();
     let sent = alice
         .core
         .send_message(alice.account, to, "are you there?")
@@ -299,3 +314,10 @@ async fn a_bounced_message_fails_with_the_reason_and_a_retry_sends_it() {
     carol.send("<presence/>").await;
     carol.read_until("are you there?").await;
 }
+
+both_servers!(
+    a_reset_link_resumes_and_loses_or_doubles_nothing,
+    a_stalled_link_is_noticed_and_its_message_still_sent_once,
+    a_message_read_but_not_committed_comes_back_from_the_archive,
+    a_bounced_message_fails_with_the_reason_and_a_retry_sends_it,
+);

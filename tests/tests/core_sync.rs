@@ -1,4 +1,5 @@
-//! Keeping every device and both ends in step, against a real Prosody:
+//! Keeping every device and both ends in step, against real servers (each test runs on
+//! Prosody and on ejabberd):
 //! message carbons (XEP-0280), delivery receipts (XEP-0184) and displayed
 //! markers (XEP-0333), and the forged versions of each that must change
 //! nothing.
@@ -6,13 +7,13 @@
 use std::time::Duration;
 
 use charla_core::{Direction, ErrorCode, Event, MessageState};
-use charla_tests::{options, Device, RawClient, TestServer};
+use charla_tests::{both_servers, options, Device, Flavor, RawClient, Server, XmppServer};
 
 const WAIT: Duration = Duration::from_secs(15);
 
 /// Logs `user` in (password `<user>-pw`) and waits for the bound JID (returned too) and the
 /// roster, so that roster-dependent behaviour (receipts) is settled.
-async fn online_as(server: &TestServer, user: &str) -> (Device, String) {
+async fn online_as(server: &Server, user: &str) -> (Device, String) {
     let mut d = Device::new(server, user, WAIT);
     d.core
         .connect(d.account, options(server, &format!("{user}-pw"), None))
@@ -25,35 +26,32 @@ async fn online_as(server: &TestServer, user: &str) -> (Device, String) {
 }
 
 /// [`online_as`] without the JID.
-async fn online(server: &TestServer, user: &str) -> Device {
+async fn online(server: &Server, user: &str) -> Device {
     online_as(server, user).await.0
 }
 
-async fn server() -> TestServer {
-    TestServer::builder()
+async fn server(flavor: Flavor) -> Server {
+    Server::builder(flavor)
         .user("alice", "alice-pw")
         .user("bob", "bob-pw")
         .user("mallory", "mallory-pw")
         .mutual("alice", "bob", None)
         .start()
         .await
-        .expect("prosody")
+        .expect("server")
 }
 
-const ALICE: &str = "alice@charla.test";
-const BOB: &str = "bob@charla.test";
-const MALLORY: &str = "mallory@charla.test";
-
-#[tokio::test]
-async fn two_devices_of_one_account_see_the_whole_conversation() {
-    let server = server().await;
+async fn two_devices_of_one_account_see_the_whole_conversation(flavor: Flavor) {
+    let server = server(flavor).await;
+    let (alice_owned, bob_owned) = (server.jid("alice"), server.jid("bob"));
+    let (alice_jid, bob_jid) = (alice_owned.as_str(), bob_owned.as_str());
     let mut laptop = online(&server, "alice").await;
     let mut phone = online(&server, "alice").await;
     let mut bob = online(&server, "bob").await;
 
     // bob → alice reaches both devices.
     bob.core
-        .send_message(bob.account, ALICE, "to all your devices")
+        .send_message(bob.account, alice_jid, "to all your devices")
         .await
         .expect("send");
     for device in [&mut laptop, &mut phone] {
@@ -61,21 +59,21 @@ async fn two_devices_of_one_account_see_the_whole_conversation() {
             .added_where("bob's message", |m| m.body == "to all your devices")
             .await;
         assert_eq!(got.direction, Direction::In);
-        assert_eq!(got.peer, BOB);
+        assert_eq!(got.peer, bob_jid);
     }
 
     // laptop → bob shows up on the phone as our own message (sent carbon).
     let sent = laptop
         .core
-        .send_message(laptop.account, BOB, "written on the laptop")
+        .send_message(laptop.account, bob_jid, "written on the laptop")
         .await
         .expect("send");
     let copy = phone
         .added_where("sent carbon", |m| m.body == "written on the laptop")
         .await;
     assert_eq!(copy.direction, Direction::Out);
-    assert_eq!(copy.peer, BOB);
-    assert_eq!(copy.sender, ALICE);
+    assert_eq!(copy.peer, bob_jid);
+    assert_eq!(copy.sender, alice_jid);
     assert_eq!(copy.state, MessageState::Sent);
     assert_eq!(copy.origin_id, sent.origin_id);
     bob.added_where("laptop's message", |m| m.body == "written on the laptop")
@@ -91,7 +89,7 @@ async fn two_devices_of_one_account_see_the_whole_conversation() {
     // Everything is stored exactly once on each device.
     tokio::time::sleep(Duration::from_millis(500)).await;
     for device in [&laptop, &phone] {
-        let h = device.history(BOB);
+        let h = device.history(bob_jid);
         let bodies: Vec<_> = h.iter().map(|m| (m.direction, m.body.as_str())).collect();
         assert_eq!(
             bodies,
@@ -101,21 +99,34 @@ async fn two_devices_of_one_account_see_the_whole_conversation() {
             ]
         );
     }
-    assert_eq!(bob.history(ALICE).len(), 2);
+    assert_eq!(bob.history(alice_jid).len(), 2);
 }
 
-#[tokio::test]
-async fn forged_carbons_from_another_user_are_dropped() {
-    let server = server().await;
+async fn forged_carbons_from_another_user_are_dropped(flavor: Flavor) {
+    let server = server(flavor).await;
+    let (alice_owned, bob_owned, mallory_owned) = (
+        server.jid("alice"),
+        server.jid("bob"),
+        server.jid("mallory"),
+    );
+    let (alice_jid, bob_jid, mallory_jid) = (
+        alice_owned.as_str(),
+        bob_owned.as_str(),
+        mallory_owned.as_str(),
+    );
     let (mut alice, alice_full) = online_as(&server, "alice").await;
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
-    let fake_sent = "<message xmlns='jabber:client' from='alice@charla.test/laptop' \
-        to='mallory@charla.test' type='chat' id='f1'><body>fake from alice</body>\
-        <origin-id xmlns='urn:xmpp:sid:0' id='f1'/></message>";
-    let fake_received = "<message xmlns='jabber:client' from='mallory@charla.test/x' \
-        to='alice@charla.test' type='chat' id='f2'><body>fake from mallory</body></message>";
-    for to in [ALICE, alice_full.as_str()] {
-        for (kind, inner) in [("sent", fake_sent), ("received", fake_received)] {
+    let fake_sent = format!(
+        "<message xmlns='jabber:client' from='{alice_jid}/laptop' \
+         to='{mallory_jid}' type='chat' id='f1'><body>fake from alice</body>\
+         <origin-id xmlns='urn:xmpp:sid:0' id='f1'/></message>"
+    );
+    let fake_received = format!(
+        "<message xmlns='jabber:client' from='{mallory_jid}/x' \
+         to='{alice_jid}' type='chat' id='f2'><body>fake from mallory</body></message>"
+    );
+    for to in [alice_jid, alice_full.as_str()] {
+        for (kind, inner) in [("sent", &fake_sent), ("received", &fake_received)] {
             bob.send(&format!(
                 "<message to='{to}' type='chat'><{kind} xmlns='urn:xmpp:carbons:2'>\
                  <forwarded xmlns='urn:xmpp:forward:0'>{inner}</forwarded></{kind}></message>"
@@ -125,13 +136,13 @@ async fn forged_carbons_from_another_user_are_dropped() {
     }
     // A forged carbon with a body of its own is not read as bob's message either.
     bob.send(&format!(
-        "<message to='{ALICE}' type='chat'><body>wrapper body</body>\
+        "<message to='{alice_jid}' type='chat'><body>wrapper body</body>\
          <sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>{fake_sent}\
          </forwarded></sent></message>"
     ))
     .await;
     bob.send(&format!(
-        "<message to='{ALICE}' type='chat' id='s1'><body>sentinel</body></message>"
+        "<message to='{alice_jid}' type='chat' id='s1'><body>sentinel</body></message>"
     ))
     .await;
     let first = alice
@@ -143,19 +154,20 @@ async fn forged_carbons_from_another_user_are_dropped() {
         panic!("a forged carbon produced {first:?}")
     };
     assert_eq!(message.body, "sentinel");
-    assert_eq!(message.peer, BOB);
-    assert!(alice.history(MALLORY).is_empty());
-    assert_eq!(alice.history(BOB).len(), 1);
+    assert_eq!(message.peer, bob_jid);
+    assert!(alice.history(mallory_jid).is_empty());
+    assert_eq!(alice.history(bob_jid).len(), 1);
 }
 
-#[tokio::test]
-async fn receipt_from_the_peer_marks_the_message_delivered() {
-    let server = server().await;
+async fn receipt_from_the_peer_marks_the_message_delivered(flavor: Flavor) {
+    let server = server(flavor).await;
+    let bob_owned = server.jid("bob");
+    let bob_jid = bob_owned.as_str();
     let mut alice = online(&server, "alice").await;
     let mut bob = online(&server, "bob").await;
     let sent = alice
         .core
-        .send_message(alice.account, BOB, "did you get this?")
+        .send_message(alice.account, bob_jid, "did you get this?")
         .await
         .expect("send");
     let got = bob
@@ -165,34 +177,45 @@ async fn receipt_from_the_peer_marks_the_message_delivered() {
     alice
         .updated_to("delivered", sent.id, MessageState::Delivered)
         .await;
-    let stored = alice.history(BOB).pop().expect("stored");
+    let stored = alice.history(bob_jid).pop().expect("stored");
     assert_eq!(stored.state, MessageState::Delivered);
     // A late server ack does not move it back to `sent`.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        alice.history(BOB).pop().expect("stored").state,
+        alice.history(bob_jid).pop().expect("stored").state,
         MessageState::Delivered
     );
 }
 
-#[tokio::test]
-async fn receipts_are_answered_for_contacts_only() {
-    let server = server().await;
+async fn receipts_are_answered_for_contacts_only(flavor: Flavor) {
+    let server = server(flavor).await;
+    let (alice_owned, bob_owned, mallory_owned) = (
+        server.jid("alice"),
+        server.jid("bob"),
+        server.jid("mallory"),
+    );
+    let (alice_jid, bob_jid, mallory_jid) = (
+        alice_owned.as_str(),
+        bob_owned.as_str(),
+        mallory_owned.as_str(),
+    );
     let mut alice = online(&server, "alice").await;
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
     let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
     let ask = |id: &str| {
         format!(
-            "<message to='{ALICE}' type='chat' id='{id}'><body>receipt please</body>\
+            "<message to='{alice_jid}' type='chat' id='{id}'><body>receipt please</body>\
              <request xmlns='urn:xmpp:receipts'/></message>"
         )
     };
     mallory.send(&ask("from-mallory")).await;
     alice
-        .added_where("mallory's message", |m| m.peer == MALLORY)
+        .added_where("mallory's message", |m| m.peer == mallory_jid)
         .await;
     bob.send(&ask("from-bob")).await;
-    alice.added_where("bob's message", |m| m.peer == BOB).await;
+    alice
+        .added_where("bob's message", |m| m.peer == bob_jid)
+        .await;
     let receipt = bob.read_until("from-bob").await;
     assert!(receipt.contains("urn:xmpp:receipts"), "{receipt}");
     let to_mallory = mallory.read_for(Duration::from_secs(2)).await;
@@ -202,27 +225,28 @@ async fn receipts_are_answered_for_contacts_only() {
     );
 }
 
-#[tokio::test]
-async fn forged_receipts_and_markers_change_nothing() {
-    let server = server().await;
+async fn forged_receipts_and_markers_change_nothing(flavor: Flavor) {
+    let server = server(flavor).await;
+    let (alice_owned, bob_owned) = (server.jid("alice"), server.jid("bob"));
+    let (alice_jid, bob_jid) = (alice_owned.as_str(), bob_owned.as_str());
     let mut alice = online(&server, "alice").await;
     // bob is offline, so only a forger could acknowledge the message.
     let sent = alice
         .core
-        .send_message(alice.account, BOB, "for bob's eyes")
+        .send_message(alice.account, bob_jid, "for bob's eyes")
         .await
         .expect("send");
     alice.updated_to("sent", sent.id, MessageState::Sent).await;
     let origin = sent.origin_id.clone().expect("origin-id");
     let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
     let forged = [
-        format!("<message to='{ALICE}' type='chat'><received xmlns='urn:xmpp:receipts' id='{origin}'/></message>"),
-        format!("<message to='{ALICE}' type='chat'><displayed xmlns='urn:xmpp:chat-markers:0' id='{origin}'/></message>"),
-        format!("<message to='{ALICE}'><received xmlns='urn:xmpp:receipts' id='{origin}'/></message>"),
+        format!("<message to='{alice_jid}' type='chat'><received xmlns='urn:xmpp:receipts' id='{origin}'/></message>"),
+        format!("<message to='{alice_jid}' type='chat'><displayed xmlns='urn:xmpp:chat-markers:0' id='{origin}'/></message>"),
+        format!("<message to='{alice_jid}'><received xmlns='urn:xmpp:receipts' id='{origin}'/></message>"),
         // The same, dressed up as a carbon of bob's receipt.
-        format!("<message to='{ALICE}' type='chat'><received xmlns='urn:xmpp:carbons:2'>\
-            <forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='bob@charla.test/phone' \
-            to='alice@charla.test' type='chat'><received xmlns='urn:xmpp:receipts' id='{origin}'/>\
+        format!("<message to='{alice_jid}' type='chat'><received xmlns='urn:xmpp:carbons:2'>\
+            <forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='{bob_jid}/phone' \
+            to='{alice_jid}' type='chat'><received xmlns='urn:xmpp:receipts' id='{origin}'/>\
             <displayed xmlns='urn:xmpp:chat-markers:0' id='{origin}'/></message></forwarded></received></message>"),
     ];
     for xml in &forged {
@@ -230,7 +254,7 @@ async fn forged_receipts_and_markers_change_nothing() {
     }
     mallory
         .send(&format!(
-            "<message to='{ALICE}' type='chat'><body>sentinel</body></message>"
+            "<message to='{alice_jid}' type='chat'><body>sentinel</body></message>"
         ))
         .await;
     let first = alice
@@ -243,7 +267,7 @@ async fn forged_receipts_and_markers_change_nothing() {
         "a forged acknowledgement produced {first:?}"
     );
     assert_eq!(
-        alice.history(BOB).pop().expect("stored").state,
+        alice.history(bob_jid).pop().expect("stored").state,
         MessageState::Sent
     );
 
@@ -256,14 +280,23 @@ async fn forged_receipts_and_markers_change_nothing() {
         .await;
 }
 
-#[tokio::test]
-async fn displayed_marker_from_the_peer_marks_the_message_displayed() {
-    let server = server().await;
+async fn displayed_marker_from_the_peer_marks_the_message_displayed(flavor: Flavor) {
+    let server = server(flavor).await;
+    let (alice_owned, bob_owned, mallory_owned) = (
+        server.jid("alice"),
+        server.jid("bob"),
+        server.jid("mallory"),
+    );
+    let (alice_jid, bob_jid, mallory_jid) = (
+        alice_owned.as_str(),
+        bob_owned.as_str(),
+        mallory_owned.as_str(),
+    );
     let mut alice = online(&server, "alice").await;
     let mut bob = online(&server, "bob").await;
     let sent = alice
         .core
-        .send_message(alice.account, BOB, "read me")
+        .send_message(alice.account, bob_jid, "read me")
         .await
         .expect("send");
     let got = bob
@@ -276,10 +309,10 @@ async fn displayed_marker_from_the_peer_marks_the_message_displayed() {
     // Only an incoming message of that conversation can be marked.
     let own = bob
         .core
-        .send_message(bob.account, ALICE, "my own")
+        .send_message(bob.account, alice_jid, "my own")
         .await
         .expect("send");
-    for (peer, id) in [(MALLORY, got.id), (ALICE, own.id)] {
+    for (peer, id) in [(mallory_jid, got.id), (alice_jid, own.id)] {
         let err = bob
             .core
             .mark_displayed(bob.account, peer, id)
@@ -289,13 +322,13 @@ async fn displayed_marker_from_the_peer_marks_the_message_displayed() {
     }
 
     bob.core
-        .mark_displayed(bob.account, ALICE, got.id)
+        .mark_displayed(bob.account, alice_jid, got.id)
         .await
         .expect("marker");
     alice
         .updated_to("displayed", sent.id, MessageState::Displayed)
         .await;
-    let h = alice.history(BOB);
+    let h = alice.history(bob_jid);
     assert_eq!(h.len(), 2, "{h:?}");
     assert_eq!(h[0].state, MessageState::Displayed);
     // Nothing else about it changes afterwards (no downgrade to delivered).
@@ -311,8 +344,17 @@ async fn displayed_marker_from_the_peer_marks_the_message_displayed() {
     bob.core.disconnect(bob.account).await;
     let err = bob
         .core
-        .mark_displayed(bob.account, ALICE, got.id)
+        .mark_displayed(bob.account, alice_jid, got.id)
         .await
         .expect_err("offline");
     assert_eq!(err.code, ErrorCode::NotConnected);
 }
+
+both_servers!(
+    two_devices_of_one_account_see_the_whole_conversation,
+    forged_carbons_from_another_user_are_dropped,
+    receipt_from_the_peer_marks_the_message_delivered,
+    receipts_are_answered_for_contacts_only,
+    forged_receipts_and_markers_change_nothing,
+    displayed_marker_from_the_peer_marks_the_message_displayed,
+);

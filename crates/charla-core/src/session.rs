@@ -328,6 +328,8 @@ struct Session {
     /// Stanzas waiting for room in the stream's queue (see [`Session::out`]).
     backlog: std::collections::VecDeque<(Stanza, Track)>,
     sm_enabled: bool,
+    /// The server keeps subscription pre-approvals (RFC 6121 §3.4).
+    pre_approval: bool,
     caps: xmpp_parsers::caps::Caps,
     /// The server stamps stanza-ids (`urn:xmpp:sid:0` on our account).
     sid_trusted: bool,
@@ -387,6 +389,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         backlog: Default::default(),
         older: None,
         sm_enabled: false,
+        pre_approval: false,
         caps: disco::caps(),
         sid_trusted: false,
         presence_sent: false,
@@ -428,6 +431,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                 Some(StreamEvent::Stream(Link::Reset { bound_jid, features })) => {
                     online_once.store(true, Ordering::SeqCst);
                     session.sm_enabled = features.stream_management.is_some();
+                    session.pre_approval = subscription::pre_approval(&features);
                     session.link_up = true;
                     lost_in_a_row = 0;
                     session.on_bound(&stream, bound_jid).await;
@@ -1816,10 +1820,7 @@ impl Session {
         let (set, then) = match op {
             RosterOp::Add { jid, name, groups } => (
                 subscription::item(&jid, name.as_deref(), &groups),
-                vec![
-                    subscription::presence(&jid, Type::Subscribe),
-                    subscription::presence(&jid, Type::Subscribed),
-                ],
+                subscription::on_add(&jid, self.pre_approval),
             ),
             RosterOp::Edit { jid, name, groups } => {
                 (subscription::item(&jid, name.as_deref(), &groups), vec![])
@@ -1870,6 +1871,20 @@ impl Session {
 
     async fn on_presence(&mut self, stream: &StanzaStream, p: Presence) {
         if let Some(jid) = subscription::request(&p, &self.own) {
+            let entry = self
+                .store(|s| s.contacts(self.account))
+                .ok()
+                .and_then(|all| all.into_iter().find(|c| c.jid == jid.as_str()));
+            if subscription::accepted_by_adding(entry.as_ref()) {
+                // We added them: the answer is the pre-approval the server
+                // could not keep.
+                self.out(
+                    stream,
+                    subscription::presence(&jid, xmpp_parsers::presence::Type::Subscribed).into(),
+                    Track::None,
+                );
+                return;
+            }
             return self
                 .emit(Event::SubscriptionRequest {
                     account: self.account,
