@@ -273,15 +273,11 @@ mod a_profile_set_by_alice_is_read_by_bob {
         super::a_profile_set_by_alice_is_read_by_bob(Flavor::Prosody).await
     }
 
-    /// Charla loses the other fields of alice's vCard4 on ejabberd: ejabberd answers a PEP
-    /// items query with `max_items` (how `vcard.rs` asks for the vCard4) with an RSM `<set/>`
-    /// (XEP-0059) inside `<pubsub/>`, which xmpp-parsers 0.23 refuses ("Unknown child in pubsub
-    /// element"), so `set_profile` reads no current vCard4 and publishes one with only the name
-    /// and nickname (and `profile` falls back to vcard-temp). Avatar data, asked for by item id,
-    /// comes without the `<set/>` and works. The fix belongs in `vcard.rs`: drop the RSM child
-    /// before parsing.
+    /// ejabberd answers a PEP items query with `max_items` (how `vcard.rs` asks for the
+    /// vCard4) with an RSM `<set/>` (XEP-0059) inside `<pubsub/>`, which xmpp-parsers 0.23
+    /// refuses ("Unknown child in pubsub element"); `pubsub::parse` drops it first. Before,
+    /// `set_profile` read no current vCard4 here and lost its other fields.
     #[tokio::test]
-    #[ignore = "Charla bug on ejabberd: PEP items answers with an RSM <set/> are not parsed"]
     async fn ejabberd() {
         super::a_profile_set_by_alice_is_read_by_bob(Flavor::Ejabberd).await
     }

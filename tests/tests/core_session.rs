@@ -110,13 +110,18 @@ fn ejabberd_mechanism(server: &Server, user: &str) -> Option<String> {
 }
 
 /// Charla logs in with SCRAM, never PLAIN, though ejabberd offers both (and its log says
-/// which was used). Ignored until the client's SASL choice is fixed in `c2s.rs` (issue 14):
-/// today tokio-xmpp's login picks PLAIN here.
+/// which was used). ejabberd 23.01 offers `SCRAM-SHA-1-PLUS` on TLS 1.3 but lists no
+/// XEP-0440 binding types and refuses tls-exporter ("Invalid channel binding": it binds only
+/// tls-unique, which TLS 1.3 lacks), so Charla uses plain `SCRAM-SHA-1` with the GS2 flag `n`.
+/// Before issue 14 Charla used PLAIN here.
 #[tokio::test]
-#[ignore = "Charla still logs in with PLAIN on ejabberd; the SCRAM fix in c2s.rs is pending"]
 async fn login_on_ejabberd_uses_scram() {
     let server = pair_on(Flavor::Ejabberd).await;
-    let _alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
+    let alice = online(&server, "alice", options(&server, "alice-pw", None)).await;
+    assert_eq!(
+        alice.core.login_mechanism(alice.account).as_deref(),
+        Some("SCRAM-SHA-1")
+    );
     // ejabberd's logger writes asynchronously: wait for the line.
     let deadline = std::time::Instant::now() + WAIT;
     let mechanism = loop {
@@ -129,10 +134,7 @@ async fn login_on_ejabberd_uses_scram() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert!(
-        mechanism.starts_with("SCRAM-SHA-"),
-        "logged in with {mechanism}"
-    );
+    assert_eq!(mechanism, "SCRAM-SHA-1", "the server's log");
 }
 
 async fn direct_tls_login_works(flavor: Flavor) {

@@ -192,7 +192,7 @@ pub(crate) fn vcard_request(id: String, from: &BareJid) -> Iq {
 /// The image in a PEP data answer, if it is an image no larger than
 /// [`MAX_BYTES`] whose SHA-1 is `hash`.
 pub(crate) fn parse_data(payload: Option<Element>, hash: &str) -> Option<Vec<u8>> {
-    let PubSub::Items(items) = PubSub::try_from(payload?).ok()? else {
+    let PubSub::Items(items) = crate::pubsub::parse(payload?)? else {
         return None;
     };
     let item = items

@@ -27,6 +27,7 @@ mod iq;
 mod last;
 mod mam;
 pub mod presence;
+mod pubsub;
 mod receipts;
 pub mod register;
 mod roster;

@@ -51,7 +51,7 @@ pub(crate) fn vcard4_request() -> PubSub {
 
 /// The `<vcard/>` in a vCard4 PEP answer (`None` if there is none).
 pub(crate) fn vcard4_of_items(payload: Option<Element>) -> Option<Element> {
-    let PubSub::Items(items) = PubSub::try_from(payload?).ok()? else {
+    let PubSub::Items(items) = crate::pubsub::parse(payload?)? else {
         return None;
     };
     let vcard = items.items.into_iter().last()?.payload?;
