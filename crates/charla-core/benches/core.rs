@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use charla_core::{Core, Direction, MessageId, RosterEntry, Show, Store, Subscription};
+use charla_core::{Bounded, Core, Direction, MessageId, RosterEntry, Show, Store, Subscription};
 use charla_store::{AccountId, InsertOutcome, NewMessage};
 use futures::StreamExt;
 use tokio_xmpp::xmlstream::{initiate_stream, StreamHeader, Timeouts, XmppStreamElement};
@@ -96,16 +96,29 @@ fn stream_bytes(stanzas: &[String]) -> Vec<u8> {
     bytes
 }
 
+/// Whether the bytes pass Charla's bounds on depth, attributes and size first, as on every
+/// connection (`Off` only to measure what the bounds cost).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bounds {
+    On,
+    Off,
+}
+
 /// Reads `stream` (from [`stream_bytes`]) with tokio-xmpp's XML stream, the parser and stanza
 /// types the session's connection uses (one parser for the whole stream, each stanza built
 /// straight from its events), and hands each stanza to `each`; returns how many there were.
 fn read_stream(
     runtime: &tokio::runtime::Runtime,
     stream: &[u8],
+    bounds: Bounds,
     mut each: impl FnMut(Stanza),
 ) -> usize {
     runtime.block_on(async {
-        let io = tokio::io::join(tokio::io::BufReader::new(stream), tokio::io::sink());
+        let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match bounds {
+            Bounds::On => Box::new(Bounded::new(stream)),
+            Bounds::Off => Box::new(stream),
+        };
+        let io = tokio::io::join(tokio::io::BufReader::new(reader), tokio::io::sink());
         let mut stanzas = initiate_stream(
             io,
             ns::JABBER_CLIENT,
@@ -223,6 +236,7 @@ fn bench_ingest(runs: usize) {
     let mut batched = Vec::new();
     let mut per_message = Vec::new();
     let mut parse_only = Vec::new();
+    let mut parse_unbounded = Vec::new();
     let mut commit_batched = Vec::new();
     let mut commit_only = Vec::new();
     for _ in 0..runs {
@@ -239,7 +253,7 @@ fn bench_ingest(runs: usize) {
                 .count();
             burst.clear();
         };
-        let read = read_stream(&runtime, &stream, |stanza| {
+        let read = read_stream(&runtime, &stream, Bounds::On, |stanza| {
             burst.push(row(stanza, &own, account));
             if burst.len() == BURST {
                 commit(&mut burst);
@@ -257,7 +271,7 @@ fn bench_ingest(runs: usize) {
         let (_dir, _path, mut store) = fresh_store();
         let account = store.upsert_account(OWN).expect("account");
         let started = Instant::now();
-        let read = read_stream(&runtime, &stream, |stanza| {
+        let read = read_stream(&runtime, &stream, Bounds::On, |stanza| {
             black_box(
                 store
                     .insert_incoming(&row(stanza, &own, account))
@@ -268,16 +282,23 @@ fn bench_ingest(runs: usize) {
         per_message.push(read as f64 / started.elapsed().as_secs_f64());
 
         let started = Instant::now();
-        let read = read_stream(&runtime, &stream, |stanza| {
+        let read = read_stream(&runtime, &stream, Bounds::On, |stanza| {
             black_box(row(stanza, &own, AccountId(1)));
         });
         assert_eq!(read, INGEST_MESSAGES);
         parse_only.push(read as f64 / started.elapsed().as_secs_f64());
 
+        let started = Instant::now();
+        let read = read_stream(&runtime, &stream, Bounds::Off, |stanza| {
+            black_box(row(stanza, &own, AccountId(1)));
+        });
+        assert_eq!(read, INGEST_MESSAGES);
+        parse_unbounded.push(read as f64 / started.elapsed().as_secs_f64());
+
         let (_dir, _path, mut store) = fresh_store();
         let account = store.upsert_account(OWN).expect("account");
         let mut rows = Vec::with_capacity(INGEST_MESSAGES);
-        let read = read_stream(&runtime, &stream, |stanza| {
+        let read = read_stream(&runtime, &stream, Bounds::On, |stanza| {
             rows.push(row(stanza, &own, account))
         });
         assert_eq!(read, INGEST_MESSAGES);
@@ -306,9 +327,14 @@ fn bench_ingest(runs: usize) {
         &per_message,
     );
     report(
-        "ingest: read only (tokio-xmpp's stream)",
+        "ingest: read only (bounds, tokio-xmpp's stream)",
         "msg/s",
         &parse_only,
+    );
+    report(
+        "ingest: read only, without the bounds",
+        "msg/s",
+        &parse_unbounded,
     );
     report(
         "ingest: dedup+commit only, 1 tx/burst of 100",
@@ -458,7 +484,7 @@ fn bench_roster(runs: usize) {
         let started = Instant::now();
         let mut resources: HashMap<BareJid, HashMap<String, (i8, Show)>> = HashMap::new();
         let mut changed = 0usize;
-        let read = read_stream(&runtime, &stream, |stanza| {
+        let read = read_stream(&runtime, &stream, Bounds::On, |stanza| {
             let Stanza::Presence(p) = stanza else {
                 panic!("not a presence: {stanza:?}");
             };
