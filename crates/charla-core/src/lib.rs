@@ -45,9 +45,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use xmpp_parsers::jid::BareJid;
 
+pub use bounds::Bounded;
 pub use c2s::{Keepalive, ServerAddress, TlsTrust};
 pub use certificate::{CertificateProblem, CertificateReason, Fingerprint};
-pub use bounds::Bounded;
 pub use charla_store::profile;
 pub use charla_store::{
     AccountId, Direction, Message, MessageId, MessageState, RosterEntry, Store, Subscription,
