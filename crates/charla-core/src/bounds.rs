@@ -38,8 +38,9 @@ pub(crate) struct Limits {
     pub depth: u32,
     /// Attributes (namespace declarations included) on one element.
     pub attributes: u32,
-    /// Bytes of one top-level element. Avatars are the largest stanzas
-    /// Charla takes: 256 KiB of data, 342 KiB as base64.
+    /// Bytes of one top-level element. The largest stanzas Charla takes
+    /// are a big roster (about 120 bytes a contact: 4 MiB is some 30,000
+    /// contacts) and avatars (256 KiB of data, 342 KiB as base64).
     pub stanza_bytes: usize,
     /// Bytes of an over-limit stanza that are read and thrown away before
     /// the connection is given up as hostile.
@@ -50,7 +51,7 @@ pub(crate) struct Limits {
 pub(crate) const LIMITS: Limits = Limits {
     depth: 64,
     attributes: 64,
-    stanza_bytes: 1024 * 1024,
+    stanza_bytes: 4 * 1024 * 1024,
     discard_bytes: 64 * 1024 * 1024,
 };
 
