@@ -11,6 +11,8 @@ use crate::HarnessError;
 /// The modules every test server loads (besides those Prosody always loads: c2s, presence,
 /// message, iq, offline, posix).
 pub(crate) const BASE_MODULES: &[&str] = &[
+    // The harness's own: logs each login's SASL mechanism ([`AUTH_LOG_MODULE`]).
+    "charla_auth_log",
     "roster",
     "saslauth",
     "tls",
@@ -116,6 +118,10 @@ fn lua_list<S: AsRef<str>>(items: &[S]) -> String {
     format!("{{ {inner} }}")
 }
 
+/// The harness's Prosody module that logs the SASL mechanism of every login
+/// (`charla-auth <user> <mechanism>`), written beside the configuration.
+pub(crate) const AUTH_LOG_MODULE: &str = include_str!("prosody/mod_charla_auth_log.lua");
+
 /// Renders `prosody.cfg.lua`.
 pub(crate) fn render(p: &ConfigParams<'_>) -> String {
     let layout = Layout::in_dir(p.dir);
@@ -140,6 +146,7 @@ pub(crate) fn render(p: &ConfigParams<'_>) -> String {
     if p.as_root {
         cfg.push_str("run_as_root = true\nprosody_user = \"root\"\n");
     }
+    let _ = writeln!(cfg, "plugin_paths = {{ {} }}", lua_path(p.dir));
     let _ = writeln!(cfg, "pidfile = {}", lua_path(&layout.pidfile));
     let _ = writeln!(cfg, "data_path = {}", lua_path(&layout.data));
     let _ = write!(

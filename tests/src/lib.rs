@@ -101,7 +101,7 @@ pub use ejabberd::Ejabberd;
 pub use error::HarnessError;
 pub use flavor::{Flavor, Server, ServerBuilder, XmppServer};
 pub use proxy::Proxy;
-pub use raw::RawClient;
+pub use raw::{scram_sha1, RawClient};
 pub use server::{
     TestServer, TestServerBuilder, DEBUG_LOG_ENV, DEFAULT_DOMAIN, HOST, KEEP_DIRS_ENV,
 };

@@ -41,6 +41,7 @@ pub struct TestServerBuilder {
     global_config: Vec<String>,
     http_upload: bool,
     debug_log: bool,
+    allow_plain: bool,
     users: Vec<(String, String)>,
     mutual: Vec<(String, String, Option<String>)>,
     roster_names: BTreeMap<String, String>,
@@ -62,6 +63,7 @@ impl Default for TestServerBuilder {
             global_config: Vec::new(),
             http_upload: false,
             debug_log: std::env::var_os(DEBUG_LOG_ENV).is_some(),
+            allow_plain: false,
             users: Vec::new(),
             mutual: Vec::new(),
             roster_names: BTreeMap::new(),
@@ -130,6 +132,14 @@ impl TestServerBuilder {
     /// Logs at debug level instead of info (also switched on by `CHARLA_PROSODY_DEBUG`).
     pub fn debug_log(mut self, enable: bool) -> Self {
         self.debug_log = enable;
+        self
+    }
+
+    /// Lets logins use SASL PLAIN. Without it, dropping the server fails the test if any login
+    /// used anything but SCRAM (its log names each login's mechanism): Charla must never use
+    /// PLAIN on a server that offers SCRAM, and the harness's raw clients use SCRAM too.
+    pub fn allow_plain(mut self, allow: bool) -> Self {
+        self.allow_plain = allow;
         self
     }
 
@@ -243,6 +253,7 @@ impl TestServerBuilder {
             }),
             domain: self.domain.clone(),
             http_upload: self.http_upload,
+            allow_plain: self.allow_plain,
             start_timeout: self.start_timeout,
             layout,
             child: None,
@@ -309,6 +320,7 @@ pub struct TestServer {
     ports: Ports,
     domain: String,
     http_upload: bool,
+    allow_plain: bool,
     start_timeout: Duration,
     child: Option<Child>,
 }
@@ -566,6 +578,11 @@ impl TestServer {
             global_config: &b.global_config,
             as_root: process::running_as_root(),
         });
+        std::fs::write(
+            self.dir.join("mod_charla_auth_log.lua"),
+            config::AUTH_LOG_MODULE,
+        )
+        .map_err(|e| HarnessError::io("writing the harness's Prosody module", e))?;
         std::fs::write(&self.layout.config, text)
             .map_err(|e| HarnessError::io("writing the Prosody configuration", e))
     }
@@ -740,6 +757,21 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// The SASL mechanism of every successful login so far, as `(user, mechanism)`, from the
+    /// harness's Prosody module.
+    pub fn logins(&self) -> Vec<(String, String)> {
+        let log = std::fs::read_to_string(&self.layout.log).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| {
+                let rest = &line[line.find("charla-auth ")? + "charla-auth ".len()..];
+                let (user, mechanism) = rest.split_once(' ')?;
+                Some((user.to_owned(), mechanism.trim().to_owned()))
+            })
+            .collect()
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -748,6 +780,16 @@ impl Drop for TestServer {
         }
         if self.persistent {
             return;
+        }
+        let weak: Vec<(String, String)> = self
+            .logins()
+            .into_iter()
+            .filter(|(_, mechanism)| !mechanism.starts_with("SCRAM-"))
+            .collect();
+        let check = !self.allow_plain && !std::thread::panicking();
+        if check && !weak.is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+            panic!("logins without SCRAM on a server that offers it: {weak:?}");
         }
         if std::env::var_os(KEEP_DIRS_ENV).is_some() {
             eprintln!(

@@ -21,8 +21,9 @@ async fn server(plain_only: bool) -> TestServer {
         .user("alice", "alice-pw")
         .debug_log(true);
     if plain_only {
-        builder =
-            builder.host_config("disable_sasl_mechanisms = { \"SCRAM-SHA-1\", \"SCRAM-SHA-256\" }");
+        builder = builder
+            .allow_plain(true)
+            .host_config("disable_sasl_mechanisms = { \"SCRAM-SHA-1\", \"SCRAM-SHA-256\" }");
     }
     builder.start().await.expect("prosody")
 }
@@ -62,6 +63,8 @@ async fn starttls_and_direct_tls_log_in_with_scram() {
         Some("SCRAM-SHA-1")
     );
     assert_eq!(auths_in_log(&server), ["SCRAM-SHA-1", "SCRAM-SHA-1"]);
+    let alice_scram = ("alice".to_owned(), "SCRAM-SHA-1".to_owned());
+    assert_eq!(server.logins(), [alice_scram.clone(), alice_scram]);
 }
 
 #[tokio::test]

@@ -130,8 +130,8 @@ fn base64(data: &[u8]) -> String {
     out
 }
 
-/// Logs in over TLS with SASL PLAIN and binds a resource. Returns the connection and the
-/// stream features seen after TLS.
+/// Logs in over TLS with SASL SCRAM-SHA-1 and binds a resource. Returns the connection and
+/// the stream features seen after TLS.
 async fn login(
     server: &TestServer,
     user: &str,
@@ -143,15 +143,7 @@ async fn login(
         .expect("TLS handshake");
     conn.open_stream(server.domain()).await;
     let features = conn.read_until(|t| t.contains("</stream:features>")).await;
-    let auth = base64(format!("\0{user}\0{password}").as_bytes());
-    conn.send(&format!(
-        "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{auth}</auth>"
-    ))
-    .await;
-    let outcome = conn
-        .read_until(|t| t.contains("<success") || t.contains("</failure>"))
-        .await;
-    assert!(outcome.contains("<success"), "auth failed: {outcome}");
+    charla_tests::scram_sha1(&mut conn.io, user, password, TIMEOUT).await;
     conn.open_stream(server.domain()).await;
     conn.read_until(|t| t.contains("</stream:features>")).await;
     conn.send("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
@@ -432,4 +424,35 @@ async fn drop_kills_prosody() {
     drop(server);
     // The child was reaped, so its /proc entry is gone (unless the pid was reused at once).
     assert!(!proc_dir.exists());
+}
+
+/// The suite's check that every login uses SCRAM: a PLAIN login on a server that did not allow
+/// it fails the test when the server is dropped; `allow_plain` lets it pass.
+#[tokio::test]
+async fn a_plain_login_fails_the_test_unless_allowed() {
+    for allow in [false, true] {
+        let server = TestServer::builder()
+            .user("alice", "pw")
+            .allow_plain(allow)
+            .start()
+            .await
+            .expect("start");
+        let mut conn = connect_tls(&server, false).await.expect("TLS handshake");
+        conn.open_stream(server.domain()).await;
+        conn.read_until(|t| t.contains("</stream:features>")).await;
+        let auth = base64(b"\0alice\0pw");
+        conn.send(&format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{auth}</auth>"
+        ))
+        .await;
+        conn.read_until(|t| t.contains("<success")).await;
+        // Prosody logs the login before it answers; the line may still be on its way.
+        let deadline = Instant::now() + TIMEOUT;
+        while server.logins().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(server.logins(), [("alice".to_owned(), "PLAIN".to_owned())]);
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(server)));
+        assert_eq!(dropped.is_err(), !allow, "allow_plain({allow})");
+    }
 }
