@@ -146,9 +146,11 @@ impl TlsTrust {
     }
 
     fn connector(&self, alpn: bool) -> Result<TlsConnector, LoginFailure> {
-        let mut config = self
-            .client_config()
-            .map_err(|error| LoginFailure { error, fatal: true })?;
+        let mut config = self.client_config().map_err(|error| LoginFailure {
+            error,
+            fatal: true,
+            answered: false,
+        })?;
         if alpn {
             // XEP-0368: direct TLS announces the protocol through ALPN.
             config.alpn_protocols = vec![b"xmpp-client".to_vec()];
@@ -200,6 +202,9 @@ pub(crate) struct LoginFailure {
     pub error: CoreError,
     /// Retrying cannot help (credentials, certificate, protocol).
     pub fatal: bool,
+    /// The server answered (TLS and a stream were set up) before it failed:
+    /// it is up again, so the next attempt should not wait long.
+    pub answered: bool,
 }
 
 impl LoginFailure {
@@ -207,6 +212,7 @@ impl LoginFailure {
         Self {
             error: CoreError::new(code, message),
             fatal: true,
+            answered: false,
         }
     }
 
@@ -214,6 +220,7 @@ impl LoginFailure {
         Self {
             error: CoreError::new(code, message),
             fatal: false,
+            answered: false,
         }
     }
 }
@@ -296,7 +303,25 @@ pub(crate) async fn login(cfg: &LoginConfig) -> Result<Connection, LoginFailure>
 }
 
 async fn login_inner(cfg: &LoginConfig) -> Result<Connection, LoginFailure> {
-    authenticate(cfg, reach(cfg).await?).await
+    authenticate(cfg, reach(cfg).await?)
+        .await
+        .map_err(|failure| LoginFailure {
+            answered: true,
+            ..failure
+        })
+}
+
+/// The number of the next reconnect attempt (which sets its backoff): one
+/// more after a failure, but back to the first when the server answers
+/// after failing to (it is coming back up), so it is tried again within a
+/// second instead of after a backoff grown while it was down. A server that
+/// keeps answering and failing backs off as usual.
+pub(crate) fn next_attempt(attempt: u32, failure: &LoginFailure, answered_before: bool) -> u32 {
+    if failure.answered && !answered_before {
+        1
+    } else {
+        attempt + 1
+    }
 }
 
 /// Reaches the server of `cfg.jid`, trying each endpoint in turn, and
@@ -450,6 +475,7 @@ fn tls_failure(e: io::Error, domain: &str) -> LoginFailure {
             error: CoreError::new(ErrorCode::TlsCertificate, certificate::describe(error))
                 .with_certificate(certificate::rejection(error, domain)),
             fatal: true,
+            answered: false,
         },
         Some(other) => LoginFailure::fatal(ErrorCode::Tls, format!("TLS failed: {other}")),
         None => io_failure(e),
@@ -472,7 +498,11 @@ async fn authenticate(
         pinned: cfg.trust.pin.is_some(),
         floor,
     })
-    .map_err(|error| LoginFailure { error, fatal: true })?;
+    .map_err(|error| LoginFailure {
+        error,
+        fatal: true,
+        answered: false,
+    })?;
     let user = cfg.jid.node().map(|n| n.as_str()).unwrap_or_default();
     let creds = Credentials::default()
         .with_username(user)
@@ -594,6 +624,7 @@ pub(crate) fn open(
         let nudge = nudge.clone();
         tokio::spawn(async move {
             let mut attempt = 0u32;
+            let mut answered_before = false;
             loop {
                 let result = tokio::select! {
                     r = login(&cfg) => r,
@@ -606,7 +637,8 @@ pub(crate) fn open(
                         return;
                     }
                     Err(failure) => {
-                        attempt += 1;
+                        attempt = next_attempt(attempt, &failure, answered_before);
+                        answered_before = failure.answered;
                         let give_up = failure.fatal || !online_once.load(Ordering::SeqCst);
                         let retry_in = (!give_up).then(|| backoff(attempt));
                         let _ = reports.send(Report::Failed {
@@ -685,6 +717,24 @@ mod tests {
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
         }
         assert!(backoff(30) >= MAX_BACKOFF / 2);
+    }
+
+    #[test]
+    fn the_backoff_starts_over_once_the_server_answers() {
+        let down = LoginFailure::transient(ErrorCode::Unreachable, "refused");
+        let mut attempt = 0;
+        for _ in 0..5 {
+            attempt = next_attempt(attempt, &down, false);
+        }
+        assert_eq!(attempt, 5);
+        let starting = LoginFailure {
+            answered: true,
+            ..LoginFailure::transient(ErrorCode::Protocol, "stream closed during start-up")
+        };
+        assert_eq!(next_attempt(attempt, &starting, false), 1);
+        assert!(backoff(1) <= BASE_BACKOFF);
+        // Answering and failing again and again backs off as usual.
+        assert_eq!(next_attempt(1, &starting, true), 2);
     }
 
     #[test]
