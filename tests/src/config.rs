@@ -122,6 +122,10 @@ fn lua_list<S: AsRef<str>>(items: &[S]) -> String {
 /// (`charla-auth <user> <mechanism>`), written beside the configuration.
 pub(crate) const AUTH_LOG_MODULE: &str = include_str!("prosody/mod_charla_auth_log.lua");
 
+/// The harness's Prosody module that never answers one kind of IQ (load it with
+/// `module("charla_swallow_iq")` and `host_config("charla_swallow_iq = \"<ns>:<element>\"")`).
+pub(crate) const SWALLOW_IQ_MODULE: &str = include_str!("prosody/mod_charla_swallow_iq.lua");
+
 /// Renders `prosody.cfg.lua`.
 pub(crate) fn render(p: &ConfigParams<'_>) -> String {
     let layout = Layout::in_dir(p.dir);

@@ -578,11 +578,13 @@ impl TestServer {
             global_config: &b.global_config,
             as_root: process::running_as_root(),
         });
-        std::fs::write(
-            self.dir.join("mod_charla_auth_log.lua"),
-            config::AUTH_LOG_MODULE,
-        )
-        .map_err(|e| HarnessError::io("writing the harness's Prosody module", e))?;
+        for (file, source) in [
+            ("mod_charla_auth_log.lua", config::AUTH_LOG_MODULE),
+            ("mod_charla_swallow_iq.lua", config::SWALLOW_IQ_MODULE),
+        ] {
+            std::fs::write(self.dir.join(file), source)
+                .map_err(|e| HarnessError::io("writing the harness's Prosody modules", e))?;
+        }
         std::fs::write(&self.layout.config, text)
             .map_err(|e| HarnessError::io("writing the Prosody configuration", e))
     }
