@@ -82,6 +82,7 @@
 
 pub mod bench;
 mod certs;
+mod component;
 mod config;
 pub mod demo;
 mod device;
@@ -95,11 +96,13 @@ mod raw;
 mod server;
 
 pub use certs::{self_signed, CertificateFiles};
+pub use component::RawComponent;
 pub use config::Ports;
 pub use device::{is_online, options, Device};
 pub use ejabberd::Ejabberd;
 pub use error::HarnessError;
 pub use flavor::{Flavor, Server, ServerBuilder, XmppServer};
+pub use process::free_port;
 pub use proxy::Proxy;
 pub use raw::{scram_sha1, RawClient};
 pub use server::{

@@ -40,7 +40,7 @@ pub(crate) fn unique_token() -> String {
 /// Asks the kernel for a free TCP port on 127.0.0.1 that this process has not handed out
 /// before. Another process may still take it before Prosody binds it: callers detect that and
 /// retry.
-pub(crate) fn free_port() -> Result<u16, HarnessError> {
+pub fn free_port() -> Result<u16, HarnessError> {
     static HANDED_OUT: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
     let handed_out = HANDED_OUT.get_or_init(|| Mutex::new(HashSet::new()));
     loop {

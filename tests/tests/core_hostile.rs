@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use charla_core::Event;
-use charla_tests::{options, Device, RawClient, TestServer};
+use charla_tests::{free_port, options, Device, RawClient, RawComponent, TestServer};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -290,4 +290,64 @@ async fn a_stranger_leaves_at_most_twenty_messages_and_no_presence() {
     alice
         .added_where("mallory's answer", |m| m.body == "an answer")
         .await;
+}
+
+/// The resident memory of this test process, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// 100,000 presences from 10,000 strangers (addresses of a hostile server's domain, played by
+/// a Prosody component) leave nothing behind: no event, no presence kept, and the process's
+/// memory stays where it was (printed; the note of issue 14 gives the figure).
+#[tokio::test]
+async fn a_presence_flood_from_10_000_strangers_keeps_nothing() {
+    let port = free_port().expect("port");
+    let mut builder = TestServer::builder().user("alice", "alice-pw");
+    for line in RawComponent::config(port, "evil.charla.test", "s3cret") {
+        builder = builder.global_config(line);
+    }
+    let server = builder.start().await.expect("prosody");
+    let mut alice = Device::new(&server, "alice", WAIT);
+    let alice_full = alice.login(options(&server, "alice-pw", None)).await;
+    let mut evil = RawComponent::connect(&server, port, "evil.charla.test", "s3cret", WAIT).await;
+    let before = rss_kib();
+    for batch in 0..100 {
+        let mut flood = String::new();
+        for n in batch * 1_000..(batch + 1) * 1_000 {
+            let user = n % 10_000;
+            flood.push_str(&format!(
+                "<presence from='u{user}@evil.charla.test/r{n}' to='{alice_full}'>\
+                 <show>chat</show><status>flood {n}</status></presence>"
+            ));
+        }
+        evil.send(&flood).await;
+    }
+    // On the same stream after the flood: when alice has it, she has read every presence.
+    evil.send(&format!(
+        "<message from='u1@evil.charla.test/r' to='{alice_full}' type='chat'><body>after the flood</body></message>"
+    ))
+    .await;
+    alice
+        .wait_for("the message after the flood", |e| match e {
+            Event::PresenceChanged { jid, .. } => panic!("a stranger's presence was kept: {jid}"),
+            Event::MessageAdded { message, .. } => message.body == "after the flood",
+            _ => false,
+        })
+        .await;
+    let after = rss_kib();
+    eprintln!(
+        "presence flood: 100,000 presences from 10,000 strangers; test process RSS {before} KiB \
+         before, {after} KiB after"
+    );
+    assert!(
+        after < before + 32 * 1024,
+        "memory grew by {} KiB",
+        after.saturating_sub(before)
+    );
 }
