@@ -24,6 +24,7 @@ import {
   loginWithForm,
   openChat,
   readNotifications,
+  waitForNotification,
   tid,
   waitUntil,
   withEvidence,
@@ -195,6 +196,12 @@ test('Ctrl+K finds the request; it opens as text with Accept, Block and Delete (
       `return [...document.querySelectorAll('[data-testid="message-body"]')].map((b) => b.textContent)`,
     );
     assert.ok(bodies.includes('Hello, I am from the bank'), JSON.stringify(bodies));
+    assert.ok(bodies.includes('Log in at http://bank.example/verify now'), JSON.stringify(bodies));
+    assert.equal(
+      await app.execute(`return document.querySelectorAll('[data-testid="message-body"] a').length`),
+      0,
+      'a link from a stranger is not a link',
+    );
     if (!(await app.exists(tid('message-requests') + '[aria-expanded="true"]'))) await app.click(tid('message-requests'));
     await app.screenshot('requests-en');
   });
@@ -247,7 +254,7 @@ test('Accept opens the add-contact dialog filled in; once added, the chat is an 
   });
 });
 
-test('dark theme: a request open, with the request list', async () => {
+test('dark theme, with stranger notifications turned on in the settings: they notify, still not counted', async () => {
   await app.stop({ keepData: true });
   app = await App.start({
     sandbox,
@@ -258,9 +265,22 @@ test('dark theme: a request open, with the request list', async () => {
   });
   await withEvidence(app, 'requests-dark', async () => {
     await loginWithForm(app, alice, sandbox.password('alice'));
+    // The setting "Notify me of messages from people not in my contacts" turns their
+    // notifications on (still no unread count).
+    await app.click(tid('settings-button'));
+    const box = await app.waitFor(tid('settings-notify-strangers'));
+    assert.equal(await box.property('checked'), false, 'off by default');
+    // The settings panel opens scrolled down (to its focused Close button): bring it into view.
+    await app.execute(`document.querySelector(arguments[0]).scrollIntoView({ block: 'center' })`, tid('settings-notify-strangers'));
+    await box.click();
+    await waitUntil(async () => (await box.property('checked')) === true, { message: 'checked' });
+    await app.click(tid('settings-close'));
     const oscar = await stranger('oscar');
+    const since = readNotifications().length;
     await oscar.messages(alice, ['Congratulations! You won a prize', 'Reply with your password to claim it']);
     await waitForRequests(1);
+    await waitForNotification((n) => n.appName === 'Charla' && n.summary.startsWith(oscar.jid), { since });
+    assert.equal(await app.title(), 'Charla');
     await openRequest(oscar.jid);
     assert.equal(await app.execute('return matchMedia("(prefers-color-scheme: dark)").matches'), true);
     await app.screenshot('requests-dark');

@@ -298,7 +298,7 @@ export const en = {
     other: '{count} messages',
   },
   'requests.switcher': 'Message request',
-  'requests.banner': '{jid} is not in your contacts. Their messages are shown as plain text, and you are not notified of them.',
+  'requests.banner': '{jid} is not in your contacts. Their messages are shown as plain text, without links.',
   'requests.accept': 'Accept',
   'requests.block': 'Block',
   'requests.blockReport': 'Block and report',

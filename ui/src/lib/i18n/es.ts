@@ -299,7 +299,7 @@ export const es: Readonly<Record<MessageKey, Message>> = {
     other: '{count} mensajes',
   },
   'requests.switcher': 'Solicitud de mensaje',
-  'requests.banner': '{jid} no está en tus contactos. Sus mensajes se muestran como texto sin formato y no se te notifican.',
+  'requests.banner': '{jid} no está en tus contactos. Sus mensajes se muestran como texto sin formato, sin enlaces.',
   'requests.accept': 'Aceptar',
   'requests.block': 'Bloquear',
   'requests.blockReport': 'Bloquear y denunciar',
