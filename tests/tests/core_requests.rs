@@ -39,12 +39,19 @@ async fn a_strangers_chat_is_a_request_until_answered_deleted_or_blocked() {
     }
     eve.send("<message type='chat' to='alice@charla.test'><body>hi, it is eve</body></message>")
         .await;
-    bob.send("<message type='chat' to='alice@charla.test'><body>bob here</body></message>")
-        .await;
+    // A contact's burst (read and committed together): none of it is a stranger's.
+    bob.send(
+        "<message type='chat' to='alice@charla.test'><body>bob 1</body></message>\
+         <message type='chat' to='alice@charla.test'><body>bob 2</body></message>\
+         <message type='chat' to='alice@charla.test'><body>bob 3</body></message>",
+    )
+    .await;
     let mut seen = Vec::new();
-    while seen.len() < 5 {
+    while seen.len() < 7 {
         let event = alice
-            .wait_for("five messages", |e| matches!(e, Event::MessageAdded { .. }))
+            .wait_for("seven messages", |e| {
+                matches!(e, Event::MessageAdded { .. })
+            })
             .await;
         if let Event::MessageAdded {
             message, stranger, ..

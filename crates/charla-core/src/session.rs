@@ -370,6 +370,20 @@ struct Session {
     pep_avatars: std::collections::HashSet<BareJid>,
 }
 
+/// One more message from a sender with `room` left (see `Session::admit`):
+/// `None` if it is dropped (a stranger over the limit), else whether it is
+/// a stranger's; a stranger's room shrinks by one.
+fn take_room(room: &mut Option<u32>) -> Option<bool> {
+    match room {
+        None => Some(false),
+        Some(0) => None,
+        Some(n) => {
+            *n -= 1;
+            Some(true)
+        }
+    }
+}
+
 /// Runs a session until it is disconnected or its login fails for good.
 pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
     let online_once = Arc::new(AtomicBool::new(false));
@@ -1314,7 +1328,9 @@ impl Session {
     /// Returns, for each message in order, whether it is stored (`Some`)
     /// and then whether it comes from a stranger (a message request).
     async fn admit<'c>(&self, chats: impl Iterator<Item = &'c IncomingChat>) -> Vec<Option<bool>> {
-        let mut left: HashMap<&BareJid, u32> = HashMap::new();
+        // Per sender: `None` for a contact or someone the user wrote to (no
+        // limit), else how many more messages the stranger may leave.
+        let mut left: HashMap<&BareJid, Option<u32>> = HashMap::new();
         let mut admitted = Vec::new();
         for c in chats {
             if c.direction != Direction::In {
@@ -1331,24 +1347,21 @@ impl Session {
                         s.unanswered(self.account, c.peer.as_str(), STRANGER_MESSAGES)
                     });
                     let room = match known {
-                        Ok(None) => u32::MAX,
-                        Ok(Some(stored)) => STRANGER_MESSAGES.saturating_sub(stored),
+                        Ok(None) => None,
+                        Ok(Some(stored)) => Some(STRANGER_MESSAGES.saturating_sub(stored)),
                         Err(e) => {
                             self.error(e).await;
-                            u32::MAX
+                            None
                         }
                     };
                     left.entry(&c.peer).or_insert(room)
                 }
             };
-            if *room == 0 {
+            let verdict = take_room(room);
+            if verdict.is_none() {
                 log::info!("dropped a message from {}: stranger over the limit", c.peer);
-                admitted.push(None);
-                continue;
             }
-            let stranger = *room != u32::MAX;
-            *room = room.saturating_sub(1);
-            admitted.push(Some(stranger));
+            admitted.push(verdict);
         }
         admitted
     }
@@ -2238,4 +2251,30 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::take_room;
+
+    #[test]
+    fn a_contacts_burst_is_never_a_strangers() {
+        // Before: a contact's room was u32::MAX and "not MAX" meant stranger,
+        // so every message after the first of a burst was taken for a stranger's.
+        let mut room = None;
+        for _ in 0..30 {
+            assert_eq!(take_room(&mut room), Some(false));
+        }
+        assert_eq!(room, None);
+    }
+
+    #[test]
+    fn a_stranger_leaves_what_room_is_left_then_nothing() {
+        let mut room = Some(2);
+        assert_eq!(take_room(&mut room), Some(true));
+        assert_eq!(take_room(&mut room), Some(true));
+        assert_eq!(take_room(&mut room), None);
+        assert_eq!(take_room(&mut room), None);
+        assert_eq!(room, Some(0));
+    }
 }
