@@ -591,6 +591,46 @@ pub async fn block(
     shell.core.block(account, &jid, block).await
 }
 
+/// Blocks `jid` and reports them as spam where the server takes reports
+/// (see `Core::block_and_report`).
+#[tauri::command]
+pub async fn block_and_report(
+    shell: Shared<'_>,
+    account: AccountId,
+    jid: String,
+) -> Result<(), CoreError> {
+    shell.core.block_and_report(account, &jid).await
+}
+
+/// Whether the account's server takes spam reports (see `Core::can_report`).
+#[tauri::command]
+pub fn can_report(shell: Shared<'_>, account: AccountId) -> bool {
+    shell.core.can_report(account)
+}
+
+/// The account's message requests, newest first (see `Core::message_requests`).
+#[tauri::command]
+pub fn message_requests(
+    shell: Shared<'_>,
+    account: AccountId,
+) -> Result<Vec<charla_core::MessageRequest>, CoreError> {
+    shell.core.message_requests(account)
+}
+
+/// Deletes the stored conversation with `peer` (see
+/// `Core::delete_conversation`); its unread count and notification go too.
+#[tauri::command]
+pub fn delete_conversation(
+    app: AppHandle,
+    shell: Shared<'_>,
+    account: AccountId,
+    peer: String,
+) -> Result<u32, CoreError> {
+    let deleted = shell.core.delete_conversation(account, &peer)?;
+    shell.forget_chat(&app, ChatRef { account, peer });
+    Ok(deleted)
+}
+
 /// Answers a contact's request to see our presence (see
 /// `Core::answer_subscription`).
 #[tauri::command]

@@ -36,6 +36,8 @@ struct Changes {
     unread: HashMap<ChatRef, Option<MessageId>>,
     /// The updates for each chat's open views, in order.
     views: HashMap<ChatRef, Vec<ChatUpdate>>,
+    /// The accounts whose message requests changed.
+    requests: std::collections::HashSet<AccountId>,
 }
 
 /// Everything the commands share.
@@ -185,6 +187,16 @@ impl Shell {
         }
     }
 
+    /// The chat's stored messages were deleted: its unread count and its
+    /// notification go.
+    pub fn forget_chat(&self, app: &AppHandle, chat: ChatRef) {
+        self.notifier.forget(chat.clone());
+        let had = lock(&self.unread).remove(&chat).unwrap_or(0);
+        if had > 0 {
+            self.publish_unread(app, HashMap::from([(chat, None)]));
+        }
+    }
+
     /// The chat was read up to `up_to` on another device: what is older is
     /// no longer unread here, and its notification goes.
     fn read_elsewhere(&self, chat: ChatRef, up_to: MessageId, changes: &mut Changes) {
@@ -237,18 +249,27 @@ impl Shell {
         crate::tray::show_unread(app, total);
     }
 
-    fn on_incoming(&self, message: &Message, changes: &mut Changes) {
+    /// An incoming message: counted as unread and notified as the core's
+    /// policy says (`charla_core::attention`); a stranger's is a message
+    /// request, announced as such instead.
+    fn on_incoming(&self, message: &Message, stranger: bool, changes: &mut Changes) {
         let chat = ChatRef {
             account: message.account_id,
             peer: message.peer.clone(),
         };
+        if stranger {
+            changes.requests.insert(chat.account);
+        }
         if lock(&self.focused).as_ref() == Some(&chat) {
             return;
         }
-        *lock(&self.unread).entry(chat.clone()).or_insert(0) += 1;
-        changes.unread.insert(chat.clone(), Some(message.id));
+        let attention = charla_core::attention(stranger, lock(&self.settings).notify_strangers);
+        if attention.unread {
+            *lock(&self.unread).entry(chat.clone()).or_insert(0) += 1;
+            changes.unread.insert(chat.clone(), Some(message.id));
+        }
         let dnd = lock(&self.own_show).get(&chat.account) == Some(&Show::Dnd);
-        if !dnd && lock(&self.settings).notifications {
+        if attention.notify && !dnd && lock(&self.settings).notifications {
             let title = lock(&self.names)
                 .get(&(chat.account, chat.peer.clone()))
                 .cloned()
@@ -291,11 +312,16 @@ impl Shell {
         if !changes.unread.is_empty() {
             self.publish_unread(app, changes.unread);
         }
+        for account in changes.requests {
+            let _ = app.emit(SHELL_EVENT, ShellEvent::RequestsChanged { account });
+        }
     }
 
     fn route(&self, app: &AppHandle, event: Event, changes: &mut Changes) {
         match &event {
-            Event::MessageAdded { message, .. } => {
+            Event::MessageAdded {
+                message, stranger, ..
+            } => {
                 self.to_views(
                     message,
                     ChatUpdate::Added {
@@ -304,7 +330,7 @@ impl Shell {
                     changes,
                 );
                 if message.direction == Direction::In {
-                    self.on_incoming(message, changes);
+                    self.on_incoming(message, *stranger, changes);
                 }
                 return;
             }

@@ -152,6 +152,9 @@ pub struct Settings {
     pub close_to_tray: bool,
     /// Show desktop notifications for new messages.
     pub notifications: bool,
+    /// Also notify messages from people not in the contacts (message
+    /// requests); off by default.
+    pub notify_strangers: bool,
     /// Tell contacts when their messages have been seen (XEP-0333).
     pub read_markers: bool,
     /// The accounts kept between starts, first added first.
@@ -189,6 +192,7 @@ impl Default for Settings {
         Self {
             close_to_tray: false,
             notifications: true,
+            notify_strangers: false,
             read_markers: true,
             accounts: Vec::new(),
             auto_away: AutoAway::default(),
@@ -287,6 +291,12 @@ pub enum ShellEvent {
     /// An `xmpp:` link came from a second launch: the main window takes it
     /// (`take_link`).
     LinkReceived,
+    /// A stranger wrote: the account's message requests changed (read
+    /// them with `message_requests`).
+    RequestsChanged {
+        /// The account.
+        account: AccountId,
+    },
 }
 
 /// One online contact's presence, for windows that open after it arrived.

@@ -221,7 +221,9 @@ async fn serve_echo(
         match event {
             // The core stores each message once (deduplicated by its ids) and announces only
             // new rows, so a message resent or delivered twice is answered once.
-            Event::MessageAdded { account, message } if account == echo => {
+            Event::MessageAdded {
+                account, message, ..
+            } if account == echo => {
                 let Some(reply) =
                     echo_reply(&echo_jid, message.direction, &message.peer, &message.body)
                 else {

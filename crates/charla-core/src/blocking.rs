@@ -18,6 +18,36 @@ pub(crate) fn change(id: String, jid: &BareJid, block: bool) -> Iq {
     }
 }
 
+/// XEP-0377 spam reporting, advertised on the server's disco#info.
+pub(crate) const NS_REPORTING: &str = "urn:xmpp:reporting:1";
+/// The reason of a report: spam.
+const REASON_SPAM: &str = "urn:xmpp:reporting:spam";
+
+/// The IQ that blocks `jid` and reports them as spam (XEP-0377): the
+/// `<report/>` goes inside the block's `<item/>`.
+pub(crate) fn block_and_report(id: String, jid: &BareJid) -> Iq {
+    use xmpp_parsers::minidom::rxml::xml_ncname;
+    let report = Element::builder("report", NS_REPORTING)
+        .attr(xml_ncname!("reason").to_owned(), REASON_SPAM)
+        .build();
+    let item = Element::builder("item", ns::BLOCKING)
+        .attr(xml_ncname!("jid").to_owned(), jid.as_str())
+        .append(report)
+        .build();
+    let block = Element::builder("block", ns::BLOCKING).append(item).build();
+    Iq::Set {
+        from: None,
+        to: None,
+        id,
+        payload: block,
+    }
+}
+
+/// Whether the server's disco#info answer lists XEP-0377 reporting.
+pub(crate) fn reporting(info: &xmpp_parsers::disco::DiscoInfoResult) -> bool {
+    info.features.iter().any(|f| f == NS_REPORTING)
+}
+
 /// The IQ that asks for the block list.
 pub(crate) fn request(id: String) -> Iq {
     Iq::from_get(id, BlocklistRequest)
@@ -55,6 +85,44 @@ mod tests {
         assert!(is_push(
             el.get_child("unblock", ns::BLOCKING).expect("unblock")
         ));
+    }
+
+    #[test]
+    fn block_and_report_puts_the_report_inside_the_item() {
+        let jid = BareJid::new("spam@x").expect("jid");
+        let el: Element = block_and_report("7".into(), &jid).into();
+        let expected: Element = "<iq xmlns='jabber:client' type='set' id='7'>\
+             <block xmlns='urn:xmpp:blocking'><item jid='spam@x'>\
+             <report xmlns='urn:xmpp:reporting:1' reason='urn:xmpp:reporting:spam'/>\
+             </item></block></iq>"
+            .parse()
+            .expect("xml");
+        assert_eq!(el, expected);
+        // It is still a block the server's push parser reads.
+        let block = el.get_child("block", ns::BLOCKING).expect("block");
+        assert!(is_push(block));
+        assert!(Block::try_from(block.clone()).is_ok());
+    }
+
+    #[test]
+    fn reporting_is_read_from_the_servers_disco() {
+        let info = |xml: &str| {
+            xmpp_parsers::disco::DiscoInfoResult::try_from(xml.parse::<Element>().expect("xml"))
+                .expect("disco")
+        };
+        let with = info(
+            "<query xmlns='http://jabber.org/protocol/disco#info'>\
+             <identity category='server' type='im'/>\
+             <feature var='urn:xmpp:blocking'/><feature var='urn:xmpp:reporting:1'/></query>",
+        );
+        assert!(reporting(&with));
+        // Prosody 0.12 in Debian: blocking, no reporting.
+        let without = info(
+            "<query xmlns='http://jabber.org/protocol/disco#info'>\
+             <identity category='server' type='im'/>\
+             <feature var='urn:xmpp:blocking'/></query>",
+        );
+        assert!(!reporting(&without));
     }
 
     #[test]

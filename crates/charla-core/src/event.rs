@@ -100,6 +100,10 @@ pub enum Event {
         account: AccountId,
         /// The stored row.
         message: Message,
+        /// It came from a stranger (not in the roster, never written to):
+        /// a message request, which is not counted as unread and is not
+        /// notified unless the user asked for that.
+        stranger: bool,
     },
     /// A stored message changed (for example its send state).
     MessageUpdated {

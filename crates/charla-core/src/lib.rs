@@ -30,6 +30,7 @@ pub mod presence;
 mod pubsub;
 mod receipts;
 pub mod register;
+pub mod requests;
 mod roster;
 mod sasl;
 mod session;
@@ -39,6 +40,7 @@ pub mod vcard;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
@@ -50,7 +52,8 @@ pub use c2s::{Keepalive, ServerAddress, TlsTrust};
 pub use certificate::{CertificateProblem, CertificateReason, Fingerprint};
 pub use charla_store::profile;
 pub use charla_store::{
-    AccountId, Direction, Message, MessageId, MessageState, RosterEntry, Store, Subscription,
+    AccountId, Direction, Message, MessageId, MessageRequest, MessageState, RosterEntry, Store,
+    Subscription,
 };
 pub use chatstates::ChatState;
 pub use credentials::Credentials;
@@ -59,6 +62,7 @@ pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event};
 pub use presence::{ContactPresence, Show};
 pub use register::{FieldKind, FieldOption, RegisterOptions, RegistrationField, RegistrationForm};
+pub use requests::{attention, Attention};
 pub use uri::{LinkAction, XmppLink};
 pub use vcard::Profile;
 
@@ -131,6 +135,8 @@ pub struct Core {
     sasl: Arc<Mutex<HashMap<AccountId, sasl::Shared>>>,
     /// Avatar images on disk, by hash.
     avatars: avatar::Cache,
+    /// Whether each connected account's server takes spam reports (XEP-0377).
+    reporting: Arc<Mutex<HashMap<AccountId, Arc<AtomicBool>>>>,
 }
 
 /// Parses a bare account or contact JID (`user@domain`), rejecting
@@ -191,6 +197,7 @@ impl Core {
             rejected: Arc::new(Mutex::new(HashMap::new())),
             sasl: Arc::new(Mutex::new(HashMap::new())),
             avatars: avatar::Cache::new(None),
+            reporting: Arc::new(Mutex::new(HashMap::new())),
         };
         (core, rx)
     }
@@ -240,6 +247,10 @@ impl Core {
         }
         let (ready_tx, ready_rx) = oneshot::channel();
         let (commands, commands_rx) = mpsc::channel(64);
+        let reporting = Arc::new(AtomicBool::new(false));
+        if let Ok(mut all) = self.reporting.lock() {
+            all.insert(account, reporting.clone());
+        }
         let remembered = options.clone();
         let ctx = session::Context {
             account,
@@ -257,6 +268,7 @@ impl Core {
             status: options.status,
             avatars: self.avatars.clone(),
             ready: ready_tx,
+            reporting,
         };
         let task = tokio::spawn(session::run(ctx, commands_rx));
         self.sessions
@@ -370,6 +382,7 @@ impl Core {
             .send(Event::MessageAdded {
                 account,
                 message: message.clone(),
+                stranger: false,
             })
             .await;
         self.send_command(account, Command::Flush).await;
@@ -608,10 +621,65 @@ impl Core {
     /// Blocks (`block`) or unblocks `jid` (XEP-0191): the server then drops
     /// everything from them and tells them nothing about us.
     pub async fn block(&self, account: AccountId, jid: &str, block: bool) -> Result<(), CoreError> {
+        self.block_with(account, jid, block, false).await
+    }
+
+    /// Blocks `jid` and reports them as spam with the block (XEP-0377),
+    /// where the server takes reports ([`Core::can_report`]); elsewhere it
+    /// only blocks.
+    pub async fn block_and_report(&self, account: AccountId, jid: &str) -> Result<(), CoreError> {
+        self.block_with(account, jid, true, true).await
+    }
+
+    async fn block_with(
+        &self,
+        account: AccountId,
+        jid: &str,
+        block: bool,
+        report: bool,
+    ) -> Result<(), CoreError> {
         let jid = parse_bare_jid(jid)?;
         let (reply, answer) = oneshot::channel();
-        self.ask(account, Command::Block { jid, block, reply }, answer)
-            .await
+        let command = Command::Block {
+            jid,
+            block,
+            report,
+            reply,
+        };
+        self.ask(account, command, answer).await
+    }
+
+    /// Whether the account's server advertises spam reporting (XEP-0377,
+    /// `urn:xmpp:reporting:1` on its disco#info) since its last bind:
+    /// only then is "Block and report" offered.
+    pub fn can_report(&self, account: AccountId) -> bool {
+        self.reporting
+            .lock()
+            .ok()
+            .and_then(|all| all.get(&account).map(|r| r.load(Ordering::SeqCst)))
+            .unwrap_or(false)
+    }
+
+    /// Whether `jid` is a stranger to the account: not in its roster and
+    /// never written to. Their messages are message requests.
+    pub fn is_stranger(&self, account: AccountId, jid: &str) -> Result<bool, CoreError> {
+        let jid = parse_bare_jid(jid)?;
+        self.store(|s| s.is_stranger(account, jid.as_str()))
+    }
+
+    /// The account's message requests (conversations with strangers),
+    /// newest first. Answering one or adding its sender makes it an
+    /// ordinary chat.
+    pub fn message_requests(&self, account: AccountId) -> Result<Vec<MessageRequest>, CoreError> {
+        self.store(|s| s.message_requests(account))
+    }
+
+    /// Deletes the account's conversation with `peer` and every message of
+    /// it stored here, in one transaction (not the server's archive).
+    /// Returns how many messages went.
+    pub fn delete_conversation(&self, account: AccountId, peer: &str) -> Result<u32, CoreError> {
+        let peer = parse_bare_jid(peer)?;
+        self.store(|s| s.delete_conversation(account, peer.as_str()))
     }
 
     /// The blocked JIDs, from the server, sorted.

@@ -81,6 +81,9 @@ pub(crate) enum Command {
     Block {
         jid: BareJid,
         block: bool,
+        /// Report them as spam with the block (XEP-0377), where the server
+        /// takes reports.
+        report: bool,
         reply: oneshot::Sender<Result<(), CoreError>>,
     },
     /// Ask for the block list.
@@ -143,6 +146,9 @@ pub(crate) struct Context {
     pub avatars: avatar::Cache,
     /// Resolved once: `Ok` when first online, `Err` when the first login fails.
     pub ready: oneshot::Sender<Result<(), CoreError>>,
+    /// Whether the account's server takes spam reports (XEP-0377), as its
+    /// disco#info said at the last bind.
+    pub reporting: Arc<AtomicBool>,
 }
 
 /// An IQ we sent and whose answer we await, with who may answer it.
@@ -150,6 +156,8 @@ pub(crate) struct Context {
 enum PendingIq {
     Roster,
     OwnDisco,
+    /// The server's disco#info (XEP-0377 reporting).
+    ServerDisco,
     /// Enabling carbons; the initial presence waits for its answer.
     Carbons,
     /// A page of an archive query (XEP-0313) with this queryid.
@@ -290,6 +298,8 @@ struct Session {
     own: BareJid,
     /// The account's SASL record, shared with the reconnector.
     login_sasl: crate::sasl::Shared,
+    /// The server takes spam reports (XEP-0377); shared with the core.
+    reporting: Arc<AtomicBool>,
     bound: Option<FullJid>,
     /// When the current stream was bound (unix ms): outbox rows written
     /// before it waited, and go out with a delay stamp.
@@ -360,6 +370,20 @@ struct Session {
     pep_avatars: std::collections::HashSet<BareJid>,
 }
 
+/// One more message from a sender with `room` left (see `Session::admit`):
+/// `None` if it is dropped (a stranger over the limit), else whether it is
+/// a stranger's; a stranger's room shrinks by one.
+fn take_room(room: &mut Option<u32>) -> Option<bool> {
+    match room {
+        None => Some(false),
+        Some(0) => None,
+        Some(n) => {
+            *n -= 1;
+            Some(true)
+        }
+    }
+}
+
 /// Runs a session until it is disconnected or its login fails for good.
 pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
     let online_once = Arc::new(AtomicBool::new(false));
@@ -369,6 +393,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         account: ctx.account,
         own: ctx.login.jid.clone(),
         login_sasl: ctx.login.sasl.clone(),
+        reporting: ctx.reporting,
         bound: None,
         bound_at: 0,
         store: ctx.store,
@@ -555,10 +580,16 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                     session.out(&stream, query.into(), Track::None);
                 }
                 Some(Command::Roster { op, reply }) => session.roster_op(&stream, op, reply).await,
-                Some(Command::Block { jid, block, reply }) => {
+                Some(Command::Block { jid, block, report, reply }) => {
                     let id = uuid::Uuid::new_v4().to_string();
                     session.pending_iqs.insert(id.clone(), PendingIq::Change { reply });
-                    session.out(&stream, blocking::change(id, &jid, block).into(), Track::None);
+                    // A report goes only to a server that said it takes them.
+                    let iq = if block && report && session.reporting.load(Ordering::SeqCst) {
+                        blocking::block_and_report(id, &jid)
+                    } else {
+                        blocking::change(id, &jid, block)
+                    };
+                    session.out(&stream, iq.into(), Track::None);
                 }
                 Some(Command::ChatState { to, state }) => {
                     let contact = session
@@ -745,6 +776,16 @@ impl Session {
             PendingIq::OwnDisco,
         )
         .await;
+        self.reporting.store(false, Ordering::SeqCst);
+        if let Ok(server) = Jid::new(self.own.domain().as_str()) {
+            self.send_iq(
+                stream,
+                Some(server),
+                IqKind::Get(DiscoInfoQuery { node: None }.into()),
+                PendingIq::ServerDisco,
+            )
+            .await;
+        }
         // Carbons before the initial presence (XEP-0280 §4.3), so that no
         // message sent to another of our clients in between is missed.
         let id = uuid::Uuid::new_v4().to_string();
@@ -1020,6 +1061,15 @@ impl Session {
                     Err(e) => self.error(e).await,
                 }
             }
+            PendingIq::ServerDisco => {
+                let reporting = match result {
+                    Ok(Some(el)) => DiscoInfoResult::try_from(el)
+                        .map(|r| blocking::reporting(&r))
+                        .unwrap_or(false),
+                    _ => false,
+                };
+                self.reporting.store(reporting, Ordering::SeqCst);
+            }
             PendingIq::OwnDisco => {
                 self.sid_trusted = match result {
                     Ok(Some(el)) => DiscoInfoResult::try_from(el)
@@ -1209,13 +1259,12 @@ impl Session {
         chats: &[IncomingChat],
         move_position: bool,
     ) {
-        let mask = self.admit(chats.iter()).await;
-        let admitted: Vec<IncomingChat> = chats
+        let verdicts = self.admit(chats.iter()).await;
+        let (admitted, strangers): (Vec<IncomingChat>, Vec<bool>) = chats
             .iter()
-            .zip(mask)
-            .filter(|(_, ok)| *ok)
-            .map(|(c, _)| c.clone())
-            .collect();
+            .zip(verdicts)
+            .filter_map(|(c, v)| v.map(|stranger| (c.clone(), stranger)))
+            .unzip();
         let chats = admitted.as_slice();
         if chats.is_empty() {
             return;
@@ -1232,13 +1281,16 @@ impl Session {
                         self.live_position(last);
                     }
                 }
-                for ((c, row), outcome) in chats.iter().zip(&rows).zip(outcomes) {
+                for (((c, row), outcome), stranger) in
+                    chats.iter().zip(&rows).zip(outcomes).zip(strangers)
+                {
                     match outcome {
                         InsertOutcome::Inserted(message) => {
                             let id = message.id;
                             self.emit(Event::MessageAdded {
                                 account: self.account,
                                 message,
+                                stranger,
                             })
                             .await;
                             if row.receipt_owed {
@@ -1273,13 +1325,16 @@ impl Session {
     /// to) may leave at most [`STRANGER_MESSAGES`] messages until the user
     /// answers or adds them; the rest are dropped, not stored. Our own
     /// copies and contacts' messages all pass.
-    /// Returns, for each message in order, whether it is stored.
-    async fn admit<'c>(&self, chats: impl Iterator<Item = &'c IncomingChat>) -> Vec<bool> {
-        let mut left: HashMap<&BareJid, u32> = HashMap::new();
+    /// Returns, for each message in order, whether it is stored (`Some`)
+    /// and then whether it comes from a stranger (a message request).
+    async fn admit<'c>(&self, chats: impl Iterator<Item = &'c IncomingChat>) -> Vec<Option<bool>> {
+        // Per sender: `None` for a contact or someone the user wrote to (no
+        // limit), else how many more messages the stranger may leave.
+        let mut left: HashMap<&BareJid, Option<u32>> = HashMap::new();
         let mut admitted = Vec::new();
         for c in chats {
             if c.direction != Direction::In {
-                admitted.push(true);
+                admitted.push(Some(false));
                 continue;
             }
             let room = match left.get_mut(&c.peer) {
@@ -1292,23 +1347,21 @@ impl Session {
                         s.unanswered(self.account, c.peer.as_str(), STRANGER_MESSAGES)
                     });
                     let room = match known {
-                        Ok(None) => u32::MAX,
-                        Ok(Some(stored)) => STRANGER_MESSAGES.saturating_sub(stored),
+                        Ok(None) => None,
+                        Ok(Some(stored)) => Some(STRANGER_MESSAGES.saturating_sub(stored)),
                         Err(e) => {
                             self.error(e).await;
-                            u32::MAX
+                            None
                         }
                     };
                     left.entry(&c.peer).or_insert(room)
                 }
             };
-            if *room == 0 {
+            let verdict = take_room(room);
+            if verdict.is_none() {
                 log::info!("dropped a message from {}: stranger over the limit", c.peer);
-                admitted.push(false);
-                continue;
             }
-            *room = room.saturating_sub(1);
-            admitted.push(true);
+            admitted.push(verdict);
         }
         admitted
     }
@@ -1577,11 +1630,13 @@ impl Session {
                     let mut admitted = self.admit(page_chats).await.into_iter();
                     for a in &query.page {
                         match &a.incoming {
-                            Incoming::Chat(_) if admitted.next() == Some(false) => {}
                             Incoming::Chat(c) => {
+                                let Some(stranger) = admitted.next().flatten() else {
+                                    continue;
+                                };
                                 let owed = self.owes_receipt(c).await;
                                 rows.push(self.new_message(c, true, owed));
-                                chats.push((c, owed));
+                                chats.push((c, owed, stranger));
                                 acks.push((c.peer.clone(), c.acks.clone()));
                             }
                             Incoming::Acks { peer, acks: a } => {
@@ -1597,11 +1652,16 @@ impl Session {
                         self.store(|s| s.insert_archive_page(account, &rows, last_id, last_time));
                     match committed {
                         Ok(outcomes) => {
-                            for (outcome, (c, owed)) in outcomes.into_iter().zip(chats) {
+                            for (outcome, (c, owed, stranger)) in outcomes.into_iter().zip(chats) {
                                 if let InsertOutcome::Inserted(message) = outcome {
                                     added += 1;
                                     let id = message.id;
-                                    self.emit(Event::MessageAdded { account, message }).await;
+                                    self.emit(Event::MessageAdded {
+                                        account,
+                                        message,
+                                        stranger,
+                                    })
+                                    .await;
                                     if owed {
                                         self.send_receipt(stream, Some(id), c).await;
                                     }
@@ -2191,4 +2251,30 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::take_room;
+
+    #[test]
+    fn a_contacts_burst_is_never_a_strangers() {
+        // Before: a contact's room was u32::MAX and "not MAX" meant stranger,
+        // so every message after the first of a burst was taken for a stranger's.
+        let mut room = None;
+        for _ in 0..30 {
+            assert_eq!(take_room(&mut room), Some(false));
+        }
+        assert_eq!(room, None);
+    }
+
+    #[test]
+    fn a_stranger_leaves_what_room_is_left_then_nothing() {
+        let mut room = Some(2);
+        assert_eq!(take_room(&mut room), Some(true));
+        assert_eq!(take_room(&mut room), Some(true));
+        assert_eq!(take_room(&mut room), None);
+        assert_eq!(take_room(&mut room), None);
+        assert_eq!(room, Some(0));
+    }
 }

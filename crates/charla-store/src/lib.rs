@@ -17,7 +17,7 @@ pub use error::StoreError;
 pub use migrate::SCHEMA_VERSION;
 pub use model::{
     Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, MamPosition, Message,
-    MessageId, MessageState, NewMessage, OwedReceipt, RosterEntry, Subscription,
+    MessageId, MessageRequest, MessageState, NewMessage, OwedReceipt, RosterEntry, Subscription,
 };
 pub use store::Store;
 

@@ -209,6 +209,21 @@ pub struct OwedReceipt {
     pub wire_id: String,
 }
 
+/// A conversation with a stranger: someone not in the roster who wrote
+/// and was never written to (a message request).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct MessageRequest {
+    /// Account of the conversation.
+    pub account_id: AccountId,
+    /// The stranger's bare JID.
+    pub peer: String,
+    /// How many messages they left.
+    pub count: u32,
+    /// Their newest message.
+    pub last: Message,
+}
+
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]

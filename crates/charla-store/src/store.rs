@@ -11,7 +11,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use crate::migrate::{self, MIGRATIONS, SCHEMA_VERSION};
 use crate::{
     Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, MamPosition, Message,
-    MessageId, MessageState, NewMessage, OwedReceipt, RosterEntry, StoreError, Subscription,
+    MessageId, MessageRequest, MessageState, NewMessage, OwedReceipt, RosterEntry, StoreError,
+    Subscription,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -397,6 +398,60 @@ impl Store {
             Some((true, _)) => None,
             Some((false, n)) => Some(n),
         })
+    }
+
+    /// Whether `jid` is a stranger to the account: not in its roster and
+    /// never written to from it. Their messages are message requests.
+    pub fn is_stranger(&self, account: AccountId, jid: &str) -> Result<bool> {
+        Ok(!self.is_contact(account, jid)? && self.unanswered(account, jid, 1)?.is_some())
+    }
+
+    /// The account's message requests (conversations with strangers that
+    /// hold at least one message), newest first.
+    pub fn message_requests(&self, account: AccountId) -> Result<Vec<MessageRequest>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.peer, COUNT(*), MAX(m.id) FROM conversations c \
+             JOIN messages m ON m.conversation_id = c.id \
+             WHERE c.account_id = ?1 \
+               AND NOT EXISTS (SELECT 1 FROM contacts k WHERE k.account_id = c.account_id AND k.jid = c.peer) \
+               AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.conversation_id = c.id AND o.direction = 'out') \
+             GROUP BY c.id ORDER BY MAX(m.id) DESC",
+        )?;
+        let rows: Vec<(String, u32, i64)> = stmt
+            .query_map([account.0], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut requests = Vec::with_capacity(rows.len());
+        for (peer, count, last) in rows {
+            if let Some(last) = self.message(MessageId(last))? {
+                requests.push(MessageRequest {
+                    account_id: account,
+                    peer,
+                    count,
+                    last,
+                });
+            }
+        }
+        Ok(requests)
+    }
+
+    /// Deletes the account's conversation with `peer` and all its stored
+    /// messages, in one transaction. Returns how many messages went.
+    pub fn delete_conversation(&mut self, account: AccountId, peer: &str) -> Result<u32> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let deleted = tx
+            .prepare_cached(
+                "DELETE FROM messages WHERE conversation_id IN \
+                 (SELECT id FROM conversations WHERE account_id = ?1 AND peer = ?2)",
+            )?
+            .execute(params![account.0, peer])?;
+        tx.prepare_cached("DELETE FROM conversations WHERE account_id = ?1 AND peer = ?2")?
+            .execute(params![account.0, peer])?;
+        tx.commit()?;
+        Ok(u32::try_from(deleted).unwrap_or(u32::MAX))
     }
 
     /// The account's cached roster, sorted by JID.

@@ -1776,3 +1776,68 @@ fn unanswered_counts_a_strangers_messages_until_the_user_writes() {
         .unwrap();
     assert_eq!(store.unanswered(account, "eve@x", 100).unwrap(), None);
 }
+
+#[test]
+fn message_requests_are_strangers_conversations_newest_first() {
+    let (mut store, account) = setup();
+    let other = store.upsert_account("other@example.org").unwrap();
+    assert!(store.is_stranger(account, "eve@x").unwrap());
+    let rows: Vec<NewMessage> = (0..3)
+        .map(|i| incoming(account, "eve@x", &format!("spam {i}")))
+        .chain([incoming(account, "mallory@x", "hi")])
+        .chain([incoming(account, "bob@x", "hello")])
+        .chain([incoming(other, "eve@x", "elsewhere")])
+        .collect();
+    store.insert_incoming_batch(&rows).unwrap();
+    store
+        .upsert_contact(account, &entry("bob@x", Subscription::Both, &[]))
+        .unwrap();
+    assert!(!store.is_stranger(account, "bob@x").unwrap());
+    assert!(store.is_stranger(account, "eve@x").unwrap());
+
+    let requests = store.message_requests(account).unwrap();
+    let summary: Vec<(&str, u32, &str)> = requests
+        .iter()
+        .map(|r| (r.peer.as_str(), r.count, r.last.body.as_str()))
+        .collect();
+    assert_eq!(summary, [("mallory@x", 1, "hi"), ("eve@x", 3, "spam 2")]);
+    assert!(requests.iter().all(|r| r.account_id == account));
+
+    // Answering makes it an ordinary chat.
+    store
+        .insert_outgoing(account, "mallory@x", "who are you?", "out-1")
+        .unwrap();
+    assert!(!store.is_stranger(account, "mallory@x").unwrap());
+    let peers: Vec<String> = store
+        .message_requests(account)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.peer)
+        .collect();
+    assert_eq!(peers, ["eve@x"]);
+}
+
+#[test]
+fn delete_conversation_removes_its_messages_only() {
+    let (mut store, account) = setup();
+    let other = store.upsert_account("other@example.org").unwrap();
+    let rows: Vec<NewMessage> = (0..4)
+        .map(|i| incoming(account, "eve@x", &format!("spam {i}")))
+        .chain([incoming(account, "bob@x", "hello")])
+        .chain([incoming(other, "eve@x", "elsewhere")])
+        .collect();
+    store.insert_incoming_batch(&rows).unwrap();
+    assert_eq!(store.delete_conversation(account, "eve@x").unwrap(), 4);
+    assert!(store
+        .message_requests(account)
+        .unwrap()
+        .iter()
+        .all(|r| r.peer != "eve@x"));
+    assert_eq!(store.unanswered(account, "eve@x", 100).unwrap(), Some(0));
+    let left: i64 = store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 2, "bob's and the other account's stay");
+    assert_eq!(store.delete_conversation(account, "eve@x").unwrap(), 0);
+}

@@ -16,6 +16,7 @@ import type {
   LoginRequest,
   Message,
   MessageId,
+  MessageRequest,
   PresenceEntry,
   RegisterRequest,
   RegistrationForm,
@@ -71,6 +72,14 @@ export interface Backend {
   blocked(account: AccountId): Promise<string[]>;
   /** Blocks (or unblocks) `jid`: the server drops everything from them. */
   block(account: AccountId, jid: string, block: boolean): Promise<void>;
+  /** Blocks `jid` and reports them as spam (XEP-0377) where the server takes reports. */
+  blockAndReport(account: AccountId, jid: string): Promise<void>;
+  /** Whether the account's server takes spam reports (XEP-0377). */
+  canReport(account: AccountId): Promise<boolean>;
+  /** The account's message requests (conversations with strangers), newest first. */
+  messageRequests(account: AccountId): Promise<MessageRequest[]>;
+  /** Deletes the stored conversation with `peer`; resolves with how many messages went. */
+  deleteConversation(account: AccountId, peer: string): Promise<number>;
   /** Renames a contact and sets its groups. */
   editContact(account: AccountId, jid: string, name: string | null, groups: string[]): Promise<void>;
   /** Removes a contact, which ends the presence sharing both ways. */
@@ -153,6 +162,10 @@ export const tauriBackend: Backend = {
   addContact: (account, jid, name, group) => call('add_contact', { account, jid, name, group }),
   block: (account, jid, block) => call('block', { account, jid, block }),
   blocked: (account) => call('blocked', { account }),
+  blockAndReport: (account, jid) => call('block_and_report', { account, jid }),
+  canReport: (account) => call('can_report', { account }),
+  messageRequests: (account) => call('message_requests', { account }),
+  deleteConversation: (account, peer) => call('delete_conversation', { account, peer }),
   removeContact: (account, jid) => call('remove_contact', { account, jid }),
   editContact: (account, jid, name, groups) => call('edit_contact', { account, jid, name, groups }),
   sendChatState: (account, peer, state) => call('chat_state', { account, peer, state }),

@@ -21,6 +21,7 @@ export type { LinkAction } from './bindings/LinkAction';
 export type { LoginRequest } from './bindings/LoginRequest';
 export type { Message } from './bindings/Message';
 export type { MessageId } from './bindings/MessageId';
+export type { MessageRequest } from './bindings/MessageRequest';
 export type { MessageState } from './bindings/MessageState';
 export type { PresenceEntry } from './bindings/PresenceEntry';
 export type { RegisterRequest } from './bindings/RegisterRequest';

@@ -83,7 +83,13 @@ account: AccountId,
 /**
  * The stored row.
  */
-message: Message, } | { "type": "message_updated", 
+message: Message, 
+/**
+ * It came from a stranger (not in the roster, never written to):
+ * a message request, which is not counted as unread and is not
+ * notified unless the user asked for that.
+ */
+stranger: boolean, } | { "type": "message_updated", 
 /**
  * The account.
  */

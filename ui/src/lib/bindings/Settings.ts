@@ -15,6 +15,11 @@ close_to_tray: boolean,
  */
 notifications: boolean, 
 /**
+ * Also notify messages from people not in the contacts (message
+ * requests); off by default.
+ */
+notify_strangers: boolean, 
+/**
  * Tell contacts when their messages have been seen (XEP-0333).
  */
 read_markers: boolean, 

@@ -290,6 +290,28 @@ export const en = {
   'profile.removeAvatar': 'Remove picture',
   'profile.save': 'Save profile',
   'profile.saved': 'Saved.',
+  'requests.title': 'Message requests ({count})',
+  'requests.show': 'Show message requests',
+  'requests.hide': 'Hide message requests',
+  'requests.count': {
+    one: '{count} message',
+    other: '{count} messages',
+  },
+  'requests.switcher': 'Message request',
+  'requests.banner': '{jid} is not in your contacts. Their messages are shown as plain text, without links.',
+  'requests.accept': 'Accept',
+  'requests.block': 'Block',
+  'requests.blockReport': 'Block and report',
+  'requests.delete': 'Delete',
+  'roster.requests.group': {
+    one: '{count} person wants to see when you are online',
+    other: '{count} people want to see when you are online',
+  },
+  'roster.requests.acceptAll': 'Accept all',
+  'roster.requests.denyAll': 'Deny all',
+  'roster.requests.expand': 'Show',
+  'roster.requests.collapse': 'Hide',
+  'settings.notifyStrangers': 'Notify me of messages from people not in my contacts',
 } as const satisfies Dictionary;
 
 export type MessageKey = keyof typeof en;

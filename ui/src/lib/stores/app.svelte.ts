@@ -15,6 +15,7 @@ import { ContextMenuStore } from './contextmenu.svelte';
 import { dispatch, type AppEvent, type Stores } from './dispatch';
 import { LinkStore } from './links.svelte';
 import { NoticeStore } from './notices.svelte';
+import { RequestsStore } from './requests.svelte';
 import { RosterStore } from './roster.svelte';
 import { SessionStore, bareJid, type OwnShow } from './session.svelte';
 import { SettingsStore } from './settings.svelte';
@@ -35,6 +36,7 @@ export class AppStore implements Stores {
   readonly settings: SettingsStore;
   readonly avatars: AvatarStore;
   readonly links: LinkStore;
+  readonly requests: RequestsStore;
   readonly now: () => number;
   #unsubscribe: Unsubscribe[] = [];
 
@@ -45,6 +47,8 @@ export class AppStore implements Stores {
     this.settings = new SettingsStore(backend, this.notices);
     this.avatars = new AvatarStore(backend);
     this.links = new LinkStore(backend, this);
+    this.requests = new RequestsStore(backend);
+    this.chats.onSent = (account, peer) => this.requests.remove(account, peer);
   }
 
   dispatch(event: AppEvent): void {
@@ -128,6 +132,7 @@ export class AppStore implements Stores {
     this.roster.of(account);
     this.session.phase = 'main';
     await this.#refreshContacts(account);
+    await this.requests.load(account).catch((error: unknown) => this.notices.error(toUiError(error)));
     this.links.flush();
   }
 
@@ -311,6 +316,48 @@ export class AppStore implements Stores {
     }
   }
 
+  /**
+   * Accepts `jid`'s request to see our presence on `account`, or denies every one of the
+   * requests at once (the grouped requests' "Accept all" / "Deny all").
+   */
+  async answerAllRequests(accept: boolean): Promise<void> {
+    const all = [...this.roster.requests.values()];
+    await Promise.all(all.map(({ account, jid }) => this.answerRequest(account, jid, accept ? 'accept' : 'deny')));
+  }
+
+  /**
+   * Message request from `peer`: Accept opens the add-contact dialog filled in with their address
+   * (adding them makes it an ordinary chat).
+   */
+  acceptMessageRequest(account: AccountId, peer: string): void {
+    this.links.offer = { account, jid: peer, name: '', group: '' };
+  }
+
+  /** Blocks `peer` (XEP-0191), with a spam report where the server takes one, and closes the request. */
+  async blockMessageRequest(account: AccountId, peer: string, report: boolean): Promise<void> {
+    try {
+      if (report && this.requests.canReport.get(account)) await this.backend.blockAndReport(account, peer);
+      else await this.backend.block(account, peer, true);
+    } catch (error) {
+      this.notices.error(toUiError(error));
+      return;
+    }
+    await this.deleteMessageRequest(account, peer);
+  }
+
+  /** Deletes the request's stored messages and closes its chat. */
+  async deleteMessageRequest(account: AccountId, peer: string): Promise<void> {
+    try {
+      await this.backend.deleteConversation(account, peer);
+    } catch (error) {
+      this.notices.error(toUiError(error));
+      return;
+    }
+    this.requests.remove(account, peer);
+    const chat = this.chats.find(account, peer);
+    if (chat) this.chats.close(chat.key);
+  }
+
   /** `account` waits to reconnect: try now (the banner's button). */
   async reconnectNow(account: AccountId): Promise<void> {
     await this.#act(() => this.backend.reconnectNow(account));
@@ -379,6 +426,7 @@ export class AppStore implements Stores {
   #leave(account: AccountId): void {
     this.chats.closeAll(account);
     this.roster.drop(account);
+    this.requests.drop(account);
     this.blockedList = this.blockedList.filter((b) => b.account !== account);
     this.session.signedOutOf(account);
     if (this.session.accounts.size === 0) this.#signOut();
@@ -418,6 +466,7 @@ export class AppStore implements Stores {
 
   #signOut(): void {
     this.roster.reset();
+    this.requests.reset();
     this.unread.reset();
     this.notices.clear();
     this.links.closeOffer();

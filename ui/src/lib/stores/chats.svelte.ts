@@ -316,6 +316,9 @@ export class ChatsStore {
     });
   }
 
+  /** Called after a message to `peer` was sent (answering a message request makes it a chat). */
+  onSent: ((account: AccountId, peer: string) => void) | null = null;
+
   /** Sends the text (unless it is blank); the message appears as pending at once. */
   async send(chat: ChatState, body: string): Promise<boolean> {
     if (body.trim() === '') return false;
@@ -326,6 +329,7 @@ export class ChatsStore {
     try {
       const message = await this.#backend.sendMessage(chat.account, chat.peer, body);
       chat.merge([message]);
+      this.onSent?.(chat.account, chat.peer);
       return true;
     } catch (error) {
       this.#notices.error(toUiError(error));

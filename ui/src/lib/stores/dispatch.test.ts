@@ -185,9 +185,9 @@ describe('dispatch', () => {
     const { app } = await loggedIn();
     app.chats.open(1, 'bob@example.org');
     await settle();
-    app.dispatch({ type: 'message_added', account: 1, message: message(5) });
+    app.dispatch({ type: 'message_added', account: 1, message: message(5), stranger: false });
     app.dispatch({ type: 'message_updated', account: 1, message: message(5, { body: 'x' }) });
-    app.dispatch({ type: 'message_added', account: 1, message: message(6, { peer: 'other@x' }) });
+    app.dispatch({ type: 'message_added', account: 1, message: message(6, { peer: 'other@x' }), stranger: false });
     await settle();
     expect(app.chats.active?.messages.map((m) => [m.id, m.body])).toEqual([[5, 'x']]);
   });

@@ -4,10 +4,12 @@
  * reject a new, unhandled type).
  */
 import type { CoreEvent, ErrorCode, ShellEvent } from '$lib/contract';
+import { toUiError } from '$lib/errors';
 import type { AvatarStore } from './avatars.svelte';
 import type { ChatsStore } from './chats.svelte';
 import type { LinkStore } from './links.svelte';
 import type { NoticeStore } from './notices.svelte';
+import type { RequestsStore } from './requests.svelte';
 import type { RosterStore } from './roster.svelte';
 import type { SessionStore } from './session.svelte';
 import type { UnreadStore } from './unread.svelte';
@@ -22,6 +24,7 @@ export interface Stores {
   notices: NoticeStore;
   avatars: AvatarStore;
   links: LinkStore;
+  requests: RequestsStore;
   /** The current time (unix ms), for reconnection countdowns. */
   now(): number;
 }
@@ -56,6 +59,8 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       break;
     case 'contact_changed':
       roster.upsert(event.account, event.contact);
+      // A stranger added to the roster is no stranger any more.
+      stores.requests.remove(event.account, event.contact.jid);
       break;
     case 'contact_removed':
       roster.remove(event.account, event.jid);
@@ -70,8 +75,12 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       roster.setPresence(event.account, event.jid, event.presence);
       break;
     case 'message_added':
-    case 'message_updated':
       // Normally delivered through the chat's channel; merging by id makes a copy harmless.
+      chats.upsert(event.account, event.message);
+      // Writing to a stranger answers their request: an ordinary chat from now on.
+      if (event.message.direction === 'out') stores.requests.remove(event.account, event.message.peer);
+      break;
+    case 'message_updated':
       chats.upsert(event.account, event.message);
       break;
     case 'avatar_changed':
@@ -107,6 +116,9 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       break;
     case 'link_received':
       void stores.links.take();
+      break;
+    case 'requests_changed':
+      void stores.requests.load(event.account).catch((error: unknown) => notices.error(toUiError(error)));
       break;
     default:
       unhandled(event);

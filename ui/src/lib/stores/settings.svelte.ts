@@ -8,6 +8,7 @@ export class SettingsStore {
   value = $state.raw<Settings>({
     close_to_tray: false,
     notifications: true,
+    notify_strangers: false,
     read_markers: true,
     accounts: [],
     auto_away: { away_after_secs: 300, xa_after_secs: 1200 },

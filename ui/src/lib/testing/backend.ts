@@ -7,6 +7,7 @@ import type {
   CoreEvent,
   Message,
   MessageId,
+  MessageRequest,
   PresenceEntry,
   RegistrationForm,
   Resume,
@@ -27,6 +28,7 @@ export function defaultSettings(): Settings {
   return {
     close_to_tray: false,
     notifications: true,
+    notify_strangers: false,
     read_markers: true,
     accounts: [],
     auto_away: { away_after_secs: 300, xa_after_secs: 1200 },
@@ -186,6 +188,32 @@ export class FakeBackend implements Backend {
     if (block) this.blockList.add(jid);
     else this.blockList.delete(jid);
     return Promise.resolve();
+  }
+  /** What `messageRequests` answers, per account. */
+  requests = new Map<AccountId, MessageRequest[]>();
+  /** What `canReport` answers. */
+  reporting = false;
+  blockAndReport(...args: Parameters<Backend['blockAndReport']>) {
+    this.#record('blockAndReport', ...args);
+    this.blockList.add(args[1]);
+    return Promise.resolve();
+  }
+  canReport(...args: Parameters<Backend['canReport']>) {
+    this.#record('canReport', ...args);
+    return Promise.resolve(this.reporting);
+  }
+  messageRequests(...args: Parameters<Backend['messageRequests']>) {
+    this.#record('messageRequests', ...args);
+    return Promise.resolve(this.requests.get(args[0]) ?? []);
+  }
+  deleteConversation(...args: Parameters<Backend['deleteConversation']>) {
+    this.#record('deleteConversation', ...args);
+    const [account, peer] = args;
+    const before = this.requests.get(account) ?? [];
+    const gone = before.find((r) => r.peer === peer);
+    this.requests.set(account, before.filter((r) => r.peer !== peer));
+    this.history.delete(peer);
+    return Promise.resolve(gone?.count ?? 0);
   }
   blocked(...args: Parameters<Backend['blocked']>) {
     this.#record('blocked', ...args);
