@@ -241,6 +241,9 @@ struct OlderQuery {
 
 /// How long the initial presence waits for the server to answer the
 /// carbons request before going online without it.
+/// How long a disconnect waits for the stream to close cleanly.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Messages a stranger may leave before the user answers or adds them;
 /// the rest of a flood is not stored.
 const STRANGER_MESSAGES: u32 = 20;
@@ -635,7 +638,18 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         // hold up the disconnect.
         let bye = Box::new(Presence::unavailable().into());
         let _ = stream.send(bye).now_or_never();
-        stream.close().await;
+        // The link may have died a moment ago (the server closed it, say
+        // after deleting the account) and the stream's worker may be
+        // waiting for the reconnector, which gives up a fatal login and
+        // then waits to be cancelled: cancel it first, or `close` waits
+        // forever. And never wait long for a dying link.
+        let _ = cancel.send(true);
+        if tokio::time::timeout(CLOSE_TIMEOUT, stream.close())
+            .await
+            .is_err()
+        {
+            log::warn!("the stream did not close within {CLOSE_TIMEOUT:?}");
+        }
     } else {
         // Not connected (failed, or waiting to reconnect): drop the stream
         // first, then stop the reconnector, which lets the worker end.
