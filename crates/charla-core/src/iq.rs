@@ -51,10 +51,10 @@ impl<P> Tracker<P> {
         self.pending.retain(|_, (p, _)| keep(p));
     }
 
-    /// Forgets every request (a new stream: their answers can never come),
-    /// and returns them.
-    pub(crate) fn drain(&mut self) -> Vec<P> {
-        self.pending.drain().map(|(_, (p, _))| p).collect()
+    /// Forgets every request (a new stream: their answers can never come;
+    /// whoever waits for one sees its reply channel close).
+    pub(crate) fn clear(&mut self) {
+        self.pending.clear();
     }
 
     /// When the next request times out.

@@ -453,6 +453,8 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
     // An event read ahead while collecting a burst, handled next.
     let mut peeked: Option<Option<StreamEvent>> = None;
     loop {
+        // When the next request times out (none pending: no timer).
+        let iq_deadline = session.pending_iqs.next_deadline();
         tokio::select! {
             event = next_event(&mut stream, &mut peeked) => match event {
                 None => break,
@@ -529,8 +531,8 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
                 session.on_tracked(&stream, all).await;
             }
             _ = tokio::time::sleep_until(
-                session.pending_iqs.next_deadline().unwrap_or_else(tokio::time::Instant::now)
-            ), if session.pending_iqs.next_deadline().is_some() => {
+                iq_deadline.unwrap_or_else(tokio::time::Instant::now)
+            ), if iq_deadline.is_some() => {
                 for pending in session.pending_iqs.expired(tokio::time::Instant::now()) {
                     session.on_iq_timeout(&stream, pending).await;
                 }
@@ -654,8 +656,8 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         // Not connected (failed, or waiting to reconnect): drop the stream
         // first, then stop the reconnector, which lets the worker end.
         drop(stream);
+        let _ = cancel.send(true);
     }
-    let _ = cancel.send(true);
     session.went_offline().await;
     if let Some(ready) = session.ready.take() {
         let _ = ready.send(Err(CoreError::new(
@@ -749,7 +751,7 @@ impl Session {
         self.remember_login_mechanism();
         self.bound = jid.try_into_full().ok();
         self.bound_at = now_ms();
-        self.pending_iqs.drain();
+        self.pending_iqs.clear();
         self.in_flight.clear();
         self.generation += 1;
         self.receipts_in_flight.clear();
