@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use crate::raw::read_until;
 use crate::TestServer;
 
 /// A component connection, after its handshake.
@@ -69,19 +70,4 @@ impl RawComponent {
     pub async fn send(&mut self, xml: &str) {
         self.tcp.write_all(xml.as_bytes()).await.expect("write");
     }
-}
-
-async fn read_until(tcp: &mut TcpStream, needle: &str, wait: Duration) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    tokio::time::timeout(wait, async {
-        while !String::from_utf8_lossy(&buf).contains(needle) {
-            let n = tcp.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&buf));
-            buf.extend_from_slice(&chunk[..n]);
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timeout waiting for {needle}"));
-    String::from_utf8_lossy(&buf).into_owned()
 }

@@ -15,7 +15,7 @@ pub struct RawClient {
 }
 
 /// Reads until `needle` has arrived and returns everything read; panics after `wait`.
-async fn read_until<S: tokio::io::AsyncRead + Unpin>(
+pub(crate) async fn read_until<S: tokio::io::AsyncRead + Unpin>(
     s: &mut S,
     needle: &str,
     wait: Duration,
