@@ -381,6 +381,8 @@ impl Shell {
             | Event::SubscriptionRequest { .. }
             | Event::ChatState { .. }
             | Event::AvatarChanged { .. }
+            | Event::CatchUpStarted { .. }
+            | Event::CatchUpFinished { .. }
             | Event::Error { .. } => {}
         }
         // The windows see this event after the messages that came before it

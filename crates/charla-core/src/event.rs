@@ -133,6 +133,24 @@ pub enum Event {
         /// The SHA-1 of the image, lowercase hex.
         hash: Option<String>,
     },
+    /// The archive catch-up of a fresh stream began (XEP-0313): messages
+    /// that arrived while the account was offline are being fetched.
+    CatchUpStarted {
+        /// The account.
+        account: AccountId,
+    },
+    /// The catch-up that [`Event::CatchUpStarted`] announced is over: every
+    /// message it brought (and every live one held back meanwhile) is
+    /// stored and was announced before this event.
+    CatchUpFinished {
+        /// The account.
+        account: AccountId,
+        /// New messages it stored.
+        added: u32,
+        /// `false` if it stopped early (an error, or the stream was reset);
+        /// the next login continues from what was stored.
+        complete: bool,
+    },
     /// Something failed; `account` is `None` for errors not tied to one.
     Error {
         /// The account concerned, if any.

@@ -360,6 +360,8 @@ struct Session {
     /// The archive catch-up of this stream is complete: from now on, live
     /// messages with our server's stanza-id move the archive position.
     mam_caught_up: bool,
+    /// New rows the current catch-up stored so far.
+    catch_up_added: usize,
     /// The avatar image cache.
     avatars: avatar::Cache,
     /// Our own avatar hash as we advertise it (XEP-0153): `None` while
@@ -426,6 +428,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         carbons_on: false,
         mam: None,
         mam_caught_up: false,
+        catch_up_added: 0,
         avatars: ctx.avatars,
         own_avatar: None,
         avatar_fetches: HashMap::new(),
@@ -769,7 +772,14 @@ impl Session {
         self.presence_sent = false;
         self.held_roster = None;
         self.carbons_on = false;
-        self.mam = None;
+        if self.mam.take().is_some() {
+            self.emit(Event::CatchUpFinished {
+                account: self.account,
+                added: u32::try_from(self.catch_up_added).unwrap_or(u32::MAX),
+                complete: false,
+            })
+            .await;
+        }
         self.mam_caught_up = false;
         self.avatar_fetches.clear();
         self.pep_avatars.clear();
@@ -1435,6 +1445,11 @@ impl Session {
             },
             Err(e) => return self.error(e).await,
         };
+        self.catch_up_added = 0;
+        self.emit(Event::CatchUpStarted {
+            account: self.account,
+        })
+        .await;
         self.open_mam(stream, purpose, std::time::Instant::now(), 0, false)
             .await;
     }
@@ -1591,9 +1606,18 @@ impl Session {
         queryid: &str,
         result: Result<Option<Element>, StanzaError>,
     ) {
+        let ours = self.mam.as_ref().is_some_and(|q| q.queryid == queryid);
         self.mam_page(stream, queryid, result).await;
         if self.mam.is_none() {
             self.release_held(stream).await;
+            if ours {
+                self.emit(Event::CatchUpFinished {
+                    account: self.account,
+                    added: u32::try_from(self.catch_up_added).unwrap_or(u32::MAX),
+                    complete: self.mam_caught_up,
+                })
+                .await;
+            }
         }
     }
 
@@ -1671,6 +1695,7 @@ impl Session {
                             for (outcome, (c, owed, stranger)) in outcomes.into_iter().zip(chats) {
                                 if let InsertOutcome::Inserted(message) = outcome {
                                     added += 1;
+                                    self.catch_up_added = added;
                                     let id = message.id;
                                     self.emit(Event::MessageAdded {
                                         account,

@@ -121,7 +121,24 @@ jid: string,
 /**
  * The SHA-1 of the image, lowercase hex.
  */
-hash: string | null, } | { "type": "error", 
+hash: string | null, } | { "type": "catch_up_started", 
+/**
+ * The account.
+ */
+account: AccountId, } | { "type": "catch_up_finished", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * New messages it stored.
+ */
+added: number, 
+/**
+ * `false` if it stopped early (an error, or the stream was reset);
+ * the next login continues from what was stored.
+ */
+complete: boolean, } | { "type": "error", 
 /**
  * The account concerned, if any.
  */

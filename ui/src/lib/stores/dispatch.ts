@@ -86,6 +86,10 @@ export function dispatch(stores: Stores, event: AppEvent): void {
     case 'avatar_changed':
       stores.avatars.set(event.jid, event.hash);
       break;
+    case 'catch_up_started':
+    case 'catch_up_finished':
+      // Each message it brings came as message_added; nothing to show for the sync itself.
+      break;
     case 'chat_read':
       // The shell recounts the chat's unread messages and sends unread_changed.
       break;
