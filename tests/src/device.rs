@@ -186,6 +186,33 @@ impl Device {
             .await;
     }
 
+    /// Every event caused by what the server sent this device before now
+    /// (see [`charla_core::Core::settle`]), and nothing that comes later:
+    /// "nothing else arrived" is a settled fact, not a quiet window.
+    pub async fn settled(&mut self) -> Vec<Event> {
+        self.core
+            .settle(self.account)
+            .await
+            .expect("the server answers the ping");
+        let mut out = Vec::new();
+        while let Ok(e) = self.events.try_recv() {
+            out.push(e);
+        }
+        out
+    }
+
+    /// Bodies of the `MessageAdded` events among [`Device::settled`]'s.
+    pub async fn settled_added(&mut self) -> Vec<String> {
+        self.settled()
+            .await
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::MessageAdded { message, .. } => Some(message.body),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every event that arrives until none comes for `quiet`.
     pub async fn drain(&mut self, quiet: Duration) -> Vec<Event> {
         let mut out = Vec::new();

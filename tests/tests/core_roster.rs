@@ -87,7 +87,7 @@ async fn add_accept_deny_edit_and_remove_contacts(flavor: Flavor) {
         c.subscription == Subscription::Both
     })
     .await;
-    let seen = alice.drain(Duration::from_millis(300)).await;
+    let seen = alice.settled().await;
     assert!(
         !seen
             .iter()

@@ -716,6 +716,25 @@ impl Core {
             })
     }
 
+    /// Waits until everything the server sent to the account before now is
+    /// handled: stored, answered and announced on the event channel. A ping
+    /// (XEP-0199) to the account's server is answered after what the server
+    /// already queued for us, and the session handles stanzas in order. A
+    /// settled fact for tests and tools: "nothing more came" is then a
+    /// check of the event channel, not a wait.
+    pub async fn settle(&self, account: AccountId) -> Result<(), CoreError> {
+        let own = self.account_jid(account)?;
+        let server = BareJid::from_parts(None, &own.domain());
+        let (reply, answer) = oneshot::channel();
+        let ping = Command::Iq {
+            to: Some(server),
+            set: false,
+            payload: xmpp_parsers::ping::Ping.into(),
+            reply,
+        };
+        self.ask(account, ping, answer).await.map(|_| ())
+    }
+
     /// Sends `command` to the account's session and waits for its answer.
     async fn ask<T>(
         &self,
