@@ -724,7 +724,7 @@ impl Core {
     /// check of the event channel, not a wait.
     pub async fn settle(&self, account: AccountId) -> Result<(), CoreError> {
         let own = self.account_jid(account)?;
-        let server = BareJid::from_parts(None, &own.domain());
+        let server = BareJid::from_parts(None, own.domain());
         let (reply, answer) = oneshot::channel();
         let ping = Command::Iq {
             to: Some(server),
