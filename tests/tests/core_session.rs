@@ -661,6 +661,10 @@ async fn hostile_and_malformed_stanzas_cause_no_panic_and_no_event(flavor: Flavo
     alice
         .wait_for("roster", |e| matches!(e, Event::RosterLoaded { .. }))
         .await;
+    // Settled: nothing of the login is still on its way.
+    alice
+        .wait_for("caught up", |e| matches!(e, Event::CatchUpFinished { .. }))
+        .await;
     let roster_before = alice.core.contacts(alice.account).expect("contacts");
     let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
     let nested = format!("{}{}", "<x xmlns='urn:evil'>".repeat(60), "</x>".repeat(60));

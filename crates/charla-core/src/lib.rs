@@ -23,7 +23,6 @@ pub mod event;
 #[cfg(test)]
 mod fuzz;
 pub mod idle;
-mod iq;
 mod last;
 mod mam;
 pub mod presence;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long an IQ request waits for its answer.
-pub(crate) const IQ_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const IQ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Requests by id, each with what to do with its answer (`P`) and when to
 /// stop waiting.
