@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Event } from '$lib/bindings/Event';
 import type { CoreEvent, ShellEvent } from '$lib/contract';
 import { contact, message } from '$lib/testing/fixtures';
 import { FakeBackend, settle } from '$lib/testing/backend';
@@ -181,15 +182,23 @@ describe('dispatch', () => {
     expect(app.session.autoShow).toBeNull();
   });
 
-  it('merges message events into an open chat only', async () => {
-    const { app } = await loggedIn();
-    app.chats.open(1, 'bob@example.org');
+  it('gets messages only through the chats\' channels, never as core events', async () => {
+    const { app, backend } = await loggedIn();
+    const chat = app.chats.open(1, 'bob@example.org')!;
     await settle();
-    app.dispatch({ type: 'message_added', account: 1, message: message(5), stranger: false });
-    app.dispatch({ type: 'message_updated', account: 1, message: message(5, { body: 'x' }) });
-    app.dispatch({ type: 'message_added', account: 1, message: message(6, { peer: 'other@x' }), stranger: false });
+    const sent: Event[] = [
+      { type: 'message_added', account: 1, message: message(5), stranger: false },
+      { type: 'message_updated', account: 1, message: message(5, { body: 'x' }) },
+    ];
+    for (const event of sent) {
+      // @ts-expect-error The shell sends message events only to the chats' channels.
+      const core: CoreEvent = event;
+      expect(() => app.dispatch(core)).toThrow(/unhandled/);
+    }
+    backend.channels.get('bob@example.org')!({ type: 'added', message: message(5) });
+    backend.channels.get('bob@example.org')!({ type: 'updated', message: message(5, { body: 'x' }) });
     await settle();
-    expect(app.chats.active?.messages.map((m) => [m.id, m.body])).toEqual([[5, 'x']]);
+    expect(chat.messages.map((m) => [m.id, m.body])).toEqual([[5, 'x']]);
   });
 
   it('refuses an unknown event type', async () => {
