@@ -9,7 +9,7 @@ const B = 'b'.repeat(40);
 async function loggedIn(backend = new FakeBackend()) {
   const app = new AppStore(backend);
   await app.start();
-  await app.login({ jid: 'me@example.org', password: 'p', remember: false, host: null, port: null });
+  await app.signIn.login({ jid: 'me@example.org', password: 'p', remember: false, host: null, port: null });
   await settle();
   return { app, backend };
 }

@@ -17,7 +17,7 @@ function rosterLink(jid: string, name: string | null, group: string | null): Xmp
 async function loggedIn(backend = new FakeBackend()) {
   const app = new AppStore(backend);
   await app.start();
-  await app.login(request);
+  await app.signIn.login(request);
   return { app, backend };
 }
 
@@ -41,7 +41,7 @@ describe('xmpp: links', () => {
   it('with several accounts, opens on the account that has the contact', async () => {
     const { app, backend } = await loggedIn();
     backend.loginResult = () => Promise.resolve(2);
-    await app.login({ ...request, jid: 'work@example.org' });
+    await app.signIn.login({ ...request, jid: 'work@example.org' });
     app.dispatch({ type: 'roster_loaded', account: 2, contacts: [contact('boss@example.org', 'Boss')] });
     app.links.open(chatLink('boss@example.org', 'Hi'));
     expect(app.chats.active?.account).toBe(2);
@@ -90,7 +90,7 @@ describe('xmpp: links', () => {
     expect(app.session.phase).toBe('login');
     expect(app.links.pending).toEqual(chatLink('bob@example.org', 'later'));
     expect(app.chats.tabs).toEqual([]);
-    await app.login(request);
+    await app.signIn.login(request);
     await settle();
     expect(app.links.pending).toBeNull();
     expect(app.chats.active?.peer).toBe('bob@example.org');
@@ -105,7 +105,7 @@ describe('xmpp: links', () => {
     backend.emitShell({ type: 'link_received' });
     await settle();
     expect(app.links.offer).toBeNull();
-    await app.login(request);
+    await app.signIn.login(request);
     expect(app.links.offer).toEqual({ account: 1, jid: 'carol@example.org', name: '', group: '' });
   });
 
@@ -121,11 +121,11 @@ describe('xmpp: links', () => {
   it('an xmpp: link clicked in a message opens in Charla, never in the system', async () => {
     const { app, backend } = await loggedIn();
     backend.links.set('xmpp:bob@example.org?message;body=Hi', chatLink('bob@example.org', 'Hi'));
-    await app.openLink('xmpp:bob@example.org?message;body=Hi');
+    await app.links.openLink('xmpp:bob@example.org?message;body=Hi');
     expect(app.chats.active?.draft).toBe('Hi');
-    await app.openLink('XMPP:nobody');
+    await app.links.openLink('XMPP:nobody');
     expect(app.notices.list.map((n) => n.code)).toEqual(['bad_link']);
-    await app.openLink('https://example.org');
+    await app.links.openLink('https://example.org');
     expect(backend.called('openLink')).toEqual([['https://example.org']]);
   });
 

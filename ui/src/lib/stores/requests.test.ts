@@ -13,7 +13,7 @@ async function loggedIn(requests: MessageRequest[] = []) {
   backend.requests.set(1, requests);
   const app = new AppStore(backend);
   await app.start();
-  await app.login({ jid: 'me@example.org/x', password: 'p', remember: false, host: null, port: null });
+  await app.signIn.login({ jid: 'me@example.org/x', password: 'p', remember: false, host: null, port: null });
   return { app, backend };
 }
 
@@ -54,7 +54,7 @@ describe('message requests', () => {
 
   it('Accept offers the add-contact dialog filled in with the address', async () => {
     const { app } = await loggedIn([request('eve@x', 2, 7)]);
-    app.acceptMessageRequest(1, 'eve@x');
+    app.requests.accept(1, 'eve@x');
     expect(app.links.offer).toEqual({ account: 1, jid: 'eve@x', name: '', group: '' });
   });
 
@@ -62,7 +62,7 @@ describe('message requests', () => {
     const { app, backend } = await loggedIn([request('eve@x', 2, 7)]);
     app.chats.open(1, 'eve@x');
     await settle();
-    await app.deleteMessageRequest(1, 'eve@x');
+    await app.requests.delete(1, 'eve@x');
     expect(backend.called('deleteConversation')).toEqual([[1, 'eve@x']]);
     expect(app.requests.total).toBe(0);
     expect(app.chats.find(1, 'eve@x')).toBeUndefined();
@@ -72,13 +72,13 @@ describe('message requests', () => {
     const { app, backend } = await loggedIn([request('eve@x', 2, 7), request('spam@x', 20, 8)]);
     expect(app.requests.canReport.get(1)).toBe(false);
     // Not offered: a report asked for anyway is a plain block.
-    await app.blockMessageRequest(1, 'eve@x', true);
+    await app.requests.block(1, 'eve@x', true);
     expect(backend.called('block')).toEqual([[1, 'eve@x', true]]);
     expect(backend.called('blockAndReport')).toEqual([]);
     backend.reporting = true;
     await app.requests.load(1);
     expect(app.requests.canReport.get(1)).toBe(true);
-    await app.blockMessageRequest(1, 'spam@x', true);
+    await app.requests.block(1, 'spam@x', true);
     expect(backend.called('blockAndReport')).toEqual([[1, 'spam@x']]);
     expect(backend.called('deleteConversation')).toEqual([
       [1, 'eve@x'],
@@ -89,7 +89,7 @@ describe('message requests', () => {
 
   it('are forgotten at logout', async () => {
     const { app } = await loggedIn([request('eve@x', 2, 7)]);
-    await app.logout();
+    await app.signIn.logout();
     expect(app.requests.total).toBe(0);
   });
 });
@@ -99,12 +99,12 @@ describe('grouped subscription requests', () => {
     const { app, backend } = await loggedIn();
     for (let i = 0; i < 51; i++) backend.emitCore({ type: 'subscription_request', account: 1, jid: `p${i}@x` });
     expect(app.roster.requests.size).toBe(51);
-    await app.answerAllRequests(false);
+    await app.contacts.answerAllRequests(false);
     expect(backend.called('answerSubscription').length).toBe(51);
     expect(backend.called('answerSubscription').every((args) => args[2] === false)).toBe(true);
     expect(app.roster.requests.size).toBe(0);
     backend.emitCore({ type: 'subscription_request', account: 1, jid: 'a@x' });
-    await app.answerAllRequests(true);
+    await app.contacts.answerAllRequests(true);
     expect(backend.called('answerSubscription').at(-1)).toEqual([1, 'a@x', true]);
   });
 });

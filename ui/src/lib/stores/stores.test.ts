@@ -43,7 +43,7 @@ describe('ChatsStore', () => {
     );
     const app = new AppStore(backend);
     await app.start();
-    await app.login(request);
+    await app.signIn.login(request);
     return { app, backend };
   }
 
@@ -271,7 +271,7 @@ describe('AppStore', () => {
     const app = new AppStore(backend);
     await app.start();
     expect(app.session.phase).toBe('login');
-    expect(await app.login({ ...request, jid: 'me@example.org/laptop', remember: true, host: 'h', port: 5 })).toBe(
+    expect(await app.signIn.login({ ...request, jid: 'me@example.org/laptop', remember: true, host: 'h', port: 5 })).toBe(
       true,
     );
     expect(app.session).toMatchObject({ phase: 'main', account: 1, jid: 'me@example.org', loggingIn: false });
@@ -287,9 +287,9 @@ describe('AppStore', () => {
     backend.loginResult = () => new Promise((_, r) => (reject = r));
     const app = new AppStore(backend);
     await app.start();
-    const pending = app.login(request);
+    const pending = app.signIn.login(request);
     expect(app.session.loggingIn).toBe(true);
-    expect(await app.login(request)).toBe(false); // no second attempt while one runs
+    expect(await app.signIn.login(request)).toBe(false); // no second attempt while one runs
     reject({ code: 'auth_failed', message: 'not-authorized' });
     expect(await pending).toBe(false);
     expect(app.session).toMatchObject({ phase: 'login', loggingIn: false, loginError: { code: 'auth_failed' } });
@@ -361,10 +361,10 @@ describe('AppStore', () => {
     await app.start();
     let first = true;
     backend.loginResult = () => (first ? ((first = false), Promise.reject(untrusted)) : Promise.resolve(1));
-    expect(await app.login({ ...request, jid: 'Me@example.org/desk' })).toBe(false);
+    expect(await app.signIn.login({ ...request, jid: 'Me@example.org/desk' })).toBe(false);
     expect(app.session.certificate).toEqual({ jid: 'Me@example.org', problem: untrusted.certificate });
     expect(app.session.loginError).toMatchObject({ code: 'tls_certificate', certificate: untrusted.certificate });
-    await app.trustCertificate();
+    await app.signIn.trustCertificate();
     expect(backend.called('trustCertificate')).toEqual([['Me@example.org', 'AB:CD']]);
     expect(backend.called('login')).toHaveLength(2);
     expect(app.session).toMatchObject({ phase: 'main', certificate: null, loginError: null });
@@ -389,7 +389,7 @@ describe('AppStore', () => {
     const app = new AppStore(backend);
     await app.start();
     expect(app.session.certificate?.jid).toBe('me@example.org');
-    await app.trustCertificate();
+    await app.signIn.trustCertificate();
     expect(backend.called('resumeLogin')).toHaveLength(2);
     expect(app.session).toMatchObject({ phase: 'main', account: 2 });
   });
@@ -398,12 +398,12 @@ describe('AppStore', () => {
     const backend = new FakeBackend();
     const app = new AppStore(backend);
     await app.start();
-    await app.login(request);
+    await app.signIn.login(request);
     const certificate = { server: 'example.org', fingerprint: 'EF:01', reason: 'pin_changed' } as const;
     app.dispatch({ type: 'error', account: 1, error: { code: 'tls_certificate', message: 'x', certificate } });
     expect(app.session.certificate).toEqual({ jid: 'me@example.org', problem: certificate });
     expect(app.session.connectionErrors.get(1)?.code).toBe('tls_certificate');
-    await app.trustCertificate();
+    await app.signIn.trustCertificate();
     expect(backend.called('trustCertificate')).toEqual([['me@example.org', 'EF:01']]);
     expect(backend.called('setPresence')).toEqual([[1, 'available', null]]);
     expect(backend.called('login')).toHaveLength(1);
@@ -415,9 +415,9 @@ describe('AppStore', () => {
     backend.loginResult = () => Promise.reject(untrusted);
     const app = new AppStore(backend);
     await app.start();
-    await app.login(request);
-    app.cancelCertificate();
-    await app.trustCertificate();
+    await app.signIn.login(request);
+    app.signIn.cancelCertificate();
+    await app.signIn.trustCertificate();
     expect(app.session.certificate).toBeNull();
     expect(app.session.loginError?.code).toBe('tls_certificate');
     expect(backend.called('trustCertificate')).toHaveLength(0);
@@ -441,9 +441,9 @@ describe('AppStore', () => {
     const backend = new FakeBackend();
     const app = new AppStore(backend);
     await app.start();
-    await app.login(request);
+    await app.signIn.login(request);
     backend.recentStatuses = ['At lunch', 'Working'];
-    await app.setPresence('away', ' At lunch ');
+    await app.presence.set('away', ' At lunch ');
     expect(backend.called('setPresence')).toEqual([[1, 'away', 'At lunch']]);
     expect(app.settings.value.recent_statuses).toEqual(['At lunch', 'Working']);
   });
@@ -452,15 +452,15 @@ describe('AppStore', () => {
     const backend = new FakeBackend();
     const app = new AppStore(backend);
     await app.start();
-    await app.login(request);
+    await app.signIn.login(request);
     app.chats.open(1, 'a@x');
     const chat = app.chats.active!;
     backend.lastActivitySeconds = 90;
-    await app.refreshLastSeen(chat, 1_000_000);
+    await app.contacts.refreshLastSeen(chat, 1_000_000);
     expect(backend.called('lastActivity')).toEqual([[1, 'a@x']]);
     expect(chat.lastSeen).toBe(910_000);
     backend.lastActivitySeconds = new Error('timeout');
-    await app.refreshLastSeen(chat, 1_000_000);
+    await app.contacts.refreshLastSeen(chat, 1_000_000);
     expect(chat.lastSeen).toBeNull();
   });
 
@@ -468,13 +468,13 @@ describe('AppStore', () => {
     const backend = new FakeBackend();
     const app = new AppStore(backend);
     await app.start();
-    await app.login(request);
-    await app.setPresence('away', ' lunch ');
+    await app.signIn.login(request);
+    await app.presence.set('away', ' lunch ');
     expect(backend.called('setPresence')).toEqual([[1, 'away', 'lunch']]);
-    await app.setPresence('dnd', '  ');
+    await app.presence.set('dnd', '  ');
     expect(backend.called('setPresence').at(-1)).toEqual([1, 'dnd', null]);
     backend.setPresence = () => Promise.reject({ code: 'not_connected', message: '' });
-    await app.setPresence('xa', 'x');
+    await app.presence.set('xa', 'x');
     expect(app.session.show).toBe('dnd');
     expect(app.notices.list).toHaveLength(1);
   });
@@ -506,19 +506,19 @@ describe('AppStore', () => {
 
   it('sets our presence on all accounts, or on one, keeping the others', async () => {
     const { app, backend } = await twoAccounts();
-    await app.setPresence('away', 'lunch');
+    await app.presence.set('away', 'lunch');
     expect(backend.called('setPresence')).toEqual([
       [1, 'away', 'lunch'],
       [2, 'away', 'lunch'],
     ]);
-    await app.setPresence('dnd', 'meeting', 2);
+    await app.presence.set('dnd', 'meeting', 2);
     expect(backend.called('setPresence').at(-1)).toEqual([2, 'dnd', 'meeting']);
     expect(app.session.presenceOf(1)).toEqual({ show: 'away', status: 'lunch' });
     expect(app.session.presenceOf(2)).toEqual({ show: 'dnd', status: 'meeting' });
     // One failing account keeps what it had; the other takes the new choice.
     backend.setPresence = (account) =>
       account === 2 ? Promise.reject({ code: 'not_connected', message: '' }) : Promise.resolve([]);
-    await app.setPresence('xa', '');
+    await app.presence.set('xa', '');
     expect(app.session.presenceOf(1)).toEqual({ show: 'xa', status: '' });
     expect(app.session.presenceOf(2)).toEqual({ show: 'dnd', status: 'meeting' });
     expect(app.notices.list).toHaveLength(1);
@@ -530,15 +530,15 @@ describe('AppStore', () => {
     app.dispatch({ type: 'roster_loaded', account: 2, contacts: [contact('bob@x', 'Bob'), contact('eve@x', 'Eve')] });
     const keys = app.roster.groups.flatMap((g) => g.contacts.map((c) => c.key));
     expect(keys).toEqual(['1:bob@x', '2:bob@x', '2:eve@x']);
-    expect(app.accountColor(2)).toBe('#112233');
-    expect(app.accountColor(1)).toMatch(/^#[0-9a-f]{6}$/);
-    await app.setAccountColor('a@example.org', '#abcdef');
+    expect(app.accounts.color(2)).toBe('#112233');
+    expect(app.accounts.color(1)).toMatch(/^#[0-9a-f]{6}$/);
+    await app.accounts.setColor('a@example.org', '#abcdef');
     expect(backend.called('setAccountColor')).toEqual([['a@example.org', '#abcdef']]);
-    expect(app.accountColor(1)).toBe('#abcdef');
+    expect(app.accounts.color(1)).toBe('#abcdef');
 
     app.chats.open(2, 'eve@x');
     app.chats.open(1, 'bob@x');
-    await app.enableAccount('b@example.org', false);
+    await app.accounts.enable('b@example.org', false);
     expect(backend.called('enableAccount')).toEqual([['b@example.org', false]]);
     expect([...app.session.accounts.keys()]).toEqual([1]);
     expect(app.chats.tabs.map((c) => c.key)).toEqual([app.chats.find(1, 'bob@x')!.key]);
@@ -548,25 +548,25 @@ describe('AppStore', () => {
 
     // Enabled again: it logs in with its remembered password.
     backend.enableResult = () => Promise.resolve(5);
-    await app.enableAccount('b@example.org', true);
+    await app.accounts.enable('b@example.org', true);
     expect(app.session.accounts.get(5)).toBe('b@example.org');
     // Without one, the add-account form opens for it.
-    await app.enableAccount('b@example.org', false);
+    await app.accounts.enable('b@example.org', false);
     backend.enableResult = () => Promise.reject({ code: 'password_needed', message: '' });
-    await app.enableAccount('b@example.org', true);
+    await app.accounts.enable('b@example.org', true);
     expect(app.session.addingAccount).toEqual({ jid: 'b@example.org' });
 
     // Removing the first account leaves the other signed in, now first.
     backend.enableResult = () => Promise.resolve(5);
-    await app.enableAccount('b@example.org', true);
-    expect(await app.endAccount('a@example.org', { keepHistory: true })).toBeNull();
+    await app.accounts.enable('b@example.org', true);
+    expect(await app.accounts.end('a@example.org', { keepHistory: true })).toBeNull();
     expect(app.session).toMatchObject({ phase: 'main', account: 5, jid: 'b@example.org' });
     expect(app.settings.value.accounts.map((a) => a.jid)).toEqual(['b@example.org']);
 
     // A disabled account can be removed too (by address: it has no session).
-    await app.enableAccount('b@example.org', false);
+    await app.accounts.enable('b@example.org', false);
     expect(app.session.phase).toBe('login');
-    expect(await app.endAccount('b@example.org', { keepHistory: false })).toBeNull();
+    expect(await app.accounts.end('b@example.org', { keepHistory: false })).toBeNull();
     expect(backend.called('removeAccount').at(-1)).toEqual(['b@example.org', false]);
     expect(app.settings.value.accounts).toEqual([]);
   });
@@ -575,16 +575,16 @@ describe('AppStore', () => {
     const backend = new FakeBackend();
     const app = new AppStore(backend);
     await app.start();
-    await app.login({ ...request, remember: true });
+    await app.signIn.login({ ...request, remember: true });
     backend.loginResult = () => Promise.resolve(2);
-    expect(await app.login({ ...request, jid: 'other@example.org', remember: true })).toBe(true);
+    expect(await app.signIn.login({ ...request, jid: 'other@example.org', remember: true })).toBe(true);
     expect([...app.session.accounts]).toEqual([
       [1, 'me@example.org'],
       [2, 'other@example.org'],
     ]);
     expect(app.settings.value.accounts.map((a) => a.jid)).toEqual(['me@example.org', 'other@example.org']);
     expect(app.session.account).toBe(1);
-    await app.logout();
+    await app.signIn.logout();
     expect(backend.called('logout')).toEqual([[1], [2]]);
     expect(app.session.phase).toBe('login');
   });
@@ -593,10 +593,10 @@ describe('AppStore', () => {
     const backend = new FakeBackend();
     const app = new AppStore(backend);
     await app.start();
-    await app.login({ ...request, remember: true });
-    await app.setPresence('offline', '');
+    await app.signIn.login({ ...request, remember: true });
+    await app.presence.set('offline', '');
     app.dispatch({ type: 'connection', account: 1, state: { state: 'disconnected' } });
-    await app.setPresence('away', 'back soon');
+    await app.presence.set('away', 'back soon');
     expect(backend.called('login')).toHaveLength(1);
     expect(backend.called('setPresence')).toEqual([
       [1, 'offline', null],
@@ -610,10 +610,10 @@ describe('AppStore', () => {
     backend.roster = [contact('a@x')];
     const app = new AppStore(backend);
     await app.start();
-    await app.login(request);
+    await app.signIn.login(request);
     app.chats.open(1, 'a@x');
     app.dispatch({ type: 'unread_changed', chat: { account: 1, peer: 'b@x' }, count: 1, total: 1, last: null });
-    await app.logout();
+    await app.signIn.logout();
     expect(backend.called('logout')).toEqual([[1]]);
     expect(app.session).toMatchObject({ phase: 'login', account: null });
     expect(app.roster.accounts.size).toBe(0);
