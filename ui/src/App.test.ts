@@ -4,8 +4,11 @@ import App from './App.svelte';
 import { DICTIONARIES, LOCALES } from '$lib/i18n';
 import { AppStore } from '$lib/stores/app.svelte';
 import { i18n } from '$lib/stores/locale.svelte';
-import { FakeBackend, appInfo, defaultSettings, settle } from '$lib/testing/backend';
+import { FakeBackend, appInfo, defaultSettings } from '$lib/testing/backend';
+import { flush, useFakeTime } from '$lib/testing/time';
 import { contact, message } from '$lib/testing/fixtures';
+
+useFakeTime();
 
 afterEach(() => i18n.connect([]));
 
@@ -175,7 +178,7 @@ describe('main window', () => {
     app.dispatch({ type: 'unread_changed', chat: { account: 1, peer: 'ann@example.org' }, count: 3, total: 3, last: 1 });
     app.chats.open(1, 'ann@example.org');
     app.chats.open(1, 'bob@example.org');
-    await settle();
+    await flush();
     return { app, backend };
   }
 

@@ -1,10 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Event } from '$lib/bindings/Event';
 import type { CoreEvent, ShellEvent } from '$lib/contract';
 import { contact, message } from '$lib/testing/fixtures';
-import { FakeBackend, settle } from '$lib/testing/backend';
+import { FakeBackend } from '$lib/testing/backend';
+import { flush, useFakeTime } from '$lib/testing/time';
 import { AppStore } from './app.svelte';
 import type { AppEvent } from './dispatch';
+
+useFakeTime();
 
 async function loggedIn() {
   const backend = new FakeBackend();
@@ -185,7 +188,7 @@ describe('dispatch', () => {
   it('gets messages only through the chats\' channels, never as core events', async () => {
     const { app, backend } = await loggedIn();
     const chat = app.chats.open(1, 'bob@example.org')!;
-    await settle();
+    await flush();
     const sent: Event[] = [
       { type: 'message_added', account: 1, message: message(5), stranger: false },
       { type: 'message_updated', account: 1, message: message(5, { body: 'x' }) },
@@ -197,7 +200,7 @@ describe('dispatch', () => {
     }
     backend.channels.get('bob@example.org')!({ type: 'added', message: message(5) });
     backend.channels.get('bob@example.org')!({ type: 'updated', message: message(5, { body: 'x' }) });
-    await settle();
+    vi.advanceTimersByTime(0);
     expect(chat.messages.map((m) => [m.id, m.body])).toEqual([[5, 'x']]);
   });
 

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { XmppLink } from '$lib/contract';
-import { FakeBackend, appInfo, settle } from '$lib/testing/backend';
+import { FakeBackend, appInfo } from '$lib/testing/backend';
+import { flush, useFakeTime } from '$lib/testing/time';
 import { contact } from '$lib/testing/fixtures';
 import { AppStore } from './app.svelte';
+
+useFakeTime();
 
 const request = { jid: 'me@example.org', password: 'p', remember: false, host: null, port: null };
 
@@ -26,7 +29,7 @@ describe('xmpp: links', () => {
     const { app, backend } = await loggedIn();
     backend.kept = chatLink('bob@example.org', 'Hola Bob');
     backend.emitShell({ type: 'link_received' });
-    await settle();
+    await flush();
     expect(app.chats.active?.peer).toBe('bob@example.org');
     expect(app.chats.active?.account).toBe(1);
     expect(app.chats.active?.draft).toBe('Hola Bob');
@@ -34,7 +37,7 @@ describe('xmpp: links', () => {
     // Taken once: the same event again changes nothing.
     app.chats.active!.draft = '';
     backend.emitShell({ type: 'link_received' });
-    await settle();
+    await flush();
     expect(app.chats.active?.draft).toBe('');
   });
 
@@ -91,7 +94,7 @@ describe('xmpp: links', () => {
     expect(app.links.pending).toEqual(chatLink('bob@example.org', 'later'));
     expect(app.chats.tabs).toEqual([]);
     await app.signIn.login(request);
-    await settle();
+    await flush();
     expect(app.links.pending).toBeNull();
     expect(app.chats.active?.peer).toBe('bob@example.org');
     expect(app.chats.active?.draft).toBe('later');
@@ -103,7 +106,7 @@ describe('xmpp: links', () => {
     await app.start();
     backend.kept = rosterLink('carol@example.org', null, null);
     backend.emitShell({ type: 'link_received' });
-    await settle();
+    await flush();
     expect(app.links.offer).toBeNull();
     await app.signIn.login(request);
     expect(app.links.offer).toEqual({ account: 1, jid: 'carol@example.org', name: '', group: '' });
@@ -113,7 +116,7 @@ describe('xmpp: links', () => {
     const { app, backend } = await loggedIn();
     backend.kept = { code: 'bad_link', message: 'no user part' };
     backend.emitShell({ type: 'link_received' });
-    await settle();
+    await flush();
     expect(app.notices.list.map((n) => [n.code, n.key])).toEqual([['bad_link', 'error.badLink']]);
     expect(app.chats.tabs).toEqual([]);
   });
@@ -136,7 +139,7 @@ describe('xmpp: links', () => {
     const app = new AppStore(backend);
     await app.start();
     backend.emitShell({ type: 'link_received' });
-    await settle();
+    await flush();
     expect(backend.called('takeLink')).toEqual([]);
     expect(app.chats.tabs.map((t) => t.peer)).toEqual(['bob@example.org']);
   });

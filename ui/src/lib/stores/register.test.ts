@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { useFakeTime } from '$lib/testing/time';
 import { FakeBackend } from '$lib/testing/backend';
 import { AppStore } from './app.svelte';
 import { RegisterStore, validateRegister, type RegisterFields } from './register.svelte';
+
+useFakeTime();
 
 const filled: RegisterFields = {
   jid: 'newbie@example.org',

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageRequest } from '$lib/contract';
 import { contact, message } from '$lib/testing/fixtures';
-import { FakeBackend, settle } from '$lib/testing/backend';
+import { FakeBackend } from '$lib/testing/backend';
+import { flush, useFakeTime } from '$lib/testing/time';
 import { AppStore } from './app.svelte';
+
+useFakeTime();
 
 function request(peer: string, count: number, id: number, account = 1): MessageRequest {
   return { account_id: account, peer, count, last: message(id, { peer, account_id: account, body: `from ${peer}` }) };
@@ -32,7 +35,7 @@ describe('message requests', () => {
     expect(app.requests.total).toBe(0);
     backend.requests.set(1, [request('eve@x', 3, 4)]);
     backend.emitShell({ type: 'requests_changed', account: 1 });
-    await settle();
+    await flush();
     expect(app.requests.list.map((r) => [r.peer, r.count])).toEqual([['eve@x', 3]]);
   });
 
@@ -45,7 +48,7 @@ describe('message requests', () => {
   it('stop being requests when answered or when the stranger becomes a contact', async () => {
     const { app, backend } = await loggedIn([request('eve@x', 2, 7), request('mallory@x', 1, 9)]);
     const chat = app.chats.open(1, 'eve@x')!;
-    await settle();
+    await flush();
     expect(await app.chats.send(chat, 'who are you?')).toBe(true);
     expect(app.requests.has(1, 'eve@x')).toBe(false);
     backend.emitCore({ type: 'contact_changed', account: 1, contact: contact('mallory@x') });
@@ -61,7 +64,7 @@ describe('message requests', () => {
   it('Delete deletes the stored conversation and closes its chat', async () => {
     const { app, backend } = await loggedIn([request('eve@x', 2, 7)]);
     app.chats.open(1, 'eve@x');
-    await settle();
+    await flush();
     await app.requests.delete(1, 'eve@x');
     expect(backend.called('deleteConversation')).toEqual([[1, 'eve@x']]);
     expect(app.requests.total).toBe(0);

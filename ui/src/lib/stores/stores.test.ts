@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FakeBackend, appInfo, defaultSettings, settle } from '$lib/testing/backend';
+import { FakeBackend, appInfo, defaultSettings } from '$lib/testing/backend';
+import { flush, useFakeTime } from '$lib/testing/time';
 import { contact, message } from '$lib/testing/fixtures';
 import { AppStore } from './app.svelte';
 import { BURST_MERGE_EVERY_MS, MARK_DISPLAYED_EVERY_MS, type ChatState } from './chats.svelte';
@@ -7,6 +8,8 @@ import { UnreadStore, windowTitle } from './unread.svelte';
 import { errorMessageKey } from './notices.svelte';
 import { toUiError } from '$lib/errors';
 import type { ChatUpdate } from '$lib/contract';
+
+useFakeTime();
 
 const request = { jid: 'me@example.org', password: 'p', remember: false, host: null, port: null };
 
@@ -47,7 +50,7 @@ describe('ChatsStore', () => {
     return { app, backend };
   }
 
-  /** Runs `body` in bob's open chat, after its first page, with fake timers and bob's channel. */
+  /** Runs `body` in bob's open chat, after its first page, with bob's channel. */
   async function inBobsChat(
     body: (chat: {
       app: AppStore;
@@ -58,14 +61,9 @@ describe('ChatsStore', () => {
   ) {
     const { app, backend } = await setup();
     const chat = app.chats.open(1, 'bob@example.org')!;
-    await settle();
+    await flush();
     const channel = backend.channels.get('bob@example.org')!;
-    vi.useFakeTimers();
-    try {
-      body({ app, backend, chat, channel });
-    } finally {
-      vi.useRealTimers();
-    }
+    body({ app, backend, chat, channel });
   }
 
   it('reports the newest incoming message as seen, only while the chat is visible, at most once a second', async () => {
@@ -167,7 +165,7 @@ describe('ChatsStore', () => {
   it('retries only our failed messages, showing them as pending at once', async () => {
     const { app, backend } = await setup();
     const chat = app.chats.open(1, 'bob@example.org')!;
-    await settle();
+    await flush();
     const failed = message(20, { direction: 'out', state: 'failed', error: 'recipient-unavailable' });
     backend.channels.get('bob@example.org')!({ type: 'added', message: failed });
     expect(await app.chats.retry(chat, message(21, { direction: 'out', state: 'sent' }))).toBe(false);
@@ -184,15 +182,17 @@ describe('ChatsStore', () => {
     const chat = app.chats.open(1, 'bob@example.org')!;
     // An update arriving before the first page, duplicating one of its rows.
     backend.channels.get('bob@example.org')!({ type: 'added', message: message(8) });
-    await settle();
+    await flush();
+    vi.advanceTimersByTime(0);
     expect(chat.messages.map((m) => m.id)).toEqual([6, 7, 8]);
     backend.channels.get('bob@example.org')!({ type: 'added', message: message(9) });
     backend.channels.get('bob@example.org')!({ type: 'updated', message: message(9, { body: 'nine' }) });
     // Updates wait for the next frame (here: the burst interval after the first update) and are
     // merged together.
     expect(chat.messages.map((m) => m.id)).toEqual([6, 7, 8]);
-    await new Promise((resolve) => setTimeout(resolve, BURST_MERGE_EVERY_MS));
-    await settle();
+    vi.advanceTimersByTime(BURST_MERGE_EVERY_MS - 1);
+    expect(chat.messages.map((m) => m.id)).toEqual([6, 7, 8]);
+    vi.advanceTimersByTime(1);
     expect(chat.messages.map((m) => m.id)).toEqual([6, 7, 8, 9]);
     expect(chat.messages.at(-1)?.body).toBe('nine');
 
@@ -246,7 +246,7 @@ describe('ChatsStore', () => {
   it('sends: the pending message appears; blank text is not sent; failures become notices', async () => {
     const { app, backend } = await setup();
     const chat = app.chats.open(1, 'bob@example.org')!;
-    await settle();
+    await flush();
     expect(await app.chats.send(chat, '  \n ')).toBe(false);
     expect(await app.chats.send(chat, 'hello\nthere')).toBe(true);
     expect(chat.messages.at(-1)).toMatchObject({ body: 'hello\nthere', state: 'pending', direction: 'out' });
