@@ -17,7 +17,8 @@ export interface AccountsStores {
   session: SessionStore;
   settings: SettingsStore;
   notices: NoticeStore;
-  signIn: SignInStore;
+  /** What enabling, disabling and ending an account needs of signing in and out. */
+  signIn: Pick<SignInStore, 'enter' | 'leave' | 'failed'>;
 }
 
 export class AccountsStore {
