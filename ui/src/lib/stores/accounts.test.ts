@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { AccountId, AccountSettings } from '$lib/contract';
 import type { UiError } from '$lib/errors';
 import { consistentColor } from '$lib/util/color';
+import { twoAccounts } from '$lib/testing/apps';
 import { FakeBackend, defaultSettings } from '$lib/testing/backend';
+import { contact } from '$lib/testing/fixtures';
 import { useFakeTime } from '$lib/testing/time';
 import { AccountsStore } from './accounts.svelte';
 import { NoticeStore } from './notices.svelte';
@@ -123,5 +125,54 @@ describe('AccountsStore', () => {
     expect(settings.value.accounts).toEqual([]);
     expect(session.loginFailures.size).toBe(0);
     expect(signIn.left).toEqual([1]);
+  });
+});
+
+describe('AccountsStore in the app', () => {
+  it('keeps each account apart: rosters, colors, disabling one, removing one', async () => {
+    const { app, backend } = await twoAccounts();
+    app.dispatch({ type: 'roster_loaded', account: 1, contacts: [contact('bob@x', 'Bob')] });
+    app.dispatch({ type: 'roster_loaded', account: 2, contacts: [contact('bob@x', 'Bob'), contact('eve@x', 'Eve')] });
+    const keys = app.roster.groups.flatMap((g) => g.contacts.map((c) => c.key));
+    expect(keys).toEqual(['1:bob@x', '2:bob@x', '2:eve@x']);
+    expect(app.accounts.color(2)).toBe('#112233');
+    expect(app.accounts.color(1)).toMatch(/^#[0-9a-f]{6}$/);
+    await app.accounts.setColor('a@example.org', '#abcdef');
+    expect(backend.called('setAccountColor')).toEqual([['a@example.org', '#abcdef']]);
+    expect(app.accounts.color(1)).toBe('#abcdef');
+
+    app.chats.open(2, 'eve@x');
+    app.chats.open(1, 'bob@x');
+    await app.accounts.enable('b@example.org', false);
+    expect(backend.called('enableAccount')).toEqual([['b@example.org', false]]);
+    expect([...app.session.accounts.keys()]).toEqual([1]);
+    expect(app.chats.tabs.map((c) => c.key)).toEqual([app.chats.find(1, 'bob@x')!.key]);
+    expect(app.roster.accounts.has(2)).toBe(false);
+    expect(app.settings.value.accounts.find((a) => a.jid === 'b@example.org')?.enabled).toBe(false);
+    expect(app.session.multi).toBe(false);
+
+    // Enabled again: it logs in with its remembered password.
+    backend.enableResult = () => Promise.resolve(5);
+    await app.accounts.enable('b@example.org', true);
+    expect(app.session.accounts.get(5)).toBe('b@example.org');
+    // Without one, the add-account form opens for it.
+    await app.accounts.enable('b@example.org', false);
+    backend.enableResult = () => Promise.reject({ code: 'password_needed', message: '' });
+    await app.accounts.enable('b@example.org', true);
+    expect(app.session.addingAccount).toEqual({ jid: 'b@example.org' });
+
+    // Removing the first account leaves the other signed in, now first.
+    backend.enableResult = () => Promise.resolve(5);
+    await app.accounts.enable('b@example.org', true);
+    expect(await app.accounts.end('a@example.org', { keepHistory: true })).toBeNull();
+    expect(app.session).toMatchObject({ phase: 'main', account: 5, jid: 'b@example.org' });
+    expect(app.settings.value.accounts.map((a) => a.jid)).toEqual(['b@example.org']);
+
+    // A disabled account can be removed too (by address: it has no session).
+    await app.accounts.enable('b@example.org', false);
+    expect(app.session.phase).toBe('login');
+    expect(await app.accounts.end('b@example.org', { keepHistory: false })).toBeNull();
+    expect(backend.called('removeAccount').at(-1)).toEqual(['b@example.org', false]);
+    expect(app.settings.value.accounts).toEqual([]);
   });
 });

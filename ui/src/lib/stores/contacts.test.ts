@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { request } from '$lib/testing/apps';
 import { FakeBackend } from '$lib/testing/backend';
 import { contact } from '$lib/testing/fixtures';
 import { flush, useFakeTime } from '$lib/testing/time';
+import { AppStore } from './app.svelte';
 import { AvatarStore } from './avatars.svelte';
 import { ChatState } from './chats.svelte';
 import { ContactsStore } from './contacts.svelte';
@@ -132,6 +134,24 @@ describe('ContactsStore', () => {
     expect(chat.lastSeen).toBe(Date.now() - 60_000);
     backend.lastActivitySeconds = null;
     await store.refreshLastSeen(chat, 5);
+    expect(chat.lastSeen).toBeNull();
+  });
+});
+
+describe('ContactsStore in the app', () => {
+  it('asks when an offline contact was last online, and forgets it when the server does not tell', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    await app.signIn.login(request);
+    app.chats.open(1, 'a@x');
+    const chat = app.chats.active!;
+    backend.lastActivitySeconds = 90;
+    await app.contacts.refreshLastSeen(chat, 1_000_000);
+    expect(backend.called('lastActivity')).toEqual([[1, 'a@x']]);
+    expect(chat.lastSeen).toBe(910_000);
+    backend.lastActivitySeconds = new Error('timeout');
+    await app.contacts.refreshLastSeen(chat, 1_000_000);
     expect(chat.lastSeen).toBeNull();
   });
 });

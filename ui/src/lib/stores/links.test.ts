@@ -132,6 +132,17 @@ describe('xmpp: links', () => {
     expect(backend.called('openLink')).toEqual([['https://example.org']]);
   });
 
+  it('a link clicked in a message opens only if allowed; a failure is a notice', async () => {
+    const { app, backend } = await loggedIn();
+    await app.links.openLink('javascript:alert(1)');
+    await app.links.openLink('file:///etc/passwd');
+    expect(backend.called('openLink')).toEqual([]);
+    expect(backend.called('parseLink')).toEqual([]);
+    backend.openLink = () => Promise.reject({ code: 'refused', message: 'no handler' });
+    await app.links.openLink('mailto:bob@example.org');
+    expect(app.notices.list.map((n) => n.code)).toEqual(['refused']);
+  });
+
   it('a pop-out window never takes the link', async () => {
     const backend = new FakeBackend();
     backend.info = appInfo({ popped_out: { account: 1, peer: 'bob@example.org' } });

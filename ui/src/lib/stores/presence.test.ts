@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { request, twoAccounts } from '$lib/testing/apps';
 import { FakeBackend } from '$lib/testing/backend';
 import { useFakeTime } from '$lib/testing/time';
+import { AppStore } from './app.svelte';
 import { NoticeStore } from './notices.svelte';
 import { PresenceStore } from './presence.svelte';
 import { SessionStore } from './session.svelte';
@@ -78,5 +80,69 @@ describe('PresenceStore', () => {
     backend.reconnectNow = () => Promise.reject(offline);
     await store.reconnectNow(1);
     expect(notices.list).toHaveLength(1);
+  });
+});
+
+describe('PresenceStore in the app', () => {
+  it('keeps the recent status messages the shell answers', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    await app.signIn.login(request);
+    backend.recentStatuses = ['At lunch', 'Working'];
+    await app.presence.set('away', ' At lunch ');
+    expect(backend.called('setPresence')).toEqual([[1, 'away', 'At lunch']]);
+    expect(app.settings.value.recent_statuses).toEqual(['At lunch', 'Working']);
+  });
+
+  it('sets our presence and puts it back if that fails', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    await app.signIn.login(request);
+    await app.presence.set('away', ' lunch ');
+    expect(backend.called('setPresence')).toEqual([[1, 'away', 'lunch']]);
+    await app.presence.set('dnd', '  ');
+    expect(backend.called('setPresence').at(-1)).toEqual([1, 'dnd', null]);
+    backend.setPresence = () => Promise.reject({ code: 'not_connected', message: '' });
+    await app.presence.set('xa', 'x');
+    expect(app.session.show).toBe('dnd');
+    expect(app.notices.list).toHaveLength(1);
+  });
+
+  it('sets our presence on all accounts, or on one, keeping the others', async () => {
+    const { app, backend } = await twoAccounts();
+    await app.presence.set('away', 'lunch');
+    expect(backend.called('setPresence')).toEqual([
+      [1, 'away', 'lunch'],
+      [2, 'away', 'lunch'],
+    ]);
+    await app.presence.set('dnd', 'meeting', 2);
+    expect(backend.called('setPresence').at(-1)).toEqual([2, 'dnd', 'meeting']);
+    expect(app.session.presenceOf(1)).toEqual({ show: 'away', status: 'lunch' });
+    expect(app.session.presenceOf(2)).toEqual({ show: 'dnd', status: 'meeting' });
+    // One failing account keeps what it had; the other takes the new choice.
+    backend.setPresence = (account) =>
+      account === 2 ? Promise.reject({ code: 'not_connected', message: '' }) : Promise.resolve([]);
+    await app.presence.set('xa', '');
+    expect(app.session.presenceOf(1)).toEqual({ show: 'xa', status: '' });
+    expect(app.session.presenceOf(2)).toEqual({ show: 'dnd', status: 'meeting' });
+    expect(app.notices.list).toHaveLength(1);
+  });
+
+  it('goes online again after going offline through the backend, never logging in again', async () => {
+    const backend = new FakeBackend();
+    const app = new AppStore(backend);
+    await app.start();
+    await app.signIn.login({ ...request, remember: true });
+    await app.presence.set('offline', '');
+    app.dispatch({ type: 'connection', account: 1, state: { state: 'disconnected' } });
+    await app.presence.set('away', 'back soon');
+    expect(backend.called('login')).toHaveLength(1);
+    expect(backend.called('setPresence')).toEqual([
+      [1, 'offline', null],
+      [1, 'away', 'back soon'],
+    ]);
+    expect(app.session.show).toBe('away');
   });
 });

@@ -90,6 +90,17 @@ describe('message requests', () => {
     expect(app.requests.total).toBe(0);
   });
 
+  it('stay requests when blocking or deleting fails, with a notice', async () => {
+    const { app, backend } = await loggedIn([request('eve@x', 2, 7)]);
+    backend.block = () => Promise.reject({ code: 'not_connected', message: '' });
+    await app.requests.block(1, 'eve@x', false);
+    expect(backend.called('deleteConversation')).toEqual([]);
+    backend.deleteConversation = () => Promise.reject({ code: 'store', message: 'io' });
+    await app.requests.delete(1, 'eve@x');
+    expect(app.requests.has(1, 'eve@x')).toBe(true);
+    expect(app.notices.list.map((n) => n.key)).toEqual(['error.notConnected', 'error.store']);
+  });
+
   it('are forgotten at logout', async () => {
     const { app } = await loggedIn([request('eve@x', 2, 7)]);
     await app.signIn.logout();
