@@ -74,7 +74,6 @@ export function toUiError(error: unknown): UiError {
   return { code: 'unknown', message: String(error) };
 }
 
-
 /** Runs `action` and answers what it failed with, for a form to show (null: it succeeded). */
 export async function failureOf(action: () => Promise<unknown>): Promise<UiError | null> {
   try {
