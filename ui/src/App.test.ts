@@ -1,8 +1,9 @@
 import { render } from 'svelte/server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
 import { DICTIONARIES, LOCALES } from '$lib/i18n';
 import { AppStore } from '$lib/stores/app.svelte';
+import { now } from '$lib/stores/clock.svelte';
 import { i18n } from '$lib/stores/locale.svelte';
 import { FakeBackend, appInfo, defaultSettings } from '$lib/testing/backend';
 import { flush, useFakeTime } from '$lib/testing/time';
@@ -10,6 +11,10 @@ import { contact, message } from '$lib/testing/fixtures';
 
 useFakeTime();
 
+// "Today" is the fake clock's day, not the day the tests run.
+beforeEach(() => {
+  now.value = Date.now();
+});
 afterEach(() => i18n.connect([]));
 
 const SHOWN = [
