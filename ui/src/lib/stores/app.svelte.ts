@@ -46,6 +46,7 @@ export class AppStore implements Stores {
   readonly presence: PresenceStore;
   readonly signIn: SignInStore;
   readonly accounts: AccountsStore;
+  /** The current time (unix ms). */
   readonly now: () => number;
   #unsubscribe: Unsubscribe[] = [];
 

@@ -14,8 +14,10 @@ import type { RosterStore } from './roster.svelte';
 import type { SessionStore } from './session.svelte';
 import type { UnreadStore } from './unread.svelte';
 
+/** Every event the window receives: `core-event` (never a message; see `CoreEvent`) and `shell-event`. */
 export type AppEvent = CoreEvent | ShellEvent;
 
+/** The stores events change. */
 export interface Stores {
   session: SessionStore;
   roster: RosterStore;
