@@ -1,12 +1,20 @@
 import { render } from 'svelte/server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
 import { DICTIONARIES, LOCALES } from '$lib/i18n';
 import { AppStore } from '$lib/stores/app.svelte';
+import { now } from '$lib/stores/clock.svelte';
 import { i18n } from '$lib/stores/locale.svelte';
-import { FakeBackend, appInfo, defaultSettings, settle } from '$lib/testing/backend';
+import { FakeBackend, appInfo, defaultSettings } from '$lib/testing/backend';
+import { flush, useFakeTime } from '$lib/testing/time';
 import { contact, message } from '$lib/testing/fixtures';
 
+useFakeTime();
+
+// "Today" is the fake clock's day, not the day the tests run.
+beforeEach(() => {
+  now.value = Date.now();
+});
 afterEach(() => i18n.connect([]));
 
 const SHOWN = [
@@ -106,7 +114,7 @@ describe('login screen', () => {
   ])('explains a %s failure', async (code, text) => {
     const { app, backend } = await started();
     backend.loginResult = () => Promise.reject({ code, message: 'technical detail' });
-    await app.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
+    await app.signIn.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
     const { body } = render(App, { props: { app } });
     const [error] = testIds(body, 'login-error');
     expect(attr(error!, 'data-code')).toBe(code === 'something_else' ? 'unknown' : code);
@@ -118,7 +126,7 @@ describe('login screen', () => {
     const { app, backend } = await started();
     const certificate = { server: 'example.org', fingerprint: '0A:1B:2C', reason: 'pin_changed' } as const;
     backend.loginResult = () => Promise.reject({ code: 'tls_certificate', message: 'x', certificate });
-    await app.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
+    await app.signIn.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
     const { body } = render(App, { props: { app } });
     expect(testIds(body, 'certificate-dialog')).toHaveLength(1);
     // Rendered as pairs with a line-break opportunity after each colon.
@@ -126,7 +134,7 @@ describe('login screen', () => {
     expect(attr(testIds(body, 'certificate-reason')[0]!, 'data-reason')).toBe('pin_changed');
     expect(body).toContain('the server’s certificate has changed');
     expect(body).toContain('Trust this certificate');
-    app.cancelCertificate();
+    app.signIn.cancelCertificate();
     expect(testIds(render(App, { props: { app } }).body, 'certificate-dialog')).toHaveLength(0);
   });
 
@@ -145,7 +153,7 @@ describe('login screen', () => {
   it('shows the connecting state while logging in', async () => {
     const { app, backend } = await started();
     backend.loginResult = () => new Promise(() => {});
-    void app.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
+    void app.signIn.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
     const { body } = render(App, { props: { app } });
     expect(testIds(body, 'login-connecting')).toHaveLength(1);
     expect(testIds(body, 'login-submit')[0]).toContain('disabled');
@@ -165,7 +173,7 @@ describe('main window', () => {
       message(2, { direction: 'out', state: 'delivered', sender: 'me@example.org', body: 'hi\nthere' }),
       message(3, { direction: 'out', state: 'failed', error: 'service-unavailable', server_time: null }),
     ]);
-    await app.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
+    await app.signIn.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
     app.dispatch({
       type: 'presence_changed',
       account: 1,
@@ -175,7 +183,7 @@ describe('main window', () => {
     app.dispatch({ type: 'unread_changed', chat: { account: 1, peer: 'ann@example.org' }, count: 3, total: 3, last: 1 });
     app.chats.open(1, 'ann@example.org');
     app.chats.open(1, 'bob@example.org');
-    await settle();
+    await flush();
     return { app, backend };
   }
 
@@ -224,7 +232,7 @@ describe('main window', () => {
     backend.roster = Array.from({ length: 2000 }, (_, i) =>
       contact(`c${String(i).padStart(4, '0')}@example.org`, null, i % 2 ? ['Odd'] : []),
     );
-    await app.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
+    await app.signIn.login({ jid: 'me@example.org', password: 'x', remember: false, host: null, port: null });
     const { body } = render(App, { props: { app } });
     const shown = testIds(body, 'contact').map((t) => attr(t, 'data-jid'));
     // The first rows (the named group first), and no more than an 800-pixel view and its
@@ -264,7 +272,7 @@ describe('main window', () => {
     expect(attr(banner!, 'data-state')).toBe('reconnecting');
     expect(body).toMatch(/Reconnecting in [45] seconds/);
     expect(testIds(body, 'connection-retry')).toHaveLength(1);
-    await app.reconnectNow(1);
+    await app.presence.reconnectNow(1);
     expect(backend.called('reconnectNow')).toEqual([[1]]);
     app.dispatch({ type: 'error', account: 1, error: { code: 'auth_failed', message: 'x' } });
     app.dispatch({ type: 'connection', account: 1, state: { state: 'disconnected' } });

@@ -55,7 +55,7 @@ startClock();
 // Charla's own context menu everywhere, never WebKit's (whose "Open Link" navigated the window).
 installContextMenu({
   menu: app.contextMenu,
-  openLink: (url) => app.openLink(url),
+  openLink: (url) => app.links.openLink(url),
   devtools: () => app.session.info?.devtools ?? false,
 });
 void app.start();

@@ -2,6 +2,8 @@
  * The types exchanged with the backend, in one place: re-exports of the ts-rs bindings
  * (`./bindings`, generated from `charla-core` and `src-tauri/src/types.rs`; never edited by hand).
  */
+import type { Event } from './bindings/Event';
+
 export type { AccountId } from './bindings/AccountId';
 export type { AppInfo } from './bindings/AppInfo';
 export type { AutoAway } from './bindings/AutoAway';
@@ -16,7 +18,6 @@ export type { CoreError } from './bindings/CoreError';
 export type { DemoAccount } from './bindings/DemoAccount';
 export type { Direction } from './bindings/Direction';
 export type { ErrorCode } from './bindings/ErrorCode';
-export type { Event as CoreEvent } from './bindings/Event';
 export type { LinkAction } from './bindings/LinkAction';
 export type { LoginRequest } from './bindings/LoginRequest';
 export type { Message } from './bindings/Message';
@@ -39,3 +40,10 @@ export type { ShellEvent } from './bindings/ShellEvent';
 export type { Show } from './bindings/Show';
 export type { Subscription } from './bindings/Subscription';
 export type { XmppLink } from './bindings/XmppLink';
+
+/**
+ * What the UI receives on `core-event`: every core event except the message ones, which the shell
+ * (`shell.rs` `route`) sends only to the chat views that asked for them, as `ChatUpdate`s on
+ * their channels.
+ */
+export type CoreEvent = Exclude<Event, { type: 'message_added' } | { type: 'message_updated' }>;

@@ -74,3 +74,12 @@ export function toUiError(error: unknown): UiError {
   return { code: 'unknown', message: String(error) };
 }
 
+/** Runs `action` and answers what it failed with, for a form to show (null: it succeeded). */
+export async function failureOf(action: () => Promise<unknown>): Promise<UiError | null> {
+  try {
+    await action();
+    return null;
+  } catch (error) {
+    return toUiError(error);
+  }
+}

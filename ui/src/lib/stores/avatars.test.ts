@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FakeBackend, settle } from '$lib/testing/backend';
+import { FakeBackend } from '$lib/testing/backend';
+import { flush, useFakeTime } from '$lib/testing/time';
 import { AppStore } from './app.svelte';
 import { toBase64 } from './avatars.svelte';
+
+useFakeTime();
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -9,8 +12,8 @@ const B = 'b'.repeat(40);
 async function loggedIn(backend = new FakeBackend()) {
   const app = new AppStore(backend);
   await app.start();
-  await app.login({ jid: 'me@example.org', password: 'p', remember: false, host: null, port: null });
-  await settle();
+  await app.signIn.login({ jid: 'me@example.org', password: 'p', remember: false, host: null, port: null });
+  await flush();
   return { app, backend };
 }
 
@@ -31,7 +34,7 @@ describe('avatars', () => {
     backend.avatarImages.set(B, 'data:image/png;base64,BBBB');
     app.dispatch({ type: 'avatar_changed', account: 1, jid: 'al@x', hash: B });
     app.dispatch({ type: 'avatar_changed', account: 2, jid: 'zz@x', hash: B });
-    await settle();
+    await flush();
     expect(app.avatars.url('al@x')).toBe('data:image/png;base64,BBBB');
     expect(app.avatars.url('zz@x')).toBe('data:image/png;base64,BBBB');
     app.dispatch({ type: 'avatar_changed', account: 1, jid: 'al@x', hash: null });
@@ -41,11 +44,11 @@ describe('avatars', () => {
   it('asks again for an image that was not cached yet', async () => {
     const { app, backend } = await loggedIn();
     app.avatars.set('al@x', A);
-    await settle();
+    await flush();
     expect(app.avatars.url('al@x')).toBeUndefined();
     backend.avatarImages.set(A, 'data:image/png;base64,AAAA');
     app.avatars.set('al@x', A);
-    await settle();
+    await flush();
     expect(app.avatars.url('al@x')).toBe('data:image/png;base64,AAAA');
   });
 

@@ -256,11 +256,6 @@ export class ChatsStore {
     });
   }
 
-  /** A message from outside a chat channel (harmless if the channel brings it too). */
-  upsert(account: AccountId, message: Message): void {
-    this.find(account, message.peer)?.queue(message);
-  }
-
   /** Loads the page before the oldest message shown; returns whether it added anything. */
   async loadOlder(chat: ChatState): Promise<boolean> {
     if (chat.loadingOlder || chat.exhausted || !chat.loaded) return false;

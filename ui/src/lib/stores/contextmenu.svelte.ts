@@ -3,7 +3,7 @@
  * "Open Link" (which navigated the window to the page), "Open Link in New Window", "Download
  * Linked File" and, in debug builds, "Inspect Element"; ours has only what cannot leave the app:
  * Copy (with a selection), Cut (with a selection in a text field), Open link (in the browser, the
- * mail program or, for `xmpp:`, in Charla, all through `AppStore.openLink`), Copy link address,
+ * mail program or, for `xmpp:`, in Charla, all through `LinkStore.openLink`), Copy link address,
  * and Select all. In a debug build, Shift+right-click still gives WebKit's menu (Inspect Element).
  *
  * This module is the menu's logic; the DOM is read and changed only through `MenuTarget` and

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { useFakeTime } from '$lib/testing/time';
 import { DICTIONARIES, LOCALES } from '$lib/i18n';
 import {
   ContextMenuStore,
@@ -8,6 +9,8 @@ import {
   type MenuEffects,
   type MenuTarget,
 } from './contextmenu.svelte';
+
+useFakeTime();
 
 const plain: MenuTarget = { selection: '', link: null, editable: false };
 

@@ -1,40 +1,44 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import type { Event } from '$lib/bindings/Event';
 import type { CoreEvent, ShellEvent } from '$lib/contract';
 import { contact, message } from '$lib/testing/fixtures';
-import { FakeBackend, settle } from '$lib/testing/backend';
+import { FakeBackend } from '$lib/testing/backend';
+import { flush, useFakeTime } from '$lib/testing/time';
 import { AppStore } from './app.svelte';
 import type { AppEvent } from './dispatch';
+
+useFakeTime();
 
 async function loggedIn() {
   const backend = new FakeBackend();
   let now = 1_000_000;
   const app = new AppStore(backend, { now: () => now });
   await app.start();
-  await app.login({ jid: 'me@example.org/x', password: 'p', remember: false, host: null, port: null });
+  await app.signIn.login({ jid: 'me@example.org/x', password: 'p', remember: false, host: null, port: null });
   return { app, backend, tick: (ms: number) => (now += ms) };
 }
 
 describe('dispatch', () => {
   it('adds a contact with trimmed fields, or returns the error for the form', async () => {
     const { app, backend } = await loggedIn();
-    expect(await app.addContact(' new@x ', ' New ', '  ')).toBeNull();
+    expect(await app.contacts.add(' new@x ', ' New ', '  ')).toBeNull();
     expect(backend.called('addContact')).toEqual([[1, 'new@x', 'New', null]]);
     backend.failAdd = { code: 'invalid_jid', message: 'bad' };
-    expect(await app.addContact('bad', '', 'Work')).toMatchObject({ code: 'invalid_jid' });
+    expect(await app.contacts.add('bad', '', 'Work')).toMatchObject({ code: 'invalid_jid' });
   });
 
   it('removes, renames and blocks contacts through the backend', async () => {
     const { app, backend } = await loggedIn();
-    expect(await app.editContact(1, 'old@x', ' Old ', [' Work', ' ', 'Pals '])).toBeNull();
+    expect(await app.contacts.edit(1, 'old@x', ' Old ', [' Work', ' ', 'Pals '])).toBeNull();
     expect(backend.called('editContact')).toEqual([[1, 'old@x', 'Old', ['Work', 'Pals']]]);
-    await app.removeContact(1, 'old@x');
-    await app.blockContact(1, 'spam@x');
+    await app.contacts.remove(1, 'old@x');
+    await app.blocking.block(1, 'spam@x');
     expect(backend.called('removeContact')).toEqual([[1, 'old@x']]);
     expect(backend.called('block')).toEqual([[1, 'spam@x', true]]);
-    await app.loadBlocked();
-    expect(app.blockedList).toEqual([{ account: 1, jid: 'spam@x' }]);
-    await app.unblock(1, 'spam@x');
-    expect(app.blockedList).toEqual([]);
+    await app.blocking.load();
+    expect(app.blocking.list).toEqual([{ account: 1, jid: 'spam@x' }]);
+    await app.blocking.unblock(1, 'spam@x');
+    expect(app.blocking.list).toEqual([]);
   });
 
   it('lists subscription requests until answered, each with its account', async () => {
@@ -49,9 +53,9 @@ describe('dispatch', () => {
     ]);
     app.roster.drop(2);
     backend.emitCore({ type: 'subscription_request', account: 1, jid: 'no@x' });
-    await app.answerRequest(1, 'new@x', 'accept');
-    await app.answerRequest(1, 'spam@x', 'block');
-    await app.answerRequest(1, 'no@x', 'deny');
+    await app.contacts.answerRequest(1, 'new@x', 'accept');
+    await app.contacts.answerRequest(1, 'spam@x', 'block');
+    await app.contacts.answerRequest(1, 'no@x', 'deny');
     expect(backend.called('answerSubscription')).toEqual([
       [1, 'new@x', true],
       [1, 'spam@x', false],
@@ -98,7 +102,7 @@ describe('dispatch', () => {
     backend.loginResult = () => new Promise((r) => (resolve = r));
     const app = new AppStore(backend);
     await app.start();
-    const login = app.login({ jid: 'me@x', password: 'p', remember: false, host: null, port: null });
+    const login = app.signIn.login({ jid: 'me@x', password: 'p', remember: false, host: null, port: null });
     backend.emitCore({ type: 'roster_loaded', account: 4, contacts: [contact('a@x', 'Ann')] });
     backend.emitCore({
       type: 'presence_changed',
@@ -181,15 +185,23 @@ describe('dispatch', () => {
     expect(app.session.autoShow).toBeNull();
   });
 
-  it('merges message events into an open chat only', async () => {
-    const { app } = await loggedIn();
-    app.chats.open(1, 'bob@example.org');
-    await settle();
-    app.dispatch({ type: 'message_added', account: 1, message: message(5), stranger: false });
-    app.dispatch({ type: 'message_updated', account: 1, message: message(5, { body: 'x' }) });
-    app.dispatch({ type: 'message_added', account: 1, message: message(6, { peer: 'other@x' }), stranger: false });
-    await settle();
-    expect(app.chats.active?.messages.map((m) => [m.id, m.body])).toEqual([[5, 'x']]);
+  it('gets messages only through the chats\' channels, never as core events', async () => {
+    const { app, backend } = await loggedIn();
+    const chat = app.chats.open(1, 'bob@example.org')!;
+    await flush();
+    const sent: Event[] = [
+      { type: 'message_added', account: 1, message: message(5), stranger: false },
+      { type: 'message_updated', account: 1, message: message(5, { body: 'x' }) },
+    ];
+    for (const event of sent) {
+      // @ts-expect-error The shell sends message events only to the chats' channels.
+      const core: CoreEvent = event;
+      expect(() => app.dispatch(core)).toThrow(/unhandled/);
+    }
+    backend.channels.get('bob@example.org')!({ type: 'added', message: message(5) });
+    backend.channels.get('bob@example.org')!({ type: 'updated', message: message(5, { body: 'x' }) });
+    vi.advanceTimersByTime(0);
+    expect(chat.messages.map((m) => [m.id, m.body])).toEqual([[5, 'x']]);
   });
 
   it('refuses an unknown event type', async () => {

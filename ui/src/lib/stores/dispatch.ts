@@ -14,8 +14,10 @@ import type { RosterStore } from './roster.svelte';
 import type { SessionStore } from './session.svelte';
 import type { UnreadStore } from './unread.svelte';
 
+/** Every event the window receives: `core-event` (never a message; see `CoreEvent`) and `shell-event`. */
 export type AppEvent = CoreEvent | ShellEvent;
 
+/** The stores events change. */
 export interface Stores {
   session: SessionStore;
   roster: RosterStore;
@@ -74,21 +76,12 @@ export function dispatch(stores: Stores, event: AppEvent): void {
     case 'presence_changed':
       roster.setPresence(event.account, event.jid, event.presence);
       break;
-    case 'message_added':
-      // Normally delivered through the chat's channel; merging by id makes a copy harmless.
-      chats.upsert(event.account, event.message);
-      // Writing to a stranger answers their request: an ordinary chat from now on.
-      if (event.message.direction === 'out') stores.requests.remove(event.account, event.message.peer);
-      break;
-    case 'message_updated':
-      chats.upsert(event.account, event.message);
-      break;
     case 'avatar_changed':
       stores.avatars.set(event.jid, event.hash);
       break;
     case 'catch_up_started':
     case 'catch_up_finished':
-      // Each message it brings came as message_added; nothing to show for the sync itself.
+      // Each message it brings reached its chat's channel; nothing to show for the sync itself.
       break;
     case 'chat_read':
       // The shell recounts the chat's unread messages and sends unread_changed.

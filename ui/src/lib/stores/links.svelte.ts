@@ -3,11 +3,13 @@
  * one, taken from the shell with `take_link`) or clicked in a message (parsed by `parse_link`).
  * A link never acts on its own: it opens the chat with the proposed text as an unsent draft, or
  * the add-contact dialog filled in, and the user decides. A link that comes before the login is
- * kept and opened once the main window shows.
+ * kept and opened once the main window shows. Other links clicked in a message (http, https,
+ * mailto) go to the system's handler.
  */
 import type { Backend } from '$lib/api';
 import type { AccountId, XmppLink } from '$lib/contract';
 import { toUiError } from '$lib/errors';
+import { isAllowedLink } from '$lib/util/linkify';
 import type { ChatsStore } from './chats.svelte';
 import type { NoticeStore } from './notices.svelte';
 import type { RosterStore } from './roster.svelte';
@@ -51,6 +53,16 @@ export class LinkStore {
     } catch (error) {
       this.#notices.error(toUiError(error));
     }
+  }
+
+  /**
+   * Opens an allowed link clicked in a message: an `xmpp:` link in Charla (see {@link openUrl}),
+   * http, https and mailto in the system's handler.
+   */
+  async openLink(url: string): Promise<void> {
+    if (!isAllowedLink(url)) return;
+    if (/^xmpp:/iu.test(url)) await this.openUrl(url);
+    else await this.#notices.attempt(() => this.#backend.openLink(url));
   }
 
   /** An `xmpp:` link clicked in a message: parsed by the backend, then opened here. */

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { XmppLink } from '$lib/contract';
-import { FakeBackend, appInfo, settle } from '$lib/testing/backend';
+import { FakeBackend, appInfo } from '$lib/testing/backend';
+import { flush, useFakeTime } from '$lib/testing/time';
 import { contact } from '$lib/testing/fixtures';
 import { AppStore } from './app.svelte';
+
+useFakeTime();
 
 const request = { jid: 'me@example.org', password: 'p', remember: false, host: null, port: null };
 
@@ -17,7 +20,7 @@ function rosterLink(jid: string, name: string | null, group: string | null): Xmp
 async function loggedIn(backend = new FakeBackend()) {
   const app = new AppStore(backend);
   await app.start();
-  await app.login(request);
+  await app.signIn.login(request);
   return { app, backend };
 }
 
@@ -26,7 +29,7 @@ describe('xmpp: links', () => {
     const { app, backend } = await loggedIn();
     backend.kept = chatLink('bob@example.org', 'Hola Bob');
     backend.emitShell({ type: 'link_received' });
-    await settle();
+    await flush();
     expect(app.chats.active?.peer).toBe('bob@example.org');
     expect(app.chats.active?.account).toBe(1);
     expect(app.chats.active?.draft).toBe('Hola Bob');
@@ -34,14 +37,14 @@ describe('xmpp: links', () => {
     // Taken once: the same event again changes nothing.
     app.chats.active!.draft = '';
     backend.emitShell({ type: 'link_received' });
-    await settle();
+    await flush();
     expect(app.chats.active?.draft).toBe('');
   });
 
   it('with several accounts, opens on the account that has the contact', async () => {
     const { app, backend } = await loggedIn();
     backend.loginResult = () => Promise.resolve(2);
-    await app.login({ ...request, jid: 'work@example.org' });
+    await app.signIn.login({ ...request, jid: 'work@example.org' });
     app.dispatch({ type: 'roster_loaded', account: 2, contacts: [contact('boss@example.org', 'Boss')] });
     app.links.open(chatLink('boss@example.org', 'Hi'));
     expect(app.chats.active?.account).toBe(2);
@@ -90,8 +93,8 @@ describe('xmpp: links', () => {
     expect(app.session.phase).toBe('login');
     expect(app.links.pending).toEqual(chatLink('bob@example.org', 'later'));
     expect(app.chats.tabs).toEqual([]);
-    await app.login(request);
-    await settle();
+    await app.signIn.login(request);
+    await flush();
     expect(app.links.pending).toBeNull();
     expect(app.chats.active?.peer).toBe('bob@example.org');
     expect(app.chats.active?.draft).toBe('later');
@@ -103,9 +106,9 @@ describe('xmpp: links', () => {
     await app.start();
     backend.kept = rosterLink('carol@example.org', null, null);
     backend.emitShell({ type: 'link_received' });
-    await settle();
+    await flush();
     expect(app.links.offer).toBeNull();
-    await app.login(request);
+    await app.signIn.login(request);
     expect(app.links.offer).toEqual({ account: 1, jid: 'carol@example.org', name: '', group: '' });
   });
 
@@ -113,7 +116,7 @@ describe('xmpp: links', () => {
     const { app, backend } = await loggedIn();
     backend.kept = { code: 'bad_link', message: 'no user part' };
     backend.emitShell({ type: 'link_received' });
-    await settle();
+    await flush();
     expect(app.notices.list.map((n) => [n.code, n.key])).toEqual([['bad_link', 'error.badLink']]);
     expect(app.chats.tabs).toEqual([]);
   });
@@ -121,12 +124,23 @@ describe('xmpp: links', () => {
   it('an xmpp: link clicked in a message opens in Charla, never in the system', async () => {
     const { app, backend } = await loggedIn();
     backend.links.set('xmpp:bob@example.org?message;body=Hi', chatLink('bob@example.org', 'Hi'));
-    await app.openLink('xmpp:bob@example.org?message;body=Hi');
+    await app.links.openLink('xmpp:bob@example.org?message;body=Hi');
     expect(app.chats.active?.draft).toBe('Hi');
-    await app.openLink('XMPP:nobody');
+    await app.links.openLink('XMPP:nobody');
     expect(app.notices.list.map((n) => n.code)).toEqual(['bad_link']);
-    await app.openLink('https://example.org');
+    await app.links.openLink('https://example.org');
     expect(backend.called('openLink')).toEqual([['https://example.org']]);
+  });
+
+  it('a link clicked in a message opens only if allowed; a failure is a notice', async () => {
+    const { app, backend } = await loggedIn();
+    await app.links.openLink('javascript:alert(1)');
+    await app.links.openLink('file:///etc/passwd');
+    expect(backend.called('openLink')).toEqual([]);
+    expect(backend.called('parseLink')).toEqual([]);
+    backend.openLink = () => Promise.reject({ code: 'refused', message: 'no handler' });
+    await app.links.openLink('mailto:bob@example.org');
+    expect(app.notices.list.map((n) => n.code)).toEqual(['refused']);
   });
 
   it('a pop-out window never takes the link', async () => {
@@ -136,7 +150,7 @@ describe('xmpp: links', () => {
     const app = new AppStore(backend);
     await app.start();
     backend.emitShell({ type: 'link_received' });
-    await settle();
+    await flush();
     expect(backend.called('takeLink')).toEqual([]);
     expect(app.chats.tabs.map((t) => t.peer)).toEqual(['bob@example.org']);
   });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { useFakeTime } from '$lib/testing/time';
 import { LocaleStore, type PreferenceStorage } from './locale.svelte';
+
+useFakeTime();
 
 function memoryStorage(initial: string | null = null): PreferenceStorage & { value: string | null } {
   return {

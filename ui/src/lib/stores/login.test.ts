@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { useFakeTime } from '$lib/testing/time';
 import {
   LoginFormStore,
   isPlausibleAccountJid,
@@ -6,6 +7,8 @@ import {
   toLoginRequest,
   validateLogin,
 } from './login.svelte';
+
+useFakeTime();
 
 describe('isPlausibleAccountJid', () => {
   const good = [

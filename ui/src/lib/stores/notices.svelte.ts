@@ -1,7 +1,7 @@
 /** Errors shown to the user outside a form (a failed send, a core `error` event). */
 import type { ErrorCode } from '$lib/contract';
 import type { MessageKey } from '$lib/i18n';
-import type { UiError } from '$lib/errors';
+import { toUiError, type UiError } from '$lib/errors';
 
 /** The message for each error code; the type keeps it exhaustive. */
 export const ERROR_MESSAGES: Readonly<Record<ErrorCode | 'unknown', MessageKey>> = {
@@ -53,6 +53,17 @@ export class NoticeStore {
     // The same problem again replaces the old notice instead of stacking up.
     const others = this.list.filter((n) => n.key !== key);
     this.list = [...others, { id: this.#next++, key, code: error.code }].slice(-MAX_NOTICES);
+  }
+
+  /** Runs `action`; what it fails with becomes a notice. Answers whether it succeeded. */
+  async attempt(action: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await action();
+      return true;
+    } catch (error) {
+      this.error(toUiError(error));
+      return false;
+    }
   }
 
   dismiss(id: number): void {

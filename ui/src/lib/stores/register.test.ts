@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { useFakeTime } from '$lib/testing/time';
 import { FakeBackend } from '$lib/testing/backend';
 import { AppStore } from './app.svelte';
 import { RegisterStore, validateRegister, type RegisterFields } from './register.svelte';
+
+useFakeTime();
 
 const filled: RegisterFields = {
   jid: 'newbie@example.org',
@@ -175,17 +178,17 @@ describe('account care', () => {
     };
     const app = new AppStore(backend);
     await app.start();
-    await app.login({ jid: 'me@example.org', password: 'pw', remember: true, host: null, port: null });
+    await app.signIn.login({ jid: 'me@example.org', password: 'pw', remember: true, host: null, port: null });
     return app;
   }
 
   it('changes the password and reports a refusal', async () => {
     const backend = new FakeBackend();
     const app = await signedIn(backend);
-    expect(await app.changePassword(1, 'new-pw')).toBeNull();
+    expect(await app.accounts.changePassword(1, 'new-pw')).toBeNull();
     expect(backend.called('changePassword')).toEqual([[1, 'new-pw']]);
     backend.failAccount = { code: 'not_acceptable', message: 'weak' };
-    expect((await app.changePassword(1, 'x'))?.code).toBe('not_acceptable');
+    expect((await app.accounts.changePassword(1, 'x'))?.code).toBe('not_acceptable');
     expect(app.session.phase).toBe('main');
   });
 
@@ -193,7 +196,7 @@ describe('account care', () => {
     const backend = new FakeBackend();
     const app = await signedIn(backend);
     expect(app.settings.value.accounts[0]?.jid).toBe('me@example.org');
-    expect(await app.endAccount('me@example.org', 'delete')).toBeNull();
+    expect(await app.accounts.end('me@example.org', 'delete')).toBeNull();
     expect(backend.called('deleteAccount')).toEqual([[1]]);
     expect(app.session.phase).toBe('login');
     expect(app.session.account).toBeNull();
@@ -204,11 +207,11 @@ describe('account care', () => {
     const backend = new FakeBackend();
     const app = await signedIn(backend);
     backend.failAccount = { code: 'store', message: 'disk' };
-    expect((await app.endAccount('me@example.org', { keepHistory: false }))?.code).toBe('store');
+    expect((await app.accounts.end('me@example.org', { keepHistory: false }))?.code).toBe('store');
     expect(app.session.phase).toBe('main');
     expect(app.settings.value.accounts[0]?.jid).toBe('me@example.org');
     backend.failAccount = null;
-    expect(await app.endAccount('me@example.org', { keepHistory: true })).toBeNull();
+    expect(await app.accounts.end('me@example.org', { keepHistory: true })).toBeNull();
     expect(backend.called('removeAccount')).toEqual([
       ['me@example.org', false],
       ['me@example.org', true],

@@ -1,15 +1,28 @@
 /**
  * Message requests: conversations with strangers (not in the roster, never written to), listed
  * apart from ordinary chats, as the core reports them (`message_requests`, reloaded on
- * `requests_changed`). They are not counted as unread; this store has its own count.
+ * `requests_changed`). They are not counted as unread; this store has its own count. Each can be
+ * accepted (the add-contact dialog), blocked (with a spam report where the server takes one) or
+ * deleted.
  */
 import { SvelteMap } from 'svelte/reactivity';
 import type { Backend } from '$lib/api';
 import type { AccountId, MessageRequest } from '$lib/contract';
+import type { ChatsStore } from './chats.svelte';
+import type { LinkStore } from './links.svelte';
+import type { NoticeStore } from './notices.svelte';
 import { chatKey } from './unread.svelte';
+
+/** The stores answering a request changes. */
+export interface RequestsStores {
+  chats: ChatsStore;
+  links: LinkStore;
+  notices: NoticeStore;
+}
 
 export class RequestsStore {
   readonly #backend: Backend;
+  readonly #stores: RequestsStores;
   /** Requests by chat key, per account newest first. */
   readonly byKey = new SvelteMap<string, MessageRequest>();
   /** Whether each account's server takes spam reports (XEP-0377). */
@@ -21,8 +34,9 @@ export class RequestsStore {
   );
   readonly total: number = $derived(this.list.length);
 
-  constructor(backend: Backend) {
+  constructor(backend: Backend, stores: RequestsStores) {
     this.#backend = backend;
+    this.#stores = stores;
   }
 
   has(account: AccountId, peer: string): boolean {
@@ -47,6 +61,30 @@ export class RequestsStore {
   /** The request is no longer one (answered, accepted, blocked or deleted). */
   remove(account: AccountId, peer: string): void {
     this.byKey.delete(chatKey(account, peer));
+  }
+
+  /** Accept: the add-contact dialog opens filled in with `peer` (adding them makes it a chat). */
+  accept(account: AccountId, peer: string): void {
+    this.#stores.links.offer = { account, jid: peer, name: '', group: '' };
+  }
+
+  /** Blocks `peer` (XEP-0191), with a spam report where the server takes one, and closes the request. */
+  async block(account: AccountId, peer: string, report: boolean): Promise<void> {
+    const blocked = await this.#stores.notices.attempt(() =>
+      report && this.canReport.get(account)
+        ? this.#backend.blockAndReport(account, peer)
+        : this.#backend.block(account, peer, true),
+    );
+    if (blocked) await this.delete(account, peer);
+  }
+
+  /** Deletes the request's stored messages and closes its chat. */
+  async delete(account: AccountId, peer: string): Promise<void> {
+    const { chats, notices } = this.#stores;
+    if (!(await notices.attempt(() => this.#backend.deleteConversation(account, peer)))) return;
+    this.remove(account, peer);
+    const chat = chats.find(account, peer);
+    if (chat) chats.close(chat.key);
   }
 
   /** Requests whose address contains `query` (case-insensitive), for the quick switcher. */
