@@ -358,9 +358,3 @@ export class FakeBackend implements Backend {
     for (const handler of this.shellHandlers) handler(event);
   }
 }
-
-/** Lets pending promise callbacks run. */
-export async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
-  await new Promise((resolve) => setTimeout(resolve, 0));
-}
