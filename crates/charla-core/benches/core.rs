@@ -392,7 +392,7 @@ fn bench_history(runs: usize) {
     for _ in 0..runs {
         let started = Instant::now();
         let store = Store::open(&path).expect("reopen");
-        let (core, _events) = Core::with_store(store);
+        let (core, _events) = Core::from_store(store);
         let first = core.history(account, peer, None, PAGE).expect("page");
         cold.push(ms(started.elapsed()));
         assert_eq!(first.len(), PAGE as usize);
@@ -476,7 +476,7 @@ fn bench_roster(runs: usize) {
 
         let started = Instant::now();
         let store = Store::open(&path).expect("reopen");
-        let (core, _events) = Core::with_store(store);
+        let (core, _events) = Core::from_store(store);
         let loaded = core.contacts(account).expect("contacts");
         load_ms.push(ms(started.elapsed()));
         assert_eq!(loaded.len(), ROSTER_CONTACTS);

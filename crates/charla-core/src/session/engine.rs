@@ -201,7 +201,7 @@ impl Engine {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, charla_store::StoreError>,
     ) -> Result<T, CoreError> {
-        crate::with_store(&self.store, f)
+        crate::locked(&self.store, f)
     }
 
     /// Whether `jid` is in the roster; a store failure is reported and
@@ -447,7 +447,7 @@ impl Engine {
                 set,
                 payload,
                 reply,
-            } => self.ask(to, set, payload, reply),
+            } => self.send_core_iq(to, set, payload, reply),
             Command::OwnAvatar { hash } => {
                 let own = self.own.clone();
                 self.set_avatar(&own, hash);

@@ -136,7 +136,7 @@ impl Engine {
     }
 
     /// Sends a request of the core's own (see [`super::Command::Iq`]).
-    pub(super) fn ask(
+    pub(super) fn send_core_iq(
         &mut self,
         to: Option<BareJid>,
         set: bool,

@@ -9,7 +9,7 @@ const MAM: &str = "urn:xmpp:mam:2";
 fn catching_up() -> (Harness, String) {
     let mut h = Harness::new();
     h.contact(BOB);
-    h.with_store(|s| s.set_mam_position(h.account, Some("A0"), Some(1_700_000_000_000)))
+    h.in_store(|s| s.set_mam_position(h.account, Some("A0"), Some(1_700_000_000_000)))
         .expect("position");
     h.bind();
     h.answer("jabber:iq:roster", "<query xmlns='jabber:iq:roster'/>");
@@ -68,7 +68,7 @@ fn a_catch_up_stores_our_archive_only_and_then_says_it_finished() {
             ..
         })
     ));
-    let position = h.with_store(|s| s.mam_position(h.account)).expect("store");
+    let position = h.in_store(|s| s.mam_position(h.account)).expect("store");
     assert_eq!(position.and_then(|p| p.last_id).as_deref(), Some("A2"));
 }
 
@@ -111,7 +111,7 @@ fn an_expired_position_records_a_gap_and_continues_by_time() {
         "<iq type='error' id='{id}'><error type='cancel'>\
            <item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
     ));
-    assert_eq!(h.with_store(|s| s.gaps(h.account)).expect("gaps").len(), 1);
+    assert_eq!(h.in_store(|s| s.gaps(h.account)).expect("gaps").len(), 1);
     let by_time = String::from(&h.request(MAM));
     assert!(
         by_time.contains("start") && !by_time.contains("<after>"),

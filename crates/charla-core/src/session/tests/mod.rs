@@ -207,7 +207,7 @@ impl Harness {
             .collect()
     }
 
-    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+    pub fn in_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
         f(&mut self.store.lock().expect("store"))
     }
 
@@ -220,14 +220,14 @@ impl Harness {
             ask_pending: false,
             groups: vec![],
         };
-        self.with_store(|s| s.upsert_contact(self.account, &entry))
+        self.in_store(|s| s.upsert_contact(self.account, &entry))
             .expect("contact");
     }
 
     /// Bodies stored in the conversation with `peer`, oldest first.
     pub fn history(&self, peer: &str) -> Vec<String> {
         let mut page = self
-            .with_store(|s| {
+            .in_store(|s| {
                 let conversation = s.conversation(self.account, peer)?;
                 s.history_page(conversation, None, 500)
             })

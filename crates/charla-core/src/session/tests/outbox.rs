@@ -10,9 +10,9 @@ use crate::session::engine::{Fate, Watch};
 fn the_outbox_sends_one_message_at_a_time_in_order() {
     let mut h = Harness::online();
     let first = h
-        .with_store(|s| s.insert_outgoing(h.account, BOB, "first", "o1"))
+        .in_store(|s| s.insert_outgoing(h.account, BOB, "first", "o1"))
         .expect("queued");
-    h.with_store(|s| s.insert_outgoing(h.account, BOB, "second", "o2"))
+    h.in_store(|s| s.insert_outgoing(h.account, BOB, "second", "o2"))
         .expect("queued");
     h.engine.on_command(crate::session::Command::Flush);
     h.collect();
@@ -44,7 +44,7 @@ fn the_outbox_sends_one_message_at_a_time_in_order() {
 fn a_message_lost_with_its_stream_goes_again_after_the_bind_with_a_delay() {
     let mut h = Harness::online();
     let row = h
-        .with_store(|s| s.insert_outgoing(h.account, BOB, "again", "o1"))
+        .in_store(|s| s.insert_outgoing(h.account, BOB, "again", "o1"))
         .expect("queued");
     h.engine.on_command(crate::session::Command::Flush);
     h.collect();
@@ -102,7 +102,7 @@ fn an_owed_receipt_is_sent_again_on_the_next_stream_until_acknowledged() {
     assert_eq!(receipts.len(), 1, "{receipts:?}");
     h.engine.on_fates(vec![Fate::Receipt { message, ok: true }]);
     let owed = h
-        .with_store(|s| s.owed_receipts(h.account, 10))
+        .in_store(|s| s.owed_receipts(h.account, 10))
         .expect("store");
     assert!(owed.is_empty(), "{owed:?}");
 }

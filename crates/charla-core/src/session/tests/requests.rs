@@ -78,7 +78,7 @@ fn a_roster_push_from_anyone_but_our_account_is_refused_and_changes_nothing() {
     );
     assert!(h.events.is_empty(), "{:?}", h.events);
     assert!(!h
-        .with_store(|s| s.is_contact(h.account, "mallory@evil.example"))
+        .in_store(|s| s.is_contact(h.account, "mallory@evil.example"))
         .expect("store"));
     // From our own account (or the server on its behalf: no `from`).
     h.receive(&push(&format!(" from='{OWN}'")));
@@ -103,15 +103,11 @@ fn a_forged_answer_is_dropped_and_the_real_one_still_awaited() {
     h.receive(&format!(
         "<iq type='result' id='{id}' from='{BOB}/phone'>{roster}</iq>"
     ));
-    assert!(!h
-        .with_store(|s| s.is_contact(h.account, BOB))
-        .expect("store"));
+    assert!(!h.in_store(|s| s.is_contact(h.account, BOB)).expect("store"));
     h.receive(&format!(
         "<iq type='result' id='{id}' from='{OWN}'>{roster}</iq>"
     ));
-    assert!(h
-        .with_store(|s| s.is_contact(h.account, BOB))
-        .expect("store"));
+    assert!(h.in_store(|s| s.is_contact(h.account, BOB)).expect("store"));
 }
 
 #[tokio::test(start_paused = true)]

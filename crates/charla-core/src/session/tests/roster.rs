@@ -26,7 +26,7 @@ fn the_roster_answer_is_stored_and_announced() {
     assert_eq!(contacts.len(), 1);
     assert_eq!(contacts[0].name.as_deref(), Some("Bob"));
     assert_eq!(
-        h.with_store(|s| s.roster_version(h.account))
+        h.in_store(|s| s.roster_version(h.account))
             .expect("store")
             .as_deref(),
         Some("v1")
@@ -74,7 +74,7 @@ fn a_subscription_request_is_asked_unless_we_added_them() {
         ask_pending: true,
         groups: vec![],
     };
-    h.with_store(|s| s.upsert_contact(h.account, &entry))
+    h.in_store(|s| s.upsert_contact(h.account, &entry))
         .expect("store");
     h.receive(&format!(
         "<presence type='subscribe' from='dave@example.net' to='{OWN}'/>"

@@ -1,0 +1,6 @@
+//! The parts of [`crate::Core`]'s API, by what they are about; each adds
+//! its methods to the one handle.
+
+mod contacts;
+mod messages;
+mod profile;
