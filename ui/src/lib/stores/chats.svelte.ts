@@ -4,7 +4,7 @@
  * which chat the user is looking at (`focus_chat`).
  */
 import type { Backend } from '$lib/api';
-import type { AccountId, ChatRef, ChatState as PeerState, Message, MessageId } from '$lib/contract';
+import type { AccountId, ChatRef, ChatState, Message, MessageId } from '$lib/contract';
 import { toUiError, type UiError } from '$lib/errors';
 import { mergeMessages } from '$lib/util/messages';
 import type { NoticeStore } from './notices.svelte';
@@ -43,7 +43,7 @@ function nextFrame(run: () => void): void {
   }, FRAME_FALLBACK_MS);
 }
 
-export class ChatState {
+export class ChatTab {
   readonly account: AccountId;
   readonly peer: string;
   readonly key: string;
@@ -64,11 +64,11 @@ export class ChatState {
   /** What the composer holds, kept across tab switches. */
   draft = $state('');
   /** The contact's chat state (XEP-0085): `composing` while they type. */
-  peerState = $state<PeerState | null>(null);
+  peerState = $state<ChatState | null>(null);
   /** When the contact was last online (unix ms), if their server told (XEP-0012). */
   lastSeen = $state<number | null>(null);
   /** What we last told the contact (we are typing or not). */
-  ownState: PeerState = 'active';
+  ownState: ChatState = 'active';
   /** Turns our `composing` into `paused` when typing stops. */
   pauseTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -127,9 +127,9 @@ export class ChatState {
 }
 
 export class ChatsStore {
-  tabs = $state<ChatState[]>([]);
+  tabs = $state<ChatTab[]>([]);
   activeKey = $state<string | null>(null);
-  readonly active: ChatState | null = $derived(this.tabs.find((t) => t.key === this.activeKey) ?? null);
+  readonly active: ChatTab | null = $derived(this.tabs.find((t) => t.key === this.activeKey) ?? null);
   /** Whether the window is focused and visible (the user can see the active chat). */
   visible = $state(true);
   /** A pop-out window shows one chat and opens no other. */
@@ -144,19 +144,19 @@ export class ChatsStore {
     this.#notices = notices;
   }
 
-  find(account: AccountId, peer: string): ChatState | undefined {
+  find(account: AccountId, peer: string): ChatTab | undefined {
     return this.tabs.find((t) => t.key === chatKey(account, peer));
   }
 
   /** Shows the chat, opening a tab (and loading its first page) if it has none. */
-  open(account: AccountId, peer: string): ChatState | null {
+  open(account: AccountId, peer: string): ChatTab | null {
     const existing = this.find(account, peer);
     if (existing) {
       this.activate(existing.key);
       return existing;
     }
     if (this.single && this.tabs.length > 0) return null;
-    const chat = new ChatState(account, peer);
+    const chat = new ChatTab(account, peer);
     this.tabs = [...this.tabs, chat];
     this.activate(chat.key);
     this.#backend
@@ -231,7 +231,7 @@ export class ChatsStore {
    * {@link MARK_DISPLAYED_EVERY_MS}: the last report then covers all of them. The backend sends
    * the read marker only if the user allows it.
    */
-  seen(chat: ChatState): void {
+  seen(chat: ChatTab): void {
     if (!this.visible || this.active !== chat) return;
     const newest = chat.messages.findLast((m) => m.direction === 'in');
     if (!newest || newest.id <= chat.seenUpTo) return;
@@ -249,7 +249,7 @@ export class ChatsStore {
     }, wait);
   }
 
-  #markDisplayed(chat: ChatState): void {
+  #markDisplayed(chat: ChatTab): void {
     chat.markedAt = Date.now();
     this.#backend.markDisplayed(chat.account, chat.peer, chat.seenUpTo).catch(() => {
       // A read marker is a courtesy: offline or refused, nothing to tell the user.
@@ -257,7 +257,7 @@ export class ChatsStore {
   }
 
   /** Loads the page before the oldest message shown; returns whether it added anything. */
-  async loadOlder(chat: ChatState): Promise<boolean> {
+  async loadOlder(chat: ChatTab): Promise<boolean> {
     if (chat.loadingOlder || chat.exhausted || !chat.loaded) return false;
     const oldest = chat.messages[0];
     if (!oldest) {
@@ -280,7 +280,7 @@ export class ChatsStore {
   }
 
   /** The contact's chat state changed (`chat_state`). */
-  setPeerState(account: AccountId, peer: string, state: PeerState): void {
+  setPeerState(account: AccountId, peer: string, state: ChatState): void {
     const chat = this.tabs.find((c) => c.key === chatKey(account, peer));
     if (chat) chat.peerState = state;
   }
@@ -289,7 +289,7 @@ export class ChatsStore {
    * The user typed in the composer: the contact learns we are composing (once), and that we
    * paused after {@link PAUSE_AFTER_MS} without typing.
    */
-  typing(chat: ChatState): void {
+  typing(chat: ChatTab): void {
     if (chat.pauseTimer !== null) clearTimeout(chat.pauseTimer);
     if (chat.draft.trim() === '') {
       chat.pauseTimer = null;
@@ -303,7 +303,7 @@ export class ChatsStore {
     }, PAUSE_AFTER_MS);
   }
 
-  #tell(chat: ChatState, state: PeerState): void {
+  #tell(chat: ChatTab, state: ChatState): void {
     if (chat.ownState === state) return;
     chat.ownState = state;
     this.#backend.sendChatState(chat.account, chat.peer, state).catch(() => {
@@ -315,7 +315,7 @@ export class ChatsStore {
   onSent: ((account: AccountId, peer: string) => void) | null = null;
 
   /** Sends the text (unless it is blank); the message appears as pending at once. */
-  async send(chat: ChatState, body: string): Promise<boolean> {
+  async send(chat: ChatTab, body: string): Promise<boolean> {
     if (body.trim() === '') return false;
     // The message itself says we are active again (XEP-0085).
     if (chat.pauseTimer !== null) clearTimeout(chat.pauseTimer);
@@ -333,7 +333,7 @@ export class ChatsStore {
   }
 
   /** Sends one of our failed messages again; it shows as pending at once. */
-  async retry(chat: ChatState, message: Message): Promise<boolean> {
+  async retry(chat: ChatTab, message: Message): Promise<boolean> {
     if (message.direction !== 'out' || message.state !== 'failed') return false;
     chat.retried(message.id);
     try {
@@ -346,7 +346,7 @@ export class ChatsStore {
   }
 
   /** Moves the chat to a window of its own. */
-  async popOut(chat: ChatState): Promise<void> {
+  async popOut(chat: ChatTab): Promise<void> {
     try {
       await this.#backend.popOutChat(chat.ref);
       this.close(chat.key);

@@ -5,7 +5,7 @@ import { FakeBackend } from '$lib/testing/backend';
 import { message } from '$lib/testing/fixtures';
 import { flush, useFakeTime } from '$lib/testing/time';
 import { AppStore } from './app.svelte';
-import { BURST_MERGE_EVERY_MS, MARK_DISPLAYED_EVERY_MS, type ChatState } from './chats.svelte';
+import { BURST_MERGE_EVERY_MS, MARK_DISPLAYED_EVERY_MS, type ChatTab } from './chats.svelte';
 
 useFakeTime();
 
@@ -27,7 +27,7 @@ describe('ChatsStore', () => {
     body: (chat: {
       app: AppStore;
       backend: FakeBackend;
-      chat: ChatState;
+      chat: ChatTab;
       channel: (update: ChatUpdate) => void;
     }) => void,
   ) {

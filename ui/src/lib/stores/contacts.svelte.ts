@@ -7,7 +7,7 @@ import type { Backend } from '$lib/api';
 import type { AccountId } from '$lib/contract';
 import { failureOf, type UiError } from '$lib/errors';
 import type { AvatarStore } from './avatars.svelte';
-import type { ChatState } from './chats.svelte';
+import type { ChatTab } from './chats.svelte';
 import type { NoticeStore } from './notices.svelte';
 import type { RosterStore } from './roster.svelte';
 import type { SessionStore } from './session.svelte';
@@ -96,7 +96,7 @@ export class ContactsStore {
    * Asks when the contact of `chat` was last online (XEP-0012) and keeps it on the chat; a server
    * that does not tell, or an error, leaves it unknown. Nothing is shown for it, so errors are quiet.
    */
-  async refreshLastSeen(chat: ChatState, now = Date.now()): Promise<void> {
+  async refreshLastSeen(chat: ChatTab, now = Date.now()): Promise<void> {
     try {
       const seconds = await this.#backend.lastActivity(chat.account, chat.peer);
       chat.lastSeen = seconds === null ? null : now - seconds * 1000;

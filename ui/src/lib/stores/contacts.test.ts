@@ -5,7 +5,7 @@ import { contact } from '$lib/testing/fixtures';
 import { flush, useFakeTime } from '$lib/testing/time';
 import { AppStore } from './app.svelte';
 import { AvatarStore } from './avatars.svelte';
-import { ChatState } from './chats.svelte';
+import { ChatTab } from './chats.svelte';
 import { ContactsStore } from './contacts.svelte';
 import { NoticeStore } from './notices.svelte';
 import { RosterStore } from './roster.svelte';
@@ -128,7 +128,7 @@ describe('ContactsStore', () => {
 
   it('knows when a contact was last online, from the seconds their server tells', async () => {
     const { store, backend } = contacts();
-    const chat = new ChatState(1, 'a@x');
+    const chat = new ChatTab(1, 'a@x');
     backend.lastActivitySeconds = 60;
     await store.refreshLastSeen(chat);
     expect(chat.lastSeen).toBe(Date.now() - 60_000);
