@@ -19,6 +19,7 @@ import {
   Key,
   Peer,
   Sandbox,
+  chatMessages,
   expectNoNotification,
   loadDictionary,
   loginWithForm,
@@ -224,8 +225,20 @@ test('Block: the request goes and nothing more comes from them', async () => {
     await app.click(tid('message-request-block'));
     await app.waitForGone(tid('message-request-bar'));
     await waitForRequests(0);
+    const since = mallory.mark();
     await mallory.message(alice, 'blocked now?');
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // The server acknowledged it (or bounced it): it has dropped it, or routed it to alice.
+    await mallory.waitForEvent(
+      (e) => e.type === 'message_updated' && e.message?.body === 'blocked now?' && e.message.state !== 'pending',
+      { since, message: 'the server handled "blocked now?"' },
+    );
+    // Anything routed to alice since comes after it on her stream: echo's answer to a message
+    // she writes now. Once that is on screen, the app has handled whatever mallory's did.
+    await openChat(app, sandbox.jid('echo'));
+    await app.type(tid('composer'), `after the block${Key.Enter}`);
+    await waitUntil(async () => (await chatMessages(app)).some((m) => m.body === 'Echo: after the block'), {
+      message: "echo's answer",
+    });
     assert.equal(await requestsEntry(), null, 'no request from a blocked address');
   });
 });

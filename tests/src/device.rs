@@ -203,35 +203,57 @@ impl Device {
 
     /// Bodies of the `MessageAdded` events among [`Device::settled`]'s.
     pub async fn settled_added(&mut self) -> Vec<String> {
-        self.settled()
-            .await
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::MessageAdded { message, .. } => Some(message.body),
-                _ => None,
-            })
-            .collect()
+        added_bodies(&self.settled().await)
     }
 
-    /// Every event that arrives until none comes for `quiet`.
-    pub async fn drain(&mut self, quiet: Duration) -> Vec<Event> {
+    /// Every event of a session that has ended, and nothing that comes later: only an
+    /// account's session task emits its events, and [`Core::disconnect`] (which a failed
+    /// [`Core::connect`] calls too) returns once that task has ended, so what is in the
+    /// channel then is all there will be. Panics if the account still has a session.
+    pub async fn ended(&mut self) -> Vec<Event> {
+        let err = self
+            .core
+            .settle(self.account)
+            .await
+            .expect_err("the session has ended");
+        assert_eq!(err.code, charla_core::ErrorCode::NotConnected, "{err:?}");
         let mut out = Vec::new();
-        while let Ok(Some(e)) = tokio::time::timeout(quiet, self.events.recv()).await {
+        while let Ok(e) = self.events.try_recv() {
             out.push(e);
         }
         out
     }
 
-    /// Bodies of the `MessageAdded` events until none comes for `quiet`.
-    pub async fn drain_added(&mut self, quiet: Duration) -> Vec<String> {
-        self.drain(quiet)
-            .await
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::MessageAdded { message, .. } => Some(message.body),
-                _ => None,
-            })
-            .collect()
+    /// Waits for the archive catch-up (XEP-0313) of the stream that is coming up (or just
+    /// came up) to finish, and returns every event up to and including its
+    /// [`Event::CatchUpFinished`]: every message it brought, and every live one held back
+    /// meanwhile, was announced before it. Panics if the catch-up stopped early.
+    pub async fn caught_up(&mut self) -> Vec<Event> {
+        let account = self.account;
+        let mut started = false;
+        let mut out = Vec::new();
+        loop {
+            let e = self.wait_for("the archive catch-up", |_| true).await;
+            match &e {
+                Event::CatchUpStarted { account: a } if *a == account => started = true,
+                Event::CatchUpFinished {
+                    account: a,
+                    complete,
+                    ..
+                } if *a == account && started => {
+                    assert!(*complete, "the catch-up stopped early: {out:?}");
+                    out.push(e);
+                    return out;
+                }
+                _ => {}
+            }
+            out.push(e);
+        }
+    }
+
+    /// Bodies of the `MessageAdded` events among [`Device::caught_up`]'s.
+    pub async fn caught_up_added(&mut self) -> Vec<String> {
+        added_bodies(&self.caught_up().await)
     }
 
     /// The whole conversation with `peer`, oldest first (up to 500 rows).
@@ -243,6 +265,17 @@ impl Device {
         all.reverse();
         all
     }
+}
+
+/// Bodies of the `MessageAdded` events among `events`, in order.
+pub fn added_bodies(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::MessageAdded { message, .. } => Some(message.body.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether `e` says an account is online.

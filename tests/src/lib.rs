@@ -98,7 +98,7 @@ mod server;
 pub use certs::{self_signed, CertificateFiles};
 pub use component::RawComponent;
 pub use config::Ports;
-pub use device::{is_online, options, Device};
+pub use device::{added_bodies, is_online, options, Device};
 pub use ejabberd::Ejabberd;
 pub use error::HarnessError;
 pub use flavor::{Flavor, Server, ServerBuilder, XmppServer};

@@ -202,24 +202,22 @@ impl RawClient {
         answered.unwrap_or_else(|_| panic!("the server neither answered a ping nor closed"))
     }
 
+    /// Everything the server sent this stream before now, and nothing later: pings the server
+    /// (which answers after what it queued for us before the ping) and returns everything read
+    /// up to the answer. "Nothing came" is then a settled fact, not a quiet window.
+    pub async fn settled(&mut self) -> String {
+        static PINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PINGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("settled-{n}");
+        self.send(&format!(
+            "<iq type='get' id='{id}'><ping xmlns='urn:xmpp:ping'/></iq>"
+        ))
+        .await;
+        self.read_until(&id).await
+    }
+
     /// Reads until `needle` has arrived and returns everything read since the last read.
     pub async fn read_until(&mut self, needle: &str) -> String {
         read_until(&mut self.tls, needle, self.wait).await
-    }
-
-    /// Everything that arrives within `span`.
-    pub async fn read_for(&mut self, span: Duration) -> String {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let _ = tokio::time::timeout(span, async {
-            loop {
-                match self.tls.read(&mut chunk).await {
-                    Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-                    _ => return,
-                }
-            }
-        })
-        .await;
-        String::from_utf8_lossy(&buf).into_owned()
     }
 }

@@ -86,8 +86,11 @@ async fn two_devices_of_one_account_see_the_whole_conversation(flavor: Flavor) {
         .updated_to("delivered on the phone", copy.id, MessageState::Delivered)
         .await;
 
-    // Everything is stored exactly once on each device.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Everything is stored exactly once on each device, once each has handled all the server
+    // sent it before now.
+    for device in [&mut laptop, &mut phone, &mut bob] {
+        device.settled().await;
+    }
     for device in [&laptop, &phone] {
         let h = device.history(bob_jid);
         let bodies: Vec<_> = h.iter().map(|m| (m.direction, m.body.as_str())).collect();
@@ -179,12 +182,25 @@ async fn receipt_from_the_peer_marks_the_message_delivered(flavor: Flavor) {
         .await;
     let stored = alice.history(bob_jid).pop().expect("stored");
     assert_eq!(stored.state, MessageState::Delivered);
-    // A late server ack does not move it back to `sent`.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        alice.history(bob_jid).pop().expect("stored").state,
-        MessageState::Delivered
-    );
+    // A late server ack does not move it back to `sent`. The outbox sends one message at a
+    // time, the next once the server's ack of the previous one was applied: once a second
+    // message is sent, the first one's ack has been applied.
+    let next = alice
+        .core
+        .send_message(alice.account, bob_jid, "and this?")
+        .await
+        .expect("send");
+    alice
+        .updated_where("the next one sent", |m| {
+            m.id == next.id && matches!(m.state, MessageState::Sent | MessageState::Delivered)
+        })
+        .await;
+    let first = alice
+        .history(bob_jid)
+        .into_iter()
+        .find(|m| m.id == sent.id)
+        .expect("stored");
+    assert_eq!(first.state, MessageState::Delivered);
 }
 
 async fn receipts_are_answered_for_contacts_only(flavor: Flavor) {
@@ -218,7 +234,9 @@ async fn receipts_are_answered_for_contacts_only(flavor: Flavor) {
         .await;
     let receipt = bob.read_until("from-bob").await;
     assert!(receipt.contains("urn:xmpp:receipts"), "{receipt}");
-    let to_mallory = mallory.read_for(Duration::from_secs(2)).await;
+    // alice handled mallory's message before bob's, so a receipt to mallory would have left
+    // before bob's, and the server routed it to mallory before answering her ping.
+    let to_mallory = mallory.settled().await;
     assert!(
         !to_mallory.contains("urn:xmpp:receipts"),
         "a stranger got a receipt: {to_mallory}"
@@ -332,7 +350,7 @@ async fn displayed_marker_from_the_peer_marks_the_message_displayed(flavor: Flav
     assert_eq!(h.len(), 2, "{h:?}");
     assert_eq!(h[0].state, MessageState::Displayed);
     // Nothing else about it changes afterwards (no downgrade to delivered).
-    let later = alice.drain(Duration::from_millis(500)).await;
+    let later = alice.settled().await;
     assert!(
         !later
             .iter()

@@ -285,7 +285,17 @@ async fn sandbox_has_live_demo_contacts_and_stops_cleanly() {
     })
     .await;
     let answered_in = sent_at.elapsed();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Echo handles messages in order and sends its answers in order: a second answer to
+    // "hola" would come before the answer to the next message. Then our own stream settles.
+    core.send_message(account, "echo@charla.test", "adios")
+        .await
+        .expect("send");
+    wait_for(&mut events, "echo's second answer", |e| {
+        matches!(e, Event::MessageAdded { message, .. }
+            if message.direction == Direction::In && message.body == "Echo: adios")
+    })
+    .await;
+    core.settle(account).await.expect("settled");
     let history = core
         .history(account, "echo@charla.test", None, 10)
         .expect("history");
@@ -296,7 +306,12 @@ async fn sandbox_has_live_demo_contacts_and_stops_cleanly() {
         .collect();
     assert_eq!(
         texts,
-        [(Direction::Out, "hola"), (Direction::In, "Echo: hola")]
+        [
+            (Direction::Out, "hola"),
+            (Direction::In, "Echo: hola"),
+            (Direction::Out, "adios"),
+            (Direction::In, "Echo: adios")
+        ]
     );
     core.disconnect(account).await;
 
