@@ -18,7 +18,6 @@ mod links;
 mod navigation;
 mod notify;
 mod sandbox;
-mod settings;
 mod shell;
 mod tray;
 pub mod types;
@@ -27,12 +26,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use charla_app::{App, Passwords, SettingsFile};
 use charla_core::{Core, Credentials};
 use tauri::{Manager, WebviewWindowBuilder, WindowEvent};
 
 use crate::notify::Notifier;
 use crate::sandbox::Sandbox;
-use crate::settings::SettingsFile;
 use crate::shell::Shell;
 
 /// The profile name from `CHARLA_PROFILE`, restricted to safe characters.
@@ -83,10 +82,10 @@ pub fn run() {
             }
             let data_dir: PathBuf = app.path().app_data_dir()?;
             charla_core::profile::create_private_dir(&data_dir)?;
-            let (core, events) = Core::open(&data_dir.join("charla.sqlite3"))?;
+            let database = data_dir.join("charla.sqlite3");
+            let (core, events) = Core::open(&database)?;
             let settings_file =
                 SettingsFile::new(app.path().app_config_dir()?.join("settings.json"));
-            let settings = settings_file.load();
             let sandbox = match std::env::var_os("CHARLA_SANDBOX_DIR") {
                 Some(dir) => Some(Sandbox::load(std::path::Path::new(&dir))?),
                 None => None,
@@ -98,19 +97,23 @@ pub fn run() {
             });
             // Each profile (its own identifier) keeps its own passwords.
             let credentials = Credentials::new(app.config().identifier.clone());
-            let shell = Arc::new(Shell {
+            // The sandbox's server, for its own domain.
+            let known = sandbox.clone();
+            let app_state = App::open(
                 core,
-                credentials,
+                &database,
+                Passwords::new(Arc::new(credentials)),
+                Box::new(move |jid| {
+                    let (trust, address) = known.as_ref()?.for_jid(jid)?;
+                    Some((trust, Some(address)))
+                }),
+                Some(settings_file),
+            )?;
+            let shell = Arc::new(Shell {
+                app: app_state,
                 sandbox,
                 profile: profile.clone(),
-                settings_file,
-                settings: Mutex::new(settings),
                 views: Mutex::new(HashMap::new()),
-                focused: Mutex::new(None),
-                unread: Mutex::new(HashMap::new()),
-                names: Mutex::new(HashMap::new()),
-                own_show: Mutex::new(HashMap::new()),
-                presences: Mutex::new(HashMap::new()),
                 popped: Mutex::new(HashMap::new()),
                 notifier,
                 // A link the desktop started us with (`charla xmpp:...`).
@@ -131,11 +134,7 @@ pub fn run() {
         .on_window_event(|window, event| match event {
             WindowEvent::CloseRequested { api, .. } if window.label() == "main" => {
                 let shell = window.state::<Arc<Shell>>();
-                let to_tray = shell
-                    .settings
-                    .lock()
-                    .map(|s| s.close_to_tray)
-                    .unwrap_or(false);
+                let to_tray = shell.app.settings().close_to_tray;
                 if to_tray {
                     api.prevent_close();
                     let _ = window.hide();
