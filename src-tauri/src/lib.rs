@@ -12,6 +12,8 @@
 //!   settings and single-instance lock (so `make run-bob` can run beside
 //!   alice).
 
+#[macro_use]
+mod surface;
 mod commands;
 mod idle;
 mod links;
@@ -44,6 +46,13 @@ fn profile() -> Option<String> {
                 .collect::<String>()
         })
         .filter(|p| !p.is_empty())
+}
+
+/// The handler of the commands in `surface.rs`.
+macro_rules! handler {
+    ($($command:ident,)*) => {
+        tauri::generate_handler![$(commands::$command),*]
+    };
 }
 
 /// Builds and runs the application until it quits.
@@ -155,53 +164,7 @@ pub fn run() {
             }
             _ => {}
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::login,
-            commands::resume_login,
-            commands::enable_account,
-            commands::set_account_color,
-            commands::trust_certificate,
-            commands::logout,
-            commands::reconnect_now,
-            commands::set_presence,
-            commands::last_activity,
-            commands::contacts,
-            commands::presences,
-            commands::open_chat,
-            commands::close_chat,
-            commands::load_older,
-            commands::send_message,
-            commands::focus_chat,
-            commands::mark_displayed,
-            commands::retry_message,
-            commands::answer_subscription,
-            commands::add_contact,
-            commands::block,
-            commands::block_and_report,
-            commands::can_report,
-            commands::message_requests,
-            commands::delete_conversation,
-            commands::blocked,
-            commands::remove_contact,
-            commands::edit_contact,
-            commands::chat_state,
-            commands::open_link,
-            commands::parse_link,
-            commands::take_link,
-            commands::save_settings,
-            commands::pop_out_chat,
-            commands::registration_form,
-            commands::register_account,
-            commands::change_password,
-            commands::delete_account,
-            commands::remove_account,
-            commands::avatars,
-            commands::avatar_image,
-            commands::set_avatar,
-            commands::profile,
-            commands::set_profile,
-        ])
+        .invoke_handler(with_commands!(handler))
         .run(context)
         .expect("error while running Charla");
 }
