@@ -24,7 +24,7 @@ run-bob: build-app
 
 ## The command-line client as alice on the sandbox server (no window needed).
 run-cli: setup
-	$(CARGO) build -p charla-tests --bin charla-sandbox -p charla-core --bin charla-cli
+	$(CARGO) build -p charla-tests --bin charla-sandbox -p charla-app --bin charla-cli
 	./.ci/sandbox cli alice
 
 ## Set everything up and run the whole test suite (what CI runs).
@@ -36,6 +36,6 @@ test: setup
 bench: setup
 	npm --prefix ui run build
 	$(CARGO) build --release --locked -p charla --features tauri/custom-protocol \
-		-p charla-tests -p charla-core --bin charla --bin charla-bench-server --bin charla-cli
+		-p charla-tests -p charla-app --bin charla --bin charla-bench-server --bin charla-cli
 	$(CARGO) bench --locked -p charla-core --bench core --no-run
 	./bench/run.sh $(BENCH_ARGS)

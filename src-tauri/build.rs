@@ -1,55 +1,55 @@
+//! Declares the app's commands (`src/surface.rs`): each one becomes a
+//! permission (`allow-<command>`), and `capabilities/main.json`, written
+//! here from the same list, grants exactly those to Charla's windows.
+
+include!("src/surface.rs");
+
+/// The command names, in order.
+macro_rules! names {
+    ($($command:ident,)*) => {
+        &[$(stringify!($command)),*]
+    };
+}
+
+const COMMANDS: &[&str] = with_commands!(names);
+
+/// The capability file for `commands`, as committed.
+fn capability(commands: &[&str]) -> String {
+    let mut permissions = vec![
+        "core:event:allow-listen".to_owned(),
+        "core:event:allow-unlisten".to_owned(),
+    ];
+    permissions.extend(
+        commands
+            .iter()
+            .map(|c| format!("allow-{}", c.replace('_', "-"))),
+    );
+    let permissions: Vec<String> = permissions.iter().map(|p| format!("    \"{p}\"")).collect();
+    format!(
+        r#"{{
+  "$schema": "../gen/schemas/desktop-schema.json",
+  "identifier": "main",
+  "description": "Charla's windows (the main window and popped-out chats): listen to events and call exactly the app commands the UI uses.",
+  "windows": ["main", "chat-*"],
+  "permissions": [
+{}
+  ]
+}}
+"#,
+        permissions.join(",\n")
+    )
+}
+
 fn main() {
-    // Declaring the app's commands makes each one a permission
-    // (`allow-<command>`), so the capability files grant exactly those the
-    // UI uses.
-    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
-        tauri_build::AppManifest::new().commands(&[
-            "app_info",
-            "login",
-            "resume_login",
-            "enable_account",
-            "set_account_color",
-            "trust_certificate",
-            "logout",
-            "reconnect_now",
-            "set_presence",
-            "last_activity",
-            "contacts",
-            "presences",
-            "open_chat",
-            "close_chat",
-            "load_older",
-            "send_message",
-            "retry_message",
-            "answer_subscription",
-            "add_contact",
-            "block",
-            "block_and_report",
-            "can_report",
-            "message_requests",
-            "delete_conversation",
-            "blocked",
-            "remove_contact",
-            "edit_contact",
-            "chat_state",
-            "focus_chat",
-            "mark_displayed",
-            "open_link",
-            "parse_link",
-            "take_link",
-            "save_settings",
-            "pop_out_chat",
-            "registration_form",
-            "register_account",
-            "change_password",
-            "delete_account",
-            "remove_account",
-            "avatars",
-            "avatar_image",
-            "set_avatar",
-            "profile",
-            "set_profile",
-        ]),
-    ))
+    println!("cargo:rerun-if-changed=src/surface.rs");
+    let file = std::path::Path::new("capabilities/main.json");
+    let wanted = capability(COMMANDS);
+    if std::fs::read_to_string(file).ok().as_deref() != Some(wanted.as_str()) {
+        std::fs::write(file, wanted).expect("writing capabilities/main.json");
+    }
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
     .expect("failed to run tauri-build");
 }

@@ -2,25 +2,19 @@
 //! calls the core; errors reach the UI as `{code, message}`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use charla_app::history::page_with_archive;
+use charla_app::{LoginRequest, PresenceEntry};
 use charla_core::{
-    AccountId, ChatState, ConnectOptions, Core, CoreError, ErrorCode, Event, Keepalive, Message,
-    MessageId, Profile, RegisterOptions, RegistrationForm, RosterEntry, ServerAddress, Show,
-    TlsTrust, XmppLink,
+    AccountId, ChatState, CoreError, ErrorCode, Message, MessageId, Profile, RegisterOptions,
+    RegistrationForm, RosterEntry, Show, XmppLink,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 use tauri_plugin_opener::OpenerExt;
 
 use crate::shell::Shell;
-use crate::types::{
-    AccountSettings, AppInfo, ChatRef, ChatUpdate, LoginFailure, LoginRequest, PresenceEntry,
-    RegisterRequest, Resume, Settings, SignedIn,
-};
-
-/// How many messages a chat view loads at a time.
-const PAGE: u32 = 50;
+use crate::types::{AppInfo, ChatRef, ChatUpdate, RegisterRequest, Resume, Settings};
 
 type Shared<'a> = State<'a, Arc<Shell>>;
 
@@ -33,7 +27,7 @@ pub fn app_info(shell: Shared<'_>, window: WebviewWindow) -> AppInfo {
             .sandbox
             .as_ref()
             .map(|s| s.info(shell.profile.as_deref())),
-        settings: shell.settings.lock().map(|s| s.clone()).unwrap_or_default(),
+        settings: shell.app.settings(),
         popped_out: shell
             .popped
             .lock()
@@ -43,96 +37,19 @@ pub fn app_info(shell: Shared<'_>, window: WebviewWindow) -> AppInfo {
     }
 }
 
-/// Adds the account and connects; resolves once online. With
-/// `remember_password` the password then goes to the OS keyring (a keyring
-/// failure is reported as an error event: the login itself succeeded);
-/// without it, any remembered password of this account is forgotten.
+/// Adds the account and connects; resolves once online (see
+/// `App::login`: the password and the account are kept as asked). A
+/// keyring failure is reported as an error event: the login itself
+/// succeeded.
 #[tauri::command]
 pub async fn login(
     shell: Shared<'_>,
     app: AppHandle,
     request: LoginRequest,
 ) -> Result<AccountId, CoreError> {
-    let jid = charla_core::parse_bare_jid(&request.jid)?.to_string();
-    let account = connect(
-        &shell,
-        &jid,
-        request.host.clone(),
-        request.port,
-        request.password.clone(),
-    )
-    .await?;
-    let credentials = shell.credentials.clone();
-    let keep = request.remember_password.unwrap_or(false);
-    let (who, password) = (jid.clone(), request.password);
-    let kept = keyring(move || {
-        if keep {
-            credentials.store(&who, &password)
-        } else {
-            credentials.forget(&who)
-        }
-    })
-    .await;
-    if let (true, Err(error)) = (keep, kept) {
-        shell.dispatch(
-            &app,
-            Event::Error {
-                account: Some(account),
-                error,
-            },
-        );
-    }
-    let settings = {
-        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        if request.remember || keep {
-            match settings.account_mut(&jid) {
-                Some(kept) => {
-                    kept.host = request.host.clone();
-                    kept.port = request.port;
-                    kept.enabled = true;
-                }
-                None => settings.accounts.push(AccountSettings::new(
-                    jid.clone(),
-                    request.host.clone(),
-                    request.port,
-                )),
-            }
-        } else {
-            settings.accounts.retain(|a| a.jid != jid);
-        }
-        settings.clone()
-    };
-    save(&shell, &settings)?;
-    Ok(account)
-}
-
-/// Adds the account and connects it with `password`, through the sandbox
-/// server or a manual address if one applies.
-async fn connect(
-    shell: &Shell,
-    jid: &str,
-    host: Option<String>,
-    port: Option<u16>,
-    password: String,
-) -> Result<AccountId, CoreError> {
-    let account = shell.core.add_account(jid)?;
-    let (trust, server) = reach(shell, jid, host.as_deref(), port)?;
-    shell
-        .core
-        .connect(
-            account,
-            ConnectOptions {
-                password,
-                server,
-                trust,
-                show: Show::Available,
-                status: None,
-                keepalive: Keepalive::default(),
-            },
-        )
-        .await?;
-    if let Ok(mut own) = shell.own_show.lock() {
-        own.insert(account, Show::Available);
+    let (account, keyring) = shell.app.login(request, None).await?;
+    if let Some(error) = keyring {
+        shell.dispatch(&app, error);
     }
     Ok(account)
 }
@@ -148,89 +65,17 @@ async fn connect(
 #[tauri::command]
 pub async fn resume_login(shell: Shared<'_>) -> Result<Resume, CoreError> {
     shell.page_listens();
-    let started = shell.resuming.lock().map_err(|_| poisoned())?.take();
+    let started = shell
+        .resuming
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
     match started {
         Some(task) => task.await.map_err(|e| {
             CoreError::new(ErrorCode::NotConnected, format!("the login failed: {e}"))
         })?,
-        None => resume(Arc::clone(&shell)).await,
+        None => shell.app.resume().await,
     }
-}
-
-/// Logs every enabled account in with its remembered password, all at once
-/// (what [`resume_login`] answers).
-pub async fn resume(shell: Arc<Shell>) -> Result<Resume, CoreError> {
-    let enabled: Vec<AccountSettings> = shell
-        .settings
-        .lock()
-        .map_err(|_| poisoned())?
-        .accounts
-        .iter()
-        .filter(|a| a.enabled)
-        .cloned()
-        .collect();
-    let credentials = shell.credentials.clone();
-    let jids: Vec<String> = enabled.iter().map(|a| a.jid.clone()).collect();
-    let stored = keyring(move || {
-        if jids.is_empty() {
-            // Nothing to look up: only ask whether the keyring answers.
-            return credentials
-                .probe("probe@charla.invalid")
-                .map(|()| Vec::new());
-        }
-        jids.iter().map(|jid| credentials.password(jid)).collect()
-    })
-    .await;
-    let passwords = match stored {
-        Ok(passwords) => passwords,
-        Err(keyring) => {
-            return Ok(Resume {
-                online: Vec::new(),
-                failed: Vec::new(),
-                keyring: Some(keyring),
-            })
-        }
-    };
-    let mut logins = tokio::task::JoinSet::new();
-    for (login, password) in enabled.into_iter().zip(passwords) {
-        let Some(password) = password else { continue };
-        let shell = Arc::clone(&shell);
-        logins.spawn(async move {
-            let result = connect(&shell, &login.jid, login.host, login.port, password).await;
-            (login.jid, result)
-        });
-    }
-    let mut resume = Resume {
-        online: Vec::new(),
-        failed: Vec::new(),
-        keyring: None,
-    };
-    while let Some(joined) = logins.join_next().await {
-        let Ok((jid, result)) = joined else { continue };
-        match result {
-            Ok(account) => resume.online.push(SignedIn { account, jid }),
-            Err(error) => {
-                if error.code == ErrorCode::AuthFailed {
-                    let credentials = shell.credentials.clone();
-                    let jid = jid.clone();
-                    let _ = keyring(move || credentials.forget(&jid)).await;
-                }
-                resume.failed.push(LoginFailure { jid, error });
-            }
-        }
-    }
-    // The order the accounts were added in, whichever connected first.
-    let order = |jid: &str| {
-        shell
-            .settings
-            .lock()
-            .map(|s| s.accounts.iter().position(|a| a.jid == jid))
-            .ok()
-            .flatten()
-    };
-    resume.online.sort_by_key(|s| order(&s.jid));
-    resume.failed.sort_by_key(|f| order(&f.jid));
-    Ok(resume)
 }
 
 /// Enables an account (it connects with its password from the OS keyring,
@@ -243,44 +88,7 @@ pub async fn enable_account(
     jid: String,
     enabled: bool,
 ) -> Result<Option<AccountId>, CoreError> {
-    let jid = charla_core::parse_bare_jid(&jid)?.to_string();
-    let (kept, settings) = {
-        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        let kept = kept_account(&mut settings, &jid)?;
-        kept.enabled = enabled;
-        let kept = kept.clone();
-        (kept, settings.clone())
-    };
-    save(&shell, &settings)?;
-    if !enabled {
-        let account = shell.core.add_account(&jid)?;
-        shell.core.disconnect(account).await;
-        return Ok(None);
-    }
-    let credentials = shell.credentials.clone();
-    let who = jid.clone();
-    let Some(password) = keyring(move || credentials.password(&who)).await? else {
-        return Err(CoreError::new(
-            ErrorCode::PasswordNeeded,
-            format!("no password is remembered for {jid}"),
-        ));
-    };
-    connect(&shell, &jid, kept.host, kept.port, password)
-        .await
-        .map(Some)
-}
-
-/// The kept account `jid`, or `UnknownAccount`.
-fn kept_account<'a>(
-    settings: &'a mut Settings,
-    jid: &str,
-) -> Result<&'a mut AccountSettings, CoreError> {
-    settings.account_mut(jid).ok_or_else(|| {
-        CoreError::new(
-            ErrorCode::UnknownAccount,
-            format!("{jid} is not one of Charla's accounts"),
-        )
-    })
+    shell.app.enable_account(&jid, enabled).await
 }
 
 /// Sets the color an account is shown with (`#rrggbb`), or back to its
@@ -291,38 +99,7 @@ pub fn set_account_color(
     jid: String,
     color: Option<String>,
 ) -> Result<(), CoreError> {
-    if let Some(color) = &color {
-        if !crate::types::is_color(color) {
-            return Err(CoreError::new(
-                ErrorCode::InvalidInput,
-                format!("{color:?} is not a #rrggbb color"),
-            ));
-        }
-    }
-    let settings = {
-        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        kept_account(&mut settings, &jid)?.color = color;
-        settings.clone()
-    };
-    save(&shell, &settings)
-}
-
-/// How long a keyring call may take (the keyring may show an unlock prompt).
-const KEYRING_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Runs a (blocking, D-Bus) keyring call on a blocking thread; a keyring
-/// that does not answer counts as unavailable.
-async fn keyring<T: Send + 'static>(
-    call: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
-) -> Result<T, CoreError> {
-    match tokio::time::timeout(KEYRING_TIMEOUT, tauri::async_runtime::spawn_blocking(call)).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(e)) => Err(CoreError::new(ErrorCode::KeyringUnavailable, e.to_string())),
-        Err(_) => Err(CoreError::new(
-            ErrorCode::KeyringUnavailable,
-            format!("the keyring did not answer within {KEYRING_TIMEOUT:?}"),
-        )),
-    }
+    shell.app.set_account_color(&jid, color)
 }
 
 /// Trusts the server certificate the last login of `jid` rejected, for
@@ -334,29 +111,14 @@ pub fn trust_certificate(
     jid: String,
     fingerprint: String,
 ) -> Result<(), CoreError> {
-    let account = shell.core.add_account(&jid)?;
-    shell.core.pin_certificate(account, &fingerprint)
-}
-
-fn poisoned() -> CoreError {
-    CoreError::new(ErrorCode::Store, "the settings lock is poisoned")
-}
-
-fn save(shell: &Shell, settings: &Settings) -> Result<(), CoreError> {
-    shell.settings_file.save(settings).map_err(|e| {
-        let code = if e.raw_os_error() == Some(28) {
-            ErrorCode::DiskFull
-        } else {
-            ErrorCode::Store
-        };
-        CoreError::new(code, format!("cannot save the settings: {e}"))
-    })
+    let account = shell.app.core.add_account(&jid)?;
+    shell.app.core.pin_certificate(account, &fingerprint)
 }
 
 /// While the account waits to reconnect, tries at once.
 #[tauri::command]
 pub async fn reconnect_now(shell: Shared<'_>, account: AccountId) -> Result<(), CoreError> {
-    shell.core.reconnect_now(account).await;
+    shell.app.core.reconnect_now(account).await;
     Ok(())
 }
 
@@ -364,12 +126,7 @@ pub async fn reconnect_now(shell: Shared<'_>, account: AccountId) -> Result<(), 
 /// next start asks for it.
 #[tauri::command]
 pub async fn logout(shell: Shared<'_>, account: AccountId) -> Result<(), CoreError> {
-    shell.core.disconnect(account).await;
-    let jid = shell.core.account_jid(account)?.to_string();
-    let credentials = shell.credentials.clone();
-    // Without a keyring there is nothing to forget.
-    let _ = keyring(move || credentials.forget(&jid)).await;
-    Ok(())
+    shell.app.logout(account).await
 }
 
 /// Changes the own presence; `offline` disconnects. Answers the recent
@@ -382,26 +139,9 @@ pub async fn set_presence(
     show: Show,
     status: Option<String>,
 ) -> Result<Vec<String>, CoreError> {
-    let status = status.filter(|s| !s.trim().is_empty());
-    shell
-        .core
-        .set_presence(account, show, status.clone())
-        .await?;
-    if let Ok(mut own) = shell.own_show.lock() {
-        own.insert(account, show);
-    }
+    let recent = shell.app.set_presence(account, show, status).await?;
     crate::tray::show_status(&app, show);
-    let settings = {
-        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        if let Some(status) = &status {
-            settings.remember_status(status);
-        }
-        settings.clone()
-    };
-    if status.is_some() {
-        save(&shell, &settings)?;
-    }
-    Ok(settings.recent_statuses)
+    Ok(recent)
 }
 
 /// How many seconds ago a contact was last online (XEP-0012), if their
@@ -412,34 +152,20 @@ pub async fn last_activity(
     account: AccountId,
     jid: String,
 ) -> Result<Option<u64>, CoreError> {
-    shell.core.last_activity(account, &jid).await
+    shell.app.core.last_activity(account, &jid).await
 }
 
 /// The cached roster.
 #[tauri::command]
 pub fn contacts(shell: Shared<'_>, account: AccountId) -> Result<Vec<RosterEntry>, CoreError> {
-    shell.core.contacts(account)
+    shell.app.core.contacts(account)
 }
 
 /// The presence of every online contact of an account (for a window that
 /// opens after the presence events went by).
 #[tauri::command]
 pub fn presences(shell: Shared<'_>, account: AccountId) -> Vec<PresenceEntry> {
-    let all = shell.presences.lock().unwrap_or_else(|e| e.into_inner());
-    let mut entries: Vec<PresenceEntry> = all
-        .get(&account)
-        .map(|known| {
-            known
-                .iter()
-                .map(|(jid, presence)| PresenceEntry {
-                    jid: jid.clone(),
-                    presence: presence.clone(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    entries.sort_by(|a, b| a.jid.cmp(&b.jid));
-    entries
+    shell.app.presences(account)
 }
 
 /// Opens a chat view: returns its newest page and sends later changes over
@@ -463,7 +189,7 @@ pub async fn open_chat(
         window.label().to_owned(),
         updates,
     );
-    page_with_archive(&shell.core, account, &peer, None).await
+    page_with_archive(&shell.app.core, account, &peer, None).await
 }
 
 /// Closes a chat view.
@@ -480,36 +206,7 @@ pub async fn load_older(
     peer: String,
     before: MessageId,
 ) -> Result<Vec<Message>, CoreError> {
-    page_with_archive(&shell.core, account, &peer, Some(before)).await
-}
-
-/// A page of stored history before `before` (or the newest); when the
-/// store runs out, older history is fetched from the server's archive
-/// first (XEP-0313), as long as the account is online. Offline, or if the
-/// archive fails, the stored part is the answer.
-async fn page_with_archive(
-    core: &Core,
-    account: AccountId,
-    peer: &str,
-    before: Option<MessageId>,
-) -> Result<Vec<Message>, CoreError> {
-    let mut page = core.history(account, peer, before, PAGE)?;
-    // A fetch can bring only rows we already have; try a few pages.
-    for _ in 0..3 {
-        if page.len() >= PAGE as usize {
-            break;
-        }
-        match core.fetch_older(account, peer).await {
-            Ok(fetched) => {
-                page = core.history(account, peer, before, PAGE)?;
-                if fetched.complete {
-                    break;
-                }
-            }
-            Err(_) => break,
-        }
-    }
-    Ok(page)
+    page_with_archive(&shell.app.core, account, &peer, Some(before)).await
 }
 
 /// Queues a message (see `Core::send_message`).
@@ -520,7 +217,7 @@ pub async fn send_message(
     to: String,
     body: String,
 ) -> Result<Message, CoreError> {
-    shell.core.send_message(account, &to, &body).await
+    shell.app.core.send_message(account, &to, &body).await
 }
 
 /// Adds a contact and asks to see their presence (see `Core::add_contact`).
@@ -533,6 +230,7 @@ pub async fn add_contact(
     group: Option<String>,
 ) -> Result<(), CoreError> {
     shell
+        .app
         .core
         .add_contact(account, &jid, name.as_deref(), group.as_deref())
         .await
@@ -546,7 +244,7 @@ pub async fn chat_state(
     peer: String,
     state: ChatState,
 ) -> Result<(), CoreError> {
-    shell.core.send_chat_state(account, &peer, state).await
+    shell.app.core.send_chat_state(account, &peer, state).await
 }
 
 /// Renames a contact and sets its groups (see `Core::edit_contact`).
@@ -559,6 +257,7 @@ pub async fn edit_contact(
     groups: Vec<String>,
 ) -> Result<(), CoreError> {
     shell
+        .app
         .core
         .edit_contact(account, &jid, name.as_deref(), &groups)
         .await
@@ -571,13 +270,13 @@ pub async fn remove_contact(
     account: AccountId,
     jid: String,
 ) -> Result<(), CoreError> {
-    shell.core.remove_contact(account, &jid).await
+    shell.app.core.remove_contact(account, &jid).await
 }
 
 /// The blocked addresses, from the server (see `Core::blocked`).
 #[tauri::command]
 pub async fn blocked(shell: Shared<'_>, account: AccountId) -> Result<Vec<String>, CoreError> {
-    shell.core.blocked(account).await
+    shell.app.core.blocked(account).await
 }
 
 /// Blocks or unblocks `jid` (see `Core::block`).
@@ -588,7 +287,7 @@ pub async fn block(
     jid: String,
     block: bool,
 ) -> Result<(), CoreError> {
-    shell.core.block(account, &jid, block).await
+    shell.app.core.block(account, &jid, block).await
 }
 
 /// Blocks `jid` and reports them as spam where the server takes reports
@@ -599,13 +298,13 @@ pub async fn block_and_report(
     account: AccountId,
     jid: String,
 ) -> Result<(), CoreError> {
-    shell.core.block_and_report(account, &jid).await
+    shell.app.core.block_and_report(account, &jid).await
 }
 
 /// Whether the account's server takes spam reports (see `Core::can_report`).
 #[tauri::command]
 pub fn can_report(shell: Shared<'_>, account: AccountId) -> bool {
-    shell.core.can_report(account)
+    shell.app.core.can_report(account)
 }
 
 /// The account's message requests, newest first (see `Core::message_requests`).
@@ -614,7 +313,7 @@ pub fn message_requests(
     shell: Shared<'_>,
     account: AccountId,
 ) -> Result<Vec<charla_core::MessageRequest>, CoreError> {
-    shell.core.message_requests(account)
+    shell.app.core.message_requests(account)
 }
 
 /// Deletes the stored conversation with `peer` (see
@@ -626,8 +325,8 @@ pub fn delete_conversation(
     account: AccountId,
     peer: String,
 ) -> Result<u32, CoreError> {
-    let deleted = shell.core.delete_conversation(account, &peer)?;
-    shell.forget_chat(&app, ChatRef { account, peer });
+    let deleted = shell.app.core.delete_conversation(account, &peer)?;
+    shell.show(&app, shell.app.forget_chat(ChatRef { account, peer }));
     Ok(deleted)
 }
 
@@ -640,7 +339,11 @@ pub async fn answer_subscription(
     jid: String,
     accept: bool,
 ) -> Result<(), CoreError> {
-    shell.core.answer_subscription(account, &jid, accept).await
+    shell
+        .app
+        .core
+        .answer_subscription(account, &jid, accept)
+        .await
 }
 
 /// Sends a failed message again (see `Core::retry`).
@@ -650,7 +353,7 @@ pub async fn retry_message(
     account: AccountId,
     message: MessageId,
 ) -> Result<Message, CoreError> {
-    shell.core.retry(account, message).await
+    shell.app.core.retry(account, message).await
 }
 
 /// The user has seen the conversation up to `message` (an incoming one):
@@ -662,21 +365,16 @@ pub async fn mark_displayed(
     peer: String,
     message: MessageId,
 ) -> Result<(), CoreError> {
-    let enabled = shell
-        .settings
-        .lock()
-        .map(|s| s.read_markers)
-        .unwrap_or(false);
-    if !enabled {
+    if !shell.app.settings().read_markers {
         return Ok(());
     }
-    shell.core.mark_displayed(account, &peer, message).await
+    shell.app.core.mark_displayed(account, &peer, message).await
 }
 
 /// The chat the user is looking at (`None` when the window lost focus).
 #[tauri::command]
 pub fn focus_chat(shell: Shared<'_>, app: AppHandle, chat: Option<ChatRef>) {
-    shell.focus(&app, chat);
+    shell.show(&app, shell.app.focus(chat));
 }
 
 /// Opens an http, https or mailto link with the system's handler (`xmpp:`
@@ -712,14 +410,8 @@ pub fn take_link(shell: Shared<'_>, window: WebviewWindow) -> Result<Option<Xmpp
 /// Saves the settings (all but the kept accounts, see `login` and
 /// `enable_account`).
 #[tauri::command]
-pub fn save_settings(shell: Shared<'_>, mut settings: Settings) -> Result<(), CoreError> {
-    let mut current = shell.settings.lock().map_err(|_| poisoned())?;
-    // The kept accounts change through the account commands only, so a
-    // window with an older copy cannot bring back a removed account.
-    settings.accounts = current.accounts.clone();
-    save(&shell, &settings)?;
-    *current = settings;
-    Ok(())
+pub fn save_settings(shell: Shared<'_>, settings: Settings) -> Result<(), CoreError> {
+    shell.app.save_settings(settings)
 }
 
 /// Opens a chat in a window of its own.
@@ -733,7 +425,7 @@ pub fn pop_out_chat(shell: Shared<'_>, app: AppHandle, chat: ChatRef) -> Result<
     shell
         .popped
         .lock()
-        .map_err(|_| poisoned())?
+        .unwrap_or_else(|e| e.into_inner())
         .insert(label.clone(), chat.clone());
     let builder = WebviewWindowBuilder::new(&app, &label, WebviewUrl::App("index.html".into()))
         .title(format!("{} — Charla", chat.peer))
@@ -761,37 +453,10 @@ fn registration_options(
     shell: &Shell,
     request: &RegisterRequest,
 ) -> Result<RegisterOptions, CoreError> {
-    let (trust, server) = reach(shell, &request.jid, request.host.as_deref(), request.port)?;
+    let (trust, server) = shell
+        .app
+        .reach(&request.jid, request.host.as_deref(), request.port)?;
     Ok(RegisterOptions { server, trust })
-}
-
-/// How to reach the server of `jid` and which certificates to trust: the
-/// sandbox's CA (and address, unless a manual one is given) for its domain,
-/// otherwise the system's roots and DNS or the manual host and port (a blank
-/// host is the JID's domain; port 5223 is direct TLS).
-fn reach(
-    shell: &Shell,
-    jid: &str,
-    host: Option<&str>,
-    port: Option<u16>,
-) -> Result<(TlsTrust, Option<ServerAddress>), CoreError> {
-    let jid = charla_core::parse_bare_jid(jid)?;
-    let manual = match (host, port) {
-        (None, None) => None,
-        (host, port) => Some(ServerAddress {
-            host: host
-                .filter(|h| !h.trim().is_empty())
-                .map_or_else(|| jid.domain().to_string(), str::to_owned),
-            port: port.unwrap_or(5222),
-            direct_tls: port == Some(5223),
-        }),
-    };
-    Ok(
-        match shell.sandbox.as_ref().and_then(|s| s.for_jid(jid.as_str())) {
-            Some((trust, address)) => (trust, Some(manual.unwrap_or(address))),
-            None => (TlsTrust::system()?, manual),
-        },
-    )
 }
 
 /// The extra fields the server asks of a new account (XEP-0077), or why it
@@ -825,45 +490,19 @@ pub async fn change_password(
     account: AccountId,
     password: String,
 ) -> Result<(), CoreError> {
-    shell.core.change_password(account, &password).await?;
-    // The server took it: a remembered password is replaced by the new one
-    // (one that was not remembered stays so).
-    let jid = shell.core.account_jid(account)?.to_string();
-    let credentials = shell.credentials.clone();
-    keyring(move || match credentials.password(&jid)? {
-        Some(_) => credentials.store(&jid, &password),
-        None => Ok(()),
-    })
-    .await
-    .or_else(|e| match e.code {
-        // Nothing was remembered where there is no keyring.
-        ErrorCode::KeyringUnavailable => Ok(()),
-        _ => Err(e),
-    })
-}
-
-/// Deletes the account's password from the OS keyring, if one is there.
-async fn forget_password(shell: &Shell, jid: Option<String>) {
-    if let Some(jid) = jid {
-        let credentials = shell.credentials.clone();
-        // Without a keyring there is nothing to forget.
-        let _ = keyring(move || credentials.forget(&jid)).await;
-    }
+    shell.app.change_password(account, &password).await
 }
 
 /// Deletes the account on its server after the user confirmed it (see
-/// `Core::delete_account_on_server`); it is then signed out and no longer
+/// `App::delete_account`); it is then signed out and no longer
 /// remembered. Its local history stays until `remove_account`.
 #[tauri::command]
 pub async fn delete_account(shell: Shared<'_>, account: AccountId) -> Result<(), CoreError> {
-    let jid = shell.core.account_address(account).ok();
-    shell.core.delete_account_on_server(account).await?;
-    forget_password(&shell, jid).await;
-    forget_login(&shell, account)
+    shell.app.delete_account(account).await
 }
 
 /// Removes the account `jid` from Charla, signed in or not, keeping its
-/// history readable offline or deleting it (see `Core::remove_account`);
+/// history readable offline or deleting it (see `App::remove_account`);
 /// the server is not told.
 #[tauri::command]
 pub async fn remove_account(
@@ -871,35 +510,7 @@ pub async fn remove_account(
     jid: String,
     keep_history: bool,
 ) -> Result<(), CoreError> {
-    let jid = charla_core::parse_bare_jid(&jid)?.to_string();
-    // Its row (it exists for every account Charla has used).
-    let account = shell.core.add_account(&jid)?;
-    shell.core.remove_account(account, keep_history).await?;
-    forget_password(&shell, Some(jid.clone())).await;
-    forget_jid(&shell, account, Some(&jid))
-}
-
-/// Forgets the remembered login of an account that is gone.
-fn forget_login(shell: &Shell, account: AccountId) -> Result<(), CoreError> {
-    let jid = shell.core.account_address(account).ok();
-    forget_jid(shell, account, jid.as_deref())
-}
-
-fn forget_jid(shell: &Shell, account: AccountId, jid: Option<&str>) -> Result<(), CoreError> {
-    if let Ok(mut own) = shell.own_show.lock() {
-        own.remove(&account);
-    }
-    let settings = {
-        let mut settings = shell.settings.lock().map_err(|_| poisoned())?;
-        let Some(jid) = jid else { return Ok(()) };
-        let before = settings.accounts.len();
-        settings.accounts.retain(|a| a.jid != jid);
-        if settings.accounts.len() == before {
-            return Ok(());
-        }
-        settings.clone()
-    };
-    save(shell, &settings)
+    shell.app.remove_account(&jid, keep_history).await
 }
 
 /// The recorded avatar hash of each contact (and of the account), by JID.
@@ -908,7 +519,7 @@ pub fn avatars(
     shell: Shared<'_>,
     account: AccountId,
 ) -> Result<std::collections::HashMap<String, String>, CoreError> {
-    shell.core.avatars(account)
+    shell.app.core.avatars(account)
 }
 
 /// The cached avatar `hash` as a `data:` URL (small images only, see
@@ -916,7 +527,7 @@ pub fn avatars(
 #[tauri::command]
 pub fn avatar_image(shell: Shared<'_>, hash: String) -> Option<String> {
     use base64::Engine;
-    let (kind, data) = shell.core.avatar_image(&hash)?;
+    let (kind, data) = shell.app.core.avatar_image(&hash)?;
     let encoded = base64::engine::general_purpose::STANDARD.encode(data);
     Some(format!("data:{kind};base64,{encoded}"))
 }
@@ -937,7 +548,7 @@ pub async fn set_avatar(
                 .map_err(|_| CoreError::new(ErrorCode::InvalidInput, "the image is not base64"))
         })
         .transpose()?;
-    shell.core.set_avatar_image(account, image).await
+    shell.app.core.set_avatar_image(account, image).await
 }
 
 /// `jid`'s profile (vCard4, else vcard-temp); our own for our own JID.
@@ -947,7 +558,7 @@ pub async fn profile(
     account: AccountId,
     jid: String,
 ) -> Result<Profile, CoreError> {
-    shell.core.profile(account, &jid).await
+    shell.app.core.profile(account, &jid).await
 }
 
 /// Sets our full name and nickname.
@@ -959,6 +570,7 @@ pub async fn set_profile(
     nickname: Option<String>,
 ) -> Result<(), CoreError> {
     shell
+        .app
         .core
         .set_profile(account, full_name.as_deref(), nickname.as_deref())
         .await

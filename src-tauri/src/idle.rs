@@ -165,10 +165,10 @@ fn auto_presence(
     idle: Duration,
     current: Option<AutoPresence>,
 ) -> Option<AutoPresence> {
-    let rules = shell.settings.lock().ok()?.auto_away;
+    let rules = shell.app.settings().auto_away;
     // Any account that may turn away decides (DND ones stay as they are).
     let chosen = {
-        let own = shell.own_show.lock().ok()?;
+        let own = shell.app.own_shows();
         own.values()
             .find(|s| **s != Show::Dnd)
             .or_else(|| own.values().next())
@@ -184,24 +184,19 @@ fn auto_presence(
 
 fn apply(app: &AppHandle, shell: &Arc<Shell>, auto: Option<AutoPresence>) {
     // An account set to do-not-disturb keeps it.
-    let accounts: Vec<AccountId> = shell
-        .own_show
-        .lock()
-        .map(|own| {
-            own.iter()
-                .filter(|(_, show)| **show != Show::Dnd)
-                .map(|(account, _)| *account)
-                .collect()
-        })
-        .unwrap_or_default();
-    let shown = auto.map(|a| a.show).or_else(|| {
-        let own = shell.own_show.lock().ok()?;
-        own.values().next().copied()
-    });
+    let own = shell.app.own_shows();
+    let accounts: Vec<AccountId> = own
+        .iter()
+        .filter(|(_, show)| **show != Show::Dnd)
+        .map(|(account, _)| *account)
+        .collect();
+    let shown = auto
+        .map(|a| a.show)
+        .or_else(|| own.values().next().copied());
     let core_shell = shell.clone();
     tauri::async_runtime::spawn(async move {
         for account in accounts {
-            core_shell.core.set_auto_presence(account, auto).await;
+            core_shell.app.core.set_auto_presence(account, auto).await;
         }
     });
     crate::tray::show_status(app, shown.unwrap_or(Show::Available));

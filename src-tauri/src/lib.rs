@@ -12,13 +12,14 @@
 //!   settings and single-instance lock (so `make run-bob` can run beside
 //!   alice).
 
+#[macro_use]
+mod surface;
 mod commands;
 mod idle;
 mod links;
 mod navigation;
 mod notify;
 mod sandbox;
-mod settings;
 mod shell;
 mod tray;
 pub mod types;
@@ -27,12 +28,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use charla_app::{App, Passwords, SettingsFile};
 use charla_core::{Core, Credentials};
 use tauri::{Manager, WebviewWindowBuilder, WindowEvent};
 
 use crate::notify::Notifier;
 use crate::sandbox::Sandbox;
-use crate::settings::SettingsFile;
 use crate::shell::Shell;
 
 /// The profile name from `CHARLA_PROFILE`, restricted to safe characters.
@@ -45,6 +46,13 @@ fn profile() -> Option<String> {
                 .collect::<String>()
         })
         .filter(|p| !p.is_empty())
+}
+
+/// The handler of the commands in `surface.rs`.
+macro_rules! handler {
+    ($($command:ident,)*) => {
+        tauri::generate_handler![$(commands::$command),*]
+    };
 }
 
 /// Builds and runs the application until it quits.
@@ -83,10 +91,10 @@ pub fn run() {
             }
             let data_dir: PathBuf = app.path().app_data_dir()?;
             charla_core::profile::create_private_dir(&data_dir)?;
-            let (core, events) = Core::open(&data_dir.join("charla.sqlite3"))?;
+            let database = data_dir.join("charla.sqlite3");
+            let (core, events) = Core::open(&database)?;
             let settings_file =
                 SettingsFile::new(app.path().app_config_dir()?.join("settings.json"));
-            let settings = settings_file.load();
             let sandbox = match std::env::var_os("CHARLA_SANDBOX_DIR") {
                 Some(dir) => Some(Sandbox::load(std::path::Path::new(&dir))?),
                 None => None,
@@ -98,19 +106,23 @@ pub fn run() {
             });
             // Each profile (its own identifier) keeps its own passwords.
             let credentials = Credentials::new(app.config().identifier.clone());
-            let shell = Arc::new(Shell {
+            // The sandbox's server, for its own domain.
+            let known = sandbox.clone();
+            let app_state = App::open(
                 core,
-                credentials,
+                &database,
+                Passwords::new(Arc::new(credentials)),
+                Box::new(move |jid| {
+                    let (trust, address) = known.as_ref()?.for_jid(jid)?;
+                    Some((trust, Some(address)))
+                }),
+                Some(settings_file),
+            )?;
+            let shell = Arc::new(Shell {
+                app: app_state,
                 sandbox,
                 profile: profile.clone(),
-                settings_file,
-                settings: Mutex::new(settings),
                 views: Mutex::new(HashMap::new()),
-                focused: Mutex::new(None),
-                unread: Mutex::new(HashMap::new()),
-                names: Mutex::new(HashMap::new()),
-                own_show: Mutex::new(HashMap::new()),
-                presences: Mutex::new(HashMap::new()),
                 popped: Mutex::new(HashMap::new()),
                 notifier,
                 // A link the desktop started us with (`charla xmpp:...`).
@@ -131,11 +143,7 @@ pub fn run() {
         .on_window_event(|window, event| match event {
             WindowEvent::CloseRequested { api, .. } if window.label() == "main" => {
                 let shell = window.state::<Arc<Shell>>();
-                let to_tray = shell
-                    .settings
-                    .lock()
-                    .map(|s| s.close_to_tray)
-                    .unwrap_or(false);
+                let to_tray = shell.app.settings().close_to_tray;
                 if to_tray {
                     api.prevent_close();
                     let _ = window.hide();
@@ -156,53 +164,7 @@ pub fn run() {
             }
             _ => {}
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::login,
-            commands::resume_login,
-            commands::enable_account,
-            commands::set_account_color,
-            commands::trust_certificate,
-            commands::logout,
-            commands::reconnect_now,
-            commands::set_presence,
-            commands::last_activity,
-            commands::contacts,
-            commands::presences,
-            commands::open_chat,
-            commands::close_chat,
-            commands::load_older,
-            commands::send_message,
-            commands::focus_chat,
-            commands::mark_displayed,
-            commands::retry_message,
-            commands::answer_subscription,
-            commands::add_contact,
-            commands::block,
-            commands::block_and_report,
-            commands::can_report,
-            commands::message_requests,
-            commands::delete_conversation,
-            commands::blocked,
-            commands::remove_contact,
-            commands::edit_contact,
-            commands::chat_state,
-            commands::open_link,
-            commands::parse_link,
-            commands::take_link,
-            commands::save_settings,
-            commands::pop_out_chat,
-            commands::registration_form,
-            commands::register_account,
-            commands::change_password,
-            commands::delete_account,
-            commands::remove_account,
-            commands::avatars,
-            commands::avatar_image,
-            commands::set_avatar,
-            commands::profile,
-            commands::set_profile,
-        ])
+        .invoke_handler(with_commands!(handler))
         .run(context)
         .expect("error while running Charla");
 }

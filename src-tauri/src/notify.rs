@@ -1,37 +1,22 @@
-//! Desktop notifications (freedesktop, through notify-rust): at most one per
-//! chat on screen, counting the messages of a burst instead of showing one
-//! per message, and clicking one opens its chat.
+//! Desktop notifications (freedesktop, through notify-rust): the display of
+//! what `charla_app` decides. At most one per chat is on screen, counting
+//! the messages of a burst instead of showing one per message
+//! (`charla_app::Coalescer`), and clicking one opens its chat.
 //!
 //! notify-rust is blocking, so notifications run on their own thread. New
-//! messages are gathered and shown at most every [`FLUSH`]. While a chat's
-//! notification is on screen, later messages are only counted; when it
-//! closes (expired or dismissed), one new notification "Name (N)" shows the
-//! newest text. It is not updated in place: notify-rust sends each update
+//! messages are gathered and shown at most every [`FLUSH`]. A notification
+//! is not updated in place: notify-rust sends each update
 //! over a new D-Bus connection, and the server then reports the click to
 //! that connection only, so the click on an updated notification would be
 //! lost. A 2,000-message burst costs one or two D-Bus calls.
 
-use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::types::ChatRef;
+use charla_app::{ChatRef, Coalescer, Note};
 
 /// How often pending notifications are shown or updated.
 const FLUSH: Duration = Duration::from_millis(700);
-
-/// One new message to notify about.
-#[derive(Debug, Clone)]
-pub struct Note {
-    /// Its conversation.
-    pub chat: ChatRef,
-    /// The contact's display name.
-    pub title: String,
-    /// The message text (plain text; escaped here if the server reads markup).
-    pub body: String,
-    /// The contact's cached avatar image, shown as the notification's image.
-    pub image: Option<std::path::PathBuf>,
-}
 
 enum Command {
     Message(Note),
@@ -43,17 +28,6 @@ enum Command {
 #[derive(Clone)]
 pub struct Notifier {
     tx: mpsc::Sender<Command>,
-}
-
-/// What is known about one chat's notifications.
-#[derive(Default)]
-struct ChatNotes {
-    /// The id of its notification on screen, if any.
-    open: Option<u32>,
-    /// Messages since the user last opened the chat.
-    unseen: u32,
-    /// The newest message not shown yet.
-    pending: Option<Note>,
 }
 
 impl Notifier {
@@ -157,57 +131,25 @@ impl Server for Freedesktop {
 }
 
 fn run(rx: mpsc::Receiver<Command>, mut server: impl Server) {
-    let mut chats: HashMap<ChatRef, ChatNotes> = HashMap::new();
+    let mut chats = Coalescer::default();
     let mut last_flush = Instant::now();
     loop {
-        let showable = chats
-            .values()
-            .any(|c| c.pending.is_some() && c.open.is_none());
-        let wait = if showable {
+        let wait = if chats.showable() {
             FLUSH.saturating_sub(last_flush.elapsed())
         } else {
             Duration::from_secs(3600)
         };
         match rx.recv_timeout(wait) {
-            Ok(Command::Message(note)) => {
-                let notes = chats.entry(note.chat.clone()).or_default();
-                notes.unseen += 1;
-                notes.pending = Some(note);
-            }
-            Ok(Command::Forget(chat)) => {
-                if let Some(notes) = chats.get_mut(&chat) {
-                    notes.unseen = 0;
-                    notes.pending = None;
-                }
-            }
-            Ok(Command::Closed(chat, id)) => {
-                if let Some(notes) = chats.get_mut(&chat) {
-                    if notes.open == Some(id) {
-                        notes.open = None;
-                    }
-                }
-            }
+            Ok(Command::Message(note)) => chats.message(note),
+            Ok(Command::Forget(chat)) => chats.dismiss(&chat),
+            Ok(Command::Closed(chat, id)) => chats.closed(&chat, id),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
         if last_flush.elapsed() >= FLUSH {
             last_flush = Instant::now();
-            for (chat, notes) in chats.iter_mut() {
-                if notes.open.is_some() {
-                    continue;
-                }
-                let Some(note) = notes.pending.take() else {
-                    continue;
-                };
-                let title = if notes.unseen > 1 {
-                    format!("{} ({})", note.title, notes.unseen)
-                } else {
-                    note.title.clone()
-                };
-                notes.open = server.show(chat, &title, &note.body, note.image.as_deref());
-            }
+            chats.flush(|chat, title, body, image| server.show(chat, title, body, image));
         }
-        chats.retain(|_, c| c.open.is_some() || c.pending.is_some() || c.unseen > 0);
     }
 }
 

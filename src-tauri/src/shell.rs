@@ -1,21 +1,21 @@
-//! The shell's state: the core handle, open chat views, which chat has the
-//! user's attention, unread counts, and the forwarding of core events to
-//! the windows.
+//! The shell's state: the app (`charla_app::App`), open chat views and
+//! windows, and the forwarding of core events and the app's decisions to
+//! the windows, the tray and the notifications.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use charla_core::{AccountId, Core, CoreError, Direction, Event, Message, MessageId, Show};
+use charla_app::{App, AppEvent, Batch, ChatRef};
+use charla_core::{CoreError, Event, Message};
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::{mpsc, watch};
 
-use crate::notify::{Note, Notifier};
+use crate::notify::Notifier;
 use crate::sandbox::Sandbox;
-use crate::settings::SettingsFile;
-use crate::types::{ChatRef, ChatUpdate, Resume, Settings, ShellEvent};
+use crate::types::{ChatUpdate, Resume, ShellEvent};
 
 /// Event name of core events (`Event`, without messages) sent to every window.
 pub const CORE_EVENT: &str = "core-event";
@@ -28,45 +28,16 @@ const LISTEN_WAIT: Duration = Duration::from_secs(10);
 /// one unread update per chat (see [`Shell::dispatch_all`]).
 const BATCH: usize = 256;
 
-/// What a batch of events changed, sent at its end (see [`Shell::dispatch_all`]).
-#[derive(Default)]
-struct Changes {
-    /// The chats whose unread count changed, with the id of the newest
-    /// message that came in for each.
-    unread: HashMap<ChatRef, Option<MessageId>>,
-    /// The updates for each chat's open views, in order.
-    views: HashMap<ChatRef, Vec<ChatUpdate>>,
-    /// The accounts whose message requests changed.
-    requests: std::collections::HashSet<AccountId>,
-}
-
 /// Everything the commands share.
 pub struct Shell {
-    /// The headless core.
-    pub core: Core,
-    /// Remembered passwords, in the OS keyring.
-    pub credentials: charla_core::Credentials,
+    /// The application: core, accounts, settings and policies.
+    pub app: App,
     /// Sandbox mode, if active.
     pub sandbox: Option<Sandbox>,
     /// `CHARLA_PROFILE`, if set.
     pub profile: Option<String>,
-    /// Where settings are saved.
-    pub settings_file: SettingsFile,
-    /// Current settings.
-    pub settings: Mutex<Settings>,
     /// Open chat views: per chat, per window label, the channel for changes.
     pub views: Mutex<HashMap<ChatRef, HashMap<String, Channel<ChatUpdate>>>>,
-    /// The chat the user is looking at, if any (`None` when no window has focus).
-    pub focused: Mutex<Option<ChatRef>>,
-    /// Unread messages per chat.
-    pub unread: Mutex<HashMap<ChatRef, u32>>,
-    /// Contact names from the rosters, for notification titles.
-    pub names: Mutex<HashMap<(AccountId, String), String>>,
-    /// Own availability per connected account.
-    pub own_show: Mutex<HashMap<AccountId, Show>>,
-    /// The last known presence of every online contact, per account, for
-    /// windows opened later (pop-outs).
-    pub presences: Mutex<HashMap<AccountId, HashMap<String, charla_core::ContactPresence>>>,
     /// Popped-out chat windows by label.
     pub popped: Mutex<HashMap<String, ChatRef>>,
     /// Desktop notifications.
@@ -89,7 +60,8 @@ impl Shell {
     /// Starts logging the enabled accounts in with their remembered
     /// passwords now, beside WebKit's start, instead of once the page asks.
     pub fn start_resuming(self: &Arc<Self>) {
-        let task = tauri::async_runtime::spawn(crate::commands::resume(Arc::clone(self)));
+        let shell = Arc::clone(self);
+        let task = tauri::async_runtime::spawn(async move { shell.app.resume().await });
         *lock(&self.resuming) = Some(task);
     }
 
@@ -124,13 +96,18 @@ impl Shell {
     }
 
     /// Keeps a change for the open views of its chat, if it has any.
-    fn to_views(&self, message: &Message, update: ChatUpdate, changes: &mut Changes) {
+    fn to_views(
+        &self,
+        message: &Message,
+        update: ChatUpdate,
+        views: &mut HashMap<ChatRef, Vec<ChatUpdate>>,
+    ) {
         let chat = ChatRef {
             account: message.account_id,
             peer: message.peer.clone(),
         };
         if lock(&self.views).contains_key(&chat) {
-            changes.views.entry(chat).or_default().push(update);
+            views.entry(chat).or_default().push(update);
         }
     }
 
@@ -175,120 +152,38 @@ impl Shell {
         }
     }
 
-    /// The user now looks at `chat` (or nothing): its unread count resets.
-    pub fn focus(&self, app: &AppHandle, chat: Option<ChatRef>) {
-        *lock(&self.focused) = chat.clone();
-        if let Some(chat) = chat {
-            self.notifier.forget(chat.clone());
-            let had = lock(&self.unread).remove(&chat).unwrap_or(0);
-            if had > 0 {
-                self.publish_unread(app, HashMap::from([(chat, None)]));
-            }
-        }
-    }
-
-    /// The chat's stored messages were deleted: its unread count and its
-    /// notification go.
-    pub fn forget_chat(&self, app: &AppHandle, chat: ChatRef) {
-        self.notifier.forget(chat.clone());
-        let had = lock(&self.unread).remove(&chat).unwrap_or(0);
-        if had > 0 {
-            self.publish_unread(app, HashMap::from([(chat, None)]));
-        }
-    }
-
-    /// The chat was read up to `up_to` on another device: what is older is
-    /// no longer unread here, and its notification goes.
-    fn read_elsewhere(&self, chat: ChatRef, up_to: MessageId, changes: &mut Changes) {
-        let had = lock(&self.unread).get(&chat).copied().unwrap_or(0);
-        if had == 0 {
-            return;
-        }
-        let left = self
-            .core
-            .incoming_after(chat.account, &chat.peer, up_to)
-            .unwrap_or(had)
-            .min(had);
-        {
-            let mut unread = lock(&self.unread);
-            if left == 0 {
-                unread.remove(&chat);
-            } else {
-                unread.insert(chat.clone(), left);
-            }
-        }
-        if left == 0 {
-            self.notifier.forget(chat.clone());
-        }
-        changes.unread.insert(chat, None);
-    }
-
-    /// Tells the windows the unread counts of `chats` as they are now (each
-    /// with its newest incoming message, if one came), and updates the
-    /// window title and tray once.
-    fn publish_unread(&self, app: &AppHandle, chats: HashMap<ChatRef, Option<MessageId>>) {
-        let (counts, total) = {
-            let unread = lock(&self.unread);
-            let counts: Vec<u32> = chats
-                .keys()
-                .map(|chat| unread.get(chat).copied().unwrap_or(0))
-                .collect();
-            (counts, unread.values().sum())
-        };
-        for ((chat, last), count) in chats.into_iter().zip(counts) {
-            let _ = app.emit(
-                SHELL_EVENT,
-                ShellEvent::UnreadChanged {
+    /// Shows what the app decided: notifications, and unread counts in the
+    /// windows, the window title and the tray (once).
+    pub fn show(&self, app: &AppHandle, said: Vec<AppEvent>) {
+        let mut total = None;
+        for event in said {
+            match event {
+                AppEvent::Notify(note) => self.notifier.message(note),
+                AppEvent::Dismiss { chat } => self.notifier.forget(chat),
+                AppEvent::UnreadChanged {
                     chat,
                     count,
-                    total,
+                    total: all,
                     last,
-                },
-            );
+                } => {
+                    total = Some(all);
+                    let _ = app.emit(
+                        SHELL_EVENT,
+                        ShellEvent::UnreadChanged {
+                            chat,
+                            count,
+                            total: all,
+                            last,
+                        },
+                    );
+                }
+                AppEvent::RequestsChanged { account } => {
+                    let _ = app.emit(SHELL_EVENT, ShellEvent::RequestsChanged { account });
+                }
+            }
         }
-        crate::tray::show_unread(app, total);
-    }
-
-    /// An incoming message: counted as unread and notified as the core's
-    /// policy says (`charla_core::attention`); a stranger's is a message
-    /// request, announced as such instead.
-    fn on_incoming(&self, message: &Message, stranger: bool, changes: &mut Changes) {
-        let chat = ChatRef {
-            account: message.account_id,
-            peer: message.peer.clone(),
-        };
-        if stranger {
-            changes.requests.insert(chat.account);
-        }
-        if lock(&self.focused).as_ref() == Some(&chat) {
-            return;
-        }
-        let attention = charla_core::attention(stranger, lock(&self.settings).notify_strangers);
-        if attention.unread {
-            *lock(&self.unread).entry(chat.clone()).or_insert(0) += 1;
-            changes.unread.insert(chat.clone(), Some(message.id));
-        }
-        let dnd = lock(&self.own_show).get(&chat.account) == Some(&Show::Dnd);
-        if attention.notify && !dnd && lock(&self.settings).notifications {
-            let title = lock(&self.names)
-                .get(&(chat.account, chat.peer.clone()))
-                .cloned()
-                .unwrap_or_else(|| chat.peer.clone());
-            let image = self.core.avatar_file_of(chat.account, &chat.peer);
-            self.notifier.message(Note {
-                chat,
-                title,
-                body: message.body.clone(),
-                image,
-            });
-        }
-    }
-
-    fn remember_names(&self, account: AccountId, contacts: &[charla_core::RosterEntry]) {
-        let mut names = lock(&self.names);
-        for c in contacts {
-            let name = c.name.clone().unwrap_or_else(|| c.jid.clone());
-            names.insert((account, c.jid.clone()), name);
+        if let Some(total) = total {
+            crate::tray::show_unread(app, total);
         }
     }
 
@@ -297,97 +192,43 @@ impl Shell {
         self.dispatch_all(app, std::iter::once(event));
     }
 
-    /// Routes core events in order: messages to their chat views (plus
-    /// unread counts and notifications), everything else to all windows.
-    /// A burst costs the windows one update per chat, not one per message:
-    /// consecutive messages of a chat go to its views together (before the
-    /// next other event), and unread counts go out once per chat at the
-    /// end, with the count as it is then, with one title and tray update.
+    /// Routes core events in order: messages to their chat views, the rest
+    /// to all windows, and each to the app, whose decisions (unread
+    /// counts, notifications) are shown at the end. A burst costs the
+    /// windows one update per chat, not one per message: consecutive
+    /// messages of a chat go to its views together (before the next other
+    /// event), and unread counts go out once per chat at the end, with the
+    /// count as it is then, with one title and tray update.
     pub fn dispatch_all(&self, app: &AppHandle, events: impl IntoIterator<Item = Event>) {
-        let mut changes = Changes::default();
+        let mut batch = Batch::default();
+        let mut views = HashMap::new();
         for event in events {
-            self.route(app, event, &mut changes);
+            self.app.observe(&event, &mut batch);
+            self.route(app, event, &mut views);
         }
-        self.send_to_views(changes.views);
-        if !changes.unread.is_empty() {
-            self.publish_unread(app, changes.unread);
-        }
-        for account in changes.requests {
-            let _ = app.emit(SHELL_EVENT, ShellEvent::RequestsChanged { account });
-        }
+        self.send_to_views(views);
+        self.show(app, self.app.settle(batch));
     }
 
-    fn route(&self, app: &AppHandle, event: Event, changes: &mut Changes) {
+    fn route(&self, app: &AppHandle, event: Event, views: &mut HashMap<ChatRef, Vec<ChatUpdate>>) {
         match &event {
-            Event::MessageAdded {
-                message, stranger, ..
-            } => {
-                self.to_views(
-                    message,
-                    ChatUpdate::Added {
-                        message: message.clone(),
-                    },
-                    changes,
-                );
-                if message.direction == Direction::In {
-                    self.on_incoming(message, *stranger, changes);
-                }
-                return;
+            Event::MessageAdded { message, .. } => {
+                let update = ChatUpdate::Added {
+                    message: message.clone(),
+                };
+                return self.to_views(message, update, views);
             }
             Event::MessageUpdated { message, .. } => {
-                self.to_views(
-                    message,
-                    ChatUpdate::Updated {
-                        message: message.clone(),
-                    },
-                    changes,
-                );
-                return;
-            }
-            Event::RosterLoaded { account, contacts } => self.remember_names(*account, contacts),
-            Event::ContactChanged { account, contact } => {
-                self.remember_names(*account, std::slice::from_ref(contact))
-            }
-            Event::Connection { account, state } => {
-                if matches!(state, charla_core::ConnectionState::Disconnected) {
-                    lock(&self.own_show).remove(account);
-                    lock(&self.presences).remove(account);
-                }
-            }
-            Event::PresenceChanged {
-                account,
-                jid,
-                presence,
-            } => {
-                let mut all = lock(&self.presences);
-                let known = all.entry(*account).or_default();
-                match presence {
-                    Some(p) => known.insert(jid.clone(), p.clone()),
-                    None => known.remove(jid),
+                let update = ChatUpdate::Updated {
+                    message: message.clone(),
                 };
+                return self.to_views(message, update, views);
             }
-            Event::ChatRead {
-                account,
-                peer,
-                up_to,
-            } => {
-                let chat = ChatRef {
-                    account: *account,
-                    peer: peer.clone(),
-                };
-                self.read_elsewhere(chat, *up_to, changes);
-            }
-            Event::ContactRemoved { .. }
-            | Event::SubscriptionRequest { .. }
-            | Event::ChatState { .. }
-            | Event::AvatarChanged { .. }
-            | Event::CatchUpStarted { .. }
-            | Event::CatchUpFinished { .. }
-            | Event::Error { .. } => {}
+            _ => {}
         }
         // The windows see this event after the messages that came before it
         // (a chat state after a message must not be undone by it).
-        self.send_to_views(std::mem::take(&mut changes.views));
+        self.send_to_views(std::mem::take(views));
         let _ = app.emit(CORE_EVENT, event);
     }
 

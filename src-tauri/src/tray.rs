@@ -111,19 +111,11 @@ fn on_menu(app: &AppHandle, id: &str) {
         _ => return,
     };
     let shell = app.state::<Arc<Shell>>().inner().clone();
-    let accounts: Vec<_> = shell
-        .own_show
-        .lock()
-        .map(|m| m.keys().copied().collect())
-        .unwrap_or_default();
+    let accounts: Vec<_> = shell.app.own_shows().into_keys().collect();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         for account in accounts {
-            if shell.core.set_presence(account, show, None).await.is_ok() {
-                if let Ok(mut own) = shell.own_show.lock() {
-                    own.insert(account, show);
-                }
-            }
+            let _ = shell.app.set_presence(account, show, None).await;
         }
         show_status(&app, show);
     });

@@ -1,31 +1,12 @@
-//! Types exchanged with the UI that belong to the shell, not the core.
+//! Types exchanged with the UI that belong to the shell, not the core or
+//! the app (`charla_app::types` has those).
 //! TypeScript bindings are generated from them (ts-rs) into `ui/src/lib/bindings`.
 
-use charla_core::idle::AutoAway;
-use charla_core::{AccountId, ContactPresence, CoreError, Message, MessageId, Show};
+use charla_core::{AccountId, Message, MessageId, Show};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-/// What the login screen submits. Its `Debug` hides the password.
-#[derive(Clone, Deserialize, TS)]
-#[ts(export)]
-pub struct LoginRequest {
-    /// The account, `user@domain`.
-    pub jid: String,
-    /// The password (kept in memory only).
-    pub password: String,
-    /// Remember the address and server for the next start.
-    pub remember: bool,
-    /// Also keep the password in the OS keyring and log in with it at the
-    /// next start (omitted: no).
-    #[serde(default)]
-    #[ts(optional)]
-    pub remember_password: Option<bool>,
-    /// Manual server host ("Advanced"); `None` uses DNS.
-    pub host: Option<String>,
-    /// Manual server port ("Advanced").
-    pub port: Option<u16>,
-}
+pub use charla_app::types::{ChatRef, PresenceEntry, Resume, Settings};
 
 /// What the "Create an account" form submits. Its `Debug` hides the password.
 #[derive(Clone, Deserialize, TS)]
@@ -52,19 +33,6 @@ pub struct DemoAccount {
     pub jid: String,
     /// Its password.
     pub password: String,
-}
-
-impl std::fmt::Debug for LoginRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest")
-            .field("jid", &self.jid)
-            .field("password", &"<hidden>")
-            .field("remember", &self.remember)
-            .field("remember_password", &self.remember_password)
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .finish()
-    }
 }
 
 impl std::fmt::Debug for RegisterRequest {
@@ -100,107 +68,6 @@ pub struct SandboxInfo {
     pub preselect: Option<String>,
 }
 
-/// An account Charla keeps between starts ("remember me"), in the order
-/// they were added. Never holds a password (that is in the OS keyring).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct AccountSettings {
-    /// The account.
-    pub jid: String,
-    /// Manual server host, if one was used.
-    pub host: Option<String>,
-    /// Manual server port, if one was used.
-    pub port: Option<u16>,
-    /// Connected at start and kept online; a disabled account stays offline
-    /// until enabled again.
-    #[serde(default = "enabled")]
-    pub enabled: bool,
-    /// The color chosen for the account (`#rrggbb`); `None` uses the
-    /// account's XEP-0392 color.
-    #[serde(default)]
-    pub color: Option<String>,
-}
-
-fn enabled() -> bool {
-    true
-}
-
-impl AccountSettings {
-    /// A newly added, enabled account with its default color.
-    pub fn new(jid: String, host: Option<String>, port: Option<u16>) -> Self {
-        Self {
-            jid,
-            host,
-            port,
-            enabled: true,
-            color: None,
-        }
-    }
-}
-
-/// Whether `color` is a `#rrggbb` color.
-pub fn is_color(color: &str) -> bool {
-    color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit())
-}
-
-/// User settings kept by the shell.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-#[ts(export)]
-#[serde(default)]
-pub struct Settings {
-    /// Closing the main window keeps Charla running in the tray.
-    pub close_to_tray: bool,
-    /// Show desktop notifications for new messages.
-    pub notifications: bool,
-    /// Also notify messages from people not in the contacts (message
-    /// requests); off by default.
-    pub notify_strangers: bool,
-    /// Tell contacts when their messages have been seen (XEP-0333).
-    pub read_markers: bool,
-    /// The accounts kept between starts, first added first.
-    pub accounts: Vec<AccountSettings>,
-    /// When to turn away and extended away without input at the desktop.
-    pub auto_away: AutoAway,
-    /// The last status messages set, newest first (at most
-    /// [`RECENT_STATUSES`]).
-    pub recent_statuses: Vec<String>,
-}
-
-/// How many recent status messages are remembered.
-pub const RECENT_STATUSES: usize = 5;
-
-impl Settings {
-    /// Puts `status` first among the recent status messages (once).
-    pub fn remember_status(&mut self, status: &str) {
-        let status = status.trim();
-        if status.is_empty() {
-            return;
-        }
-        self.recent_statuses.retain(|s| s != status);
-        self.recent_statuses.insert(0, status.to_owned());
-        self.recent_statuses.truncate(RECENT_STATUSES);
-    }
-
-    /// The kept account `jid`, if any.
-    pub fn account_mut(&mut self, jid: &str) -> Option<&mut AccountSettings> {
-        self.accounts.iter_mut().find(|a| a.jid == jid)
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            close_to_tray: false,
-            notifications: true,
-            notify_strangers: false,
-            read_markers: true,
-            accounts: Vec::new(),
-            auto_away: AutoAway::default(),
-            recent_statuses: Vec::new(),
-        }
-    }
-}
-
 /// Everything the UI needs at start.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
@@ -216,16 +83,6 @@ pub struct AppInfo {
     /// A debug build: WebKit's developer tools (and its own context menu,
     /// with "Inspect Element", on Shift+right-click) are available.
     pub devtools: bool,
-}
-
-/// A conversation: an account and the peer's bare JID.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct ChatRef {
-    /// The account.
-    pub account: AccountId,
-    /// The peer's bare JID.
-    pub peer: String,
 }
 
 /// A change to an open chat view, sent over the channel given to `open_chat`.
@@ -299,51 +156,6 @@ pub enum ShellEvent {
     },
 }
 
-/// One online contact's presence, for windows that open after it arrived.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
-pub struct PresenceEntry {
-    /// The contact's bare JID.
-    pub jid: String,
-    /// Its best resource's presence.
-    pub presence: ContactPresence,
-}
-
-/// What the window shows at start (`resume_login`).
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
-pub struct Resume {
-    /// The enabled accounts now online, logged in with their passwords from
-    /// the OS keyring. None: the login form is needed.
-    pub online: Vec<SignedIn>,
-    /// Enabled accounts whose login with the remembered password failed,
-    /// and why.
-    pub failed: Vec<LoginFailure>,
-    /// Why passwords cannot be remembered (no keyring, or it is locked), if
-    /// so: the password is then asked at each start.
-    pub keyring: Option<CoreError>,
-}
-
-/// An account that is logged in.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
-pub struct SignedIn {
-    /// The account.
-    pub account: AccountId,
-    /// Its bare JID.
-    pub jid: String,
-}
-
-/// An account whose login failed.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
-pub struct LoginFailure {
-    /// Its bare JID.
-    pub jid: String,
-    /// Why.
-    pub error: CoreError,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,14 +164,6 @@ mod tests {
     #[test]
     fn debug_never_shows_a_password() {
         let secret = "hunter2-secret";
-        let login = LoginRequest {
-            jid: "me@example.org".into(),
-            password: secret.into(),
-            remember: true,
-            remember_password: Some(true),
-            host: None,
-            port: None,
-        };
         let register = RegisterRequest {
             jid: "me@example.org".into(),
             password: secret.into(),
@@ -371,11 +175,7 @@ mod tests {
             jid: "alice@charla.test".into(),
             password: secret.into(),
         };
-        for shown in [
-            format!("{login:?}"),
-            format!("{register:?}"),
-            format!("{demo:?}"),
-        ] {
+        for shown in [format!("{register:?}"), format!("{demo:?}")] {
             assert!(!shown.contains(secret), "{shown}");
             assert!(shown.contains("<hidden>"), "{shown}");
         }

@@ -16,8 +16,9 @@ mod store;
 pub use error::StoreError;
 pub use migrate::SCHEMA_VERSION;
 pub use model::{
-    Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, MamPosition, Message,
-    MessageId, MessageRequest, MessageState, NewMessage, OwedReceipt, RosterEntry, Subscription,
+    Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, KeptAccount, MamPosition,
+    Message, MessageId, MessageRequest, MessageState, NewMessage, OwedReceipt, RosterEntry,
+    Subscription,
 };
 pub use store::Store;
 

@@ -36,6 +36,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("../migrations/0006_sasl_mechanisms.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("../migrations/0007_kept_accounts.sql"),
+    },
 ];
 
 /// The newest schema version this build can read and write.

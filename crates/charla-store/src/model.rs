@@ -152,6 +152,23 @@ pub struct Account {
     pub created_at: i64,
 }
 
+/// An account Charla keeps between starts (see [`crate::Store::kept_accounts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptAccount {
+    /// Row id.
+    pub id: AccountId,
+    /// Bare JID of the account.
+    pub jid: String,
+    /// Server host override, if the user set one.
+    pub host: Option<String>,
+    /// Server port override, if the user set one.
+    pub port: Option<u16>,
+    /// Whether it is connected at start and kept online.
+    pub enabled: bool,
+    /// The color the user chose for it (`#rrggbb`), if any.
+    pub color: Option<String>,
+}
+
 /// One cached roster item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]

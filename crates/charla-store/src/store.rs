@@ -10,9 +10,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::migrate::{self, MIGRATIONS, SCHEMA_VERSION};
 use crate::{
-    Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, MamPosition, Message,
-    MessageId, MessageRequest, MessageState, NewMessage, OwedReceipt, RosterEntry, StoreError,
-    Subscription,
+    Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, KeptAccount, MamPosition,
+    Message, MessageId, MessageRequest, MessageState, NewMessage, OwedReceipt, RosterEntry,
+    StoreError, Subscription,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -110,19 +110,21 @@ impl Store {
 
     /// Returns the id of the account with this bare JID, creating it if needed.
     pub fn upsert_account(&self, jid: &str) -> Result<AccountId> {
+        Self::upsert_account_in(&self.conn, jid)
+    }
+
+    fn upsert_account_in(conn: &Connection, jid: &str) -> Result<AccountId> {
         let jid = bare_jid(jid)?;
-        let existing = self
-            .conn
+        let existing = conn
             .prepare_cached("SELECT id FROM accounts WHERE jid = ?1")?
             .query_row([jid], |row| row.get(0))
             .optional()?;
         if let Some(id) = existing {
             return Ok(AccountId(id));
         }
-        self.conn
-            .prepare_cached("INSERT INTO accounts (jid, created_at) VALUES (?1, ?2)")?
+        conn.prepare_cached("INSERT INTO accounts (jid, created_at) VALUES (?1, ?2)")?
             .execute(params![jid, now_ms()])?;
-        Ok(AccountId(self.conn.last_insert_rowid()))
+        Ok(AccountId(conn.last_insert_rowid()))
     }
 
     /// The account with this id, if any.
@@ -224,6 +226,67 @@ impl Store {
             .conn
             .prepare_cached("UPDATE accounts SET enabled = ?2 WHERE id = ?1")?
             .execute(params![id.0, enabled])?;
+        Ok(changed > 0)
+    }
+
+    /// The accounts kept between starts, in the order they were first kept.
+    pub fn kept_accounts(&self) -> Result<Vec<KeptAccount>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, jid, host, port, enabled, color FROM accounts \
+             WHERE kept IS NOT NULL ORDER BY kept",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(KeptAccount {
+                id: AccountId(row.get(0)?),
+                jid: row.get(1)?,
+                host: row.get(2)?,
+                port: row.get(3)?,
+                enabled: row.get(4)?,
+                color: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Keeps the account `jid` between starts, enabled, with this server
+    /// override: an account kept already keeps its place and color, a new
+    /// one goes last. Returns its id.
+    pub fn keep_account(
+        &mut self,
+        jid: &str,
+        host: Option<&str>,
+        port: Option<u16>,
+    ) -> Result<AccountId> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = Self::upsert_account_in(&tx, jid)?;
+        tx.prepare_cached(
+            "UPDATE accounts SET host = ?2, port = ?3, enabled = 1, kept = COALESCE(kept, \
+             (SELECT COALESCE(MAX(kept), 0) + 1 FROM accounts)) WHERE id = ?1",
+        )?
+        .execute(params![id.0, host, port])?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// No longer keeps the account `jid` between starts (its data stays).
+    /// Returns `false` if it was not kept.
+    pub fn unkeep_account(&self, jid: &str) -> Result<bool> {
+        let changed = self
+            .conn
+            .prepare_cached("UPDATE accounts SET kept = NULL WHERE jid = ?1 AND kept IS NOT NULL")?
+            .execute([bare_jid(jid)?])?;
+        Ok(changed > 0)
+    }
+
+    /// Sets the color an account is shown with (`#rrggbb`), or clears it.
+    /// Returns `false` if the account does not exist.
+    pub fn set_account_color(&self, id: AccountId, color: Option<&str>) -> Result<bool> {
+        let changed = self
+            .conn
+            .prepare_cached("UPDATE accounts SET color = ?2 WHERE id = ?1")?
+            .execute(params![id.0, color])?;
         Ok(changed > 0)
     }
 

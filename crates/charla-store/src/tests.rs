@@ -1841,3 +1841,51 @@ fn delete_conversation_removes_its_messages_only() {
     assert_eq!(left, 2, "bob's and the other account's stay");
     assert_eq!(store.delete_conversation(account, "eve@x").unwrap(), 0);
 }
+
+#[test]
+fn kept_accounts_keep_their_order_place_and_color() {
+    let mut store = store();
+    // An account used once (a login without "remember me") is not kept.
+    store.upsert_account("once@example.org").unwrap();
+    let b = store.keep_account("b@example.org", None, None).unwrap();
+    let a = store
+        .keep_account("a@example.org", Some("h"), Some(5223))
+        .unwrap();
+    assert!(store.set_account_color(b, Some("#a0b1c2")).unwrap());
+    assert!(store.set_account_enabled(b, false).unwrap());
+    let jids = |store: &Store| -> Vec<String> {
+        store
+            .kept_accounts()
+            .unwrap()
+            .into_iter()
+            .map(|k| k.jid)
+            .collect()
+    };
+    assert_eq!(jids(&store), ["b@example.org", "a@example.org"]);
+    // Keeping it again (a new login) enables it, in the same place, same color.
+    assert_eq!(store.keep_account("b@example.org", None, None).unwrap(), b);
+    let kept = store.kept_accounts().unwrap();
+    assert_eq!(
+        kept[0],
+        KeptAccount {
+            id: b,
+            jid: "b@example.org".into(),
+            host: None,
+            port: None,
+            enabled: true,
+            color: Some("#a0b1c2".into()),
+        }
+    );
+    assert_eq!(
+        (kept[1].id, kept[1].host.as_deref(), kept[1].port),
+        (a, Some("h"), Some(5223))
+    );
+    // Not kept any more: gone from the list, a later keep puts it last.
+    assert!(store.unkeep_account("b@example.org").unwrap());
+    assert!(!store.unkeep_account("b@example.org").unwrap());
+    assert_eq!(jids(&store), ["a@example.org"]);
+    store.keep_account("b@example.org", None, None).unwrap();
+    assert_eq!(jids(&store), ["a@example.org", "b@example.org"]);
+    // Only #rrggbb colors are stored.
+    assert!(store.set_account_color(a, Some("red")).is_err());
+}

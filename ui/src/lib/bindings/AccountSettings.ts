@@ -2,7 +2,8 @@
 
 /**
  * An account Charla keeps between starts ("remember me"), in the order
- * they were added. Never holds a password (that is in the OS keyring).
+ * they were added (kept in the database, see `Store::kept_accounts`).
+ * Never holds a password (that is in the OS keyring).
  */
 export type AccountSettings = { 
 /**

@@ -3,7 +3,8 @@ import type { AccountSettings } from "./AccountSettings";
 import type { AutoAway } from "./AutoAway";
 
 /**
- * User settings kept by the shell.
+ * User settings. The file keeps all but the accounts, which live in the
+ * database; `accounts` is filled from there for the UI.
  */
 export type Settings = { 
 /**

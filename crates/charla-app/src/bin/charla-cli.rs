@@ -1,13 +1,15 @@
-//! `charla-cli`: a small terminal front end to the headless core, for trying
-//! it by hand. It logs in, prints every core event as one JSON line, and
+//! `charla-cli`: a small terminal front end to Charla without a window, for
+//! trying it by hand and for tests. It logs in, prints every core event as
+//! one JSON line, followed by what the app decided about them (unread
+//! counts, notifications: the same `AppEvent`s the desktop app shows), and
 //! reads commands from standard input.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use charla_core::{
-    ChatState, ConnectOptions, Core, Event, Keepalive, ServerAddress, Show, TlsTrust,
-};
+use charla_app::{App, Batch, ChatRef, LoginRequest, MemoryKeyring, Passwords};
+use charla_core::{ChatState, Core, ServerAddress, Show, TlsTrust};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const USAGE: &str =
@@ -24,6 +26,7 @@ Commands on standard input:
   /deny JID              refuse JID's request
   /typing JID [STATE]    tell JID you are typing (or active, paused, inactive, gone)
   /history JID           print the last 20 messages with JID
+  /read JID              read the chat with JID (its unread count resets)
   /avatar [FILE]         set your avatar from a PNG or JPEG file (none: remove it)
   /quit                  go offline and exit";
 
@@ -156,27 +159,50 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
     // Validate the JID before opening anything.
     charla_core::parse_bare_jid(&args.jid)?;
     let (core, mut events) = Core::open(&db)?;
-    let account = core.add_account(&args.jid)?;
+    // The server and certificates given on the command line, else DNS and
+    // the system's roots; the password is kept for this run only.
+    let app = Arc::new(App::open(
+        core,
+        &db,
+        Passwords::new(Arc::new(MemoryKeyring::default())),
+        Box::new(move |_| Some((trust.clone(), server.clone()))),
+        None,
+    )?);
+    // Weak: the events end when the app (its core) is dropped.
+    let follower = Arc::downgrade(&app);
     let printer = tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            print_json(&event);
-            if let Event::Error { error, .. } = &event {
-                eprintln!("error [{:?}]: {}", error.code, error.message);
+        let mut batch = Vec::new();
+        while events.recv_many(&mut batch, 256).await > 0 {
+            let Some(follower) = follower.upgrade() else {
+                break;
+            };
+            let mut changed = Batch::default();
+            for event in batch.drain(..) {
+                follower.observe(&event, &mut changed);
+                print_json(&event);
+                if let charla_core::Event::Error { error, .. } = &event {
+                    eprintln!("error [{:?}]: {}", error.code, error.message);
+                }
+            }
+            for said in follower.settle(changed) {
+                print_json(&said);
             }
         }
     });
-    core.connect(
-        account,
-        ConnectOptions {
-            password: args.password,
-            server,
-            trust,
-            show: Show::Available,
-            status: args.status,
-            keepalive: Keepalive::default(),
-        },
-    )
-    .await?;
+    let (account, _) = app
+        .login(
+            LoginRequest {
+                jid: args.jid,
+                password: args.password,
+                remember: false,
+                remember_password: None,
+                host: None,
+                port: None,
+            },
+            args.status,
+        )
+        .await?;
+    let core = &app.core;
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -197,7 +223,7 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
                 match parse_show(word) {
                     Some(show) => {
                         let text = (!text.is_empty()).then(|| text.to_owned());
-                        core.set_presence(account, show, text).await
+                        app.set_presence(account, show, text).await.map(drop)
                     }
                     None => {
                         eprintln!("usage: /status available|chat|away|xa|dnd [TEXT]");
@@ -229,6 +255,17 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
                     .await
                     .map(|hash| print_json(&serde_json::json!({ "avatar": hash })))
             }
+            "/read" => charla_core::parse_bare_jid(rest).map(|peer| {
+                let chat = ChatRef {
+                    account,
+                    peer: peer.to_string(),
+                };
+                // Looked at, then left: later messages count again.
+                for said in app.focus(Some(chat)) {
+                    print_json(&said);
+                }
+                app.focus(None);
+            }),
             "/history" => core
                 .history(account, rest, None, 20)
                 .map(|h| print_json(&h)),
@@ -242,7 +279,7 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
         }
     }
     core.disconnect(account).await;
-    drop(core);
+    drop(app);
     let _ = printer.await;
     Ok(())
 }

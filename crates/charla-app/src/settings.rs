@@ -1,5 +1,6 @@
-//! The shell's settings file (`settings.json` in the app's config
-//! directory). Never holds a password.
+//! The settings file (`settings.json` in the app's config directory). Never
+//! holds a password, and no longer the accounts: those are in the database
+//! (an older file's are imported once, see [`crate::App::open`]).
 
 use std::path::PathBuf;
 
@@ -17,8 +18,9 @@ impl SettingsFile {
     }
 
     /// Loads the settings; a missing or unreadable file gives the defaults.
-    /// The single remembered login of versions before several accounts
-    /// (`remembered`) becomes the first account.
+    /// `accounts` holds what an older file kept there: the single
+    /// remembered login of versions before several accounts (`remembered`)
+    /// becomes the first account.
     pub fn load(&self) -> Settings {
         let Some(mut value) = std::fs::read_to_string(&self.path)
             .ok()
@@ -40,13 +42,18 @@ impl SettingsFile {
         serde_json::from_value(value).unwrap_or_default()
     }
 
-    /// Saves atomically (write a temporary file, then rename).
+    /// Saves all but the accounts, atomically (write a temporary file,
+    /// then rename).
     pub fn save(&self, settings: &Settings) -> std::io::Result<()> {
         if let Some(dir) = self.path.parent() {
             charla_core::profile::create_private_dir(dir)?;
         }
         let tmp = self.path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(settings).map_err(std::io::Error::other)?;
+        let mut value = serde_json::to_value(settings).map_err(std::io::Error::other)?;
+        if let Some(object) = value.as_object_mut() {
+            object.remove("accounts");
+        }
+        let text = serde_json::to_string_pretty(&value).map_err(std::io::Error::other)?;
         std::io::Write::write_all(
             &mut charla_core::profile::create_private_file(&tmp)?,
             text.as_bytes(),
@@ -58,36 +65,30 @@ impl SettingsFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn recent_statuses_are_newest_first_unique_and_few() {
-        let mut s = Settings::default();
-        for status in ["a", "b", " a ", "", "c", "d", "e", "f"] {
-            s.remember_status(status);
-        }
-        assert_eq!(s.recent_statuses, ["f", "e", "d", "c", "a"]);
-    }
+    use crate::types::AccountSettings;
 
     #[cfg(unix)]
     #[test]
     fn settings_are_private_to_the_user() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("charla-private-{}", std::process::id()));
-        let file = SettingsFile::new(dir.join("conf").join("settings.json"));
+        let dir = tempfile::tempdir().expect("dir");
+        let file = SettingsFile::new(dir.path().join("conf").join("settings.json"));
         file.save(&Settings::default()).expect("save");
         let mode =
             |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
-        assert_eq!(mode(&dir.join("conf")), 0o700);
-        assert_eq!(mode(&dir.join("conf").join("settings.json")), 0o600);
-        std::fs::remove_dir_all(&dir).expect("clean up");
+        assert_eq!(mode(&dir.path().join("conf")), 0o700);
+        assert_eq!(mode(&dir.path().join("conf").join("settings.json")), 0o600);
     }
 
     #[test]
     fn settings_from_an_older_version_get_the_new_defaults() {
-        let dir = std::env::temp_dir().join(format!("charla-settings-{}", std::process::id()));
-        let file = SettingsFile::new(dir.join("settings.json"));
-        std::fs::create_dir_all(&dir).expect("dir");
-        std::fs::write(dir.join("settings.json"), r#"{"close_to_tray": true}"#).expect("write");
+        let dir = tempfile::tempdir().expect("dir");
+        let file = SettingsFile::new(dir.path().join("settings.json"));
+        std::fs::write(
+            dir.path().join("settings.json"),
+            r#"{"close_to_tray": true}"#,
+        )
+        .expect("write");
         let loaded = file.load();
         assert!(loaded.close_to_tray);
         assert_eq!(loaded.auto_away, charla_core::idle::AutoAway::default());
@@ -98,16 +99,15 @@ mod tests {
         let again = file.load();
         assert_eq!(again.auto_away.away_after_secs, None);
         assert_eq!(again.recent_statuses, ["Out"]);
-        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]
     fn the_single_remembered_login_becomes_the_first_account() {
-        let dir = std::env::temp_dir().join(format!("charla-settings-old-{}", std::process::id()));
-        let file = SettingsFile::new(dir.join("settings.json"));
-        std::fs::create_dir_all(&dir).expect("dir");
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("settings.json");
+        let file = SettingsFile::new(path.clone());
         std::fs::write(
-            dir.join("settings.json"),
+            &path,
             r#"{"notifications": false, "remembered": {"jid": "me@example.org", "host": "h", "port": 5223}}"#,
         )
         .expect("write");
@@ -115,23 +115,28 @@ mod tests {
         assert!(!loaded.notifications);
         assert_eq!(
             loaded.accounts,
-            [crate::types::AccountSettings::new(
+            [AccountSettings::new(
                 "me@example.org".into(),
                 Some("h".into()),
                 Some(5223)
             )]
         );
-        std::fs::write(dir.join("settings.json"), r#"{"remembered": null}"#).expect("write");
+        std::fs::write(&path, r#"{"remembered": null}"#).expect("write");
         assert!(file.load().accounts.is_empty());
-        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]
-    fn account_colors_are_rrggbb() {
-        use crate::types::is_color;
-        assert!(is_color("#a0B1c2"));
-        for bad in ["a0b1c2", "#a0b1c", "#a0b1c2f", "#g0b1c2", "red", "", "#ééé"] {
-            assert!(!is_color(bad), "{bad}");
-        }
+    fn the_file_no_longer_keeps_accounts() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("settings.json");
+        let file = SettingsFile::new(path.clone());
+        let settings = Settings {
+            accounts: vec![AccountSettings::new("me@example.org".into(), None, None)],
+            ..Settings::default()
+        };
+        file.save(&settings).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(!text.contains("accounts"), "{text}");
+        assert!(file.load().accounts.is_empty());
     }
 }

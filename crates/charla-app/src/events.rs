@@ -1,0 +1,334 @@
+//! Following the core's events: what they change in unread counts,
+//! notifications, message requests, names and presences, decided here and
+//! told to the front end as [`AppEvent`]s.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use charla_core::{AccountId, ConnectionState, Direction, Event, Message, MessageId};
+
+use crate::types::{AppEvent, ChatRef, Note};
+use crate::{lock, App};
+
+/// What a batch of core events changed (see [`App::observe`]); the front
+/// end gets it at the batch's end ([`App::settle`]), so that a burst costs
+/// one unread update per chat, not one per message.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Notifications and dismissals, in order.
+    said: Vec<AppEvent>,
+    /// The chats whose unread count changed, with the newest message that
+    /// came in for each.
+    unread: BTreeMap<ChatRef, Option<MessageId>>,
+    /// The accounts whose message requests changed.
+    requests: BTreeSet<AccountId>,
+}
+
+impl App {
+    /// Follows one core event, keeping what it changed in `batch`.
+    pub fn observe(&self, event: &Event, batch: &mut Batch) {
+        lock(&self.presences).observe(event);
+        match event {
+            Event::MessageAdded {
+                message, stranger, ..
+            } if message.direction == Direction::In => self.incoming(message, *stranger, batch),
+            Event::RosterLoaded { account, contacts } => {
+                lock(&self.attention).remember_names(*account, contacts)
+            }
+            Event::ContactChanged { account, contact } => {
+                lock(&self.attention).remember_names(*account, std::slice::from_ref(contact))
+            }
+            Event::Connection {
+                account,
+                state: ConnectionState::Disconnected,
+            } => self.set_own_show(*account, None),
+            Event::ChatRead {
+                account,
+                peer,
+                up_to,
+            } => {
+                let chat = ChatRef {
+                    account: *account,
+                    peer: peer.clone(),
+                };
+                self.read_elsewhere(chat, *up_to, batch);
+            }
+            _ => {}
+        }
+    }
+
+    /// An incoming message: counted as unread and notified as the policy
+    /// says ([`crate::attention`]); a stranger's changes the message requests.
+    fn incoming(&self, message: &Message, stranger: bool, batch: &mut Batch) {
+        let chat = ChatRef {
+            account: message.account_id,
+            peer: message.peer.clone(),
+        };
+        if stranger {
+            batch.requests.insert(chat.account);
+        }
+        let settings = lock(&self.settings).clone();
+        let incoming = lock(&self.attention).incoming(&chat, stranger, &settings);
+        if incoming.counted {
+            batch.unread.insert(chat.clone(), Some(message.id));
+        }
+        if let Some(title) = incoming.notify {
+            let image = self.core.avatar_file_of(chat.account, &chat.peer);
+            batch.said.push(AppEvent::Notify(Note {
+                chat,
+                title,
+                body: message.body.clone(),
+                image,
+            }));
+        }
+    }
+
+    /// The chat was read up to `up_to` on another device: what is older is
+    /// no longer unread here, and when nothing is left its notification goes.
+    fn read_elsewhere(&self, chat: ChatRef, up_to: MessageId, batch: &mut Batch) {
+        let left = lock(&self.attention).read_elsewhere(&chat, |had| {
+            self.core
+                .incoming_after(chat.account, &chat.peer, up_to)
+                .unwrap_or(had)
+        });
+        match left {
+            None => {}
+            Some(0) => {
+                batch.said.push(AppEvent::Dismiss { chat: chat.clone() });
+                batch.unread.insert(chat, None);
+            }
+            Some(_) => {
+                batch.unread.insert(chat, None);
+            }
+        }
+    }
+
+    /// What `batch` changed, for the front end: notifications and
+    /// dismissals in order, then each changed chat's unread count as it is
+    /// now, then the accounts whose message requests changed.
+    pub fn settle(&self, batch: Batch) -> Vec<AppEvent> {
+        let mut said = batch.said;
+        said.extend(self.unread_changed(batch.unread));
+        said.extend(
+            batch
+                .requests
+                .into_iter()
+                .map(|account| AppEvent::RequestsChanged { account }),
+        );
+        said
+    }
+
+    fn unread_changed(&self, chats: BTreeMap<ChatRef, Option<MessageId>>) -> Vec<AppEvent> {
+        let attention = lock(&self.attention);
+        let total = attention.total();
+        chats
+            .into_iter()
+            .map(|(chat, last)| AppEvent::UnreadChanged {
+                count: attention.count(&chat),
+                chat,
+                total,
+                last,
+            })
+            .collect()
+    }
+
+    /// The user now looks at `chat` (`None`: no window has focus): its
+    /// notifications are dismissed and its unread count resets.
+    pub fn focus(&self, chat: Option<ChatRef>) -> Vec<AppEvent> {
+        let had = lock(&self.attention).focus(chat.clone());
+        let Some(chat) = chat else {
+            return Vec::new();
+        };
+        self.read(chat, had)
+    }
+
+    /// The chat's stored messages were deleted: its unread count and its
+    /// notifications go.
+    pub fn forget_chat(&self, chat: ChatRef) -> Vec<AppEvent> {
+        let had = lock(&self.attention).forget_chat(&chat);
+        self.read(chat, had)
+    }
+
+    fn read(&self, chat: ChatRef, had_unread: bool) -> Vec<AppEvent> {
+        let mut said = vec![AppEvent::Dismiss { chat: chat.clone() }];
+        if had_unread {
+            said.extend(self.unread_changed(BTreeMap::from([(chat, None)])));
+        }
+        said
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::keyring::{MemoryKeyring, Passwords};
+    use crate::types::Settings;
+    use charla_store::{NewMessage, Store};
+
+    /// An app on a real database where `bob@x` wrote `n` messages to `me@x`
+    /// (and one stranger, `spam@x`, once): the app, the account and the
+    /// stored messages' events.
+    fn scenario(dir: &std::path::Path, n: usize) -> (App, AccountId, Vec<Event>) {
+        let database = dir.join("charla.sqlite3");
+        let mut store = Store::open(&database).expect("store");
+        let account = store.upsert_account("me@x").expect("account");
+        let message = |peer: &str, i: usize| NewMessage {
+            account,
+            peer: peer.into(),
+            direction: Direction::In,
+            sender: format!("{peer}/phone"),
+            body: format!("{peer} {i}"),
+            server_time: None,
+            origin_id: None,
+            stanza_id: None,
+            stanza_id_by: None,
+            wire_id: None,
+            markable: false,
+            receipt_owed: false,
+        };
+        let mut events = Vec::new();
+        for (peer, i) in (1..=n).map(|i| ("bob@x", i)).chain([("spam@x", 1)]) {
+            let outcome = store.insert_incoming(&message(peer, i)).expect("insert");
+            let charla_store::InsertOutcome::Inserted(message) = outcome else {
+                panic!("a duplicate");
+            };
+            events.push(Event::MessageAdded {
+                account,
+                message,
+                stranger: peer == "spam@x",
+            });
+        }
+        let (core, _events) = charla_core::Core::open(&database).expect("core");
+        let app = App::open(
+            core,
+            &database,
+            Passwords::new(Arc::new(MemoryKeyring::default())),
+            Box::new(|_| None),
+            None,
+        )
+        .expect("app");
+        (app, account, events)
+    }
+
+    fn bob(account: AccountId) -> ChatRef {
+        ChatRef {
+            account,
+            peer: "bob@x".into(),
+        }
+    }
+
+    #[test]
+    fn a_burst_is_one_unread_update_per_chat_after_its_notifications() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (app, account, events) = scenario(dir.path(), 3);
+        let mut batch = Batch::default();
+        for event in &events {
+            app.observe(event, &mut batch);
+        }
+        let said = app.settle(batch);
+        let kinds: Vec<&str> = said
+            .iter()
+            .map(|e| match e {
+                AppEvent::Notify(note) if note.chat.peer == "bob@x" => "notify bob",
+                AppEvent::UnreadChanged {
+                    count: 3, total: 3, ..
+                } => "unread 3",
+                AppEvent::RequestsChanged { .. } => "requests",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "notify bob",
+                "notify bob",
+                "notify bob",
+                "unread 3",
+                "requests"
+            ]
+        );
+        let AppEvent::UnreadChanged { last, .. } = &said[3] else {
+            unreachable!()
+        };
+        let Event::MessageAdded { message, .. } = &events[2] else {
+            unreachable!()
+        };
+        assert_eq!(*last, Some(message.id), "the newest message");
+        // Looking at the chat reads it.
+        assert_eq!(
+            app.focus(Some(bob(account))),
+            [
+                AppEvent::Dismiss { chat: bob(account) },
+                AppEvent::UnreadChanged {
+                    chat: bob(account),
+                    count: 0,
+                    total: 0,
+                    last: None
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn read_elsewhere_leaves_only_the_newer_messages() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (app, account, events) = scenario(dir.path(), 3);
+        let mut batch = Batch::default();
+        for event in &events {
+            app.observe(event, &mut batch);
+        }
+        app.settle(batch);
+        let Event::MessageAdded { message, .. } = &events[1] else {
+            unreachable!()
+        };
+        let mut batch = Batch::default();
+        app.observe(
+            &Event::ChatRead {
+                account,
+                peer: "bob@x".into(),
+                up_to: message.id,
+            },
+            &mut batch,
+        );
+        assert_eq!(
+            app.settle(batch),
+            [AppEvent::UnreadChanged {
+                chat: bob(account),
+                count: 1,
+                total: 1,
+                last: None
+            }]
+        );
+    }
+
+    #[test]
+    fn do_not_disturb_counts_without_notifying() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (app, account, events) = scenario(dir.path(), 2);
+        app.set_own_show(account, Some(charla_core::Show::Dnd));
+        app.save_settings(Settings {
+            notify_strangers: true,
+            ..Settings::default()
+        })
+        .expect("settings");
+        let mut batch = Batch::default();
+        for event in &events {
+            app.observe(event, &mut batch);
+        }
+        let said = app.settle(batch);
+        assert!(
+            !said.iter().any(|e| matches!(e, AppEvent::Notify(_))),
+            "{said:?}"
+        );
+        assert!(said.contains(&AppEvent::UnreadChanged {
+            chat: bob(account),
+            count: 2,
+            total: 2,
+            last: match &events[1] {
+                Event::MessageAdded { message, .. } => Some(message.id),
+                _ => unreachable!(),
+            },
+        }));
+    }
+}
