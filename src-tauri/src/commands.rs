@@ -455,7 +455,7 @@ fn registration_options(
 ) -> Result<RegisterOptions, CoreError> {
     let (trust, server) = shell
         .app
-        .reach(&request.jid, request.host.as_deref(), request.port)?;
+        .route(&request.jid, request.host.as_deref(), request.port)?;
     Ok(RegisterOptions { server, trust })
 }
 

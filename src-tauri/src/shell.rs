@@ -207,7 +207,7 @@ impl Shell {
             self.route(app, event, &mut views);
         }
         self.send_to_views(views);
-        self.show(app, self.app.settle(batch));
+        self.show(app, self.app.conclude(batch));
     }
 
     fn route(&self, app: &AppHandle, event: Event, views: &mut HashMap<ChatRef, Vec<ChatUpdate>>) {

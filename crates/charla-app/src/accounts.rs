@@ -88,7 +88,7 @@ impl App {
         status: Option<String>,
     ) -> Result<AccountId, CoreError> {
         let account = self.core.add_account(jid)?;
-        let (trust, server) = crate::reach::reach(&self.known, jid, host, port)?;
+        let (trust, server) = crate::route::route(&self.known, jid, host, port)?;
         self.core
             .connect(
                 account,
@@ -106,14 +106,14 @@ impl App {
         Ok(account)
     }
 
-    /// How to reach the server of `jid` (see [`crate::reach::reach`]).
-    pub fn reach(
+    /// How to reach the server of `jid` (see [`crate::route::route`]).
+    pub fn route(
         &self,
         jid: &str,
         host: Option<&str>,
         port: Option<u16>,
     ) -> Result<(charla_core::TlsTrust, Option<charla_core::ServerAddress>), CoreError> {
-        crate::reach::reach(&self.known, jid, host, port)
+        crate::route::route(&self.known, jid, host, port)
     }
 
     /// Logs every enabled kept account in with its remembered password, all

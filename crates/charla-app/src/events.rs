@@ -10,7 +10,7 @@ use crate::types::{AppEvent, ChatRef, Note};
 use crate::{lock, App};
 
 /// What a batch of core events changed (see [`App::observe`]); the front
-/// end gets it at the batch's end ([`App::settle`]), so that a burst costs
+/// end gets it at the batch's end ([`App::conclude`]), so that a burst costs
 /// one unread update per chat, not one per message.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -105,7 +105,7 @@ impl App {
     /// What `batch` changed, for the front end: notifications and
     /// dismissals in order, then each changed chat's unread count as it is
     /// now, then the accounts whose message requests changed.
-    pub fn settle(&self, batch: Batch) -> Vec<AppEvent> {
+    pub fn conclude(&self, batch: Batch) -> Vec<AppEvent> {
         let mut said = batch.said;
         said.extend(self.unread_changed(batch.unread));
         said.extend(
@@ -226,7 +226,7 @@ mod tests {
         for event in &events {
             app.observe(event, &mut batch);
         }
-        let said = app.settle(batch);
+        let said = app.conclude(batch);
         let kinds: Vec<&str> = said
             .iter()
             .map(|e| match e {
@@ -278,7 +278,7 @@ mod tests {
         for event in &events {
             app.observe(event, &mut batch);
         }
-        app.settle(batch);
+        app.conclude(batch);
         let Event::MessageAdded { message, .. } = &events[1] else {
             unreachable!()
         };
@@ -292,7 +292,7 @@ mod tests {
             &mut batch,
         );
         assert_eq!(
-            app.settle(batch),
+            app.conclude(batch),
             [AppEvent::UnreadChanged {
                 chat: bob(account),
                 count: 1,
@@ -316,7 +316,7 @@ mod tests {
         for event in &events {
             app.observe(event, &mut batch);
         }
-        let said = app.settle(batch);
+        let said = app.conclude(batch);
         assert!(
             !said.iter().any(|e| matches!(e, AppEvent::Notify(_))),
             "{said:?}"

@@ -17,7 +17,7 @@ mod events;
 pub mod history;
 pub mod keyring;
 pub mod presence;
-pub mod reach;
+pub mod route;
 pub mod settings;
 pub mod types;
 
@@ -31,7 +31,7 @@ use charla_store::Store;
 pub use coalesce::Coalescer;
 pub use events::Batch;
 pub use keyring::{Keyring, MemoryKeyring, Passwords};
-pub use reach::KnownServers;
+pub use route::KnownServers;
 pub use settings::SettingsFile;
 pub use types::{
     is_color, AccountSettings, AppEvent, ChatRef, LoginFailure, LoginRequest, Note, PresenceEntry,
@@ -48,7 +48,7 @@ pub struct App {
     pub core: Core,
     /// Remembered passwords and their rules.
     pub passwords: Passwords,
-    /// Servers the front end knows better than DNS (see [`reach::reach`]).
+    /// Servers the front end knows better than DNS (see [`route::route`]).
     known: KnownServers,
     /// The kept accounts' rows (a connection of its own to the database).
     store: Mutex<Store>,

@@ -184,7 +184,7 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
                     eprintln!("error [{:?}]: {}", error.code, error.message);
                 }
             }
-            for said in follower.settle(changed) {
+            for said in follower.conclude(changed) {
                 print_json(&said);
             }
         }

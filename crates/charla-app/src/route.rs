@@ -33,7 +33,7 @@ pub fn manual_address(
 /// How to reach the server of `jid` and which certificates to trust: a
 /// known server's certificates (and address, unless a manual one is given),
 /// otherwise the system's roots and DNS or the manual address.
-pub fn reach(
+pub fn route(
     known: &KnownServers,
     jid: &str,
     host: Option<&str>,
@@ -85,11 +85,11 @@ mod tests {
             jid.ends_with("@charla.test")
                 .then(|| (trust.clone(), Some(sandbox.clone())))
         });
-        let (_, server) = reach(&known, "alice@charla.test", None, None).unwrap();
+        let (_, server) = route(&known, "alice@charla.test", None, None).unwrap();
         assert_eq!(parts(server), address("127.0.0.1", 15222, false));
-        let (_, server) = reach(&known, "alice@charla.test", Some("other"), None).unwrap();
+        let (_, server) = route(&known, "alice@charla.test", Some("other"), None).unwrap();
         assert_eq!(parts(server), address("other", 5222, false));
-        let (_, server) = reach(&known, "bob@example.org", None, None).unwrap();
+        let (_, server) = route(&known, "bob@example.org", None, None).unwrap();
         assert!(server.is_none());
     }
 }
