@@ -4,10 +4,10 @@
 
 mod archive;
 mod avatars;
+mod iq;
 mod link;
 mod outbox;
 mod pipeline;
-mod requests;
 mod roster;
 
 use std::sync::atomic::AtomicBool;
