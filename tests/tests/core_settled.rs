@@ -10,6 +10,18 @@ use charla_tests::{both_servers, Device, Flavor, RawClient, Server, XmppServer};
 const WAIT: Duration = Duration::from_secs(60);
 const BURST: usize = 30;
 
+/// `bob` sends `to` the messages "`what` 0" to "`what` n-1"; once the server answered his ping
+/// after them, it has taken them all.
+async fn send_and_settle(bob: &mut RawClient, to: &str, what: &str, n: usize) {
+    for i in 0..n {
+        bob.send(&format!(
+            "<message type='chat' to='{to}' id='{what}{i}'><body>{what} {i}</body></message>"
+        ))
+        .await;
+    }
+    bob.settled().await;
+}
+
 async fn settle_returns_after_everything_sent_before_it(flavor: Flavor) {
     let server = Server::builder(flavor)
         .user("alice", "alice-pw")
@@ -24,20 +36,7 @@ async fn settle_returns_after_everything_sent_before_it(flavor: Flavor) {
         .await;
     alice.settled().await;
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
-    let to = server.jid("alice");
-    for n in 0..BURST {
-        bob.send(&format!(
-            "<message type='chat' to='{to}' id='b{n}'><body>burst {n}</body></message>"
-        ))
-        .await;
-    }
-    // The server has taken bob's messages once it answers what he sent after them.
-    bob.send(&format!(
-        "<iq type='get' id='bob-sync' to='{}'><ping xmlns='urn:xmpp:ping'/></iq>",
-        server.domain()
-    ))
-    .await;
-    bob.read_until("bob-sync").await;
+    send_and_settle(&mut bob, &server.jid("alice"), "burst", BURST).await;
     let added = alice.settled_added().await;
     let expected: Vec<String> = (0..BURST).map(|n| format!("burst {n}")).collect();
     assert_eq!(added, expected);
@@ -71,19 +70,7 @@ async fn a_catch_up_says_when_it_is_over_with_what_it_added(flavor: Flavor) {
     );
     alice.core.disconnect(alice.account).await;
     let mut bob = RawClient::login(&server, "bob", "bob-pw", WAIT).await;
-    let to = server.jid("alice");
-    for n in 0..3 {
-        bob.send(&format!(
-            "<message type='chat' to='{to}' id='o{n}'><body>offline {n}</body></message>"
-        ))
-        .await;
-    }
-    bob.send(&format!(
-        "<iq type='get' id='bob-sync' to='{}'><ping xmlns='urn:xmpp:ping'/></iq>",
-        server.domain()
-    ))
-    .await;
-    bob.read_until("bob-sync").await;
+    send_and_settle(&mut bob, &server.jid("alice"), "offline", 3).await;
     alice
         .login(charla_tests::options(&server, "alice-pw", None))
         .await;

@@ -123,6 +123,19 @@ fn bare_jid(jid: &str) -> Result<&str> {
     Ok(jid)
 }
 
+/// Maps a foreign-key failure on `account` to "no such account"; any other
+/// error stays as it is.
+fn unknown_on_constraint(account: AccountId) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            unknown_account(account)
+        }
+        e => e.into(),
+    }
+}
+
 fn unknown_account(id: AccountId) -> StoreError {
     StoreError::InvalidData(format!("unknown account {}", id.0))
 }
@@ -320,14 +333,7 @@ fn set_mam_position_in(
          updated_at = excluded.updated_at",
     )?
     .execute(params![account.0, last_id, last_time, now_ms()])
-    .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            unknown_account(account)
-        }
-        e => e.into(),
-    })?;
+    .map_err(unknown_on_constraint(account))?;
     Ok(())
 }
 

@@ -80,14 +80,7 @@ impl Store {
                  ON CONFLICT (account_id) DO UPDATE SET sha256 = ?2, pinned_at = ?3",
             )?
             .execute(params![account.0, &sha256[..], now_ms()])
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    unknown_account(account)
-                }
-                e => e.into(),
-            })?;
+            .map_err(unknown_on_constraint(account))?;
         Ok(())
     }
 
