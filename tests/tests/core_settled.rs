@@ -22,14 +22,19 @@ async fn send_and_settle(bob: &mut RawClient, to: &str, what: &str, n: usize) {
     bob.settled().await;
 }
 
-async fn settle_returns_after_everything_sent_before_it(flavor: Flavor) {
-    let server = Server::builder(flavor)
+/// A server with alice and bob, contacts of each other.
+async fn pair(flavor: Flavor) -> Server {
+    Server::builder(flavor)
         .user("alice", "alice-pw")
         .user("bob", "bob-pw")
         .mutual("alice", "bob", None)
         .start()
         .await
-        .expect("server");
+        .expect("server")
+}
+
+async fn settle_returns_after_everything_sent_before_it(flavor: Flavor) {
+    let server = pair(flavor).await;
     let mut alice = Device::online(&server, "alice", WAIT).await;
     alice
         .wait_for("caught up", |e| matches!(e, Event::CatchUpFinished { .. }))
@@ -45,13 +50,7 @@ async fn settle_returns_after_everything_sent_before_it(flavor: Flavor) {
 }
 
 async fn a_catch_up_says_when_it_is_over_with_what_it_added(flavor: Flavor) {
-    let server = Server::builder(flavor)
-        .user("alice", "alice-pw")
-        .user("bob", "bob-pw")
-        .mutual("alice", "bob", None)
-        .start()
-        .await
-        .expect("server");
+    let server = pair(flavor).await;
     // The first login takes the archive's baseline: nothing to add.
     let mut alice = Device::online(&server, "alice", WAIT).await;
     let first = alice

@@ -148,15 +148,24 @@ impl Harness {
         self.collect();
     }
 
-    /// The last IQ sent whose payload is in `ns`.
-    pub fn request(&self, ns: &str) -> Element {
+    /// The last IQ sent whose payload is in `ns` (and, with `to`, sent to it).
+    fn find_request(&self, ns: &str, to: Option<&str>) -> Element {
         self.sent
             .iter()
             .rev()
             .map(|(e, _)| e)
-            .find(|e| e.name() == "iq" && e.children().any(|c| c.ns() == ns))
-            .unwrap_or_else(|| panic!("no request in {ns}: {:?}", self.sent_xml()))
+            .find(|e| {
+                e.name() == "iq"
+                    && to.is_none_or(|to| e.attr("to") == Some(to))
+                    && e.children().any(|c| c.ns() == ns)
+            })
+            .unwrap_or_else(|| panic!("no request in {ns} to {to:?}: {:?}", self.sent_xml()))
             .clone()
+    }
+
+    /// The last IQ sent whose payload is in `ns`.
+    pub fn request(&self, ns: &str) -> Element {
+        self.find_request(ns, None)
     }
 
     /// Answers the last request in `ns` from our own account (no `from`).
@@ -167,17 +176,8 @@ impl Harness {
 
     /// Answers the last request in `ns` sent to `from`, as `from`.
     pub fn answer_to(&mut self, from: &str, ns: &str, payload: &str) {
-        let id = self
-            .sent
-            .iter()
-            .rev()
-            .map(|(e, _)| e)
-            .find(|e| {
-                e.name() == "iq" && e.attr("to") == Some(from) && e.children().any(|c| c.ns() == ns)
-            })
-            .and_then(|e| e.attr("id"))
-            .unwrap_or_else(|| panic!("no request in {ns} to {from}: {:?}", self.sent_xml()))
-            .to_owned();
+        let request = self.find_request(ns, Some(from));
+        let id = request.attr("id").expect("id");
         self.receive(&format!(
             "<iq type='result' from='{from}' id='{id}'>{payload}</iq>"
         ));
