@@ -134,10 +134,12 @@ impl Engine {
 
     /// A chat message (or a carbon copy of one of ours): held during a
     /// catch-up if the archive brings it too, else added to the burst.
-    fn on_chat(&mut self, c: IncomingChat) {
+    fn on_chat(&mut self, mut c: IncomingChat) {
         if self.catching_up() && self.link.sid_trusted && c.stanza_id.is_some() {
             self.end_burst();
-            self.apply_acks(&c.peer, &c.acks);
+            // Its acks apply now, once: the held message goes without them.
+            let acks = std::mem::take(&mut c.acks);
+            self.apply_acks(&c.peer, &acks);
             self.inbound.held.push(c);
         } else {
             self.inbound.burst.push(c);
@@ -199,11 +201,12 @@ impl Engine {
         };
         let mut admitted = Vec::with_capacity(chats.len());
         let news = origin != Origin::Older;
-        for (c, verdict) in chats.into_iter().zip(verdicts) {
+        for (mut c, verdict) in chats.into_iter().zip(verdicts) {
             // A dropped message changes nothing, not even by its acks.
             if let Some(stranger) = verdict {
                 if news {
-                    acks.push((c.peer.clone(), c.acks.clone()));
+                    // Taken, not copied: the row and the receipt need none of them.
+                    acks.push((c.peer.clone(), std::mem::take(&mut c.acks)));
                 }
                 admitted.push((c, stranger));
             }
