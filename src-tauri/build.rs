@@ -6,7 +6,7 @@ include!("src/surface.rs");
 
 /// The command names, in order.
 macro_rules! names {
-    ($($command:ident,)*) => {
+    ($($(#[doc = $doc:literal])* $command:ident($($arg:ident: $ty:ty),*) -> $answer:ty,)*) => {
         &[$(stringify!($command)),*]
     };
 }

@@ -238,7 +238,7 @@ pub async fn add_contact(
 
 /// Tells `peer` our chat state, e.g. typing (see `Core::send_chat_state`).
 #[tauri::command]
-pub async fn chat_state(
+pub async fn send_chat_state(
     shell: Shared<'_>,
     account: AccountId,
     peer: String,

@@ -23,6 +23,8 @@ mod sandbox;
 mod shell;
 mod tray;
 pub mod types;
+#[cfg(test)]
+mod typescript;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -50,7 +52,7 @@ fn profile() -> Option<String> {
 
 /// The handler of the commands in `surface.rs`.
 macro_rules! handler {
-    ($($command:ident,)*) => {
+    ($($(#[doc = $doc:literal])* $command:ident($($arg:ident: $ty:ty),*) -> $answer:ty,)*) => {
         tauri::generate_handler![$(commands::$command),*]
     };
 }

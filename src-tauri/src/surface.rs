@@ -1,58 +1,113 @@
-// The commands the UI may call, written once. `lib.rs` registers them (the
-// handler list); `build.rs` declares each one as a permission
-// (`allow-<command>`) and writes `capabilities/main.json`, which grants
-// them to Charla's windows (CI fails if the committed file drifts). This
-// file is also `include!`d by `build.rs`, so it holds only this macro.
+// The commands the UI may call, written once, with the signature the UI
+// sees (arguments as sent, the value answered on success; every command
+// may fail with a `CoreError`). From this list:
+// - `lib.rs` registers the handlers;
+// - `build.rs` declares each command as a permission (`allow-<command>`)
+//   and writes `capabilities/main.json`, which grants them to Charla's
+//   windows (CI fails if the committed file drifts);
+// - `backend.rs` (a test) checks each signature against `commands.rs` and
+//   writes the UI's `Backend` interface and its client,
+//   `ui/src/lib/bindings/Backend.ts` (CI fails if it drifts).
+// This file is also `include!`d by `build.rs`, so it holds only this macro.
+// A `Channel<T>` argument reaches the UI as a callback `(update: T) => void`.
 
-/// Calls the macro `$then` with every command's name, in order.
+/// Calls the macro `$then` with every command, in order, as
+/// `/// docs name(argument: Type, ...) -> Answer,`.
 macro_rules! with_commands {
     ($then:ident) => {
         $then! {
-            app_info,
-            login,
-            resume_login,
-            enable_account,
-            set_account_color,
-            trust_certificate,
-            logout,
-            reconnect_now,
-            set_presence,
-            last_activity,
-            contacts,
-            presences,
-            open_chat,
-            close_chat,
-            load_older,
-            send_message,
-            focus_chat,
-            mark_displayed,
-            retry_message,
-            answer_subscription,
-            add_contact,
-            block,
-            block_and_report,
-            can_report,
-            message_requests,
-            delete_conversation,
-            blocked,
-            remove_contact,
-            edit_contact,
-            chat_state,
-            open_link,
-            parse_link,
-            take_link,
-            save_settings,
-            pop_out_chat,
-            registration_form,
-            register_account,
-            change_password,
-            delete_account,
-            remove_account,
-            avatars,
-            avatar_image,
-            set_avatar,
-            profile,
-            set_profile,
+            /// The app's version, and the sandbox's accounts when it runs on the local sandbox.
+            app_info() -> AppInfo,
+            /// Logs in (and keeps the account); answers its id.
+            login(request: LoginRequest) -> AccountId,
+            /// At start: logs in with the password remembered in the OS keyring, or says why not.
+            resume_login() -> Resume,
+            /// Enables a kept account (connects it with its remembered password: answers its id;
+            /// fails with `password_needed` when there is none) or disables it (answers null).
+            enable_account(jid: String, enabled: bool) -> Option<AccountId>,
+            /// Sets the color a kept account is shown with (`#rrggbb`; null: its default).
+            set_account_color(jid: String, color: Option<String>) -> (),
+            /// Trusts the certificate the last login of `jid` rejected (shown to the user), for that account.
+            trust_certificate(jid: String, fingerprint: String) -> (),
+            /// Goes offline and forgets the account's remembered password.
+            logout(account: AccountId) -> (),
+            /// While the account waits to reconnect, tries at once.
+            reconnect_now(account: AccountId) -> (),
+            /// Changes our presence (`offline` disconnects); answers the recent status messages, this one first.
+            set_presence(account: AccountId, show: Show, status: Option<String>) -> Vec<String>,
+            /// Seconds since `jid` was last online, if their server tells (XEP-0012).
+            last_activity(account: AccountId, jid: String) -> Option<u64>,
+            /// The account's contacts.
+            contacts(account: AccountId) -> Vec<RosterEntry>,
+            /// Presence of the account's online contacts, for windows opened after it arrived.
+            presences(account: AccountId) -> Vec<PresenceEntry>,
+            /// Opens a chat view: the first page (newest first); later changes go to `updates`
+            /// until `closeChat`.
+            open_chat(account: AccountId, peer: String, updates: Channel<ChatUpdate>) -> Vec<Message>,
+            /// Closes a chat view.
+            close_chat(account: AccountId, peer: String) -> (),
+            /// The page before `before`, newest first; empty when there is no more.
+            load_older(account: AccountId, peer: String, before: MessageId) -> Vec<Message>,
+            /// Sends a chat message; answers it as stored (pending).
+            send_message(account: AccountId, to: String, body: String) -> Message,
+            /// The chat the user looks at (null: none), for unread counts and notifications.
+            focus_chat(chat: Option<ChatRef>) -> (),
+            /// The user has seen the chat up to this incoming message (sends a read marker if enabled).
+            mark_displayed(account: AccountId, peer: String, message: MessageId) -> (),
+            /// Sends one of our failed messages again; it comes back as pending.
+            retry_message(account: AccountId, message: MessageId) -> Message,
+            /// Answers `jid`'s request to see our presence.
+            answer_subscription(account: AccountId, jid: String, accept: bool) -> (),
+            /// Adds a contact and asks to see their presence.
+            add_contact(account: AccountId, jid: String, name: Option<String>, group: Option<String>) -> (),
+            /// Blocks (or unblocks) `jid`: the server drops everything from them.
+            block(account: AccountId, jid: String, block: bool) -> (),
+            /// Blocks `jid` and reports them as spam (XEP-0377) where the server takes reports.
+            block_and_report(account: AccountId, jid: String) -> (),
+            /// Whether the account's server takes spam reports (XEP-0377).
+            can_report(account: AccountId) -> bool,
+            /// The account's message requests (conversations with strangers), newest first.
+            message_requests(account: AccountId) -> Vec<MessageRequest>,
+            /// Deletes the stored conversation with `peer`; answers how many messages went.
+            delete_conversation(account: AccountId, peer: String) -> u32,
+            /// The blocked addresses, from the server.
+            blocked(account: AccountId) -> Vec<String>,
+            /// Removes a contact, which ends the presence sharing both ways.
+            remove_contact(account: AccountId, jid: String) -> (),
+            /// Renames a contact and sets its groups.
+            edit_contact(account: AccountId, jid: String, name: Option<String>, groups: Vec<String>) -> (),
+            /// Tells `peer` our chat state (typing, paused, ...).
+            send_chat_state(account: AccountId, peer: String, state: ChatState) -> (),
+            /// Opens an http, https or mailto link in the system's handler.
+            open_link(url: String) -> (),
+            /// Parses an `xmpp:` link (fails with `bad_link`).
+            parse_link(url: String) -> XmppLink,
+            /// The `xmpp:` link Charla was started or launched again with, once; fails with `bad_link`.
+            take_link() -> Option<XmppLink>,
+            /// Saves the settings (and applies them).
+            save_settings(settings: Settings) -> (),
+            /// Opens a chat in a window of its own.
+            pop_out_chat(chat: ChatRef) -> (),
+            /// The extra fields a server asks of a new account (XEP-0077), or why it allows none.
+            registration_form(request: RegisterRequest) -> RegistrationForm,
+            /// Creates the account on its server; then it can log in.
+            register_account(request: RegisterRequest) -> (),
+            /// Changes the logged-in account's password on the server.
+            change_password(account: AccountId, password: String) -> (),
+            /// Deletes the account on its server (after the user confirmed); it is then signed out.
+            delete_account(account: AccountId) -> (),
+            /// Removes the account from Charla, keeping or deleting its local history.
+            remove_account(jid: String, keep_history: bool) -> (),
+            /// The recorded avatar hash of each contact (and of the account), by bare JID.
+            avatars(account: AccountId) -> HashMap<String, String>,
+            /// The cached image of avatar `hash` as a `data:` URL, or null if it is not cached.
+            avatar_image(hash: String) -> Option<String>,
+            /// Sets our avatar from an image file (base64 of its bytes; null removes it); answers the new hash.
+            set_avatar(account: AccountId, image: Option<String>) -> Option<String>,
+            /// `jid`'s profile (vCard); ours for our own JID.
+            profile(account: AccountId, jid: String) -> Profile,
+            /// Sets our full name and nickname.
+            set_profile(account: AccountId, full_name: Option<String>, nickname: Option<String>) -> (),
         }
     };
 }
