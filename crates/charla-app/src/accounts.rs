@@ -102,7 +102,6 @@ impl App {
                 },
             )
             .await?;
-        self.set_own_show(account, Some(Show::Available));
         Ok(account)
     }
 

@@ -41,6 +41,7 @@ impl App {
                 account,
                 state: ConnectionState::Disconnected,
             } => self.set_own_show(*account, None),
+            Event::OwnPresence { account, show, .. } => self.set_own_show(*account, Some(*show)),
             Event::ChatRead {
                 account,
                 peer,
@@ -306,7 +307,15 @@ mod tests {
     fn do_not_disturb_counts_without_notifying() {
         let dir = tempfile::tempdir().expect("dir");
         let (app, account, events) = scenario(dir.path(), 2);
-        app.set_own_show(account, Some(charla_core::Show::Dnd));
+        app.observe(
+            &Event::OwnPresence {
+                account,
+                show: charla_core::Show::Dnd,
+                status: None,
+                auto: None,
+            },
+            &mut Batch::default(),
+        );
         app.save_settings(Settings {
             notify_strangers: true,
             ..Settings::default()

@@ -147,7 +147,6 @@ impl App {
         self.core
             .set_presence(account, show, status.clone())
             .await?;
-        self.set_own_show(account, Some(show));
         let settings = {
             let mut settings = lock(&self.settings);
             if let Some(status) = &status {
@@ -161,8 +160,9 @@ impl App {
         Ok(settings.recent_statuses)
     }
 
-    /// Our own availability on `account` changed (`None`: offline).
-    pub fn set_own_show(&self, account: AccountId, show: Option<Show>) {
+    /// Our own availability on `account` changed (`None`: offline), as the
+    /// core announced it.
+    pub(crate) fn set_own_show(&self, account: AccountId, show: Option<Show>) {
         lock(&self.attention).set_own_show(account, show);
     }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::error::CoreError;
-use crate::presence::ContactPresence;
+use crate::presence::{ContactPresence, Show};
 
 /// State of one account's connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -93,6 +93,20 @@ pub enum Event {
         jid: String,
         /// The best available resource's presence, or `None` if offline.
         presence: Option<ContactPresence>,
+    },
+    /// The presence we show on an account: sent at each login, and again
+    /// whenever the user or the idle rules change it. The engine is its one
+    /// source; the app and the UI follow this event. (Offline is the
+    /// account's `Connection` state, not a presence.)
+    OwnPresence {
+        /// The account.
+        account: AccountId,
+        /// The availability the user chose.
+        show: Show,
+        /// The status message the user chose.
+        status: Option<String>,
+        /// The away availability shown instead while the desktop is idle.
+        auto: Option<Show>,
     },
     /// A message was committed to the store (incoming or outgoing).
     MessageAdded {

@@ -279,6 +279,7 @@ impl Engine {
         self.send_presence();
         self.presence.sent = true;
         self.online_state();
+        self.announce_presence();
         if let Some(roster) = self.held_roster.take() {
             self.emit(roster);
         }

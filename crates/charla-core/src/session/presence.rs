@@ -61,6 +61,16 @@ impl Engine {
         self.send(p, Watch::None);
     }
 
+    /// Announces the presence we show (see [`Event::OwnPresence`]).
+    pub(super) fn announce_presence(&mut self) {
+        self.emit(Event::OwnPresence {
+            account: self.account,
+            show: self.presence.show,
+            status: self.presence.status.clone(),
+            auto: self.presence.auto.map(|a| a.show),
+        });
+    }
+
     /// The user chose a presence.
     pub(super) fn set_presence(&mut self, show: Show, status: Option<String>) {
         self.presence.show = show;
@@ -68,6 +78,7 @@ impl Engine {
         if self.presence.sent {
             self.send_presence();
         }
+        self.announce_presence();
     }
 
     /// The user went idle (an away presence) or came back (`None`).
@@ -86,6 +97,7 @@ impl Engine {
         if self.presence.sent {
             self.send_presence();
         }
+        self.announce_presence();
     }
 
     pub(super) fn on_presence(&mut self, p: Presence) {

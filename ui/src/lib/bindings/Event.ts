@@ -7,6 +7,7 @@ import type { CoreError } from "./CoreError";
 import type { Message } from "./Message";
 import type { MessageId } from "./MessageId";
 import type { RosterEntry } from "./RosterEntry";
+import type { Show } from "./Show";
 
 /**
  * Everything the core tells the outside world.
@@ -75,7 +76,23 @@ jid: string,
 /**
  * The best available resource's presence, or `None` if offline.
  */
-presence: ContactPresence | null, } | { "type": "message_added", 
+presence: ContactPresence | null, } | { "type": "own_presence", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The availability the user chose.
+ */
+show: Show, 
+/**
+ * The status message the user chose.
+ */
+status: string | null, 
+/**
+ * The away availability shown instead while the desktop is idle.
+ */
+auto: Show | null, } | { "type": "message_added", 
 /**
  * The account.
  */

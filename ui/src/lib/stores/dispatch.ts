@@ -76,6 +76,9 @@ export function dispatch(stores: Stores, event: AppEvent): void {
     case 'presence_changed':
       roster.setPresence(event.account, event.jid, event.presence);
       break;
+    case 'own_presence':
+      session.presenceShown(event.account, event.show, event.status);
+      break;
     case 'avatar_changed':
       stores.avatars.set(event.jid, event.hash);
       break;

@@ -77,6 +77,18 @@ export class SessionStore {
     return this.ownPresence.get(account) ?? { show: this.show, status: this.status };
   }
 
+  /**
+   * The core says which presence `account` shows (the core is its one source): kept per account
+   * where it differs from the all-accounts choice. A choice made in another window, or restored
+   * by a login the backend made on its own, shows here too.
+   */
+  presenceShown(account: AccountId, show: Show, status: string | null): void {
+    if (!this.accounts.has(account) || !isOwnShow(show)) return;
+    const shown = { show, status: status ?? '' };
+    if (shown.show === this.show && shown.status === this.status.trim()) this.ownPresence.delete(account);
+    else this.ownPresence.set(account, shown);
+  }
+
   setConnection(account: AccountId, state: ConnectionState, now: number): void {
     this.connections.set(account, state);
     if (state.state === 'online') this.connectionErrors.delete(account);

@@ -8,6 +8,7 @@ mod iq;
 mod link;
 mod outbox;
 mod pipeline;
+mod presence;
 mod roster;
 
 use std::sync::atomic::AtomicBool;
