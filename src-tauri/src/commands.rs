@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use charla_app::history::page_with_archive;
-use charla_app::{LoginRequest, PresenceEntry};
+use charla_app::{AccountSettings, AccountsNow, LoginRequest, PresenceEntry};
 use charla_core::{
     AccountId, ChatState, CoreError, ErrorCode, Message, MessageId, Profile, RegisterOptions,
     RegistrationForm, RosterEntry, Show, XmppLink,
@@ -46,12 +46,15 @@ pub async fn login(
     shell: Shared<'_>,
     app: AppHandle,
     request: LoginRequest,
-) -> Result<AccountId, CoreError> {
+) -> Result<AccountsNow, CoreError> {
     let (account, keyring) = shell.app.login(request, None).await?;
     if let Some(error) = keyring {
         shell.dispatch(&app, error);
     }
-    Ok(account)
+    Ok(AccountsNow {
+        signed_in: Some(account),
+        kept: shell.app.kept()?,
+    })
 }
 
 /// At start: logs every enabled account in with its password from the OS
@@ -87,8 +90,12 @@ pub async fn enable_account(
     shell: Shared<'_>,
     jid: String,
     enabled: bool,
-) -> Result<Option<AccountId>, CoreError> {
-    shell.app.enable_account(&jid, enabled).await
+) -> Result<AccountsNow, CoreError> {
+    let signed_in = shell.app.enable_account(&jid, enabled).await?;
+    Ok(AccountsNow {
+        signed_in,
+        kept: shell.app.kept()?,
+    })
 }
 
 /// Sets the color an account is shown with (`#rrggbb`), or back to its
@@ -98,8 +105,9 @@ pub fn set_account_color(
     shell: Shared<'_>,
     jid: String,
     color: Option<String>,
-) -> Result<(), CoreError> {
-    shell.app.set_account_color(&jid, color)
+) -> Result<Vec<AccountSettings>, CoreError> {
+    shell.app.set_account_color(&jid, color)?;
+    shell.app.kept()
 }
 
 /// Trusts the server certificate the last login of `jid` rejected, for
@@ -497,8 +505,12 @@ pub async fn change_password(
 /// `App::delete_account`); it is then signed out and no longer
 /// remembered. Its local history stays until `remove_account`.
 #[tauri::command]
-pub async fn delete_account(shell: Shared<'_>, account: AccountId) -> Result<(), CoreError> {
-    shell.app.delete_account(account).await
+pub async fn delete_account(
+    shell: Shared<'_>,
+    account: AccountId,
+) -> Result<Vec<AccountSettings>, CoreError> {
+    shell.app.delete_account(account).await?;
+    shell.app.kept()
 }
 
 /// Removes the account `jid` from Charla, signed in or not, keeping its
@@ -509,8 +521,9 @@ pub async fn remove_account(
     shell: Shared<'_>,
     jid: String,
     keep_history: bool,
-) -> Result<(), CoreError> {
-    shell.app.remove_account(&jid, keep_history).await
+) -> Result<Vec<AccountSettings>, CoreError> {
+    shell.app.remove_account(&jid, keep_history).await?;
+    shell.app.kept()
 }
 
 /// The recorded avatar hash of each contact (and of the account), by JID.

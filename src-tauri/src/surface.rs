@@ -18,15 +18,17 @@ macro_rules! with_commands {
         $then! {
             /// The app's version, and the sandbox's accounts when it runs on the local sandbox.
             app_info() -> AppInfo,
-            /// Logs in (and keeps the account); answers its id.
-            login(request: LoginRequest) -> AccountId,
+            /// Logs in (keeping the account or not, as asked); answers it and the kept accounts.
+            login(request: LoginRequest) -> AccountsNow,
             /// At start: logs in with the password remembered in the OS keyring, or says why not.
             resume_login() -> Resume,
-            /// Enables a kept account (connects it with its remembered password: answers its id;
-            /// fails with `password_needed` when there is none) or disables it (answers null).
-            enable_account(jid: String, enabled: bool) -> Option<AccountId>,
-            /// Sets the color a kept account is shown with (`#rrggbb`; null: its default).
-            set_account_color(jid: String, color: Option<String>) -> (),
+            /// Enables a kept account (connects it with its remembered password, and answers it;
+            /// fails with `password_needed` when there is none) or disables it; answers the kept
+            /// accounts too.
+            enable_account(jid: String, enabled: bool) -> AccountsNow,
+            /// Sets the color a kept account is shown with (`#rrggbb`; null: its default); answers
+            /// the kept accounts.
+            set_account_color(jid: String, color: Option<String>) -> Vec<AccountSettings>,
             /// Trusts the certificate the last login of `jid` rejected (shown to the user), for that account.
             trust_certificate(jid: String, fingerprint: String) -> (),
             /// Goes offline and forgets the account's remembered password.
@@ -94,10 +96,12 @@ macro_rules! with_commands {
             register_account(request: RegisterRequest) -> (),
             /// Changes the logged-in account's password on the server.
             change_password(account: AccountId, password: String) -> (),
-            /// Deletes the account on its server (after the user confirmed); it is then signed out.
-            delete_account(account: AccountId) -> (),
-            /// Removes the account from Charla, keeping or deleting its local history.
-            remove_account(jid: String, keep_history: bool) -> (),
+            /// Deletes the account on its server (after the user confirmed); it is then signed out
+            /// and no longer kept. Answers the kept accounts.
+            delete_account(account: AccountId) -> Vec<AccountSettings>,
+            /// Removes the account from Charla, keeping or deleting its local history; answers the
+            /// kept accounts.
+            remove_account(jid: String, keep_history: bool) -> Vec<AccountSettings>,
             /// The recorded avatar hash of each contact (and of the account), by bare JID.
             avatars(account: AccountId) -> HashMap<String, String>,
             /// The cached image of avatar `hash` as a `data:` URL, or null if it is not cached.

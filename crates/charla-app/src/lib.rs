@@ -34,8 +34,8 @@ pub use keyring::{Keyring, MemoryKeyring, Passwords};
 pub use route::KnownServers;
 pub use settings::SettingsFile;
 pub use types::{
-    is_color, AccountSettings, AppEvent, ChatRef, LoginFailure, LoginRequest, Note, PresenceEntry,
-    Resume, Settings, SignedIn,
+    is_color, AccountSettings, AccountsNow, AppEvent, ChatRef, LoginFailure, LoginRequest, Note,
+    PresenceEntry, Resume, Settings, SignedIn,
 };
 
 use attention::Attention;

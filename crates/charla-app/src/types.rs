@@ -196,6 +196,18 @@ pub struct SignedIn {
     pub jid: String,
 }
 
+/// What a login or an account's enabling did: the account it signed in,
+/// if any, and Charla's kept accounts as they are now (the UI takes them
+/// as they are rather than working out what the change did to its copy).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct AccountsNow {
+    /// The account signed in (none when disabling).
+    pub signed_in: Option<AccountId>,
+    /// The kept accounts, in the order they were added.
+    pub kept: Vec<AccountSettings>,
+}
+
 /// An account whose login failed.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]

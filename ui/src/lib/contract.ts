@@ -30,6 +30,7 @@ export type { RegistrationField } from './bindings/RegistrationField';
 export type { RegistrationForm } from './bindings/RegistrationForm';
 export type { Profile } from './bindings/Profile';
 export type { AccountSettings } from './bindings/AccountSettings';
+export type { AccountsNow } from './bindings/AccountsNow';
 export type { LoginFailure } from './bindings/LoginFailure';
 export type { SignedIn } from './bindings/SignedIn';
 export type { Resume } from './bindings/Resume';

@@ -30,7 +30,7 @@ export class AccountsStore {
     this.#stores = stores;
   }
 
-  /** Keeps the local copy of the kept accounts in step with the shell's. */
+  /** Shows the kept accounts as the shell answered them. */
   #keep(accounts: AccountSettings[]): void {
     const { settings } = this.#stores;
     settings.load({ ...settings.value, accounts });
@@ -42,14 +42,16 @@ export class AccountsStore {
    */
   async enable(jid: string, enabled: boolean): Promise<void> {
     const { session, settings, notices, signIn } = this.#stores;
+    // The switch moves at once; the shell's answer then says how the list is.
     this.#keep(settings.value.accounts.map((a) => (a.jid === jid ? { ...a, enabled } : a)));
     if (!enabled) {
       const account = session.accountOf(jid);
       if (account !== undefined) signIn.leave(account);
     }
     try {
-      const account = await this.#backend.enableAccount(jid, enabled);
-      if (account !== null) await signIn.enter(account, jid);
+      const { signed_in, kept } = await this.#backend.enableAccount(jid, enabled);
+      this.#keep(kept);
+      if (signed_in !== null) await signIn.enter(signed_in, jid);
     } catch (error) {
       const failure = toUiError(error);
       if (!enabled) notices.error(failure);
@@ -63,11 +65,7 @@ export class AccountsStore {
 
   /** Sets the color `jid` is shown with (`null`: its XEP-0392 color). */
   async setColor(jid: string, color: string | null): Promise<void> {
-    const { settings, notices } = this.#stores;
-    await notices.attempt(async () => {
-      await this.#backend.setAccountColor(jid, color);
-      this.#keep(settings.value.accounts.map((a) => (a.jid === jid ? { ...a, color } : a)));
-    });
+    await this.#stores.notices.attempt(async () => this.#keep(await this.#backend.setAccountColor(jid, color)));
   }
 
   /** The color an account is shown with: the chosen one, else its JID's XEP-0392 color. */
@@ -91,7 +89,7 @@ export class AccountsStore {
    * way it is signed out and no longer remembered. Returns the error for the dialog, or null.
    */
   async end(jid: string, how: 'delete' | { keepHistory: boolean }): Promise<UiError | null> {
-    const { session, settings, signIn } = this.#stores;
+    const { session, signIn } = this.#stores;
     const account = session.accountOf(jid);
     const request =
       how !== 'delete'
@@ -100,10 +98,14 @@ export class AccountsStore {
           ? () => this.#backend.deleteAccount(account)
           : null;
     if (request === null) return toUiError({ code: 'not_connected', message: `${jid} is not signed in` });
-    const failure = await failureOf(request);
-    if (failure) return failure;
-    // The shell forgot the kept account; keep the local copy in step.
-    this.#keep(settings.value.accounts.filter((a) => a.jid !== jid));
+    let kept: AccountSettings[];
+    try {
+      kept = await request();
+    } catch (error) {
+      return toUiError(error);
+    }
+    // The shell forgot the kept account.
+    this.#keep(kept);
     session.loginFailures.delete(jid);
     if (account !== undefined) signIn.leave(account);
     return null;

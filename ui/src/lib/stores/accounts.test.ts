@@ -26,7 +26,10 @@ function accounts(backend = new FakeBackend()) {
   session.signedIn(1, 'a@x');
   const notices = new NoticeStore();
   const settings = new SettingsStore(backend, notices);
-  settings.load({ ...defaultSettings(), accounts: [kept('a@x'), kept('b@x', { enabled: false, color: '#112233' })] });
+  // The shell keeps them; the window starts with its list.
+  backend.keptAccounts = [kept('a@x'), kept('b@x', { enabled: false, color: '#112233' })];
+  backend.jids.set(1, 'a@x');
+  settings.load({ ...defaultSettings(), accounts: backend.keptAccounts });
   const signIn = {
     entered: [] as [AccountId, string][],
     left: [] as AccountId[],
@@ -78,7 +81,7 @@ describe('AccountsStore', () => {
     await store.enable('b@x', true);
     expect(session.loginFailures.get('b@x')?.code).toBe('tls_certificate');
     expect(signIn.failures).toEqual([[{ code: 'tls_certificate', message: 'bad', certificate }, 'b@x']]);
-    backend.enableAccount = () => Promise.reject<null>({ code: 'store', message: 'io' });
+    backend.enableAccount = () => Promise.reject({ code: 'store', message: 'io' });
     await store.enable('b@x', false);
     expect(notices.list.map((n) => n.key)).toEqual(['error.store']);
   });

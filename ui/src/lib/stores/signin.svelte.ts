@@ -133,20 +133,10 @@ export class SignInStore {
     session.loginError = null;
     session.certificate = null;
     try {
-      const account = await this.#backend.login(request);
-      // The shell saved (or forgot) the login as asked; keep the local copy in step.
-      const { host, port } = request;
-      const jid = bareJid(request.jid);
-      const keep = request.remember || request.remember_password === true;
-      const kept = settings.value.accounts;
-      const old = kept.find((a) => a.jid === jid);
-      const accounts = !keep
-        ? kept.filter((a) => a.jid !== jid)
-        : old
-          ? kept.map((a) => (a === old ? { ...a, host, port, enabled: true } : a))
-          : [...kept, { jid, host, port, enabled: true, color: null }];
-      settings.load({ ...settings.value, accounts });
-      await this.enter(account, request.jid);
+      const { signed_in, kept } = await this.#backend.login(request);
+      // The shell kept (or forgot) the login as asked: its list is the one to show.
+      settings.load({ ...settings.value, accounts: kept });
+      if (signed_in !== null) await this.enter(signed_in, request.jid);
       return true;
     } catch (error) {
       this.failed(toUiError(error), request.jid);

@@ -25,6 +25,17 @@ describe('SignInStore', () => {
     ]);
   });
 
+  it('shows the kept accounts as the shell answered them, not as it would work them out', async () => {
+    const backend = new FakeBackend();
+    const other = { jid: 'other@example.org', host: null, port: null, enabled: false, color: '#123456' };
+    backend.login = () => Promise.resolve({ signed_in: 7, kept: [other] });
+    const app = new AppStore(backend);
+    await app.start();
+    expect(await app.signIn.login({ ...request, remember: true })).toBe(true);
+    expect(app.settings.value.accounts).toEqual([other]);
+    expect(app.session.account).toBe(7);
+  });
+
   it('keeps the login error by code and shows the connecting state meanwhile', async () => {
     const backend = new FakeBackend();
     let reject: (error: unknown) => void = () => {};

@@ -2,6 +2,8 @@
 import type { Backend } from '$lib/api';
 import type {
   AccountId,
+  AccountSettings,
+  AccountsNow,
   AppInfo,
   ChatUpdate,
   CoreEvent,
@@ -81,15 +83,40 @@ export class FakeBackend implements Backend {
     this.#record('appInfo');
     return Promise.resolve(this.info);
   }
-  login(request: Parameters<Backend['login']>[0]) {
+  /** The signed-in accounts' bare JIDs, as the fake's logins (and `resumeLogin`) answered them. */
+  jids = new Map<AccountId, string>();
+  /** The kept accounts (the shell's truth, which `appInfo` starts the UI with). */
+  get keptAccounts(): AccountSettings[] {
+    return this.info.settings.accounts;
+  }
+  set keptAccounts(accounts: AccountSettings[]) {
+    this.info = { ...this.info, settings: { ...this.info.settings, accounts } };
+  }
+  #keptNow(signed_in: AccountId | null): AccountsNow {
+    return { signed_in, kept: this.keptAccounts };
+  }
+  async login(request: Parameters<Backend['login']>[0]) {
     this.#record('login', request);
-    return this.loginResult();
+    const account = await this.loginResult();
+    // The shell's rule: a login is kept when asked to remember it (or its password).
+    const jid = request.jid.split('/')[0]!;
+    const { host, port } = request;
+    const old = this.keptAccounts.find((a) => a.jid === jid);
+    this.keptAccounts = !(request.remember || request.remember_password === true)
+      ? this.keptAccounts.filter((a) => a.jid !== jid)
+      : old
+        ? this.keptAccounts.map((a) => (a === old ? { ...a, host, port, enabled: true } : a))
+        : [...this.keptAccounts, { jid, host, port, enabled: true, color: null }];
+    this.jids.set(account, jid);
+    return this.#keptNow(account);
   }
   /** What `resumeLogin` answers at start. */
   resumeResult: () => Promise<Resume> = () => Promise.resolve({ online: [], failed: [], keyring: null });
-  resumeLogin() {
+  async resumeLogin() {
     this.#record('resumeLogin');
-    return this.resumeResult();
+    const resume = await this.resumeResult();
+    for (const { account, jid } of resume.online) this.jids.set(account, jid);
+    return resume;
   }
   trustCertificate(...args: Parameters<Backend['trustCertificate']>) {
     this.#record('trustCertificate', ...args);
@@ -105,13 +132,18 @@ export class FakeBackend implements Backend {
   }
   /** What `enableAccount` does when enabling: resolve with an account, or reject with an error. */
   enableResult: () => Promise<AccountId> = () => Promise.resolve(2);
-  enableAccount(jid: string, enabled: boolean) {
+  async enableAccount(jid: string, enabled: boolean) {
     this.#record('enableAccount', jid, enabled);
-    return enabled ? this.enableResult() : Promise.resolve(null);
+    this.keptAccounts = this.keptAccounts.map((a) => (a.jid === jid ? { ...a, enabled } : a));
+    if (!enabled) return this.#keptNow(null);
+    const account = await this.enableResult();
+    this.jids.set(account, jid);
+    return this.#keptNow(account);
   }
   setAccountColor(jid: string, color: string | null) {
     this.#record('setAccountColor', jid, color);
-    return Promise.resolve();
+    this.keptAccounts = this.keptAccounts.map((a) => (a.jid === jid ? { ...a, color } : a));
+    return Promise.resolve(this.keptAccounts);
   }
   /** What `setPresence` answers: the recent status messages. */
   recentStatuses: string[] = [];
@@ -304,11 +336,15 @@ export class FakeBackend implements Backend {
   }
   deleteAccount(...args: Parameters<Backend['deleteAccount']>) {
     this.#record('deleteAccount', ...args);
-    return this.failAccount ? Promise.reject(this.failAccount) : Promise.resolve();
+    if (this.failAccount) return Promise.reject(this.failAccount);
+    this.keptAccounts = this.keptAccounts.filter((a) => a.jid !== this.jids.get(args[0]));
+    return Promise.resolve(this.keptAccounts);
   }
   removeAccount(...args: Parameters<Backend['removeAccount']>) {
     this.#record('removeAccount', ...args);
-    return this.failAccount ? Promise.reject(this.failAccount) : Promise.resolve();
+    if (this.failAccount) return Promise.reject(this.failAccount);
+    this.keptAccounts = this.keptAccounts.filter((a) => a.jid !== args[0]);
+    return Promise.resolve(this.keptAccounts);
   }
   /** Recorded avatar hashes by JID, and the cached images by hash. */
   avatarHashes: Record<string, string> = {};
