@@ -177,6 +177,15 @@ impl Shell {
                         },
                     );
                 }
+                AppEvent::Quiet { chat, why, count } => {
+                    // A settled fact for whoever reads the log (and the e2e
+                    // tests): nothing will show for these messages.
+                    eprintln!(
+                        "charla: not notified: {count} from {} ({})",
+                        chat.peer,
+                        why.as_str()
+                    );
+                }
                 AppEvent::RequestsChanged { account } => {
                     let _ = app.emit(SHELL_EVENT, ShellEvent::RequestsChanged { account });
                 }

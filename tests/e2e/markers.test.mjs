@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
-  Key, Peer, Sandbox, chatMessages, openChat, sleep, startLoggedIn, tid, waitUntil, withEvidence,
+  Key, Peer, Sandbox, chatMessages, openChat, startLoggedIn, tid, waitUntil, withEvidence,
 } from './lib/harness.mjs';
 
 let sandbox;
@@ -83,7 +83,22 @@ test('with read markers turned off, bob learns nothing beyond delivery', async (
       async () => (await chatMessages(app)).some((m) => m.body === 'Private reading'),
       { message: 'the message is on screen' },
     );
-    await sleep(2000);
+    // Settled: the backend has taken the message as seen (and sent no marker, as set)...
+    const id = await app.execute(
+      `return Number([...document.querySelectorAll('[data-testid="message"]')]
+         .find((m) => m.querySelector('[data-testid="message-body"]')?.textContent === 'Private reading')?.dataset.id)`,
+    );
+    await waitUntil(
+      async () =>
+        Number(await app.execute(`return document.querySelector('[data-testid="message-list"]')?.dataset.reportedUpTo`)) >= id,
+      { message: `message ${id} taken as seen` },
+    );
+    // ...and alice's stream delivers in order: a marker sent before this message reaches bob first.
+    await app.type(tid('composer'), `Read, quietly${Key.Enter}`);
+    await bob.waitForEvent((e) => e.type === 'message_added' && e.message?.body === 'Read, quietly', {
+      since,
+      message: "alice's later message at bob",
+    });
     const displayed = bob.events
       .slice(since)
       .some((e) => e.type === 'message_updated' && e.message?.body === 'Private reading' && e.message.state === 'displayed');

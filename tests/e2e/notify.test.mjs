@@ -14,9 +14,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
-  Key, Peer, Sandbox, chatHeaderText, chatMessages, contactName, dunstctl, expectNoNotification,
-  notificationsSince, openChat, readNotifications, sleep, startLoggedIn, tid, unreadCount, waitForChatHeader,
-  waitForNotification, waitForUnread, waitUntil, withEvidence,
+  Key, Peer, Sandbox, chatHeaderText, chatMessages, contactName, dunstctl, expectNoNotification, notesSettled,
+  notificationsSince, openChat, quietCount, readNotifications, startLoggedIn, tid, unreadCount, waitForChatHeader,
+  waitForNotesSettled, waitForNotification, waitForQuiet, waitForUnread, waitUntil, withEvidence,
 } from './lib/harness.mjs';
 
 let sandbox;
@@ -91,9 +91,14 @@ test('do-not-disturb: no notification, the unread badge still counts; available 
     await seen; // the shell has set it by the time the server forwarded it
 
     const since = readNotifications().length;
+    const quiet = quietCount(app, bobJid, 'do_not_disturb');
     await bob.message(alice, 'during dnd');
     await waitForUnread(app, bobJid, 1);
-    await expectNoNotification(fromBob, { since, message: 'notification while do-not-disturb' });
+    await expectNoNotification(fromBob, {
+      since,
+      after: waitForQuiet(app, bobJid, { why: 'do_not_disturb', atLeast: quiet + 1 }),
+      message: 'notification while do-not-disturb',
+    });
     await titleIs('Charla (1)');
 
     seen = presenceSeenByBob('available');
@@ -117,11 +122,13 @@ test('a burst of 30 messages: one notification on screen, then "bob (30)" with t
     dunstctl('close-all');
 
     const since = readNotifications().length;
+    const taken = notesSettled(app);
     const texts = Array.from({ length: 30 }, (_, i) => `burst ${i + 1}`);
     await bob.messages(alice, texts);
     await waitForUnread(app, bobJid, 30);
     await waitForNotification(fromBob, { since });
-    await sleep(1500); // anything still to come (the shell flushes every 700 ms)
+    // Every message of the burst shown or held: nothing more comes on its own.
+    await waitForNotesSettled(app, taken + 30);
     // While bob's notification is on screen, later messages are only counted; once it
     // closes, one notification shows the count and the newest text.
     if (!notificationsSince(since).filter(fromBob).at(-1).summary.endsWith('(30)')) {
@@ -181,12 +188,13 @@ test("messages while bob's notification shows are counted, then shown as \"bob (
   await withEvidence(app, 'notify-click-counted', async () => {
     await freshStartForBob();
     const since = readNotifications().length;
+    const taken = notesSettled(app);
     await bob.message(alice, 'first');
     await waitForNotification((n) => fromBob(n) && n.body === 'first', { since });
-    await sleep(800); // not coalesced with the first
     await bob.message(alice, 'second');
     await waitForUnread(app, bobJid, 2);
-    await sleep(1500);
+    // The second is held (the first is on screen), and nothing more comes on its own.
+    await waitForNotesSettled(app, taken + 2);
     assert.equal(notificationsSince(since).filter(fromBob).length, 1, 'held while the first is on screen');
     dunstctl('close-all');
     await waitForNotification((n) => fromBob(n) && n.body === 'second' && n.summary.endsWith('(2)'), { since });
@@ -226,7 +234,13 @@ test("own messages never notify; echo's reply notifies only while its chat is no
       const reply = await waitForNotification((n) => fromEcho(n) && n.body === 'Echo: ping away', { since });
       assert.equal(reply.summary, 'Echo');
       await waitForUnread(app, echoJid, 1);
-      await expectNoNotification((n) => n.body === 'ping away', { since, wait: 500, message: 'notification of an own message' });
+      // Messages are decided in order: the reply's notification shown, one for the own message
+      // (sent before it) can no longer come.
+      await expectNoNotification((n) => n.body === 'ping away', {
+        since,
+        after: Promise.resolve(reply),
+        message: 'notification of an own message',
+      });
     } finally {
       await setHidden(false);
     }
@@ -235,12 +249,17 @@ test("own messages never notify; echo's reply notifies only while its chat is no
 
     // With echo's chat in view, neither the own message nor the reply notifies.
     since = readNotifications().length;
+    const quiet = quietCount(app, echoJid, 'chat_open');
     await app.type(tid('composer'), `ping here${Key.Enter}`);
     await waitUntil(
       async () => (await chatMessages(app)).some((m) => m.direction === 'in' && m.body === 'Echo: ping here'),
       { message: "echo's reply in the open chat" },
     );
-    await expectNoNotification((n) => n.body.includes('ping here'), { since, message: 'notification in the open chat' });
+    await expectNoNotification((n) => n.body.includes('ping here'), {
+      since,
+      after: waitForQuiet(app, echoJid, { why: 'chat_open', atLeast: quiet + 1 }),
+      message: 'notification in the open chat',
+    });
     assert.equal(await unreadCount(app, echoJid), 0);
     assert.equal(await app.title(), 'Charla');
   });

@@ -21,6 +21,7 @@ import {
   Sandbox,
   chatMessages,
   expectNoNotification,
+  waitForQuiet,
   loadDictionary,
   loginWithForm,
   openChat,
@@ -172,7 +173,11 @@ test('a stranger writes: no notification, no unread count; listed apart as "Mess
     const since = readNotifications().length;
     await mallory.messages(alice, ['Hello, I am from the bank', 'Log in at http://bank.example/verify now']);
     await waitForRequests(1);
-    await expectNoNotification((n) => n.appName === 'Charla', { since, wait: 3000, message: "a notification of a stranger's message" });
+    await expectNoNotification((n) => n.appName === 'Charla', {
+      since,
+      after: waitForQuiet(app, mallory.jid, { why: 'stranger', atLeast: 2 }),
+      message: "a notification of a stranger's message",
+    });
     assert.equal(await app.title(), 'Charla');
     assert.equal(await app.exists(tid('contact', { jid: mallory.jid })), false, 'not a contact row');
   });

@@ -14,8 +14,8 @@ import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import {
-  BIN, Key, Peer, Sandbox, chatHeaderText, chatMessages, expectNoNotification, openChat, readNotifications, sleep,
-  startLoggedIn, tid, unreadCount, waitForChatHeader, waitUntil, withEvidence,
+  BIN, Key, Peer, Sandbox, chatHeaderText, chatMessages, expectNoNotification, openChat, quietCount, readNotifications,
+  sleep, startLoggedIn, tid, unreadCount, waitForChatHeader, waitForQuiet, waitUntil, withEvidence,
 } from './lib/harness.mjs';
 
 let sandbox;
@@ -217,6 +217,7 @@ test("pop-out: bob's chat in a window of its own, with his presence and new mess
 
     const popOut = handles.find((h) => h !== mainHandle);
     let since = readNotifications().length;
+    let quiet = 0;
     await app.switchToWindow(popOut);
     try {
       await headerShows(bobJid);
@@ -240,6 +241,7 @@ test("pop-out: bob's chat in a window of its own, with his presence and new mess
       assert.match(await chatHeaderText(app), /En casa/);
 
       since = readNotifications().length;
+      quiet = quietCount(app, bobJid, 'chat_open');
       await bob.message(alice, 'hola pop-out');
       await waitUntil(
         async () => (await chatMessages(app)).some((m) => m.direction === 'in' && m.body === 'hola pop-out'),
@@ -251,7 +253,11 @@ test("pop-out: bob's chat in a window of its own, with his presence and new mess
     // The pop-out is where bob's chat is read: the main window (still on carol's chat) counts
     // nothing unread, and nothing notifies.
     await headerShows(carolJid);
-    await expectNoNotification((n) => n.body === 'hola pop-out', { since, wait: 1500, message: 'notification of a message shown in the pop-out' });
+    await expectNoNotification((n) => n.body === 'hola pop-out', {
+      since,
+      after: waitForQuiet(app, bobJid, { why: 'chat_open', atLeast: quiet + 1 }),
+      message: 'notification of a message shown in the pop-out',
+    });
     assert.equal(await unreadCount(app, bobJid), 0);
     assert.equal(await app.title(), 'Charla');
   });

@@ -8,15 +8,15 @@ use std::collections::HashMap;
 
 use charla_core::{AccountId, RosterEntry, Show};
 
-use crate::types::{ChatRef, Settings};
+use crate::types::{ChatRef, Quiet, Settings};
 
 /// What an incoming message does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
     /// It was counted as unread.
     pub counted: bool,
-    /// It is notified, with this title (the contact's name).
-    pub notify: Option<String>,
+    /// It is notified, with this title (the contact's name), or not, and why.
+    pub notify: Result<String, Quiet>,
 }
 
 /// The state the policy decides on.
@@ -35,7 +35,7 @@ impl Attention {
         if self.focused.as_ref() == Some(chat) {
             return Incoming {
                 counted: false,
-                notify: None,
+                notify: Err(Quiet::ChatOpen),
             };
         }
         let attention = charla_core::attention(stranger, settings.notify_strangers);
@@ -43,7 +43,15 @@ impl Attention {
             *self.unread.entry(chat.clone()).or_insert(0) += 1;
         }
         let dnd = self.own_show.get(&chat.account) == Some(&Show::Dnd);
-        let notify = (attention.notify && !dnd && settings.notifications).then(|| self.title(chat));
+        let notify = if !settings.notifications {
+            Err(Quiet::NotificationsOff)
+        } else if dnd {
+            Err(Quiet::DoNotDisturb)
+        } else if !attention.notify {
+            Err(Quiet::Stranger)
+        } else {
+            Ok(self.title(chat))
+        };
         Incoming {
             counted: attention.unread,
             notify,
@@ -131,7 +139,7 @@ mod tests {
     fn notified(title: &str) -> Incoming {
         Incoming {
             counted: true,
-            notify: Some(title.into()),
+            notify: Ok(title.into()),
         }
     }
 
@@ -173,7 +181,7 @@ mod tests {
         assert_eq!(attention.count(&chat("bob@x")), 0);
         let quiet = Incoming {
             counted: false,
-            notify: None,
+            notify: Err(Quiet::ChatOpen),
         };
         assert_eq!(attention.incoming(&chat("bob@x"), false, &settings), quiet);
         // The window lost focus: it counts again.
@@ -188,18 +196,24 @@ mod tests {
     fn do_not_disturb_and_the_setting_silence_but_still_count() {
         let mut attention = Attention::default();
         attention.set_own_show(AccountId(1), Some(Show::Dnd));
-        let silent = Incoming {
+        let silent = |why| Incoming {
             counted: true,
-            notify: None,
+            notify: Err(why),
         };
         let settings = Settings::default();
-        assert_eq!(attention.incoming(&chat("bob@x"), false, &settings), silent);
+        assert_eq!(
+            attention.incoming(&chat("bob@x"), false, &settings),
+            silent(Quiet::DoNotDisturb)
+        );
         attention.set_own_show(AccountId(1), Some(Show::Away));
         let off = Settings {
             notifications: false,
             ..Settings::default()
         };
-        assert_eq!(attention.incoming(&chat("bob@x"), false, &off), silent);
+        assert_eq!(
+            attention.incoming(&chat("bob@x"), false, &off),
+            silent(Quiet::NotificationsOff)
+        );
         assert_eq!(
             attention.incoming(&chat("bob@x"), false, &settings),
             notified("bob@x")
@@ -212,7 +226,7 @@ mod tests {
         let mut attention = Attention::default();
         let quiet = Incoming {
             counted: false,
-            notify: None,
+            notify: Err(Quiet::Stranger),
         };
         assert_eq!(
             attention.incoming(&chat("spam@x"), true, &Settings::default()),
@@ -224,7 +238,7 @@ mod tests {
         };
         let notify_only = Incoming {
             counted: false,
-            notify: Some("spam@x".into()),
+            notify: Ok("spam@x".into()),
         };
         assert_eq!(
             attention.incoming(&chat("spam@x"), true, &asked),

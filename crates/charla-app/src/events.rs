@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use charla_core::{AccountId, ConnectionState, Direction, Event, Message, MessageId};
 
-use crate::types::{AppEvent, ChatRef, Note};
+use crate::types::{AppEvent, ChatRef, Note, Quiet};
 use crate::{lock, App};
 
 /// What a batch of core events changed (see [`App::observe`]); the front
@@ -21,6 +21,8 @@ pub struct Batch {
     unread: BTreeMap<ChatRef, Option<MessageId>>,
     /// The accounts whose message requests changed.
     requests: BTreeSet<AccountId>,
+    /// Messages not notified, by chat and reason.
+    quiet: BTreeMap<(ChatRef, Quiet), u32>,
 }
 
 impl App {
@@ -72,14 +74,17 @@ impl App {
         if incoming.counted {
             batch.unread.insert(chat.clone(), Some(message.id));
         }
-        if let Some(title) = incoming.notify {
-            let image = self.core.avatar_file_of(chat.account, &chat.peer);
-            batch.said.push(AppEvent::Notify(Note {
-                chat,
-                title,
-                body: message.body.clone(),
-                image,
-            }));
+        match incoming.notify {
+            Ok(title) => {
+                let image = self.core.avatar_file_of(chat.account, &chat.peer);
+                batch.said.push(AppEvent::Notify(Note {
+                    chat,
+                    title,
+                    body: message.body.clone(),
+                    image,
+                }));
+            }
+            Err(why) => *batch.quiet.entry((chat, why)).or_insert(0) += 1,
         }
     }
 
@@ -104,10 +109,17 @@ impl App {
     }
 
     /// What `batch` changed, for the front end: notifications and
-    /// dismissals in order, then each changed chat's unread count as it is
-    /// now, then the accounts whose message requests changed.
+    /// dismissals in order, then the messages not notified, then each
+    /// changed chat's unread count as it is now, then the accounts whose
+    /// message requests changed.
     pub fn conclude(&self, batch: Batch) -> Vec<AppEvent> {
         let mut said = batch.said;
+        said.extend(
+            batch
+                .quiet
+                .into_iter()
+                .map(|((chat, why), count)| AppEvent::Quiet { chat, why, count }),
+        );
         said.extend(self.unread_changed(batch.unread));
         said.extend(
             batch
@@ -236,6 +248,11 @@ mod tests {
                     count: 3, total: 3, ..
                 } => "unread 3",
                 AppEvent::RequestsChanged { .. } => "requests",
+                AppEvent::Quiet {
+                    why: Quiet::Stranger,
+                    count: 1,
+                    ..
+                } => "quiet stranger",
                 _ => "other",
             })
             .collect();
@@ -245,11 +262,12 @@ mod tests {
                 "notify bob",
                 "notify bob",
                 "notify bob",
+                "quiet stranger",
                 "unread 3",
                 "requests"
             ]
         );
-        let AppEvent::UnreadChanged { last, .. } = &said[3] else {
+        let AppEvent::UnreadChanged { last, .. } = &said[4] else {
             unreachable!()
         };
         let Event::MessageAdded { message, .. } = &events[2] else {
@@ -330,6 +348,12 @@ mod tests {
             !said.iter().any(|e| matches!(e, AppEvent::Notify(_))),
             "{said:?}"
         );
+        // A settled decision the front end can wait on (logs, tests).
+        assert!(said.contains(&AppEvent::Quiet {
+            chat: bob(account),
+            why: Quiet::DoNotDisturb,
+            count: 2,
+        }));
         assert!(said.contains(&AppEvent::UnreadChanged {
             chat: bob(account),
             count: 2,

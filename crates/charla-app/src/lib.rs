@@ -35,7 +35,7 @@ pub use route::KnownServers;
 pub use settings::SettingsFile;
 pub use types::{
     is_color, AccountSettings, AccountsNow, AppEvent, ChatRef, LoginFailure, LoginRequest, Note,
-    PresenceEntry, Resume, Settings, SignedIn,
+    PresenceEntry, Quiet, Resume, Settings, SignedIn,
 };
 
 use attention::Attention;

@@ -218,6 +218,32 @@ pub struct LoginFailure {
     pub error: CoreError,
 }
 
+/// Why an incoming message was not notified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quiet {
+    /// The user looks at its chat.
+    ChatOpen,
+    /// Notifications are off in the settings.
+    NotificationsOff,
+    /// The account is set to do-not-disturb.
+    DoNotDisturb,
+    /// A stranger wrote, and strangers' messages are not notified.
+    Stranger,
+}
+
+impl Quiet {
+    /// The reason as one word, for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quiet::ChatOpen => "chat_open",
+            Quiet::NotificationsOff => "notifications_off",
+            Quiet::DoNotDisturb => "do_not_disturb",
+            Quiet::Stranger => "stranger",
+        }
+    }
+}
+
 /// One new message to notify about (what a notification shows).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Note {
@@ -254,6 +280,17 @@ pub enum AppEvent {
     Dismiss {
         /// The conversation.
         chat: ChatRef,
+    },
+    /// Messages that came in to `chat` and are not notified, and why: a
+    /// settled decision (nothing will show for them), one per chat and
+    /// reason in a batch.
+    Quiet {
+        /// The conversation.
+        chat: ChatRef,
+        /// Why.
+        why: Quiet,
+        /// How many of the batch's messages.
+        count: u32,
     },
     /// A stranger wrote: the account's message requests changed.
     RequestsChanged {

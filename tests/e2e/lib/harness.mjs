@@ -901,17 +901,54 @@ export function notificationsSince(since) {
 }
 
 /**
- * Asserts that no Notify call after index `since` matches `predicate` for `wait` ms (the app
- * gathers notifications and shows them at most every 700 ms, so 2 s is ample).
+ * Asserts that no Notify call after index `since` matches `predicate`, once `after` (a settled
+ * fact: `waitForQuiet`, `waitForNotesSettled`, or a notification shown after the one that must
+ * not be) has resolved. No time window: the fact says nothing more can come.
  */
-export async function expectNoNotification(predicate, { since, wait = 2000, message = 'a notification' } = {}) {
-  const deadline = Date.now() + wait;
-  for (;;) {
-    const found = notificationsSince(since).filter(predicate);
-    if (found.length > 0) throw new Error(`unexpected ${message}: ${JSON.stringify(found)}`);
-    if (Date.now() >= deadline) return;
-    await sleep(100);
+export async function expectNoNotification(predicate, { since, after, message = 'a notification' }) {
+  if (!(after instanceof Promise)) throw new Error('expectNoNotification needs a settled fact to wait on (after)');
+  await after;
+  const found = notificationsSince(since).filter(predicate);
+  if (found.length > 0) throw new Error(`unexpected ${message}: ${JSON.stringify(found)}`);
+}
+
+/**
+ * How many incoming messages from `peer` the app decided not to notify (for `why`, or any
+ * reason), from its log: `charla: not notified: N from PEER (WHY)`.
+ */
+export function quietCount(app, peer, why = null) {
+  let count = 0;
+  for (const m of app.log().matchAll(/charla: not notified: (\d+) from (\S+) \((\w+)\)/g)) {
+    if (m[2] === peer && (why === null || m[3] === why)) count += Number(m[1]);
   }
+  return count;
+}
+
+/** Waits until the app has decided not to notify `atLeast` messages from `peer` (see `quietCount`). */
+export function waitForQuiet(app, peer, { why = null, atLeast = 1, timeout } = {}) {
+  return waitUntil(() => quietCount(app, peer, why) >= atLeast, {
+    timeout,
+    message: `${atLeast} message(s) from ${peer} not notified${why ? ` (${why})` : ''}; log: ${app.logTail(10)}`,
+  });
+}
+
+/** How many messages the app's notifier had taken when it last settled (nothing more to show). */
+export function notesSettled(app) {
+  let taken = 0;
+  for (const m of app.log().matchAll(/charla: notifications settled after (\d+) messages/g)) taken = Math.max(taken, Number(m[1]));
+  return taken;
+}
+
+/**
+ * Waits until the notifier has settled with at least `atLeast` messages taken: every one of them
+ * is shown or held (its chat's notification is on screen), and nothing more shows until a message
+ * comes or a notification closes.
+ */
+export function waitForNotesSettled(app, atLeast, { timeout } = {}) {
+  return waitUntil(() => notesSettled(app) >= atLeast, {
+    timeout,
+    message: `notifications settled after ${atLeast} messages; log: ${app.logTail(10)}`,
+  });
 }
 
 /**

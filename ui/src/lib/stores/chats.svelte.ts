@@ -51,6 +51,11 @@ export class ChatTab {
   messages = $state.raw<readonly Message[]>([]);
   /** The newest incoming message reported as seen (0: none). */
   seenUpTo = 0;
+  /**
+   * The newest incoming message the backend has taken as seen (it sent the read marker if the
+   * user allows them): a settled fact the window shows (`data-reported-up-to`).
+   */
+  reportedUpTo = $state(0);
   /** When `seenUpTo` last went to the backend (ms since the epoch). */
   markedAt = Number.NEGATIVE_INFINITY;
   /** Sends `seenUpTo` once {@link MARK_DISPLAYED_EVERY_MS} have passed since `markedAt`. */
@@ -251,9 +256,15 @@ export class ChatsStore {
 
   #markDisplayed(chat: ChatTab): void {
     chat.markedAt = Date.now();
-    this.#backend.markDisplayed(chat.account, chat.peer, chat.seenUpTo).catch(() => {
-      // A read marker is a courtesy: offline or refused, nothing to tell the user.
-    });
+    const upTo = chat.seenUpTo;
+    this.#backend.markDisplayed(chat.account, chat.peer, upTo).then(
+      () => {
+        chat.reportedUpTo = Math.max(chat.reportedUpTo, upTo);
+      },
+      () => {
+        // A read marker is a courtesy: offline or refused, nothing to tell the user.
+      },
+    );
   }
 
   /** Loads the page before the oldest message shown; returns whether it added anything. */

@@ -70,6 +70,22 @@ describe('ChatsStore', () => {
     });
   });
 
+  it('says which message the backend has taken as seen, once it answered', async () => {
+    const { app, backend } = await setup();
+    const chat = app.chats.open(1, 'bob@example.org')!;
+    await flush();
+    let answer: () => void = () => {};
+    backend.markDisplayed = () => new Promise<void>((resolve) => (answer = resolve));
+    app.chats.activate(chat.key);
+    app.chats.setVisible(true);
+    app.chats.seen(chat);
+    await flush();
+    expect(chat.reportedUpTo).toBe(0);
+    answer();
+    await flush();
+    expect(chat.reportedUpTo).toBe(8);
+  });
+
   it('shows a lone message at the next frame, and a burst at most every BURST_MERGE_EVERY_MS', async () => {
     await inBobsChat(({ chat, channel }) => {
       channel({ type: 'added', message: message(9) });
