@@ -115,6 +115,23 @@ impl Attention {
         }
     }
 
+    /// The whole roster of `account` is known: these are its contacts.
+    pub fn roster_loaded(&mut self, account: AccountId, contacts: &[RosterEntry]) {
+        self.names.retain(|(a, _), _| *a != account);
+        self.remember_names(account, contacts);
+    }
+
+    /// `jid` left the roster of `account`.
+    pub fn forget_name(&mut self, account: AccountId, jid: &str) {
+        self.names.remove(&(account, jid.to_owned()));
+    }
+
+    /// Whether `jid` is in the roster of `account` (as the roster events
+    /// told).
+    pub fn is_contact(&self, account: AccountId, jid: &str) -> bool {
+        self.names.contains_key(&(account, jid.to_owned()))
+    }
+
     /// A notification's title for `chat`: the contact's name, else address.
     fn title(&self, chat: &ChatRef) -> String {
         self.names

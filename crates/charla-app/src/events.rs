@@ -33,11 +33,21 @@ impl App {
             Event::MessageAdded {
                 message, stranger, ..
             } if message.direction == Direction::In => self.incoming(message, *stranger, batch),
+            // Writing to someone not in the roster (here, in a pop-out or
+            // on another device) answers their message request, if any.
+            Event::MessageAdded {
+                account, message, ..
+            } if !lock(&self.attention).is_contact(*account, &message.peer) => {
+                batch.requests.insert(*account);
+            }
             Event::RosterLoaded { account, contacts } => {
-                lock(&self.attention).remember_names(*account, contacts)
+                lock(&self.attention).roster_loaded(*account, contacts)
             }
             Event::ContactChanged { account, contact } => {
                 lock(&self.attention).remember_names(*account, std::slice::from_ref(contact))
+            }
+            Event::ContactRemoved { account, jid } => {
+                lock(&self.attention).forget_name(*account, jid)
             }
             Event::Connection {
                 account,
@@ -287,6 +297,54 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn writing_to_a_stranger_changes_the_message_requests_writing_to_a_contact_does_not() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (app, account, _) = scenario(dir.path(), 1);
+        let mut batch = Batch::default();
+        app.observe(
+            &Event::RosterLoaded {
+                account,
+                contacts: vec![charla_core::RosterEntry {
+                    jid: "bob@x".into(),
+                    name: Some("Bob".into()),
+                    subscription: charla_core::Subscription::Both,
+                    ask_pending: false,
+                    groups: Vec::new(),
+                }],
+            },
+            &mut batch,
+        );
+        let sent = |peer: &str, n: u32| {
+            let mut store = Store::open(dir.path().join("charla.sqlite3")).expect("store");
+            let message = store
+                .insert_outgoing(account, peer, "hi", &format!("origin-{n}"))
+                .expect("outgoing");
+            Event::MessageAdded {
+                account,
+                message,
+                stranger: false,
+            }
+        };
+        app.observe(&sent("bob@x", 1), &mut batch);
+        assert_eq!(app.conclude(batch), []);
+        // From a pop-out or another device (a carbon): the request of spam@x is answered.
+        let mut batch = Batch::default();
+        app.observe(&sent("spam@x", 2), &mut batch);
+        assert_eq!(app.conclude(batch), [AppEvent::RequestsChanged { account }]);
+        // Removed from the roster, bob is no contact any more.
+        let mut batch = Batch::default();
+        app.observe(
+            &Event::ContactRemoved {
+                account,
+                jid: "bob@x".into(),
+            },
+            &mut batch,
+        );
+        app.observe(&sent("bob@x", 3), &mut batch);
+        assert_eq!(app.conclude(batch), [AppEvent::RequestsChanged { account }]);
     }
 
     #[test]
