@@ -26,6 +26,7 @@ mod handle;
 pub mod idle;
 mod last;
 mod mam;
+pub mod muc;
 pub mod presence;
 mod pubsub;
 mod receipts;

@@ -2056,3 +2056,20 @@ fn deleting_an_account_deletes_its_rooms_and_lines() {
         .unwrap();
     assert_eq!(left, 0);
 }
+
+#[test]
+fn a_forgotten_room_keeps_its_history_and_our_line_is_found_by_origin_id() {
+    let (_dir, mut store, account, room) = room_on_file();
+    let line = store.insert_room_outgoing(room.id, "x", "o1").unwrap();
+    store.forget_room(room.id).unwrap();
+    let kept = store.room(account, &room.jid).unwrap().unwrap();
+    assert!(!kept.autojoin && !kept.bookmarked);
+    assert_eq!(
+        store
+            .find_room_outgoing(room.id, "o1")
+            .unwrap()
+            .map(|m| m.id),
+        Some(line.id)
+    );
+    assert_eq!(store.find_room_outgoing(room.id, "o2").unwrap(), None);
+}

@@ -42,6 +42,12 @@ pub(super) enum PendingIq {
     Older {
         queryid: String,
     },
+    /// A page of a room's archive (XEP-0313 on the room's JID), answered
+    /// by the room.
+    RoomMam {
+        room: BareJid,
+        queryid: String,
+    },
     /// The block list (XEP-0191), for whoever asked.
     Blocklist {
         reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
@@ -87,6 +93,7 @@ impl PendingIq {
             PendingIq::Ask { peer, .. } => peer.as_ref(),
             PendingIq::AvatarData { peer, .. } | PendingIq::AvatarVcard { peer, .. } => Some(peer),
             PendingIq::LastActivity { jid, .. } => Some(jid),
+            PendingIq::RoomMam { room, .. } => Some(room),
             _ => None,
         }
     }
@@ -386,6 +393,7 @@ impl Engine {
             }
             PendingIq::Mam { queryid } => self.on_mam_page(&queryid, result),
             PendingIq::Older { queryid } => self.on_older_page(&queryid, result),
+            PendingIq::RoomMam { room, queryid } => self.on_room_mam_page(&room, &queryid, result),
             PendingIq::Blocklist { reply } => {
                 let _ = reply.send(match result {
                     Ok(payload) => blocking::parse_list(payload)

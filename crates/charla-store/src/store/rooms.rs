@@ -69,6 +69,26 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets `room` as a bookmark: neither bookmarked nor joined at
+    /// login any more (its history stays).
+    pub fn forget_room(&self, room: RoomId) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE rooms SET autojoin = 0, bookmarked = 0 WHERE id = ?1")?
+            .execute([room.0])?;
+        Ok(())
+    }
+
+    /// Our own line in `room` with this origin-id, if any.
+    pub fn find_room_outgoing(&self, room: RoomId, origin_id: &str) -> Result<Option<RoomMessage>> {
+        Ok(self
+            .conn
+            .prepare_cached(select_room_messages!(
+                "WHERE m.room_id = ?1 AND m.direction = 'out' AND m.origin_id = ?2"
+            ))?
+            .query_row(params![room.0, origin_id], room_message_from_row)
+            .optional()?)
+    }
+
     /// Sets `room`'s subject (`None`: cleared).
     pub fn set_room_subject(&self, room: RoomId, subject: Option<&str>) -> Result<()> {
         self.conn

@@ -6,6 +6,7 @@ mod archive;
 mod avatars;
 mod iq;
 mod link;
+mod muc;
 mod outbox;
 mod pipeline;
 mod roster;
