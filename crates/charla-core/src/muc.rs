@@ -137,6 +137,22 @@ pub(crate) fn join(room: &BareJid, nick: &str, password: Option<&str>) -> Option
     )
 }
 
+/// Accepts the default configuration of the room we just created (an
+/// instant room, XEP-0045 §10.1.2), which unlocks it for others.
+pub(crate) fn instant_room() -> Element {
+    use xmpp_parsers::minidom::rxml::xml_ncname;
+    Element::builder("query", MUC_OWNER)
+        .append(
+            Element::builder("x", ns::DATA_FORMS)
+                .attr(xml_ncname!("type").to_owned(), "submit")
+                .build(),
+        )
+        .build()
+}
+
+/// XEP-0045's owner namespace.
+pub(crate) const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
+
 /// The presence that leaves `room` (XEP-0045 §7.14).
 pub(crate) fn leave(room: &BareJid, nick: &str) -> Option<Presence> {
     let to = room.with_resource_str(nick).ok()?;

@@ -36,7 +36,7 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::ns;
 use xmpp_parsers::presence::Presence;
 use xmpp_parsers::rsm::SetQuery;
-use xmpp_parsers::stanza_error::StanzaError;
+use xmpp_parsers::stanza_error::{DefinedCondition, StanzaError};
 
 use super::engine::{Engine, Watch};
 use super::iq::{new_id, PendingIq};
@@ -389,9 +389,21 @@ impl Engine {
         }
         let me = occupant(&rp, in_room.stamps_ids);
         in_room.occupants.insert(me.nick.clone(), me.clone());
+        let created = rp.has(201) && in_room.phase == Phase::Joining;
         match in_room.phase {
             Phase::Joining => {
                 in_room.phase = Phase::CatchingUp;
+                if created {
+                    // We made it: take the defaults, so others may join.
+                    let id = new_id();
+                    let iq = Iq::Set {
+                        from: None,
+                        to: Some(Jid::from(room.clone())),
+                        id: id.clone(),
+                        payload: muc::instant_room(),
+                    };
+                    self.request(id, iq, PendingIq::RoomConfig { room: room.clone() });
+                }
                 self.start_room_catch_up(room);
             }
             Phase::CatchingUp => {}
@@ -722,6 +734,12 @@ impl Engine {
         };
         let end = match result {
             Ok(payload) => crate::mam::fin(payload),
+            Err(e) if e.defined_condition == DefinedCondition::ItemNotFound && !query.last_only => {
+                // The room's archive no longer has our newest line: its
+                // last lines, then (a gap before them may remain).
+                log::warn!("{room}: archive position expired; catching up its last lines");
+                return self.open_room_query(room.clone(), None);
+            }
             Err(e) => {
                 log::info!(
                     "{room}: no archive ({:?}); joined without catch-up",

@@ -593,3 +593,61 @@ fn leaving_sends_unavailable_and_forgets_only_when_asked() {
         .expect("room");
     assert!(!kept.autojoin);
 }
+
+#[test]
+fn a_room_we_create_takes_the_default_configuration() {
+    let mut h = Harness::online();
+    join(&mut h, "alice", None);
+    h.receive(&occupant(
+        "alice",
+        "<status code='110'/><status code='201'/>",
+        "",
+    ));
+    let config = String::from(&h.find_request("http://jabber.org/protocol/muc#owner", Some(ROOM)));
+    assert!(
+        config.contains("type='set'") || config.contains("type=\"set\""),
+        "{config}"
+    );
+    assert!(
+        config.contains("jabber:x:data") && config.contains("submit"),
+        "{config}"
+    );
+}
+
+#[test]
+fn an_expired_room_position_falls_back_to_the_last_lines_and_a_room_without_archive_still_joins() {
+    let mut h = in_room();
+    h.receive(&line("bob", "S1", "one"));
+    h.bind();
+    h.answer("urn:xmpp:carbons:2", "");
+    h.receive(&own_presence());
+    let id = h
+        .find_request(MAM, Some(ROOM))
+        .attr("id")
+        .expect("id")
+        .to_owned();
+    h.receive(&format!(
+        "<iq type='error' from='{ROOM}' id='{id}'><error type='cancel'>\
+           <item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    ));
+    let (_, query) = room_query(&h);
+    assert!(
+        query.contains("<before") && !query.contains("<after>"),
+        "{query}"
+    );
+    assert!(joined(&h).is_none());
+    // That one fails too (no archive at all): joined without catch-up.
+    let id = h
+        .find_request(MAM, Some(ROOM))
+        .attr("id")
+        .expect("id")
+        .to_owned();
+    h.receive(&format!(
+        "<iq type='error' from='{ROOM}' id='{id}'><error type='cancel'>\
+           <feature-not-implemented xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    ));
+    assert!(matches!(
+        joined(&h),
+        Some(Event::RoomJoined { added: 0, .. })
+    ));
+}
