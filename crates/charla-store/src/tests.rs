@@ -2073,3 +2073,38 @@ fn a_forgotten_room_keeps_its_history_and_our_line_is_found_by_origin_id() {
     );
     assert_eq!(store.find_room_outgoing(room.id, "o2").unwrap(), None);
 }
+
+#[test]
+fn the_archive_copy_of_a_line_stored_live_without_stanza_id_is_the_same_line() {
+    let (_dir, mut store, _, room) = room_on_file();
+    let live = NewRoomMessage {
+        origin_id: Some("o1".into()),
+        ..room_line(room.id, "bob", "hello", None)
+    };
+    let archived = NewRoomMessage {
+        stanza_id: Some("r1".into()),
+        ..live.clone()
+    };
+    let first = store.insert_room_lines(&[live]).unwrap();
+    let RoomInsertOutcome::Inserted(row) = &first[0] else {
+        panic!("{first:?}")
+    };
+    let again = store
+        .insert_room_lines(std::slice::from_ref(&archived))
+        .unwrap();
+    assert_eq!(again, vec![RoomInsertOutcome::Duplicate(row.id)]);
+    assert_eq!(
+        store.newest_room_stanza_id(room.id).unwrap().as_deref(),
+        Some("r1")
+    );
+    // Another archived line with the same origin-id but another stanza-id
+    // (reused by its author) is a line of its own.
+    let other = NewRoomMessage {
+        stanza_id: Some("r2".into()),
+        ..archived
+    };
+    assert!(matches!(
+        store.insert_room_lines(&[other]).unwrap()[0],
+        RoomInsertOutcome::Inserted(_)
+    ));
+}

@@ -103,8 +103,10 @@ impl Store {
     /// copy in the room's archive): that row moves from `pending` (or
     /// `failed`) to `sent` and takes the room's stanza-id, and the outcome
     /// is [`RoomInsertOutcome::Reflected`] if its state changed. Another
-    /// occupant's line without a stanza-id is a duplicate of a stored line
-    /// with the same nick and origin-id.
+    /// occupant's line is a duplicate of a stored line with the same nick
+    /// and origin-id when either has no stanza-id (some rooms, ejabberd's,
+    /// stamp their archive but not their live lines); the stored one then
+    /// takes the stanza-id.
     pub fn insert_room_lines(
         &mut self,
         lines: &[NewRoomMessage],
@@ -290,21 +292,30 @@ fn insert_room_line_in(tx: &Connection, new: &NewRoomMessage) -> Result<RoomInse
                     Ok((row.get(0)?, row.get(1)?))
                 })
                 .optional()?,
-            // Only a line from the same nick: nobody may hide another's line.
-            Direction::In if new.stanza_id.is_none() => tx
+            // Only a line from the same nick: nobody may hide another's
+            // line. With a stanza-id, only a copy stored without one (a
+            // room that stamps its archive but not its live lines).
+            Direction::In => tx
                 .prepare_cached(
                     "SELECT id, state FROM room_messages INDEXED BY room_messages_origin_id \
-                     WHERE room_id = ?1 AND direction = 'in' AND origin_id = ?2 AND nick = ?3",
+                     WHERE room_id = ?1 AND direction = 'in' AND origin_id = ?2 AND nick = ?3 \
+                     AND (?4 IS NULL OR stanza_id IS NULL)",
                 )?
-                .query_row(params![new.room.0, origin_id, new.nick], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
+                .query_row(
+                    params![new.room.0, origin_id, new.nick, new.stanza_id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
                 .optional()?,
-            Direction::In => None,
         };
         if let Some((id, state)) = existing {
             let id = RoomMessageId(id);
             if new.direction == Direction::In {
+                if new.stanza_id.is_some() {
+                    tx.prepare_cached(
+                        "UPDATE room_messages SET stanza_id = ?2 WHERE id = ?1 AND stanza_id IS NULL",
+                    )?
+                    .execute(params![id.0, new.stanza_id])?;
+                }
                 return Ok(RoomInsertOutcome::Duplicate(id));
             }
             // Our own line, reflected: it reached the room.
