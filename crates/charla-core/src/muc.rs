@@ -12,6 +12,7 @@
 use serde::Serialize;
 use ts_rs::TS;
 use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::mam::Result_;
 use xmpp_parsers::message::{Lang, Message, MessageType};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::muc::muc::{History, Muc};
@@ -426,6 +427,45 @@ pub(crate) fn classify(msg: &Message) -> RoomIncoming {
         }
     }
     RoomIncoming::Line(line)
+}
+
+/// Checks a result of a room's archive: from the room's bare JID, one
+/// result with an id and a time, wrapping an occupant's line of that room.
+/// Returns the room, the queryid, the archive id and the line (whose
+/// stanza-id is the archive id and time the archive's).
+pub(crate) fn accept_archived(
+    msg: &Message,
+) -> Result<(BareJid, String, String, RoomLine), &'static str> {
+    let from = msg.from.as_ref().ok_or("no sender")?;
+    if from.resource().is_some() {
+        return Err("not from the room itself");
+    }
+    let room = from.to_bare();
+    let mut results = msg.payloads.iter().filter(|p| p.is("result", ns::MAM));
+    let el = results.next().ok_or("no archive result")?;
+    if results.next().is_some() {
+        return Err("more than one archive result");
+    }
+    let result = Result_::try_from(el.clone()).map_err(|_| "malformed archive result")?;
+    let queryid = result.queryid.map(|q| q.0).ok_or("no queryid")?;
+    if !chat::valid_id(&result.id) {
+        return Err("bad archive id");
+    }
+    let delay = result.forwarded.delay.as_ref().ok_or("no time")?;
+    let inner = &result.forwarded.message;
+    if inner.type_ != MessageType::Groupchat
+        || inner.from.as_ref().map(Jid::to_bare).as_ref() != Some(&room)
+    {
+        return Err("not a line of this room");
+    }
+    match classify(inner) {
+        RoomIncoming::Line(mut line) => {
+            line.stanza_id = Some(result.id.clone());
+            line.delay_ms = Some(delay.stamp.0.timestamp_millis());
+            Ok((room, queryid, result.id, line))
+        }
+        _ => Err("not an occupant's line"),
+    }
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.

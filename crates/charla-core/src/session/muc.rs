@@ -30,10 +30,9 @@ use charla_store::{
 };
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::{BareJid, Jid};
-use xmpp_parsers::mam::{Query, QueryId, Result_};
-use xmpp_parsers::message::{Message, MessageType};
+use xmpp_parsers::mam::{Query, QueryId};
+use xmpp_parsers::message::Message;
 use xmpp_parsers::minidom::Element;
-use xmpp_parsers::ns;
 use xmpp_parsers::presence::Presence;
 use xmpp_parsers::rsm::SetQuery;
 use xmpp_parsers::stanza_error::{DefinedCondition, StanzaError};
@@ -50,6 +49,10 @@ pub(super) const MAX_OCCUPANTS: usize = 2_000;
 
 /// Lines asked of a room's archive on the first join (nothing stored yet).
 pub(super) const LAST_LINES: usize = 50;
+
+/// Live lines held per room during its catch-up; a flood beyond them is
+/// dropped (a catch-up ends within seconds, or its request times out).
+pub(super) const MAX_HELD: usize = 10_000;
 
 /// Lines asked per page of a room's archive.
 const PAGE_SIZE: usize = 100;
@@ -354,12 +357,26 @@ impl Engine {
         if rp.gone {
             if let Some(new_nick) = rp.new_nick.clone().filter(|_| rp.has(303)) {
                 // Our nick changed; the next presence is us under it.
-                if let Some(old) = in_room.occupants.remove(&rp.nick) {
+                let announce = in_room.phase == Phase::Joined;
+                let renamed = in_room.occupants.remove(&rp.nick).map(|old| {
                     let occupant = renamed(old, new_nick.clone());
-                    in_room.occupants.insert(new_nick.clone(), occupant);
-                }
+                    in_room.occupants.insert(new_nick.clone(), occupant.clone());
+                    occupant
+                });
                 in_room.nick = new_nick.clone();
-                let _ = self.store(|s| s.upsert_room(account, room.as_str(), &new_nick));
+                if let Err(e) = self.store(|s| s.upsert_room(account, room.as_str(), &new_nick)) {
+                    self.error(e);
+                }
+                if let (true, Some(occupant)) = (announce, renamed) {
+                    self.emit(Event::OccupantChanged {
+                        account,
+                        room: room.to_string(),
+                        change: OccupantChange::Changed {
+                            old_nick: Some(rp.nick.clone()),
+                            occupant,
+                        },
+                    });
+                }
                 return;
             }
             let reason = exit(&rp).unwrap_or(RoomExit::Left);
@@ -427,7 +444,11 @@ impl Engine {
                     Some(Phase::Joined) => self.rooms.burst.push(line),
                     Some(Phase::CatchingUp) => {
                         if let Some(r) = self.rooms.rooms.get_mut(&line.room) {
-                            r.held.push(line);
+                            if r.held.len() < MAX_HELD {
+                                r.held.push(line);
+                            } else {
+                                log::warn!("{}: too many lines during the catch-up", line.room);
+                            }
                         }
                     }
                     Some(Phase::Joining) | None => {
@@ -696,7 +717,7 @@ impl Engine {
     /// A result of a room's archive: kept for its page if it is from the
     /// room itself, for our open query, and an occupant's line.
     pub(super) fn on_room_archived(&mut self, msg: &Message) {
-        match room_result(msg) {
+        match muc::accept_archived(msg) {
             Ok((room, queryid, id, line)) => {
                 let Some(q) = self
                     .rooms
@@ -837,42 +858,5 @@ fn exit(rp: &RoomPresence) -> Option<RoomExit> {
         Some(RoomExit::Removed)
     } else {
         None
-    }
-}
-
-/// Checks a result of a room's archive: from the room's bare JID, one
-/// result with an id and a time, wrapping an occupant's line of that room.
-/// Returns the room, the queryid, the archive id and the line (whose
-/// stanza-id is the archive id and time the archive's).
-fn room_result(msg: &Message) -> Result<(BareJid, String, String, RoomLine), &'static str> {
-    let from = msg.from.as_ref().ok_or("no sender")?;
-    if from.resource().is_some() {
-        return Err("not from the room itself");
-    }
-    let room = from.to_bare();
-    let mut results = msg.payloads.iter().filter(|p| p.is("result", ns::MAM));
-    let el = results.next().ok_or("no archive result")?;
-    if results.next().is_some() {
-        return Err("more than one archive result");
-    }
-    let result = Result_::try_from(el.clone()).map_err(|_| "malformed archive result")?;
-    let queryid = result.queryid.map(|q| q.0).ok_or("no queryid")?;
-    if !crate::chat::valid_id(&result.id) {
-        return Err("bad archive id");
-    }
-    let delay = result.forwarded.delay.as_ref().ok_or("no time")?;
-    let inner = &result.forwarded.message;
-    if inner.type_ != MessageType::Groupchat
-        || inner.from.as_ref().map(Jid::to_bare).as_ref() != Some(&room)
-    {
-        return Err("not a line of this room");
-    }
-    match muc::classify(inner) {
-        RoomIncoming::Line(mut line) => {
-            line.stanza_id = Some(result.id.clone());
-            line.delay_ms = Some(delay.stamp.0.timestamp_millis());
-            Ok((room, queryid, result.id, line))
-        }
-        _ => Err("not an occupant's line"),
     }
 }

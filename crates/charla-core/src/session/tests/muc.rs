@@ -651,3 +651,48 @@ fn an_expired_room_position_falls_back_to_the_last_lines_and_a_room_without_arch
         Some(Event::RoomJoined { added: 0, .. })
     ));
 }
+
+#[test]
+fn our_own_nick_change_is_kept_and_our_lines_are_known_under_it() {
+    let mut h = in_room();
+    h.receive(
+        &gone(
+            "alice",
+            "<item nick='ally'/><status code='303'/><status code='110'/>",
+        )
+        .replace("<item affiliation='none' role='none'/>", ""),
+    );
+    h.receive(&occupant("ally", "<status code='110'/>", ""));
+    assert!(
+        matches!(
+            &h.events[0],
+            Event::OccupantChanged {
+                change: OccupantChange::Changed { old_nick: Some(old), occupant },
+                ..
+            } if old == "alice" && occupant.nick == "ally"
+        ),
+        "{:?}",
+        h.events
+    );
+    let kept = h
+        .in_store(|s| s.room(h.account, ROOM))
+        .expect("store")
+        .expect("room");
+    assert_eq!(kept.nick, "ally");
+    h.receive(&line("ally", "S1", "from another device of ours"));
+    assert_eq!(room_lines(&h)[0].direction, Direction::Out);
+}
+
+#[test]
+fn a_flood_during_the_catch_up_is_held_only_up_to_the_cap() {
+    let mut h = Harness::online();
+    join(&mut h, "alice", None);
+    h.receive(&own_presence());
+    let flood: Vec<String> = (0..crate::session::muc::MAX_HELD + 5)
+        .map(|i| line("bob", &format!("F{i}"), &format!("flood {i}")))
+        .collect();
+    let flood: Vec<&str> = flood.iter().map(String::as_str).collect();
+    h.receive_burst(&flood);
+    h.answer_to(ROOM, MAM, &fin(true));
+    assert_eq!(added_lines(&h).len(), crate::session::muc::MAX_HELD);
+}
