@@ -12,7 +12,8 @@ impl Core {
     /// on; [`Event::RoomJoined`] comes once we are in and its archive is
     /// caught up, or [`Event::RoomNickTaken`], [`Event::RoomPasswordRequired`]
     /// or [`Event::RoomLeft`] says why not. The password is kept in memory
-    /// only, for joining again after a reconnect.
+    /// only, for joining again after a reconnect. Fails with `NotConnected`
+    /// if the account has no session.
     pub async fn join_room(
         &self,
         account: AccountId,

@@ -696,3 +696,91 @@ fn a_flood_during_the_catch_up_is_held_only_up_to_the_cap() {
     h.answer_to(ROOM, MAM, &fin(true));
     assert_eq!(added_lines(&h).len(), crate::session::muc::MAX_HELD);
 }
+
+#[test]
+fn a_password_is_kept_in_memory_for_the_rejoin_and_never_stored() {
+    let mut h = Harness::online();
+    join(&mut h, "alice", Some("s3cret"));
+    h.receive(&own_presence());
+    h.answer_to(ROOM, MAM, &fin(true));
+    h.bind();
+    h.answer("urn:xmpp:carbons:2", "");
+    let rejoin = h
+        .sent_named("presence")
+        .into_iter()
+        .find(|p| p.attr("to") == Some(&*format!("{ROOM}/alice")))
+        .expect("rejoined");
+    assert!(String::from(&rejoin).contains("s3cret"));
+    let dump = h.in_store(|s| s.rooms(h.account)).expect("rooms");
+    assert!(!format!("{dump:?}").contains("s3cret"));
+}
+
+#[test]
+fn a_subject_during_the_catch_up_comes_with_the_join_and_a_bounce_fails_our_line() {
+    let mut h = Harness::online();
+    join(&mut h, "alice", None);
+    h.receive(&own_presence());
+    h.receive(&format!(
+        "<message type='groupchat' from='{ROOM}' to='{OWN}/desk'><subject>Sunday lunch</subject></message>"
+    ));
+    h.answer_to(ROOM, MAM, &fin(true));
+    assert!(!h
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::RoomSubject { .. })));
+    assert!(matches!(
+        joined(&h),
+        Some(Event::RoomJoined { subject: Some(s), .. }) if s == "Sunday lunch"
+    ));
+    let room = h
+        .in_store(|s| s.room(h.account, ROOM))
+        .expect("store")
+        .expect("room");
+    let row = h
+        .in_store(|s| s.insert_room_outgoing(room.id, "shout", "o1"))
+        .expect("row");
+    h.in_store(|s| s.insert_room_outgoing(room.id, "next", "o2"))
+        .expect("row");
+    h.clear();
+    h.engine.on_command(Command::Flush);
+    h.collect();
+    h.clear();
+    h.receive(&format!(
+        "<message type='error' from='{ROOM}' to='{OWN}/desk' id='o1'><error type='auth'>\
+           <forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"
+    ));
+    assert!(
+        h.events.iter().any(|e| matches!(
+            e,
+            Event::RoomMessageUpdated { message, .. }
+                if message.id == row.id && message.state == MessageState::Failed
+        )),
+        "{:?}",
+        h.events
+    );
+    assert!(String::from(&h.sent_named("message")[0]).contains("o2"));
+    // Not a one-to-one bounce either.
+    assert!(h.history(ROOM).is_empty());
+}
+
+#[test]
+fn leaving_for_good_forgets_the_bookmark_and_later_lines_are_dropped() {
+    let mut h = in_room();
+    h.engine.on_command(Command::LeaveRoom {
+        room: ROOM.parse().expect("jid"),
+        forget: true,
+    });
+    h.collect();
+    let kept = h
+        .in_store(|s| s.room(h.account, ROOM))
+        .expect("store")
+        .expect("room");
+    assert!(!kept.autojoin && !kept.bookmarked);
+    h.receive(&line("bob", "S1", "after we left"));
+    h.receive(&occupant("carol", "", ""));
+    assert!(room_history(&h).is_empty());
+    assert!(!h
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::OccupantChanged { .. })));
+}
