@@ -186,8 +186,20 @@ impl Engine {
             Some(p) => self.rooms.passwords.insert(room.clone(), p),
             None => self.rooms.passwords.remove(&room),
         };
-        if self.link.usable() && self.presence.sent {
-            self.send_join(room, kept.id, nick);
+        if !(self.link.usable() && self.presence.sent) {
+            return;
+        }
+        match self.rooms.rooms.get(&room) {
+            // In it already: a new nick is a nick change (XEP-0045 §7.6),
+            // which keeps everything we know of the room.
+            Some(in_room) if in_room.phase != Phase::Joining => {
+                if in_room.nick != nick {
+                    if let Ok(to) = room.with_resource_str(&nick) {
+                        self.send(Presence::available().with_to(to), Watch::None);
+                    }
+                }
+            }
+            _ => self.send_join(room, kept.id, nick),
         }
     }
 
@@ -304,6 +316,21 @@ impl Engine {
     /// The room refused our presence.
     fn on_refused(&mut self, room: BareJid, rp: &RoomPresence, refusal: Refusal) {
         let account = self.account;
+        if refusal == Refusal::NickTaken
+            && self
+                .rooms
+                .rooms
+                .get(&room)
+                .is_some_and(|r| r.phase != Phase::Joining && r.nick != rp.nick)
+        {
+            // A nick change refused: we are still in the room, as we were.
+            return self.emit(Event::RoomNickTaken {
+                account,
+                room: room.to_string(),
+                nick: rp.nick.clone(),
+                suggested: muc::suggest_nick(&rp.nick),
+            });
+        }
         let Some(in_room) = self.rooms.rooms.remove(&room) else {
             return;
         };

@@ -784,3 +784,33 @@ fn leaving_for_good_forgets_the_bookmark_and_later_lines_are_dropped() {
         .iter()
         .any(|e| matches!(e, Event::OccupantChanged { .. })));
 }
+
+#[test]
+fn joining_again_under_another_nick_changes_nick_and_keeps_the_room() {
+    let mut h = in_room();
+    join(&mut h, "ally", None);
+    let p = &h.sent_named("presence")[0];
+    assert_eq!(p.attr("to"), Some(&*format!("{ROOM}/ally")));
+    assert!(
+        !String::from(p).contains("http://jabber.org/protocol/muc'"),
+        "no join element"
+    );
+    // Taken: told, and still in the room as alice with bob.
+    h.receive(&format!(
+        "<presence type='error' from='{ROOM}/ally' to='{OWN}/desk'><error type='cancel'>\
+           <conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>"
+    ));
+    assert!(
+        matches!(&h.events[..], [Event::RoomNickTaken { .. }]),
+        "{:?}",
+        h.events
+    );
+    h.receive(&line("bob", "S1", "still in"));
+    assert_eq!(room_history(&h), ["still in"]);
+    h.clear();
+    h.receive(&gone("bob", ""));
+    assert!(matches!(
+        &h.events[..],
+        [Event::OccupantChanged { change: OccupantChange::Left { nick, .. }, .. }] if nick == "bob"
+    ));
+}
