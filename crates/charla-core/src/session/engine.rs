@@ -326,6 +326,8 @@ impl Engine {
         self.online_state();
         // After what the stream resends itself, in order.
         self.flush();
+        // The stream kept us in our rooms; the rooms may not have (XEP-0410).
+        self.ping_rooms();
     }
 
     /// A login attempt failed; `retry_in`: when the next one is (`None`:

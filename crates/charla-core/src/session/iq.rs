@@ -48,6 +48,12 @@ pub(super) enum PendingIq {
         room: BareJid,
         queryid: String,
     },
+    /// A self-ping (XEP-0410) to our own occupant JID `room/nick`: are we
+    /// still in the room? Answered by the room.
+    SelfPing {
+        room: BareJid,
+        nick: String,
+    },
     /// Accepting a new room's default configuration (an instant room,
     /// XEP-0045 §10.1.2), answered by the room.
     RoomConfig {
@@ -98,7 +104,9 @@ impl PendingIq {
             PendingIq::Ask { peer, .. } => peer.as_ref(),
             PendingIq::AvatarData { peer, .. } | PendingIq::AvatarVcard { peer, .. } => Some(peer),
             PendingIq::LastActivity { jid, .. } => Some(jid),
-            PendingIq::RoomMam { room, .. } | PendingIq::RoomConfig { room } => Some(room),
+            PendingIq::RoomMam { room, .. }
+            | PendingIq::RoomConfig { room }
+            | PendingIq::SelfPing { room, .. } => Some(room),
             _ => None,
         }
     }
@@ -319,7 +327,13 @@ impl Engine {
             None => true,
             Some(f) => f.to_bare() == self.own || self.link.bound.as_ref().is_some_and(|b| f == b),
         };
-        let allowed = match self.requests.get(id)?.peer() {
+        let pending = self.requests.get(id)?;
+        let allowed = match pending.peer() {
+            // The room answers for our occupant JID (`room/nick`), and no
+            // one but the room can send from its JIDs.
+            Some(room) if matches!(pending, PendingIq::SelfPing { .. }) => {
+                from.is_some_and(|f| f.to_bare() == *room)
+            }
             Some(peer) if *peer != self.own => {
                 from.is_some_and(|f| f.resource().is_none() && f.to_bare() == *peer)
             }
@@ -399,6 +413,7 @@ impl Engine {
             PendingIq::Mam { queryid } => self.on_mam_page(&queryid, result),
             PendingIq::Older { queryid } => self.on_older_page(&queryid, result),
             PendingIq::RoomMam { room, queryid } => self.on_room_mam_page(&room, &queryid, result),
+            PendingIq::SelfPing { room, nick } => self.on_self_ping(room, &nick, result),
             PendingIq::RoomConfig { room } => match result {
                 Ok(_) => log::info!("{room}: created with its default configuration"),
                 Err(e) => log::warn!("{room}: not configured: {:?}", e.defined_condition),

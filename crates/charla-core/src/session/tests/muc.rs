@@ -814,3 +814,52 @@ fn joining_again_under_another_nick_changes_nick_and_keeps_the_room() {
         [Event::OccupantChanged { change: OccupantChange::Left { nick, .. }, .. }] if nick == "bob"
     ));
 }
+
+#[test]
+fn after_a_resumption_a_self_ping_finds_a_room_that_lost_us_and_joins_again() {
+    let mut h = in_room();
+    h.receive(&line("bob", "S1", "one"));
+    h.engine.on_link_lost();
+    h.engine.on_resumed();
+    h.collect();
+    let ping = h.find_request("urn:xmpp:ping", Some(&format!("{ROOM}/alice")));
+    let id = ping.attr("id").expect("id").to_owned();
+    // Forged by someone else: ignored.
+    h.receive(&format!(
+        "<iq type='error' from='mallory@evil.example' id='{id}'><error type='cancel'>\
+           <not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    ));
+    assert_eq!(joins_sent(&h), 0);
+    // The room no longer knows us.
+    h.receive(&format!(
+        "<iq type='error' from='{ROOM}/alice' id='{id}'><error type='cancel'>\
+           <not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    ));
+    assert_eq!(joins_sent(&h), 1, "{:?}", h.sent_xml());
+    h.receive(&own_presence());
+    let (q, query) = room_query(&h);
+    assert!(query.contains("<after>S1</after>"), "{query}");
+    h.receive(&archived(&q, "S1", "bob", "one"));
+    h.receive(&archived(&q, "S2", "bob", "two"));
+    h.answer_to(ROOM, MAM, &fin(true));
+    assert_eq!(room_history(&h), ["one", "two"]);
+}
+
+#[test]
+fn a_self_ping_answered_or_refused_for_want_of_ping_keeps_us_in_the_room() {
+    let answers = [
+        "<iq type='result' from='ROOM/alice' id='ID'/>",
+        "<iq type='error' from='ROOM/alice' id='ID'><error type='cancel'>\
+           <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+    ];
+    for answer in answers {
+        let mut h = in_room();
+        h.engine.on_link_lost();
+        h.engine.on_resumed();
+        h.collect();
+        let ping = h.find_request("urn:xmpp:ping", Some(&format!("{ROOM}/alice")));
+        let id = ping.attr("id").expect("id");
+        h.receive(&answer.replace("ROOM", ROOM).replace("ID", id));
+        assert_eq!(joins_sent(&h), 0, "{answer}");
+    }
+}
