@@ -1,5 +1,6 @@
-//! Group chats (XEP-0045) against real servers: a room is joined and
-//! settled only after its own archive (XEP-0313 on the room) is caught up;
+//! Group chats (XEP-0045) against real servers: a taken nick is answered
+//! with a suggestion; a room is joined and settled only after its own
+//! archive (XEP-0313 on the room) is caught up;
 //! our line's reflection marks our outbox row sent; and lines said while
 //! an occupant was away reach it exactly once and in order when it comes
 //! back, from the room's archive.
@@ -112,6 +113,22 @@ async fn lines_said_while_away_come_once_in_order(flavor: Flavor) {
     assert!(before.is_empty(), "{before:?}");
     assert_eq!(occupants, ["alice"]);
     let mut bob = Device::online(&server, "bob", WAIT).await;
+    // alice's nick is taken: a suggestion, not an error.
+    bob.core
+        .join_room(bob.account, &room, "alice", None)
+        .await
+        .expect("join");
+    match bob
+        .wait_for("the nick taken", |e| {
+            matches!(e, Event::RoomNickTaken { .. } | Event::RoomJoined { .. })
+        })
+        .await
+    {
+        Event::RoomNickTaken {
+            nick, suggested, ..
+        } => assert_eq!((nick.as_str(), suggested.as_str()), ("alice", "alice_")),
+        other => panic!("{other:?}"),
+    }
     let (_, occupants) = join(&mut bob, &room, "bob").await;
     assert_eq!(occupants, ["alice", "bob"]);
     alice
