@@ -3,7 +3,8 @@
 //! archive (XEP-0313 on the room) is caught up;
 //! our line's reflection marks our outbox row sent; and lines said while
 //! an occupant was away reach it exactly once and in order when it comes
-//! back, from the room's archive.
+//! back, from the room's archive. A kick is told and not undone by a
+//! rejoin, and lines or subjects from anyone but the room are dropped.
 //!
 //! Prosody runs the MUC service `conference.<domain>` with `muc_mam`: rooms
 //! are archived by default, and the room stamps its stanza-id on live lines
@@ -16,8 +17,8 @@
 
 use std::time::Duration;
 
-use charla_core::{Event, MessageState, OccupantChange, RoomMessage};
-use charla_tests::{both_servers, options, Device, Flavor, Server, XmppServer};
+use charla_core::{Event, MessageState, OccupantChange, RoomExit, RoomMessage};
+use charla_tests::{both_servers, options, Device, Flavor, RawClient, Server, XmppServer};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -191,3 +192,94 @@ async fn lines_said_while_away_come_once_in_order(flavor: Flavor) {
 }
 
 both_servers!(lines_said_while_away_come_once_in_order);
+
+/// carol (a raw client) creates `room` and takes its default configuration.
+async fn create_room(carol: &mut RawClient, room: &str) {
+    carol
+        .send(&format!(
+            "<presence to='{room}/carol'><x xmlns='http://jabber.org/protocol/muc'>\
+               <history maxstanzas='0'/></x></presence>"
+        ))
+        .await;
+    carol.read_until("code='110'").await;
+    carol
+        .send(&format!(
+            "<iq type='set' to='{room}' id='config1'>\
+               <query xmlns='http://jabber.org/protocol/muc#owner'>\
+               <x xmlns='jabber:x:data' type='submit'/></query></iq>"
+        ))
+        .await;
+    carol.read_until("config1").await;
+}
+
+async fn a_kick_is_told_and_not_undone_and_forgeries_are_dropped(flavor: Flavor) {
+    let server = Server::builder(flavor)
+        .user("bob", "bob-pw")
+        .user("carol", "carol-pw")
+        .user("mallory", "mallory-pw")
+        .start()
+        .await
+        .expect("server");
+    let room = format!(
+        "{}@conference.{}",
+        server.localpart("team"),
+        server.domain()
+    );
+    let mut carol = RawClient::login(&server, "carol", "carol-pw", WAIT).await;
+    create_room(&mut carol, &room).await;
+    let mut bob = Device::new(&server, "bob", WAIT);
+    let bob_full = bob.login(options(&server, "bob-pw", None)).await;
+    let (_, occupants) = join(&mut bob, &room, "bob").await;
+    assert_eq!(occupants, ["bob", "carol"]);
+
+    // Someone who is not the room: a "groupchat" line and a subject from
+    // their own address reach bob's device (servers deliver groupchat to a
+    // full JID only), and are dropped.
+    let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
+    mallory
+        .send(&format!(
+            "<message type='groupchat' to='{bob_full}'><body>I am the room</body></message>\
+             <message type='groupchat' to='{bob_full}'><subject>forged</subject></message>"
+        ))
+        .await;
+    mallory.settled().await;
+    let seen = bob.settled().await;
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            Event::RoomMessageAdded { .. } | Event::RoomSubject { .. } | Event::MessageAdded { .. }
+        )),
+        "{seen:?}"
+    );
+
+    carol
+        .send(&format!(
+            "<iq type='set' to='{room}' id='kick1'>\
+               <query xmlns='http://jabber.org/protocol/muc#admin'>\
+               <item nick='bob' role='none'><reason>enough</reason></item></query></iq>"
+        ))
+        .await;
+    carol.read_until("kick1").await;
+    match bob
+        .wait_for("kicked", |e| matches!(e, Event::RoomLeft { .. }))
+        .await
+    {
+        Event::RoomLeft {
+            reason: RoomExit::Kicked { reason },
+            ..
+        } => assert_eq!(reason.as_deref(), Some("enough")),
+        other => panic!("{other:?}"),
+    }
+    // Not joined again by itself, not even at the next login.
+    bob.logout().await;
+    bob.login(options(&server, "bob-pw", None)).await;
+    let seen = bob.settled().await;
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::RoomJoined { .. })),
+        "{seen:?}"
+    );
+    let kept = bob.core.rooms(bob.account).expect("rooms");
+    assert!(kept.iter().all(|r| !r.autojoin), "{kept:?}");
+}
+
+both_servers!(a_kick_is_told_and_not_undone_and_forgeries_are_dropped);
