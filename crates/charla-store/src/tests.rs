@@ -2108,3 +2108,14 @@ fn the_archive_copy_of_a_line_stored_live_without_stanza_id_is_the_same_line() {
         RoomInsertOutcome::Inserted(_)
     ));
 }
+
+#[test]
+fn removing_an_account_keeping_history_fails_its_unsent_room_lines() {
+    let (_dir, mut store, account, room) = room_on_file();
+    let line = store.insert_room_outgoing(room.id, "unsent", "o1").unwrap();
+    assert!(store.remove_account(account, true).unwrap());
+    let kept = store.room_history_page(room.id, None, 10).unwrap();
+    assert_eq!(kept[0].id, line.id);
+    assert_eq!(kept[0].state, MessageState::Failed);
+    assert!(store.pending_room_outgoing(account).unwrap().is_empty());
+}
