@@ -29,6 +29,7 @@ const FEATURES: &[&str] = &[
     ns::RECEIPTS,                   // receipts
     ns::DISPLAYED_MARKERS,          // receipts (displayed markers)
     ns::CHATSTATES,                 // chatstates
+    ns::MUC,                        // muc (XEP-0045 §6.1: we join rooms)
     crate::avatar::METADATA_NOTIFY, // avatar
 ];
 
@@ -113,6 +114,7 @@ mod tests {
             "http://jabber.org/protocol/caps",
             "http://jabber.org/protocol/chatstates",
             "http://jabber.org/protocol/disco#info",
+            "http://jabber.org/protocol/muc",
             "jabber:iq:version",
             "urn:xmpp:avatar:metadata+notify",
             "urn:xmpp:carbons:2",

@@ -42,6 +42,23 @@ pub(super) enum PendingIq {
     Older {
         queryid: String,
     },
+    /// A page of a room's archive (XEP-0313 on the room's JID), answered
+    /// by the room.
+    RoomMam {
+        room: BareJid,
+        queryid: String,
+    },
+    /// A self-ping (XEP-0410) to our own occupant JID `room/nick`: are we
+    /// still in the room? Answered by the room.
+    SelfPing {
+        room: BareJid,
+        nick: String,
+    },
+    /// Accepting a new room's default configuration (an instant room,
+    /// XEP-0045 §10.1.2), answered by the room.
+    RoomConfig {
+        room: BareJid,
+    },
     /// The block list (XEP-0191), for whoever asked.
     Blocklist {
         reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
@@ -87,6 +104,9 @@ impl PendingIq {
             PendingIq::Ask { peer, .. } => peer.as_ref(),
             PendingIq::AvatarData { peer, .. } | PendingIq::AvatarVcard { peer, .. } => Some(peer),
             PendingIq::LastActivity { jid, .. } => Some(jid),
+            PendingIq::RoomMam { room, .. }
+            | PendingIq::RoomConfig { room }
+            | PendingIq::SelfPing { room, .. } => Some(room),
             _ => None,
         }
     }
@@ -307,7 +327,13 @@ impl Engine {
             None => true,
             Some(f) => f.to_bare() == self.own || self.link.bound.as_ref().is_some_and(|b| f == b),
         };
-        let allowed = match self.requests.get(id)?.peer() {
+        let pending = self.requests.get(id)?;
+        let allowed = match pending.peer() {
+            // The room answers for our occupant JID (`room/nick`), and no
+            // one but the room can send from its JIDs.
+            Some(room) if matches!(pending, PendingIq::SelfPing { .. }) => {
+                from.is_some_and(|f| f.to_bare() == *room)
+            }
             Some(peer) if *peer != self.own => {
                 from.is_some_and(|f| f.resource().is_none() && f.to_bare() == *peer)
             }
@@ -386,6 +412,12 @@ impl Engine {
             }
             PendingIq::Mam { queryid } => self.on_mam_page(&queryid, result),
             PendingIq::Older { queryid } => self.on_older_page(&queryid, result),
+            PendingIq::RoomMam { room, queryid } => self.on_room_mam_page(&room, &queryid, result),
+            PendingIq::SelfPing { room, nick } => self.on_self_ping(room, &nick, result),
+            PendingIq::RoomConfig { room } => match result {
+                Ok(_) => log::info!("{room}: created with its default configuration"),
+                Err(e) => log::warn!("{room}: not configured: {:?}", e.defined_condition),
+            },
             PendingIq::Blocklist { reply } => {
                 let _ = reply.send(match result {
                     Ok(payload) => blocking::parse_list(payload)

@@ -181,10 +181,10 @@ impl Store {
 
     /// Removes an account from Charla, in one transaction. With
     /// `keep_history` the account stays, disabled, with its conversations
-    /// readable: its unsent messages become `failed` and it owes no more
+    /// readable: its unsent messages (room lines too) become `failed` and it owes no more
     /// receipts. Without, the account and everything stored for it
-    /// (messages, conversations, contacts, outbox, archive position, gaps)
-    /// are deleted. Returns `false` if there was no such account.
+    /// (messages, conversations, contacts, outbox, rooms and their lines,
+    /// archive position, gaps) are deleted. Returns `false` if there was no such account.
     pub fn remove_account(&mut self, id: AccountId, keep_history: bool) -> Result<bool> {
         let tx = self
             .conn
@@ -204,6 +204,12 @@ impl Store {
                  conversation_id IN (SELECT id FROM conversations WHERE account_id = ?1)",
             )?
             .execute([id.0])?;
+            tx.prepare_cached(
+                "UPDATE room_messages SET state = 'failed', error = ?2 \
+                 WHERE direction = 'out' AND state = 'pending' AND room_id IN \
+                 (SELECT id FROM rooms WHERE account_id = ?1)",
+            )?
+            .execute(params![id.0, "the account was removed from Charla"])?;
             found
         } else {
             // Everything else goes with the account (ON DELETE CASCADE).
