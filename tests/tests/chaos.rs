@@ -7,9 +7,15 @@
 //! once, in each sender's order, with every outgoing message delivered; the counts of lost,
 //! duplicated, misordered and undelivered messages are printed and must all be 0.
 //!
+//! A room (XEP-0045, with its archive) runs through the same faults: alice, bob and a third
+//! occupant, carol (a third process behind a third proxy), each say numbered lines in it. At
+//! the end every database holds every occupant's lines exactly once, in each author's order,
+//! and every own line was reflected by the room (`sent`); those counts must be 0 too.
+//!
 //! The schedule comes from a seed, printed at the start; run it again with
 //! `CHARLA_CHAOS_SEED=<seed> cargo test -p charla-tests --test chaos`. `CHARLA_CHAOS_MESSAGES`
-//! changes the number of messages per direction (default 1,000).
+//! changes the number of messages per direction (default 1,000); each occupant says a quarter
+//! of that in the room.
 
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
@@ -26,7 +32,9 @@ const DEFAULT_MESSAGES: usize = 1_000;
 const PACE: Duration = Duration::from_millis(12);
 /// How long everything may take to settle after the last fault.
 const SETTLE: Duration = Duration::from_secs(90);
-const USERS: [&str; 2] = ["alice", "bob"];
+const USERS: [&str; 3] = ["alice", "bob", "carol"];
+/// The room all three are in.
+const ROOM: &str = "chaos@conference.charla.test";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -53,7 +61,10 @@ struct ChildArgs {
     host: String,
     port: u16,
     ca: PathBuf,
+    /// One-to-one messages to send to `peer`.
     messages: usize,
+    /// Lines to say in [`ROOM`].
+    lines: usize,
 }
 
 impl ChildArgs {
@@ -67,6 +78,7 @@ impl ChildArgs {
             self.port.to_string(),
             self.ca.display().to_string(),
             self.messages.to_string(),
+            self.lines.to_string(),
         ]
     }
 
@@ -79,12 +91,17 @@ impl ChildArgs {
             port: a[4].parse().expect("port"),
             ca: PathBuf::from(&a[5]),
             messages: a[6].parse().expect("count"),
+            lines: a[7].parse().expect("lines"),
         }
     }
 }
 
 fn body(user: &str, i: usize) -> String {
     format!("{user} {i:04}")
+}
+
+fn line(user: &str, i: usize) -> String {
+    format!("{user} r{i:04}")
 }
 
 /// A client: logs in (retrying while the server is away), sends every numbered message its
@@ -120,6 +137,7 @@ async fn child(a: ChildArgs) {
             }
         })
     };
+    let room = tokio::spawn(say_in_room(core.clone(), account, a.user.clone(), a.lines));
     let peer = format!("{}@charla.test", a.peer);
     let mut mine = HashSet::new();
     let mut before = None;
@@ -148,7 +166,45 @@ async fn child(a: ChildArgs) {
     .await
     .expect("stdin");
     login.abort();
+    room.abort();
     core.disconnect(account).await;
+}
+
+/// Joins [`ROOM`] as `user` (retrying until the session takes it; the core then joins it again
+/// at every login) and says every numbered line the database does not hold yet, one per
+/// [`PACE`].
+async fn say_in_room(core: Core, account: charla_core::AccountId, user: String, lines: usize) {
+    while core.join_room(account, ROOM, &user, None).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // The session keeps the room when it handles the join.
+    while !core
+        .rooms(account)
+        .expect("rooms")
+        .iter()
+        .any(|r| r.jid == ROOM)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut said = HashSet::new();
+    let mut before = None;
+    loop {
+        let page = core
+            .room_history(account, ROOM, before, 500)
+            .expect("room history");
+        let Some(last) = page.last() else { break };
+        before = Some(last.id);
+        said.extend(page.into_iter().map(|m| m.body));
+    }
+    for i in 0..lines {
+        let text = line(&user, i);
+        if !said.contains(&text) {
+            core.send_room_message(account, ROOM, &text)
+                .await
+                .expect("room line queued");
+            tokio::time::sleep(PACE).await;
+        }
+    }
 }
 
 /// Writes the client's log lines, with the time, to stderr (the client's log file).
@@ -207,7 +263,7 @@ fn options_for(a: &ChildArgs, ca: &[u8]) -> charla_core::ConnectOptions {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fault {
-    /// Reset the connections of one client (0, 1) or both (2).
+    /// Reset the connections of one client (0, 1, 2) or of all ([`ALL`]).
     Reset(usize),
     /// Stall every link for this long (past the keepalive's 2 s).
     Stall(Duration),
@@ -216,6 +272,9 @@ enum Fault {
     /// SIGKILL a client and start it again on its database.
     Kill(usize),
 }
+
+/// [`Fault::Reset`] of every client.
+const ALL: usize = USERS.len();
 
 struct Client {
     args: ChildArgs,
@@ -356,6 +415,52 @@ fn figures(sender: &str, sender_db: &Path, receiver_db: &Path, n: usize) -> Figu
     }
 }
 
+/// The room's figures: in each client's database (`(user, database)`), every occupant's lines
+/// (lost, duplicated or out of their author's order there), and the client's own lines the room
+/// has not reflected (undelivered).
+fn room_figures(clients: &[(&str, &Path)], n: usize) -> Figures {
+    let mut total = Figures::default();
+    for (user, db) in clients {
+        let conn = rusqlite::Connection::open(db).expect("open");
+        let mut stmt = conn
+            .prepare("SELECT body, direction, state FROM room_messages ORDER BY id")
+            .expect("query");
+        let rows: Vec<(String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .filter_map(Result::ok)
+            .collect();
+        for author in USERS {
+            let mut seen = vec![0usize; n];
+            let mut highest = None;
+            let mut figures = Figures::default();
+            for (body, direction, state) in &rows {
+                let Some((who, i)) = body.split_once(" r") else {
+                    continue;
+                };
+                let Ok(i) = i.parse::<usize>() else { continue };
+                if who != author {
+                    continue;
+                }
+                if i < n {
+                    seen[i] += 1;
+                }
+                if highest.is_some_and(|h| i < h) {
+                    figures.misordered += 1;
+                }
+                highest = highest.max(Some(i));
+                if author == *user && (direction != "out" || state != "sent") {
+                    figures.undelivered += 1;
+                }
+            }
+            figures.lost = seen.iter().filter(|&&c| c == 0).count();
+            figures.duplicated = seen.iter().map(|&c| c.saturating_sub(1)).sum();
+            total = total.add(figures);
+        }
+    }
+    total
+}
+
 async fn chaos() {
     let seed: u64 = std::env::var("CHARLA_CHAOS_SEED")
         .ok()
@@ -368,9 +473,11 @@ async fn chaos() {
     println!("chaos: seed {seed} (replay with CHARLA_CHAOS_SEED={seed}), {n} messages each way");
     let mut rng = fastrand::Rng::with_seed(seed);
 
+    let lines = n / 4;
     let mut server = TestServer::builder()
         .user("alice", "alice-pw")
         .user("bob", "bob-pw")
+        .user("carol", "carol-pw")
         .mutual("alice", "bob", None)
         .start()
         .await
@@ -381,20 +488,23 @@ async fn chaos() {
     let proxies = [
         Proxy::start(target).await.expect("proxy"),
         Proxy::start(target).await.expect("proxy"),
+        Proxy::start(target).await.expect("proxy"),
     ];
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, server.ca_cert_pem_bytes()).expect("ca");
-    let mut clients: Vec<Client> = (0..2)
+    // alice and bob write to each other and in the room; carol only in the room.
+    let mut clients: Vec<Client> = (0..USERS.len())
         .map(|k| {
             let args = ChildArgs {
                 user: USERS[k].into(),
-                peer: USERS[1 - k].into(),
+                peer: USERS[if k == 0 { 1 } else { 0 }].into(),
                 db: dir.path().join(format!("{}.sqlite3", USERS[k])),
                 host: server.host().into(),
                 port: proxies[k].port(),
                 ca: ca.clone(),
-                messages: n,
+                messages: if k < 2 { n } else { 0 },
+                lines,
             };
             Client::spawn(args, dir.path().join(format!("{}.log", USERS[k])))
         })
@@ -402,14 +512,16 @@ async fn chaos() {
 
     // Every kind of fault at least once, in a seeded order, at seeded moments.
     let mut faults = vec![
-        Fault::Reset(2),
+        Fault::Reset(ALL),
         Fault::Reset(0),
         Fault::Reset(1),
+        Fault::Reset(2),
         Fault::Stall(Duration::from_millis(rng.u64(3_000..4_500))),
         Fault::Stall(Duration::from_millis(rng.u64(3_000..4_500))),
         Fault::RestartServer,
         Fault::Kill(0),
         Fault::Kill(1),
+        Fault::Kill(2),
     ];
     rng.shuffle(&mut faults);
     let started = Instant::now();
@@ -420,9 +532,10 @@ async fn chaos() {
             started.elapsed().as_secs_f64()
         );
         match *fault {
-            Fault::Reset(2) => {
-                proxies[0].kill();
-                proxies[1].kill();
+            Fault::Reset(ALL) => {
+                for proxy in &proxies {
+                    proxy.kill();
+                }
             }
             Fault::Reset(k) => {
                 proxies[k].kill();
@@ -441,12 +554,17 @@ async fn chaos() {
 
     // Let everything settle: every message stored on both sides and delivered.
     let deadline = Instant::now() + SETTLE;
-    let total = loop {
+    let (total, room) = loop {
         let a_to_b = figures("alice", &clients[0].args.db, &clients[1].args.db, n);
         let b_to_a = figures("bob", &clients[1].args.db, &clients[0].args.db, n);
+        let dbs: Vec<(&str, &Path)> = clients
+            .iter()
+            .map(|c| (c.args.user.as_str(), c.args.db.as_path()))
+            .collect();
+        let room = room_figures(&dbs, lines);
         let total = a_to_b.add(b_to_a);
-        if total.clean() || Instant::now() > deadline {
-            break total;
+        if (total.clean() && room.clean()) || Instant::now() > deadline {
+            break (total, room);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
@@ -475,7 +593,16 @@ async fn chaos() {
         "chaos: lost {}, duplicated {}, misordered {}, not delivered {} (seed {seed})",
         total.lost, total.duplicated, total.misordered, total.undelivered
     );
-    if !total.clean() {
+    println!(
+        "chaos: room {ROOM}, {lines} lines from each of {} occupants: lost {}, duplicated {}, \
+         misordered {}, not reflected {} (seed {seed})",
+        USERS.len(),
+        room.lost,
+        room.duplicated,
+        room.misordered,
+        room.undelivered
+    );
+    if !total.clean() || !room.clean() {
         for c in &clients {
             let log = std::fs::read_to_string(&c.log).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(30).collect();
