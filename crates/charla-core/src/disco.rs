@@ -31,6 +31,7 @@ const FEATURES: &[&str] = &[
     ns::CHATSTATES,                 // chatstates
     ns::MUC,                        // muc (XEP-0045 §6.1: we join rooms)
     crate::avatar::METADATA_NOTIFY, // avatar
+    crate::bookmarks::NOTIFY,       // bookmarks (our other devices' changes)
 ];
 
 /// Our XEP-0092 answer: the name and version, never the operating system.
@@ -117,6 +118,7 @@ mod tests {
             "http://jabber.org/protocol/muc",
             "jabber:iq:version",
             "urn:xmpp:avatar:metadata+notify",
+            "urn:xmpp:bookmarks:1+notify",
             "urn:xmpp:carbons:2",
             "urn:xmpp:chat-markers:0",
             "urn:xmpp:delay",

@@ -224,6 +224,7 @@ fn message_target(data: &[u8]) {
     let _ = crate::avatar::metadata_event(&msg);
     let _ = crate::muc::classify(&msg);
     let _ = crate::muc::accept_archived(&msg);
+    let _ = crate::bookmarks::notification(&msg, &own);
 }
 
 /// Every classifier the session runs on a `<presence/>`.
@@ -261,6 +262,8 @@ fn iq_target(data: &[u8]) {
         }
         let _ = crate::blocking::is_push(p);
         let _ = crate::vcard::parse_vcard4(p);
+        let _ = crate::bookmarks::parse_items(p);
+        let _ = crate::bookmarks::parse_legacy(p);
     }
     let hash = "111f4b3c50d7b0df729d299bc6f8e9ef9066971f";
     let _ = crate::mam::fin(payload.clone());

@@ -10,6 +10,7 @@
 
 pub mod avatar;
 mod blocking;
+mod bookmarks;
 mod bounds;
 pub mod c2s;
 mod carbons;

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::stanza::Stanza;
 
-use super::{archive, avatars, iq, muc, now_ms, outbox, pipeline, presence, receipts};
+use super::{archive, avatars, bookmarks, iq, muc, now_ms, outbox, pipeline, presence, receipts};
 use super::{Command, Context};
 use crate::c2s::LoginFailure;
 use crate::chatstates;
@@ -136,6 +136,7 @@ pub(crate) struct Engine {
     pub(super) held_roster: Option<Event>,
     pub(super) avatars: avatars::Avatars,
     pub(super) rooms: muc::Rooms,
+    pub(super) bookmarks: bookmarks::Bookmarks,
     actions: Vec<Action>,
 }
 
@@ -158,6 +159,7 @@ impl Engine {
             held_roster: None,
             avatars: avatars::Avatars::new(ctx.avatars),
             rooms: muc::Rooms::default(),
+            bookmarks: bookmarks::Bookmarks::default(),
             actions: Vec::new(),
         };
         engine.avatars.own = engine
@@ -296,6 +298,8 @@ impl Engine {
         self.start_catch_up();
         // A fresh stream is in no room (a resumed one stays in them).
         self.rejoin_rooms();
+        // Our other devices may have joined or left rooms meanwhile.
+        self.read_bookmarks();
     }
 
     /// The link was lost; the stream tries to resume. After
@@ -440,7 +444,10 @@ impl Engine {
                 nick,
                 password,
             } => self.join_room(room, nick, password),
-            Command::LeaveRoom { room, forget } => self.leave_room(room, forget),
+            Command::LeaveRoom { room, forget } => {
+                self.leave_room(room.clone(), forget);
+                self.bookmark_left(room, forget);
+            }
             Command::SetPresence { show, status } => self.set_presence(show, status),
             Command::SetAuto(auto) => self.set_auto(auto),
             Command::LastActivity { jid, reply } => self.last_activity(jid, reply),

@@ -59,6 +59,17 @@ pub(super) enum PendingIq {
     RoomConfig {
         room: BareJid,
     },
+    /// Our room bookmarks (XEP-0402), from our own PEP service.
+    Bookmarks,
+    /// Our legacy room bookmarks in private storage (XEP-0048), to migrate.
+    LegacyBookmarks,
+    /// Publishing or removing the bookmark of `room`; `fallback`: the
+    /// bookmark, published with every option, to publish again with fewer
+    /// if the server refuses them.
+    BookmarkChange {
+        room: BareJid,
+        fallback: Option<Box<crate::bookmarks::Bookmark>>,
+    },
     /// The block list (XEP-0191), for whoever asked.
     Blocklist {
         reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
@@ -417,6 +428,15 @@ impl Engine {
             PendingIq::RoomConfig { room } => match result {
                 Ok(_) => log::info!("{room}: created with its default configuration"),
                 Err(e) => log::warn!("{room}: not configured: {:?}", e.defined_condition),
+            },
+            PendingIq::Bookmarks => self.on_bookmarks(result),
+            PendingIq::LegacyBookmarks => self.on_legacy_bookmarks(result),
+            PendingIq::BookmarkChange { room, fallback } => match (result, fallback) {
+                (Ok(_), _) => {}
+                (Err(_), Some(bookmark)) => self.publish_with_fewer_options(*bookmark),
+                (Err(e), None) => {
+                    log::warn!("{room}: bookmark not changed: {:?}", e.defined_condition)
+                }
             },
             PendingIq::Blocklist { reply } => {
                 let _ = reply.send(match result {

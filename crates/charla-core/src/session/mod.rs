@@ -14,6 +14,8 @@
 //! - [`roster`] and [`presence`]: the contact list, subscriptions and who
 //!   is online (RFC 6121);
 //! - [`avatars`]: contacts' and our own avatar (XEP-0084/0153);
+//! - [`bookmarks`]: our room bookmarks, synced with our other devices
+//!   (XEP-0402);
 //! - [`muc`]: group chats, their occupants and their own archives
 //!   (XEP-0045, XEP-0421, XEP-0313 on the room);
 //! - [`iq`]: the IQs we send and answer, who may answer them, and
@@ -24,6 +26,7 @@
 
 mod archive;
 mod avatars;
+mod bookmarks;
 mod driver;
 mod engine;
 mod iq;

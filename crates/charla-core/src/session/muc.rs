@@ -170,6 +170,11 @@ impl Engine {
         }
     }
 
+    /// Whether we are in `room` (or joining it).
+    pub(super) fn in_room(&self, room: &BareJid) -> bool {
+        self.rooms.rooms.contains_key(room)
+    }
+
     /// Joins `room` as `nick` (the user asked): kept to join at login.
     pub(super) fn join_room(&mut self, room: BareJid, nick: String, password: Option<String>) {
         if nick.trim().is_empty() || nick.len() > muc::MAX_NICK_BYTES {
@@ -893,16 +898,20 @@ impl Engine {
         in_room.added += added;
         let mut occupants: Vec<Occupant> = in_room.occupants.values().cloned().collect();
         occupants.sort_by(|a, b| a.nick.cmp(&b.nick));
+        let nick = in_room.nick.clone();
         let event = Event::RoomJoined {
             account,
             room: room.to_string(),
-            nick: in_room.nick.clone(),
+            nick: nick.clone(),
             occupants,
             subject: in_room.subject.clone(),
             added: u32::try_from(in_room.added).unwrap_or(u32::MAX),
         };
         self.emit(event);
         self.flush_rooms();
+        // Only a room we got into is bookmarked (a room being created
+        // refuses our other devices until then).
+        self.bookmark_joined(room.clone(), nick);
     }
 }
 

@@ -81,6 +81,9 @@ impl Engine {
     pub(super) fn on_message(&mut self, msg: Message) {
         if avatar::is_event(&msg) {
             // PEP notifications (XEP-0163) are never chat messages.
+            if let Some(changes) = crate::bookmarks::notification(&msg, &self.own) {
+                return self.on_bookmark_changes(changes);
+            }
             if let Some((from, advert)) = avatar::metadata_event(&msg) {
                 self.on_avatar_advert(from, advert, true);
             }

@@ -69,6 +69,17 @@ impl Store {
         Ok(())
     }
 
+    /// Marks `room` as bookmarked (XEP-0402), with the name the bookmark
+    /// gives it, if any.
+    pub fn set_room_bookmark(&self, room: RoomId, name: Option<&str>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE rooms SET bookmarked = 1, name = coalesce(?2, name) WHERE id = ?1",
+            )?
+            .execute(params![room.0, name])?;
+        Ok(())
+    }
+
     /// Forgets `room` as a bookmark: neither bookmarked nor joined at
     /// login any more (its history stays).
     pub fn forget_room(&self, room: RoomId) -> Result<()> {

@@ -4,6 +4,7 @@
 
 mod archive;
 mod avatars;
+mod bookmarks;
 mod iq;
 mod link;
 mod muc;

@@ -1,0 +1,243 @@
+//! Room bookmarks in the session (XEP-0402, the XEP-0048 list migrated;
+//! the stanzas are [`crate::bookmarks`]'s):
+//! - at each fresh login the list is read: its autojoin rooms are joined,
+//!   the others kept but not joined; an empty list is filled from the
+//!   legacy one, once; a room bookmarked here that the list lost was
+//!   removed on another device and is left here too, and one never
+//!   bookmarked is added to the list;
+//! - a room we got into is bookmarked with autojoin, leaving it clears
+//!   autojoin, leaving it for good removes the bookmark;
+//! - our other devices' changes come as PEP notifications from our own
+//!   account, and join or leave rooms here; anyone else's are dropped.
+
+use std::collections::HashMap;
+
+use xmpp_parsers::jid::BareJid;
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::stanza_error::{DefinedCondition, StanzaError};
+
+use super::engine::Engine;
+use super::iq::{new_id, PendingIq};
+use crate::bookmarks::{self, Bookmark, Change};
+
+/// The bookmarks as the server has them.
+#[derive(Debug, Default)]
+pub(super) struct Bookmarks {
+    /// The list as last read or told, by room.
+    known: HashMap<BareJid, Bookmark>,
+    /// The legacy list was asked for already (once per session).
+    legacy_asked: bool,
+    /// The list was read on this session: until then, what is joined is
+    /// compared with it once it comes ([`Engine::on_bookmarks`]).
+    read: bool,
+    /// The server refused the full publish options (ejabberd 23.01): publish
+    /// with [`bookmarks::Options::Minimal`], the node sized by configuration.
+    minimal: bool,
+}
+
+impl Engine {
+    /// After the initial presence of a fresh stream: reads the list.
+    pub(super) fn read_bookmarks(&mut self) {
+        let id = new_id();
+        self.request(id.clone(), bookmarks::request(id), PendingIq::Bookmarks);
+    }
+
+    /// The answer to [`Engine::read_bookmarks`].
+    pub(super) fn on_bookmarks(&mut self, result: Result<Option<Element>, StanzaError>) {
+        let list = match result {
+            Ok(payload) => payload
+                .as_ref()
+                .map(bookmarks::parse_items)
+                .unwrap_or_default(),
+            // No node yet: nobody bookmarked anything with XEP-0402.
+            Err(e) if e.defined_condition == DefinedCondition::ItemNotFound => Vec::new(),
+            Err(e) => {
+                return log::warn!("bookmarks not read: {:?}", e.defined_condition);
+            }
+        };
+        if list.is_empty() && !self.bookmarks.legacy_asked {
+            self.bookmarks.legacy_asked = true;
+            let id = new_id();
+            self.request(
+                id.clone(),
+                bookmarks::legacy_request(id),
+                PendingIq::LegacyBookmarks,
+            );
+        }
+        self.bookmarks.known = list.iter().map(|b| (b.room.clone(), b.clone())).collect();
+        self.bookmarks.read = true;
+        for bookmark in list {
+            self.follow_bookmark(bookmark);
+        }
+        // Rooms kept here that the list does not have: one bookmarked
+        // before was removed on another device meanwhile, and is left here
+        // too; one never bookmarked (joined while the list could not be
+        // written) is bookmarked now, for our other devices.
+        let account = self.account;
+        let kept = match self.store(|s| s.rooms(account)) {
+            Ok(kept) => kept,
+            Err(e) => return self.error(e),
+        };
+        for room in kept {
+            let Ok(jid) = BareJid::new(&room.jid) else {
+                continue;
+            };
+            if self.bookmarks.known.contains_key(&jid) {
+                continue;
+            }
+            if room.bookmarked {
+                self.leave_room(jid, true);
+            } else if room.autojoin {
+                self.publish_bookmark(Bookmark::autojoin(jid, Some(room.nick)));
+            }
+        }
+    }
+
+    /// The answer to the legacy request: its rooms move to XEP-0402.
+    pub(super) fn on_legacy_bookmarks(&mut self, result: Result<Option<Element>, StanzaError>) {
+        let Ok(Some(payload)) = result else { return };
+        for bookmark in bookmarks::parse_legacy(&payload) {
+            if self.bookmarks.known.contains_key(&bookmark.room) {
+                continue;
+            }
+            log::info!("{}: bookmark migrated from private storage", bookmark.room);
+            self.publish_bookmark(bookmark.clone());
+            self.follow_bookmark(bookmark);
+        }
+    }
+
+    /// A PEP notification about our bookmarks (from our own account:
+    /// [`bookmarks::notification`] checked it).
+    pub(super) fn on_bookmark_changes(&mut self, changes: Vec<Change>) {
+        for change in changes {
+            match change {
+                Change::Set(bookmark) => {
+                    self.bookmarks
+                        .known
+                        .insert(bookmark.room.clone(), bookmark.clone());
+                    self.follow_bookmark(bookmark);
+                }
+                Change::Removed(room) => {
+                    self.bookmarks.known.remove(&room);
+                    self.leave_room(room, true);
+                }
+            }
+        }
+    }
+
+    /// Does here what `bookmark` says: its room kept, and joined (as its
+    /// nick, else our address's local part) or not.
+    fn follow_bookmark(&mut self, bookmark: Bookmark) {
+        let nick = bookmark
+            .nick
+            .clone()
+            .unwrap_or_else(|| self.own.node().map_or("me", |n| n.as_str()).to_owned());
+        let account = self.account;
+        let room = bookmark.room.clone();
+        if bookmark.autojoin {
+            if !self.in_room(&room) {
+                self.join_room(room.clone(), nick, bookmark.password.clone());
+            }
+        } else if self.in_room(&room) {
+            // Left on another device.
+            self.leave_room(room.clone(), false);
+        } else {
+            let kept = self.store(|s| {
+                let kept = s.upsert_room(account, room.as_str(), &nick)?;
+                s.set_room_autojoin(kept.id, false)?;
+                Ok(())
+            });
+            if let Err(e) = kept {
+                return self.error(e);
+            }
+        }
+        let name = bookmark.name.as_deref();
+        let marked = self.store(|s| match s.room(account, room.as_str())? {
+            Some(kept) => s.set_room_bookmark(kept.id, name),
+            None => Ok(()),
+        });
+        if let Err(e) = marked {
+            self.error(e);
+        }
+    }
+
+    /// We are in `room` as `nick`: bookmarked with autojoin if it is not
+    /// (what other clients added to its bookmark is kept).
+    pub(super) fn bookmark_joined(&mut self, room: BareJid, nick: String) {
+        if !self.bookmarks.read {
+            return;
+        }
+        let bookmark = match self.bookmarks.known.get(&room) {
+            Some(known) if known.autojoin && known.nick.as_deref() == Some(nick.as_str()) => return,
+            Some(known) => Bookmark {
+                autojoin: true,
+                nick: Some(nick),
+                ..known.clone()
+            },
+            None => Bookmark::autojoin(room, Some(nick)),
+        };
+        self.publish_bookmark(bookmark);
+    }
+
+    /// The user left `room`: its bookmark no longer joins it, or (`forget`)
+    /// is removed.
+    pub(super) fn bookmark_left(&mut self, room: BareJid, forget: bool) {
+        if forget {
+            if self.bookmarks.known.remove(&room).is_some() && self.link.usable() {
+                let id = new_id();
+                let iq = bookmarks::retract(id.clone(), &room);
+                let pending = PendingIq::BookmarkChange {
+                    room,
+                    fallback: None,
+                };
+                self.request(id, iq, pending);
+            }
+            return;
+        }
+        if let Some(known) = self.bookmarks.known.get(&room).filter(|b| b.autojoin) {
+            let bookmark = Bookmark {
+                autojoin: false,
+                ..known.clone()
+            };
+            self.publish_bookmark(bookmark);
+        }
+    }
+
+    fn publish_bookmark(&mut self, bookmark: Bookmark) {
+        if !self.link.usable() {
+            // The next login's reading of the list catches up.
+            return;
+        }
+        let id = new_id();
+        let options = match self.bookmarks.minimal {
+            true => bookmarks::Options::Minimal,
+            false => bookmarks::Options::Full,
+        };
+        let iq = bookmarks::publish(id.clone(), &bookmark, options);
+        let room = bookmark.room.clone();
+        let fallback = (options == bookmarks::Options::Full).then(|| Box::new(bookmark.clone()));
+        self.bookmarks.known.insert(room.clone(), bookmark);
+        self.request(id, iq, PendingIq::BookmarkChange { room, fallback });
+    }
+
+    /// The server refused the full publish options: from now on, fewer,
+    /// with the node sized by configuration before and after (the node may
+    /// exist already, holding one item, or be created by this publish).
+    pub(super) fn publish_with_fewer_options(&mut self, bookmark: Bookmark) {
+        log::info!("bookmarks: the server takes fewer publish options");
+        self.bookmarks.minimal = true;
+        let room = bookmark.room.clone();
+        for step in 0..3 {
+            let id = new_id();
+            let iq = match step {
+                1 => bookmarks::publish(id.clone(), &bookmark, bookmarks::Options::Minimal),
+                _ => bookmarks::configure(id.clone()),
+            };
+            let pending = PendingIq::BookmarkChange {
+                room: room.clone(),
+                fallback: None,
+            };
+            self.request(id, iq, pending);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Room bookmarks (XEP-0402) against real servers, across three of alice's
+//! devices: a room joined on one is joined on another that is online (PEP
+//! notification from her own account) and on one that logs in later (the
+//! list, read at login); leaving it for good there leaves it on the others.
+//! A bookmark notification from anyone else joins nothing.
+//!
+//! Prosody 0.12 (`mod_bookmarks`, `pep`) takes every publish option
+//! XEP-0402 asks for and notifies removals. ejabberd 23.01 (`mod_pubsub`
+//! with `pep`) refuses `pubsub#max_items` and
+//! `pubsub#send_last_published_item` as publish options: Charla publishes
+//! with fewer and configures the node (else it would keep one bookmark);
+//! it notifies new bookmarks but not removals, which the other devices
+//! then apply at their next login.
+
+use std::time::Duration;
+
+use charla_core::Event;
+use charla_tests::{both_servers, Device, Flavor, RawClient, Server, XmppServer};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Waits until `device` is in `room`.
+async fn in_room(device: &mut Device, room: &str) {
+    device
+        .wait_for(
+            "the room joined",
+            |e| matches!(e, Event::RoomJoined { room: r, .. } if r == room),
+        )
+        .await;
+}
+
+fn kept(device: &Device, room: &str) -> Option<charla_core::Room> {
+    device
+        .core
+        .rooms(device.account)
+        .expect("rooms")
+        .into_iter()
+        .find(|r| r.jid == room)
+}
+
+async fn a_room_follows_alice_to_her_other_devices(flavor: Flavor) {
+    let server = Server::builder(flavor)
+        .user("alice", "alice-pw")
+        .user("mallory", "mallory-pw")
+        .start()
+        .await
+        .expect("server");
+    let room = format!(
+        "{}@conference.{}",
+        server.localpart("family"),
+        server.domain()
+    );
+    let mut desk = Device::online(&server, "alice", WAIT).await;
+    let mut phone = Device::online(&server, "alice", WAIT).await;
+    // Both have read their (empty) list: what comes next is news.
+    desk.settled().await;
+    phone.settled().await;
+
+    desk.core
+        .join_room(desk.account, &room, "alice", None)
+        .await
+        .expect("join");
+    in_room(&mut desk, &room).await;
+    // The phone hears of the bookmark and joins too (the room gives it
+    // another nick if the desk's is taken: both are alice's).
+    in_room(&mut phone, &room).await;
+    assert!(kept(&phone, &room).is_some_and(|r| r.bookmarked && r.autojoin));
+
+    // A second room: the list holds both (ejabberd's node would keep only
+    // the newest unless configured).
+    let team = format!(
+        "{}@conference.{}",
+        server.localpart("team"),
+        server.domain()
+    );
+    desk.core
+        .join_room(desk.account, &team, "alice", None)
+        .await
+        .expect("join");
+    in_room(&mut desk, &team).await;
+    in_room(&mut phone, &team).await;
+
+    // A device that logs in later reads the list.
+    let mut laptop = Device::online(&server, "alice", WAIT).await;
+    let mut waiting = vec![room.clone(), team.clone()];
+    while !waiting.is_empty() {
+        if let Event::RoomJoined { room: r, .. } = laptop
+            .wait_for("both rooms joined", |e| {
+                matches!(e, Event::RoomJoined { .. })
+            })
+            .await
+        {
+            waiting.retain(|w| *w != r);
+        }
+    }
+
+    // mallory's "bookmark" joins nothing anywhere.
+    let evil = format!(
+        "{}@conference.{}",
+        server.localpart("evil"),
+        server.domain()
+    );
+    let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
+    // A headline to the bare JID reaches every device.
+    let alice = server.jid("alice");
+    mallory
+        .send(&format!(
+            "<message to='{alice}' type='headline'>\
+               <event xmlns='http://jabber.org/protocol/pubsub#event'>\
+                 <items node='urn:xmpp:bookmarks:1'>\
+                   <item id='{evil}'><conference xmlns='urn:xmpp:bookmarks:1' autojoin='true'>\
+                     <nick>alice</nick></conference></item>\
+                   <retract id='{room}'/>\
+                 </items></event></message>"
+        ))
+        .await;
+    mallory.settled().await;
+    for device in [&mut desk, &mut phone, &mut laptop] {
+        let events = device.settled().await;
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, Event::RoomJoined { .. } | Event::RoomLeft { .. })),
+            "{events:?}"
+        );
+        assert!(kept(device, &evil).is_none());
+    }
+
+    // Leaving for good on the laptop leaves on the others: at once on
+    // Prosody, which notifies the retraction; ejabberd 23.01 does not (not
+    // even with `pubsub#notify_retract` set on the node), so there the
+    // phone leaves at its next login, when the list no longer has the room
+    // it had bookmarked.
+    laptop
+        .core
+        .leave_room(laptop.account, &room, true)
+        .await
+        .expect("leave");
+    let left = |e: &Event| matches!(e, Event::RoomLeft { room: r, .. } if r == &room);
+    match flavor {
+        Flavor::Prosody => {
+            for device in [&mut desk, &mut phone] {
+                device.wait_for("the room left", left).await;
+            }
+        }
+        Flavor::Ejabberd => {
+            laptop.settled().await;
+            phone.logout().await;
+            phone
+                .login(charla_tests::options(&server, "alice-pw", None))
+                .await;
+            phone.wait_for("the room left", left).await;
+        }
+    }
+    assert!(kept(&phone, &room).is_some_and(|r| !r.autojoin && !r.bookmarked));
+}
+
+both_servers!(a_room_follows_alice_to_her_other_devices);
