@@ -56,9 +56,9 @@ async fn settled_in(device: &mut Device, room: &str) -> (Vec<String>, Vec<String
             } if r == room => {
                 return (lines, occupants.into_iter().map(|o| o.nick).collect());
             }
-            Event::RoomNickTaken { .. }
+            e @ (Event::RoomNickTaken { .. }
             | Event::RoomPasswordRequired { .. }
-            | Event::RoomLeft { .. } => panic!("not joined"),
+            | Event::RoomLeft { .. }) => panic!("not joined: {e:?}"),
             _ => {}
         }
     }
@@ -283,3 +283,88 @@ async fn a_kick_is_told_and_not_undone_and_forgeries_are_dropped(flavor: Flavor)
 }
 
 both_servers!(a_kick_is_told_and_not_undone_and_forgeries_are_dropped);
+
+/// The features a room announces (disco#info to the room, as `user` asks).
+async fn room_features(server: &Server, user: &str, room: &str) -> String {
+    let mut raw = RawClient::login(server, user, &format!("{user}-pw"), WAIT).await;
+    raw.send(&format!(
+        "<iq type='get' to='{room}' id='features'>\
+           <query xmlns='http://jabber.org/protocol/disco#info'/></iq>"
+    ))
+    .await;
+    raw.read_until("id='features'").await
+}
+
+async fn a_private_group_is_members_only_and_a_channel_is_open(flavor: Flavor) {
+    let server = pair(flavor).await;
+    let room = |name: &str| format!("{}@conference.{}", server.localpart(name), server.domain());
+    let (family, football) = (room("family"), room("football"));
+    let mut alice = Device::online(&server, "alice", WAIT).await;
+    let preset = |kind, name: &str| charla_core::RoomPreset {
+        kind,
+        name: name.into(),
+        description: Some("for tests".into()),
+    };
+    for (jid, kind, name) in [
+        (&family, charla_core::RoomKind::PrivateGroup, "Family"),
+        (
+            &football,
+            charla_core::RoomKind::PublicChannel,
+            "Friday football",
+        ),
+    ] {
+        alice
+            .core
+            .create_room(alice.account, jid, "alice", preset(kind, name))
+            .await
+            .expect("create");
+        settled_in(&mut alice, jid).await;
+    }
+    // Configured before anyone else came: alice's settle waits for the
+    // answers to what she sent before it.
+    alice.settled().await;
+    let private = room_features(&server, "bob", &family).await;
+    for feature in ["muc_membersonly", "muc_nonanonymous", "muc_persistent"] {
+        assert!(private.contains(feature), "{feature}: {private}");
+    }
+    let open = room_features(&server, "bob", &football).await;
+    for feature in [
+        "muc_open",
+        "muc_semianonymous",
+        "muc_persistent",
+        "muc_public",
+    ] {
+        assert!(open.contains(feature), "{feature}: {open}");
+    }
+    // A stranger cannot walk into the family group; anyone may join the channel.
+    let mut bob = Device::online(&server, "bob", WAIT).await;
+    bob.core
+        .join_room(bob.account, &family, "bob", None)
+        .await
+        .expect("join");
+    match bob
+        .wait_for("refused", |e| {
+            matches!(e, Event::RoomLeft { .. } | Event::RoomJoined { .. })
+        })
+        .await
+    {
+        Event::RoomLeft {
+            reason: RoomExit::Refused { .. },
+            ..
+        } => {}
+        other => panic!("{other:?}"),
+    }
+    join(&mut bob, &football, "bob").await;
+    assert_eq!(
+        alice
+            .core
+            .rooms(alice.account)
+            .expect("rooms")
+            .iter()
+            .map(|r| r.name.as_deref())
+            .collect::<Vec<_>>(),
+        [Some("Family"), Some("Friday football")]
+    );
+}
+
+both_servers!(a_private_group_is_members_only_and_a_channel_is_open);

@@ -33,6 +33,7 @@ mod pubsub;
 mod receipts;
 pub mod register;
 pub mod requests;
+pub mod roomconfig;
 mod roster;
 mod sasl;
 mod session;
@@ -65,6 +66,7 @@ pub use event::{ConnectionState, Event, OccupantChange, RoomExit};
 pub use presence::{ContactPresence, Show};
 pub use register::{FieldKind, FieldOption, RegisterOptions, RegistrationField, RegistrationForm};
 pub use requests::{attention, Attention};
+pub use roomconfig::{RoomKind, RoomPreset};
 pub use uri::{LinkAction, XmppLink};
 pub use vcard::Profile;
 

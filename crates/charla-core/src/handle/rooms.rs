@@ -44,6 +44,40 @@ impl Core {
         Ok(())
     }
 
+    /// Creates the room `room` (a bare JID) as `preset` says (a private
+    /// group or a public channel, with its name and description) and joins
+    /// it as `nick`; like [`Core::join_room`] otherwise. A room that exists
+    /// already is joined as it is.
+    pub async fn create_room(
+        &self,
+        account: AccountId,
+        room: &str,
+        nick: &str,
+        preset: crate::roomconfig::RoomPreset,
+    ) -> Result<(), CoreError> {
+        let room = parse_bare_jid(room)?;
+        let nick = nick.trim();
+        if nick.is_empty() || nick.len() > muc::MAX_NICK_BYTES {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "the nick is empty or too long",
+            ));
+        }
+        self.account_jid(account)?;
+        let command = Command::CreateRoom {
+            room,
+            nick: nick.to_owned(),
+            preset,
+        };
+        if !self.send_command(account, command).await {
+            return Err(CoreError::new(
+                ErrorCode::NotConnected,
+                "the account is not connected",
+            ));
+        }
+        Ok(())
+    }
+
     /// Leaves the room `room`; with `forget`, also removes its bookmark.
     /// Either way it is not joined at login any more; its history stays.
     pub async fn leave_room(

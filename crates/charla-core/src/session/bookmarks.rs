@@ -71,8 +71,9 @@ impl Engine {
         }
         // Rooms kept here that the list does not have: one bookmarked
         // before was removed on another device meanwhile, and is left here
-        // too; one never bookmarked (joined while the list could not be
-        // written) is bookmarked now, for our other devices.
+        // too; one never bookmarked that we are in (joined while the list
+        // could not be written) is bookmarked now, for our other devices
+        // (one we are still joining is, once we are in).
         let account = self.account;
         let kept = match self.store(|s| s.rooms(account)) {
             Ok(kept) => kept,
@@ -87,7 +88,7 @@ impl Engine {
             }
             if room.bookmarked {
                 self.leave_room(jid, true);
-            } else if room.autojoin {
+            } else if room.autojoin && self.is_joined(&jid) {
                 self.publish_bookmark(Bookmark::autojoin(jid, Some(room.nick)));
             }
         }

@@ -444,6 +444,7 @@ impl Engine {
                 nick,
                 password,
             } => self.join_room(room, nick, password),
+            Command::CreateRoom { room, nick, preset } => self.create_room(room, nick, preset),
             Command::LeaveRoom { room, forget } => {
                 self.leave_room(room.clone(), forget);
                 self.bookmark_left(room, forget);

@@ -55,9 +55,15 @@ pub(super) enum PendingIq {
         nick: String,
     },
     /// Accepting a new room's default configuration (an instant room,
-    /// XEP-0045 §10.1.2), answered by the room.
+    /// XEP-0045 §10.1.2) or submitting ours, answered by the room.
     RoomConfig {
         room: BareJid,
+    },
+    /// The configuration form of a room we created, to fill in as
+    /// `preset` says (XEP-0045 §10.1.3), answered by the room.
+    RoomConfigForm {
+        room: BareJid,
+        preset: Box<crate::roomconfig::RoomPreset>,
     },
     /// Our room bookmarks (XEP-0402), from our own PEP service.
     Bookmarks,
@@ -117,6 +123,7 @@ impl PendingIq {
             PendingIq::LastActivity { jid, .. } => Some(jid),
             PendingIq::RoomMam { room, .. }
             | PendingIq::RoomConfig { room }
+            | PendingIq::RoomConfigForm { room, .. }
             | PendingIq::SelfPing { room, .. } => Some(room),
             _ => None,
         }
@@ -425,8 +432,9 @@ impl Engine {
             PendingIq::Older { queryid } => self.on_older_page(&queryid, result),
             PendingIq::RoomMam { room, queryid } => self.on_room_mam_page(&room, &queryid, result),
             PendingIq::SelfPing { room, nick } => self.on_self_ping(room, &nick, result),
+            PendingIq::RoomConfigForm { room, preset } => self.on_room_form(room, &preset, result),
             PendingIq::RoomConfig { room } => match result {
-                Ok(_) => log::info!("{room}: created with its default configuration"),
+                Ok(_) => log::info!("{room}: configured"),
                 Err(e) => log::warn!("{room}: not configured: {:?}", e.defined_condition),
             },
             PendingIq::Bookmarks => self.on_bookmarks(result),

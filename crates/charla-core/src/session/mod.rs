@@ -127,6 +127,13 @@ pub(crate) enum Command {
         nick: String,
         password: Option<String>,
     },
+    /// Create the room `room` as `preset` says (XEP-0045 §10.1.3) and join
+    /// it as `nick`; a room that exists already is joined as it is.
+    CreateRoom {
+        room: BareJid,
+        nick: String,
+        preset: crate::roomconfig::RoomPreset,
+    },
     /// Leave the room `room`; `forget`: and remove its bookmark. It is not
     /// joined at login any more; its history stays.
     LeaveRoom { room: BareJid, forget: bool },

@@ -43,6 +43,7 @@ use super::iq::{new_id, PendingIq};
 use super::now_ms;
 use crate::event::{Event, OccupantChange, RoomExit};
 use crate::muc::{self, Occupant, Refusal, RoomIncoming, RoomLine, RoomPresence};
+use crate::roomconfig::{self, RoomPreset};
 
 /// Occupants kept per room; presences of more are not kept (a room of
 /// thousands, or a join flood).
@@ -135,6 +136,9 @@ pub(super) struct Rooms {
     passwords: HashMap<BareJid, String>,
     /// Live room lines of the burst being read.
     burst: Vec<RoomLine>,
+    /// Rooms we asked to create, with their settings, until the room says
+    /// we created it (status 201) or let us into an existing one.
+    presets: HashMap<BareJid, RoomPreset>,
 }
 
 /// Where a batch of room lines comes from.
@@ -168,6 +172,64 @@ impl Engine {
                 self.send_join(jid, room.id, room.nick);
             }
         }
+    }
+
+    /// Creates `room` as `preset` says and joins it as `nick`; the settings
+    /// are submitted when the room tells us we created it.
+    pub(super) fn create_room(&mut self, room: BareJid, nick: String, preset: RoomPreset) {
+        let account = self.account;
+        let name = preset.name.trim().to_owned();
+        self.rooms.presets.insert(room.clone(), preset);
+        self.join_room(room.clone(), nick, None);
+        if !name.is_empty() {
+            let named = self.store(|s| match s.room(account, room.as_str())? {
+                Some(kept) => s.set_room_name(kept.id, &name),
+                None => Ok(()),
+            });
+            if let Err(e) = named {
+                self.error(e);
+            }
+        }
+    }
+
+    /// Accepts the default configuration of the room we created (an
+    /// instant room, XEP-0045 §10.1.2), which unlocks it for others.
+    pub(super) fn accept_default_configuration(&mut self, room: BareJid) {
+        let id = new_id();
+        let iq = Iq::Set {
+            from: None,
+            to: Some(Jid::from(room.clone())),
+            id: id.clone(),
+            payload: muc::instant_room(),
+        };
+        self.request(id, iq, PendingIq::RoomConfig { room });
+    }
+
+    /// The configuration form of the room we created for `preset`: filled
+    /// in and submitted, or, without a form, the defaults taken.
+    pub(super) fn on_room_form(
+        &mut self,
+        room: BareJid,
+        preset: &RoomPreset,
+        result: Result<Option<Element>, StanzaError>,
+    ) {
+        let id = new_id();
+        let submitted = match result {
+            Ok(Some(answer)) => roomconfig::submit(id.clone(), &room, &answer, preset),
+            _ => None,
+        };
+        match submitted {
+            Some(iq) => self.request(id, iq, PendingIq::RoomConfig { room }),
+            None => self.accept_default_configuration(room),
+        }
+    }
+
+    /// Whether we are in `room`, its catch-up done.
+    pub(super) fn is_joined(&self, room: &BareJid) -> bool {
+        self.rooms
+            .rooms
+            .get(room)
+            .is_some_and(|r| r.phase == Phase::Joined)
     }
 
     /// Whether we are in `room` (or joining it).
@@ -476,10 +538,12 @@ impl Engine {
             let id = in_room.id;
             self.rooms.rooms.remove(&room);
             if matches!(reason, RoomExit::Kicked { .. } | RoomExit::Banned { .. }) {
-                // Shown, and not joined again by itself.
+                // Shown, and not joined again by itself, here or on our
+                // other devices.
                 if let Err(e) = self.store(|s| s.set_room_autojoin(id, false)) {
                     self.error(e);
                 }
+                self.bookmark_left(room.clone(), false);
             }
             return self.emit(Event::RoomLeft {
                 account,
@@ -503,16 +567,21 @@ impl Engine {
         match in_room.phase {
             Phase::Joining => {
                 in_room.phase = Phase::CatchingUp;
-                if created {
-                    // We made it: take the defaults, so others may join.
-                    let id = new_id();
-                    let iq = Iq::Set {
-                        from: None,
-                        to: Some(Jid::from(room.clone())),
-                        id: id.clone(),
-                        payload: muc::instant_room(),
-                    };
-                    self.request(id, iq, PendingIq::RoomConfig { room: room.clone() });
+                let preset = self.rooms.presets.remove(&room);
+                match (created, preset) {
+                    // We made it as asked: its form, filled in for the preset.
+                    (true, Some(preset)) => {
+                        let id = new_id();
+                        let iq = roomconfig::form_request(id.clone(), &room);
+                        let pending = PendingIq::RoomConfigForm {
+                            room: room.clone(),
+                            preset: Box::new(preset),
+                        };
+                        self.request(id, iq, pending);
+                    }
+                    // We made it by joining: take the defaults, so others may join.
+                    (true, None) => self.accept_default_configuration(room.clone()),
+                    (false, _) => {}
                 }
                 self.start_room_catch_up(room);
             }

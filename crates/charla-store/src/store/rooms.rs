@@ -69,6 +69,14 @@ impl Store {
         Ok(())
     }
 
+    /// Names `room` (the name the user gave it when creating it).
+    pub fn set_room_name(&self, room: RoomId, name: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE rooms SET name = ?2 WHERE id = ?1")?
+            .execute(params![room.0, name])?;
+        Ok(())
+    }
+
     /// Marks `room` as bookmarked (XEP-0402), with the name the bookmark
     /// gives it, if any.
     pub fn set_room_bookmark(&self, room: RoomId, name: Option<&str>) -> Result<()> {

@@ -132,7 +132,7 @@ fn an_empty_list_is_filled_from_the_legacy_one_once() {
 }
 
 #[test]
-fn a_room_kept_to_join_but_not_on_the_list_is_bookmarked() {
+fn a_room_kept_to_join_but_not_on_the_list_is_bookmarked_once_we_are_in() {
     let mut h = Harness::new();
     h.in_store(|s| s.upsert_room(h.account, TEAM, "alice"))
         .expect("kept");
@@ -140,6 +140,21 @@ fn a_room_kept_to_join_but_not_on_the_list_is_bookmarked() {
     h.answer("jabber:iq:roster", "<query xmlns='jabber:iq:roster'/>");
     h.answer("urn:xmpp:carbons:2", "");
     h.answer(PUBSUB, &items(&[item(FAMILY, true, "al", "Family")]));
+    assert!(
+        bookmark_changes(&h).is_empty(),
+        "not while joining (a refused nick must not be bookmarked): {:?}",
+        h.sent_xml()
+    );
+    h.receive(&format!(
+        "<presence from='{TEAM}/alice' to='{OWN}/desk'>\
+           <x xmlns='http://jabber.org/protocol/muc#user'>\
+             <item affiliation='member' role='participant'/><status code='110'/></x></presence>"
+    ));
+    h.answer_to(
+        TEAM,
+        "urn:xmpp:mam:2",
+        "<fin xmlns='urn:xmpp:mam:2' complete='true'/>",
+    );
     assert_eq!(
         bookmark_changes(&h),
         [("publish".into(), TEAM.into(), Some("true".into()))]

@@ -863,3 +863,72 @@ fn a_self_ping_answered_or_refused_for_want_of_ping_keeps_us_in_the_room() {
         assert_eq!(joins_sent(&h), 0, "{answer}");
     }
 }
+
+#[test]
+fn a_room_we_create_as_a_private_group_gets_its_settings_before_others_come() {
+    let mut h = Harness::online();
+    h.engine.on_command(Command::CreateRoom {
+        room: ROOM.parse().expect("jid"),
+        nick: "alice".into(),
+        preset: crate::roomconfig::RoomPreset {
+            kind: crate::roomconfig::RoomKind::PrivateGroup,
+            name: "Family".into(),
+            description: None,
+        },
+    });
+    h.collect();
+    // The room tells us we created it (status 201): its form is asked for.
+    h.receive(&occupant(
+        "alice",
+        "<status code='110'/><status code='201'/>",
+        "",
+    ));
+    let owner = "http://jabber.org/protocol/muc#owner";
+    h.answer_to(
+        ROOM,
+        owner,
+        "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='form'>\
+           <field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+           <field var='muc#roomconfig_roomname' type='text-single'/>\
+           <field var='muc#roomconfig_membersonly' type='boolean'/>\
+           <field var='muc#roomconfig_whois' type='list-single'/>\
+         </x></query>",
+    );
+    let submit = String::from(&h.find_request(owner, Some(ROOM)));
+    assert!(submit.contains("type='submit'"), "{submit}");
+    assert!(
+        submit.contains("<field var='muc#roomconfig_membersonly'><value>1</value></field>"),
+        "{submit}"
+    );
+    assert!(
+        submit.contains("<field var='muc#roomconfig_whois'><value>anyone</value></field>"),
+        "{submit}"
+    );
+    let kept = h
+        .in_store(|s| s.room(h.account, ROOM))
+        .expect("store")
+        .expect("kept");
+    assert_eq!(kept.name.as_deref(), Some("Family"));
+}
+
+#[test]
+fn a_room_that_exists_already_is_joined_as_it_is() {
+    let mut h = Harness::online();
+    h.engine.on_command(Command::CreateRoom {
+        room: ROOM.parse().expect("jid"),
+        nick: "alice".into(),
+        preset: crate::roomconfig::RoomPreset {
+            kind: crate::roomconfig::RoomKind::PublicChannel,
+            name: "Family".into(),
+            description: None,
+        },
+    });
+    h.receive(&own_presence());
+    assert!(
+        !h.sent_xml()
+            .iter()
+            .any(|x| x.contains("http://jabber.org/protocol/muc#owner")),
+        "someone else's room is not reconfigured: {:?}",
+        h.sent_xml()
+    );
+}
