@@ -368,3 +368,95 @@ async fn a_private_group_is_members_only_and_a_channel_is_open(flavor: Flavor) {
 }
 
 both_servers!(a_private_group_is_members_only_and_a_channel_is_open);
+
+/// alice creates the family group and invites bob through the room: bob,
+/// her contact, gets an offer (nothing joined by itself), and accepting it
+/// gets him into the members-only room; mallory, a stranger, is told apart.
+async fn an_invitation_lets_a_contact_into_the_private_group(flavor: Flavor) {
+    let server = Server::builder(flavor)
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .user("mallory", "mallory-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("server");
+    let family = format!(
+        "{}@conference.{}",
+        server.localpart("family"),
+        server.domain()
+    );
+    let mut alice = Device::online(&server, "alice", WAIT).await;
+    alice
+        .core
+        .create_room(
+            alice.account,
+            &family,
+            "alice",
+            charla_core::RoomPreset {
+                kind: charla_core::RoomKind::PrivateGroup,
+                name: "Family".into(),
+                description: None,
+            },
+        )
+        .await
+        .expect("create");
+    settled_in(&mut alice, &family).await;
+    let mut bob = Device::online(&server, "bob", WAIT).await;
+    alice
+        .core
+        .invite(
+            alice.account,
+            &family,
+            &server.jid("bob"),
+            Some("Sunday lunch"),
+        )
+        .await
+        .expect("invite");
+    match bob
+        .wait_for("the invitation", |e| matches!(e, Event::RoomInvite { .. }))
+        .await
+    {
+        Event::RoomInvite {
+            room,
+            from,
+            reason,
+            stranger,
+            ..
+        } => {
+            assert_eq!(room, family);
+            assert_eq!(from, server.jid("alice"));
+            assert_eq!(reason.as_deref(), Some("Sunday lunch"));
+            assert!(!stranger);
+        }
+        _ => unreachable!(),
+    }
+    let seen = bob.settled().await;
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::RoomJoined { .. })),
+        "never joined by itself: {seen:?}"
+    );
+    // Accepting: the invitation made him a member.
+    join(&mut bob, &family, "bob").await;
+
+    // A stranger's invitation is told as one.
+    let mut mallory = RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
+    let bob_jid = server.jid("bob");
+    mallory
+        .send(&format!(
+            "<message to='{bob_jid}'><x xmlns='jabber:x:conference' jid='{}'/></message>",
+            format_args!("trap@conference.{}", server.domain())
+        ))
+        .await;
+    match bob
+        .wait_for("the stranger's invitation", |e| {
+            matches!(e, Event::RoomInvite { .. })
+        })
+        .await
+    {
+        Event::RoomInvite { stranger, .. } => assert!(stranger),
+        _ => unreachable!(),
+    }
+}
+
+both_servers!(an_invitation_lets_a_contact_into_the_private_group);

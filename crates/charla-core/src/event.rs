@@ -233,6 +233,24 @@ pub enum Event {
         /// The new subject, `None` when cleared.
         subject: Option<String>,
     },
+    /// Someone invites us to a room (XEP-0249 directly, or XEP-0045
+    /// through the room). It is only an offer: nothing is joined until
+    /// the user accepts. From a stranger (`stranger`), it belongs with the
+    /// message requests.
+    RoomInvite {
+        /// The account.
+        account: AccountId,
+        /// The room's bare JID.
+        room: String,
+        /// Who invites (bare JID).
+        from: String,
+        /// Why, in their words.
+        reason: Option<String>,
+        /// The room's password, if the invitation carries it.
+        password: Option<String>,
+        /// The inviter is not in the roster and was never written to.
+        stranger: bool,
+    },
     /// A room line was committed to the store (someone's, or ours).
     RoomMessageAdded {
         /// The account.

@@ -225,6 +225,7 @@ fn message_target(data: &[u8]) {
     let _ = crate::muc::classify(&msg);
     let _ = crate::muc::accept_archived(&msg);
     let _ = crate::bookmarks::notification(&msg, &own);
+    let _ = crate::invite::parse(&msg);
 }
 
 /// Every classifier the session runs on a `<presence/>`.

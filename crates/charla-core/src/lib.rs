@@ -25,6 +25,7 @@ pub mod event;
 mod fuzz;
 mod handle;
 pub mod idle;
+mod invite;
 mod last;
 mod mam;
 pub mod muc;

@@ -78,6 +78,34 @@ impl Core {
         Ok(())
     }
 
+    /// Invites `to` (a bare JID) to the room `room`, through the room
+    /// (XEP-0045 §7.8.2), with a reason if given.
+    pub async fn invite(
+        &self,
+        account: AccountId,
+        room: &str,
+        to: &str,
+        reason: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let room = parse_bare_jid(room)?;
+        let to = parse_bare_jid(to)?;
+        let command = Command::Invite {
+            room,
+            to,
+            reason: reason
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned),
+        };
+        if !self.send_command(account, command).await {
+            return Err(CoreError::new(
+                ErrorCode::NotConnected,
+                "the account is not connected",
+            ));
+        }
+        Ok(())
+    }
+
     /// Leaves the room `room`; with `forget`, also removes its bookmark.
     /// Either way it is not joined at login any more; its history stays.
     pub async fn leave_room(

@@ -445,6 +445,10 @@ impl Engine {
                 password,
             } => self.join_room(room, nick, password),
             Command::CreateRoom { room, nick, preset } => self.create_room(room, nick, preset),
+            Command::Invite { room, to, reason } => self.send(
+                crate::invite::mediated(&room, &to, reason.as_deref()),
+                Watch::None,
+            ),
             Command::LeaveRoom { room, forget } => {
                 self.leave_room(room.clone(), forget);
                 self.bookmark_left(room, forget);

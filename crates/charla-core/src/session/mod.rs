@@ -134,6 +134,13 @@ pub(crate) enum Command {
         nick: String,
         preset: crate::roomconfig::RoomPreset,
     },
+    /// Invite `to` to the room `room` (XEP-0045 mediated: through the room,
+    /// which in a members-only room also makes them a member).
+    Invite {
+        room: BareJid,
+        to: BareJid,
+        reason: Option<String>,
+    },
     /// Leave the room `room`; `forget`: and remove its bookmark. It is not
     /// joined at login any more; its history stays.
     LeaveRoom { room: BareJid, forget: bool },

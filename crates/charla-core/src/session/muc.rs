@@ -224,6 +224,24 @@ impl Engine {
         }
     }
 
+    /// An invitation to a room: told, with whether a stranger sent it.
+    pub(super) fn on_invite(&mut self, invite: crate::invite::Invite) {
+        let account = self.account;
+        let inviter = invite.inviter.to_string();
+        let stranger = self
+            .store(|s| s.is_stranger(account, &inviter))
+            .unwrap_or(true);
+        log::info!("{} invites us to {}", invite.inviter, invite.room);
+        self.emit(Event::RoomInvite {
+            account,
+            room: invite.room.to_string(),
+            from: inviter,
+            reason: invite.reason,
+            password: invite.password,
+            stranger,
+        });
+    }
+
     /// Whether we are in `room`, its catch-up done.
     pub(super) fn is_joined(&self, room: &BareJid) -> bool {
         self.rooms

@@ -89,6 +89,10 @@ impl Engine {
             }
             return;
         }
+        if let Some(invite) = crate::invite::parse(&msg) {
+            // An offer to join, never a chat line (nor joined by itself).
+            return self.on_invite(invite);
+        }
         if mam::is_result(&msg) && self.is_room_result(&msg) {
             self.end_burst();
             return self.on_room_archived(&msg);

@@ -244,7 +244,31 @@ room: string,
 /**
  * The new subject, `None` when cleared.
  */
-subject: string | null, } | { "type": "room_message_added", 
+subject: string | null, } | { "type": "room_invite", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The room's bare JID.
+ */
+room: string, 
+/**
+ * Who invites (bare JID).
+ */
+from: string, 
+/**
+ * Why, in their words.
+ */
+reason: string | null, 
+/**
+ * The room's password, if the invitation carries it.
+ */
+password: string | null, 
+/**
+ * The inviter is not in the roster and was never written to.
+ */
+stranger: boolean, } | { "type": "room_message_added", 
 /**
  * The account.
  */

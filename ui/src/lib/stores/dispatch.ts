@@ -94,6 +94,7 @@ export function dispatch(stores: Stores, event: AppEvent): void {
     case 'room_subject':
     case 'room_message_added':
     case 'room_message_updated':
+    case 'room_invite':
       // Group chats reach the core only so far; the window's rooms (issue 16) handle these.
       break;
     case 'chat_read':

@@ -932,3 +932,60 @@ fn a_room_that_exists_already_is_joined_as_it_is() {
         h.sent_xml()
     );
 }
+
+fn invites(h: &Harness) -> Vec<(String, String, bool)> {
+    h.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RoomInvite {
+                room,
+                from,
+                stranger,
+                ..
+            } => Some((room.clone(), from.clone(), *stranger)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_invitation_is_an_offer_never_a_join_nor_a_chat_line() {
+    let mut h = Harness::online();
+    h.contact("bob@example.org");
+    h.receive(&format!(
+        "<message from='bob@example.org/phone' to='{OWN}/desk'><body>Come!</body>\
+           <x xmlns='jabber:x:conference' jid='{ROOM}' reason='Sunday lunch'/></message>"
+    ));
+    h.receive(&format!(
+        "<message from='{ROOM}' to='{OWN}/desk'>\
+           <x xmlns='{MUC_USER}'><invite from='mallory@evil.example/x'/></x></message>"
+    ));
+    assert_eq!(
+        invites(&h),
+        [
+            (ROOM.to_owned(), "bob@example.org".to_owned(), false),
+            (ROOM.to_owned(), "mallory@evil.example".to_owned(), true),
+        ]
+    );
+    assert!(h.sent_named("presence").is_empty(), "nothing joined");
+    assert!(h.history("bob@example.org").is_empty(), "not a chat line");
+}
+
+#[test]
+fn our_invitation_goes_through_the_room() {
+    let mut h = in_room();
+    h.engine.on_command(Command::Invite {
+        room: ROOM.parse().expect("jid"),
+        to: "bob@example.org".parse().expect("jid"),
+        reason: Some("Sunday".into()),
+    });
+    h.collect();
+    let sent = h.sent_xml();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains(&format!("to='{ROOM}'")), "{}", sent[0]);
+    assert!(
+        sent[0].contains("<invite to='bob@example.org'><reason>Sunday</reason></invite>"),
+        "{}",
+        sent[0]
+    );
+}
