@@ -156,3 +156,81 @@ async fn a_room_follows_alice_to_her_other_devices(flavor: Flavor) {
 }
 
 both_servers!(a_room_follows_alice_to_her_other_devices);
+
+/// Read on the desk, read on the phone (XEP-0490): the phone is told the
+/// room was read up to the line the desk read, on Prosody. On ejabberd
+/// 23.01 live room lines have no stanza-id to name them by, so nothing is
+/// shared.
+async fn a_room_read_on_one_device_is_read_on_the_other(flavor: Flavor) {
+    let server = Server::builder(flavor)
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .start()
+        .await
+        .expect("server");
+    let room = format!(
+        "{}@conference.{}",
+        server.localpart("family"),
+        server.domain()
+    );
+    let mut desk = Device::online(&server, "alice", WAIT).await;
+    let mut phone = Device::online(&server, "alice", WAIT).await;
+    desk.core
+        .join_room(desk.account, &room, "alice", None)
+        .await
+        .expect("join");
+    in_room(&mut desk, &room).await;
+    in_room(&mut phone, &room).await;
+    let mut bob = Device::online(&server, "bob", WAIT).await;
+    bob.core
+        .join_room(bob.account, &room, "bob", None)
+        .await
+        .expect("join");
+    in_room(&mut bob, &room).await;
+    bob.core
+        .send_room_message(bob.account, &room, "lunch at one?")
+        .await
+        .expect("say");
+    let heard = |device: &Device| {
+        device
+            .core
+            .room_history(device.account, &room, None, 10)
+            .expect("history")
+            .into_iter()
+            .find(|l| l.body == "lunch at one?")
+    };
+    let line_on = |e: &Event| matches!(e, Event::RoomMessageAdded { message, .. } if message.body == "lunch at one?");
+    desk.wait_for("bob's line", line_on).await;
+    phone.wait_for("bob's line", line_on).await;
+    let on_desk = heard(&desk).expect("on the desk");
+    let on_phone = heard(&phone).expect("on the phone");
+    desk.core
+        .mark_room_read(desk.account, &room, on_desk.id)
+        .await
+        .expect("read");
+    match flavor {
+        Flavor::Prosody => match phone
+            .wait_for("read elsewhere", |e| matches!(e, Event::RoomRead { .. }))
+            .await
+        {
+            Event::RoomRead { room: r, up_to, .. } => {
+                assert_eq!(r, room);
+                assert_eq!(up_to, on_phone.id, "the phone's own row of that line");
+            }
+            _ => unreachable!(),
+        },
+        // ejabberd 23.01 stamps no stanza-id on live room lines, and
+        // XEP-0490 names a line only by one: nothing can be shared.
+        Flavor::Ejabberd => {
+            assert_eq!(on_desk.stanza_id, None);
+            desk.settled().await;
+            let seen = phone.settled().await;
+            assert!(
+                !seen.iter().any(|e| matches!(e, Event::RoomRead { .. })),
+                "{seen:?}"
+            );
+        }
+    }
+}
+
+both_servers!(a_room_read_on_one_device_is_read_on_the_other);

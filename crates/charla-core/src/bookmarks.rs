@@ -189,25 +189,9 @@ pub enum Options {
     Minimal,
 }
 
-/// The IQ that publishes `bookmark`, private to us.
-pub fn publish(id: String, bookmark: &Bookmark, options: Options) -> Iq {
-    let mut conference = Element::builder("conference", NODE).attr(
-        xml_ncname!("autojoin").to_owned(),
-        if bookmark.autojoin { "true" } else { "false" },
-    );
-    if let Some(name) = &bookmark.name {
-        conference = conference.attr(xml_ncname!("name").to_owned(), name.as_str());
-    }
-    if let Some(nick) = &bookmark.nick {
-        conference = conference.append(Element::builder("nick", NODE).append(nick.as_str()));
-    }
-    if let Some(password) = &bookmark.password {
-        conference =
-            conference.append(Element::builder("password", NODE).append(password.as_str()));
-    }
-    if let Some(extensions) = &bookmark.extensions {
-        conference = conference.append(extensions.clone());
-    }
+/// The publish options of a private node that keeps every item (XEP-0223,
+/// as XEP-0402 §3.3 and XEP-0490 ask), or [`Options::Minimal`]'s fewer.
+pub(crate) fn publish_options(options: Options) -> Element {
     let form = Element::builder("x", DATA_FORMS)
         .attr(xml_ncname!("type").to_owned(), "submit")
         .append(
@@ -227,6 +211,29 @@ pub fn publish(id: String, bookmark: &Bookmark, options: Options) -> Iq {
             .append(field("pubsub#send_last_published_item", "never")),
         Options::Minimal => form,
     };
+    form.build()
+}
+
+/// The IQ that publishes `bookmark`, private to us.
+pub fn publish(id: String, bookmark: &Bookmark, options: Options) -> Iq {
+    let mut conference = Element::builder("conference", NODE).attr(
+        xml_ncname!("autojoin").to_owned(),
+        if bookmark.autojoin { "true" } else { "false" },
+    );
+    if let Some(name) = &bookmark.name {
+        conference = conference.attr(xml_ncname!("name").to_owned(), name.as_str());
+    }
+    if let Some(nick) = &bookmark.nick {
+        conference = conference.append(Element::builder("nick", NODE).append(nick.as_str()));
+    }
+    if let Some(password) = &bookmark.password {
+        conference =
+            conference.append(Element::builder("password", NODE).append(password.as_str()));
+    }
+    if let Some(extensions) = &bookmark.extensions {
+        conference = conference.append(extensions.clone());
+    }
+    let form = publish_options(options);
     Iq::Set {
         from: None,
         to: None,
@@ -250,7 +257,7 @@ pub fn publish(id: String, bookmark: &Bookmark, options: Options) -> Iq {
 /// do not take these as publish options. ejabberd 23.01's defaults would
 /// keep one item (each bookmark replacing the last), not tell our other
 /// devices of a removed bookmark, and resend the last one at each presence.
-pub fn configure(id: String) -> Iq {
+pub fn configure(id: String, node: &str) -> Iq {
     let form = Element::builder("x", DATA_FORMS)
         .attr(xml_ncname!("type").to_owned(), "submit")
         .append(
@@ -272,7 +279,7 @@ pub fn configure(id: String) -> Iq {
         payload: Element::builder("pubsub", PUBSUB_OWNER)
             .append(
                 Element::builder("configure", PUBSUB_OWNER)
-                    .attr(xml_ncname!("node").to_owned(), NODE)
+                    .attr(xml_ncname!("node").to_owned(), node)
                     .append(form),
             )
             .build(),
@@ -462,7 +469,7 @@ mod tests {
         assert!(!minimal.contains("pubsub#max_items"), "{minimal}");
         assert!(!minimal.contains("send_last_published_item"), "{minimal}");
         assert!(minimal.contains("pubsub#access_model"), "{minimal}");
-        let configure = String::from(&Element::from(configure("c1".into())));
+        let configure = String::from(&Element::from(configure("c1".into(), NODE)));
         assert!(
             configure.contains("<configure node='urn:xmpp:bookmarks:1'>"),
             "{configure}"

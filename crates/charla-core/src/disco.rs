@@ -32,6 +32,7 @@ const FEATURES: &[&str] = &[
     ns::MUC,                        // muc (XEP-0045 §6.1: we join rooms)
     crate::avatar::METADATA_NOTIFY, // avatar
     crate::bookmarks::NOTIFY,       // bookmarks (our other devices' changes)
+    crate::mds::NOTIFY,             // mds (what our other devices read)
 ];
 
 /// Our XEP-0092 answer: the name and version, never the operating system.
@@ -122,6 +123,7 @@ mod tests {
             "urn:xmpp:carbons:2",
             "urn:xmpp:chat-markers:0",
             "urn:xmpp:delay",
+            "urn:xmpp:mds:displayed:0+notify",
             "urn:xmpp:ping",
             "urn:xmpp:receipts",
             "urn:xmpp:sid:0",

@@ -251,6 +251,16 @@ pub enum Event {
         /// The inviter is not in the roster and was never written to.
         stranger: bool,
     },
+    /// A room was read up to `up_to` on another of our devices (XEP-0490):
+    /// what is older is read here too.
+    RoomRead {
+        /// The account.
+        account: AccountId,
+        /// The room's bare JID.
+        room: String,
+        /// The newest line read.
+        up_to: charla_store::RoomMessageId,
+    },
     /// A room line was committed to the store (someone's, or ours).
     RoomMessageAdded {
         /// The account.

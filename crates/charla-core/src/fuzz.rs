@@ -226,6 +226,7 @@ fn message_target(data: &[u8]) {
     let _ = crate::muc::accept_archived(&msg);
     let _ = crate::bookmarks::notification(&msg, &own);
     let _ = crate::invite::parse(&msg);
+    let _ = crate::mds::notification(&msg, &own);
 }
 
 /// Every classifier the session runs on a `<presence/>`.

@@ -28,6 +28,7 @@ pub mod idle;
 mod invite;
 mod last;
 mod mam;
+mod mds;
 pub mod muc;
 pub mod presence;
 mod pubsub;

@@ -106,6 +106,28 @@ impl Core {
         Ok(())
     }
 
+    /// The user read the room `room` up to its line `up_to`: our other
+    /// devices are told (XEP-0490), if the room stamped that line with its
+    /// stanza-id (else there is nothing they could find it by).
+    pub async fn mark_room_read(
+        &self,
+        account: AccountId,
+        room: &str,
+        up_to: RoomMessageId,
+    ) -> Result<(), CoreError> {
+        let room = parse_bare_jid(room)?;
+        let line = self.store(|s| s.room_message(up_to))?;
+        let Some(stanza_id) = line
+            .filter(|l| l.room == room.as_str())
+            .and_then(|l| l.stanza_id)
+        else {
+            return Ok(());
+        };
+        self.send_command(account, Command::RoomDisplayed { room, stanza_id })
+            .await;
+        Ok(())
+    }
+
     /// Leaves the room `room`; with `forget`, also removes its bookmark.
     /// Either way it is not joined at login any more; its history stays.
     pub async fn leave_room(

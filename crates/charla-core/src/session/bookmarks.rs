@@ -204,16 +204,30 @@ impl Engine {
         }
     }
 
+    /// The publish options this server takes for our private nodes.
+    pub(super) fn pep_options(&self) -> bookmarks::Options {
+        match self.bookmarks.minimal {
+            true => bookmarks::Options::Minimal,
+            false => bookmarks::Options::Full,
+        }
+    }
+
+    /// The server refused the full publish options (ejabberd 23.01): from
+    /// now on, fewer, for every private node.
+    pub(super) fn bookmarks_take_fewer_options(&mut self) {
+        if !self.bookmarks.minimal {
+            log::info!("the server takes fewer publish options");
+        }
+        self.bookmarks.minimal = true;
+    }
+
     fn publish_bookmark(&mut self, bookmark: Bookmark) {
         if !self.link.usable() {
             // The next login's reading of the list catches up.
             return;
         }
         let id = new_id();
-        let options = match self.bookmarks.minimal {
-            true => bookmarks::Options::Minimal,
-            false => bookmarks::Options::Full,
-        };
+        let options = self.pep_options();
         let iq = bookmarks::publish(id.clone(), &bookmark, options);
         let room = bookmark.room.clone();
         let fallback = (options == bookmarks::Options::Full).then(|| Box::new(bookmark.clone()));
@@ -225,14 +239,13 @@ impl Engine {
     /// with the node sized by configuration before and after (the node may
     /// exist already, holding one item, or be created by this publish).
     pub(super) fn publish_with_fewer_options(&mut self, bookmark: Bookmark) {
-        log::info!("bookmarks: the server takes fewer publish options");
-        self.bookmarks.minimal = true;
+        self.bookmarks_take_fewer_options();
         let room = bookmark.room.clone();
         for step in 0..3 {
             let id = new_id();
             let iq = match step {
                 1 => bookmarks::publish(id.clone(), &bookmark, bookmarks::Options::Minimal),
-                _ => bookmarks::configure(id.clone()),
+                _ => bookmarks::configure(id.clone(), bookmarks::NODE),
             };
             let pending = PendingIq::BookmarkChange {
                 room: room.clone(),

@@ -445,6 +445,7 @@ impl Engine {
                 password,
             } => self.join_room(room, nick, password),
             Command::CreateRoom { room, nick, preset } => self.create_room(room, nick, preset),
+            Command::RoomDisplayed { room, stanza_id } => self.room_displayed(room, stanza_id),
             Command::Invite { room, to, reason } => self.send(
                 crate::invite::mediated(&room, &to, reason.as_deref()),
                 Watch::None,

@@ -76,6 +76,13 @@ pub(super) enum PendingIq {
         room: BareJid,
         fallback: Option<Box<crate::bookmarks::Bookmark>>,
     },
+    /// Publishing how far `room` was read (XEP-0490); `fallback`: with
+    /// every option, to publish again with fewer if refused.
+    DisplayedChange {
+        room: BareJid,
+        stanza_id: String,
+        fallback: bool,
+    },
     /// The block list (XEP-0191), for whoever asked.
     Blocklist {
         reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
@@ -445,6 +452,15 @@ impl Engine {
                 (Err(e), None) => {
                     log::warn!("{room}: bookmark not changed: {:?}", e.defined_condition)
                 }
+            },
+            PendingIq::DisplayedChange {
+                room,
+                stanza_id,
+                fallback,
+            } => match result {
+                Ok(_) => {}
+                Err(_) if fallback => self.room_displayed_with_fewer_options(room, stanza_id),
+                Err(e) => log::warn!("{room}: read state not shared: {:?}", e.defined_condition),
             },
             PendingIq::Blocklist { reply } => {
                 let _ = reply.send(match result {

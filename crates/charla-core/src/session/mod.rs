@@ -18,6 +18,8 @@
 //!   (XEP-0402);
 //! - [`muc`]: group chats, their occupants and their own archives
 //!   (XEP-0045, XEP-0421, XEP-0313 on the room);
+//! - [`mds`]: how far rooms were read, shared with our other devices
+//!   (XEP-0490);
 //! - [`iq`]: the IQs we send and answer, who may answer them, and
 //!   their timeouts.
 //!
@@ -30,6 +32,7 @@ mod bookmarks;
 mod driver;
 mod engine;
 mod iq;
+mod mds;
 mod muc;
 mod outbox;
 mod pipeline;
@@ -141,6 +144,9 @@ pub(crate) enum Command {
         to: BareJid,
         reason: Option<String>,
     },
+    /// Tell our other devices that `room` was read up to its line stamped
+    /// `stanza_id` (XEP-0490).
+    RoomDisplayed { room: BareJid, stanza_id: String },
     /// Leave the room `room`; `forget`: and remove its bookmark. It is not
     /// joined at login any more; its history stays.
     LeaveRoom { room: BareJid, forget: bool },

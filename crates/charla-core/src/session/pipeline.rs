@@ -84,6 +84,9 @@ impl Engine {
             if let Some(changes) = crate::bookmarks::notification(&msg, &self.own) {
                 return self.on_bookmark_changes(changes);
             }
+            if let Some(displayed) = crate::mds::notification(&msg, &self.own) {
+                return self.on_displayed(displayed);
+            }
             if let Some((from, advert)) = avatar::metadata_event(&msg) {
                 self.on_avatar_advert(from, advert, true);
             }

@@ -219,6 +219,26 @@ impl Store {
         room_message_in(&self.conn, id)
     }
 
+    /// Room line `id`, if it exists.
+    pub fn room_message(&self, id: RoomMessageId) -> Result<Option<RoomMessage>> {
+        room_message_in(&self.conn, id)
+    }
+
+    /// The line of `room` the room stamped with `stanza_id`, if stored.
+    pub fn room_message_by_stanza_id(
+        &self,
+        room: RoomId,
+        stanza_id: &str,
+    ) -> Result<Option<RoomMessage>> {
+        Ok(self
+            .conn
+            .prepare_cached(select_room_messages!(
+                "WHERE m.room_id = ?1 AND m.stanza_id = ?2"
+            ))?
+            .query_row(params![room.0, stanza_id], room_message_from_row)
+            .optional()?)
+    }
+
     /// Up to `limit` lines of `room`, newest first, all older than `before`
     /// (or the newest if `None`).
     pub fn room_history_page(

@@ -10,6 +10,7 @@ import type { Occupant } from "./Occupant";
 import type { OccupantChange } from "./OccupantChange";
 import type { RoomExit } from "./RoomExit";
 import type { RoomMessage } from "./RoomMessage";
+import type { RoomMessageId } from "./RoomMessageId";
 import type { RosterEntry } from "./RosterEntry";
 import type { Show } from "./Show";
 
@@ -268,7 +269,19 @@ password: string | null,
 /**
  * The inviter is not in the roster and was never written to.
  */
-stranger: boolean, } | { "type": "room_message_added", 
+stranger: boolean, } | { "type": "room_read", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The room's bare JID.
+ */
+room: string, 
+/**
+ * The newest line read.
+ */
+up_to: RoomMessageId, } | { "type": "room_message_added", 
 /**
  * The account.
  */

@@ -95,6 +95,7 @@ export function dispatch(stores: Stores, event: AppEvent): void {
     case 'room_message_added':
     case 'room_message_updated':
     case 'room_invite':
+    case 'room_read':
       // Group chats reach the core only so far; the window's rooms (issue 16) handle these.
       break;
     case 'chat_read':

@@ -989,3 +989,55 @@ fn our_invitation_goes_through_the_room() {
         sent[0]
     );
 }
+
+fn mds_event(from: &str, sid: &str) -> String {
+    format!(
+        "<message from='{from}' to='{OWN}/desk' type='headline'>\
+           <event xmlns='http://jabber.org/protocol/pubsub#event'>\
+             <items node='urn:xmpp:mds:displayed:0'><item id='{ROOM}'>\
+               <displayed xmlns='urn:xmpp:mds:displayed:0'>\
+                 <stanza-id xmlns='urn:xmpp:sid:0' id='{sid}' by='{ROOM}'/></displayed>\
+             </item></items></event></message>"
+    )
+}
+
+#[test]
+fn a_room_read_on_another_device_is_read_here_and_reading_here_tells_them() {
+    let mut h = in_room();
+    h.receive(&line("bob", "s1", "one"));
+    h.receive(&line("bob", "s2", "two"));
+    let two = room_lines(&h)
+        .into_iter()
+        .find(|l| l.body == "two")
+        .expect("stored");
+    h.clear();
+    // Forged: from anyone but our own account.
+    for from in ["mallory@example.org", ROOM, "alice@example.org/phone"] {
+        h.receive(&mds_event(from, "s2"));
+    }
+    assert!(
+        !h.events.iter().any(|e| matches!(e, Event::RoomRead { .. })),
+        "{:?}",
+        h.events
+    );
+    h.receive(&mds_event(OWN, "s2"));
+    assert!(
+        h.events.iter().any(
+            |e| matches!(e, Event::RoomRead { room, up_to, .. } if room == ROOM && *up_to == two.id)
+        ),
+        "{:?}",
+        h.events
+    );
+    h.clear();
+    h.engine.on_command(Command::RoomDisplayed {
+        room: ROOM.parse().expect("jid"),
+        stanza_id: "s2".into(),
+    });
+    h.collect();
+    let published = String::from(&h.request("http://jabber.org/protocol/pubsub"));
+    assert!(
+        published.contains("node='urn:xmpp:mds:displayed:0'"),
+        "{published}"
+    );
+    assert!(published.contains("id='s2'"), "{published}");
+}
