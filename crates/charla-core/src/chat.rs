@@ -219,11 +219,11 @@ fn is_own_bare(jid: &str, own: &BareJid) -> bool {
     jid == own.as_str() || BareJid::new(jid).is_ok_and(|j| j == *own)
 }
 
-fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_ID_LEN
 }
 
-fn best_body(msg: &Message) -> Option<String> {
+pub(crate) fn best_body(msg: &Message) -> Option<String> {
     msg.bodies
         .get("")
         .or_else(|| msg.bodies.values().next())
@@ -231,7 +231,7 @@ fn best_body(msg: &Message) -> Option<String> {
         .cloned()
 }
 
-fn error_text(msg: &Message) -> String {
+pub(crate) fn error_text(msg: &Message) -> String {
     let error = msg.payloads.iter().find(|p| p.is("error", ns::DEFAULT_NS));
     match error {
         Some(e) => {
@@ -293,7 +293,7 @@ fn delay(ms: i64, from: &BareJid) -> Option<Delay> {
 /// A peer's or server's timestamp, unless it is absurd: before 2000 or
 /// more than a day in the future (a wrong clock or a forgery). Such stamps
 /// are dropped and the arrival time is used instead.
-fn plausible_time(ms: i64) -> Option<i64> {
+pub(crate) fn plausible_time(ms: i64) -> Option<i64> {
     const Y2000_MS: i64 = 946_684_800_000;
     const DAY_MS: i64 = 86_400_000;
     (Y2000_MS..=crate::session::now_ms().saturating_add(DAY_MS))

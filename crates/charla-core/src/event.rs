@@ -2,11 +2,12 @@
 //! every variant is already validated, stored where relevant, and carries
 //! database row ids.
 
-use charla_store::{AccountId, Message, MessageId, RosterEntry};
+use charla_store::{AccountId, Message, MessageId, RoomMessage, RosterEntry};
 use serde::Serialize;
 use ts_rs::TS;
 
 use crate::error::CoreError;
+use crate::muc::Occupant;
 use crate::presence::{ContactPresence, Show};
 
 /// State of one account's connection.
@@ -165,11 +166,147 @@ pub enum Event {
         /// the next login continues from what was stored.
         complete: bool,
     },
+    /// We are in the room (XEP-0045), and it is settled: the room's
+    /// archive was caught up (XEP-0313) and every line it brought, and every
+    /// live line held meanwhile, was announced before this event.
+    RoomJoined {
+        /// The account.
+        account: AccountId,
+        /// The room's bare JID.
+        room: String,
+        /// Our nick there (the room may have changed the one asked for).
+        nick: String,
+        /// Everyone in the room now, us included; later changes come as
+        /// [`Event::OccupantChanged`].
+        occupants: Vec<Occupant>,
+        /// The room's subject.
+        subject: Option<String>,
+        /// New lines the catch-up stored.
+        added: u32,
+    },
+    /// Someone joined or left a room we are in, or changed.
+    OccupantChanged {
+        /// The account.
+        account: AccountId,
+        /// The room's bare JID.
+        room: String,
+        /// What happened.
+        change: OccupantChange,
+    },
+    /// The nick we asked for is taken in the room: join again with
+    /// another, such as `suggested`.
+    RoomNickTaken {
+        /// The account.
+        account: AccountId,
+        /// The room's bare JID.
+        room: String,
+        /// The nick that is taken.
+        nick: String,
+        /// A free-looking one to offer instead.
+        suggested: String,
+    },
+    /// The room needs a password, or the one given was wrong: join again
+    /// with one.
+    RoomPasswordRequired {
+        /// The account.
+        account: AccountId,
+        /// The room's bare JID.
+        room: String,
+    },
+    /// We are not in the room (any more): we left, were kicked or banned,
+    /// or the room refused us. A room we were kicked or banned from is not
+    /// joined again by itself.
+    RoomLeft {
+        /// The account.
+        account: AccountId,
+        /// The room's bare JID.
+        room: String,
+        /// Why.
+        reason: RoomExit,
+    },
+    /// The room's subject changed (by the room or one of its occupants).
+    RoomSubject {
+        /// The account.
+        account: AccountId,
+        /// The room's bare JID.
+        room: String,
+        /// The new subject, `None` when cleared.
+        subject: Option<String>,
+    },
+    /// A room line was committed to the store (someone's, or ours).
+    RoomMessageAdded {
+        /// The account.
+        account: AccountId,
+        /// The stored line.
+        message: Box<RoomMessage>,
+    },
+    /// A stored room line changed (ours, reflected by the room: `sent`).
+    RoomMessageUpdated {
+        /// The account.
+        account: AccountId,
+        /// The line as it is now.
+        message: Box<RoomMessage>,
+    },
     /// Something failed; `account` is `None` for errors not tied to one.
     Error {
         /// The account concerned, if any.
         account: Option<AccountId>,
         /// The error, with a stable code.
         error: CoreError,
+    },
+}
+
+/// A change among a room's occupants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum OccupantChange {
+    /// Someone entered the room.
+    Joined {
+        /// Who.
+        occupant: Occupant,
+    },
+    /// Someone left (or was removed; `reason` says so).
+    Left {
+        /// Their nick.
+        nick: String,
+        /// Why, if they did not just leave.
+        reason: Option<RoomExit>,
+    },
+    /// Someone changed: their role, affiliation or presence, or their nick
+    /// (then `old_nick` is the one they had).
+    Changed {
+        /// The nick they had, for a nick change.
+        old_nick: Option<String>,
+        /// Who they are now.
+        occupant: Occupant,
+    },
+}
+
+/// Why someone is not in a room (any more).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum RoomExit {
+    /// Left of their own accord (for us: we asked to).
+    Left,
+    /// Kicked (status 307), with the reason given.
+    Kicked {
+        /// The reason, if any.
+        reason: Option<String>,
+    },
+    /// Banned (status 301), with the reason given.
+    Banned {
+        /// The reason, if any.
+        reason: Option<String>,
+    },
+    /// Removed because the room changed (affiliation, members-only) or
+    /// shut down (statuses 321, 322, 332).
+    Removed,
+    /// The room refused us: its error condition (`forbidden`,
+    /// `registration-required`, `item-not-found`...).
+    Refused {
+        /// The condition's name.
+        condition: String,
     },
 }

@@ -222,6 +222,8 @@ fn message_target(data: &[u8]) {
     let _ = crate::receipts::markable(&msg);
     let _ = crate::chatstates::of(&msg);
     let _ = crate::avatar::metadata_event(&msg);
+    let _ = crate::muc::classify(&msg);
+    let _ = crate::muc::accept_archived(&msg);
 }
 
 /// Every classifier the session runs on a `<presence/>`.
@@ -235,6 +237,10 @@ fn presence_target(data: &[u8]) {
     let _ = crate::idle::parse(&p, 1_700_000_000_000);
     let _ = crate::subscription::request(&p, &own);
     let _ = crate::avatar::vcard_update(&p);
+    if let Some((_, occupant)) = crate::muc::parse_presence(&p) {
+        let _ = crate::muc::display_nick(&occupant.nick);
+        let _ = occupant.new_nick.as_deref().map(crate::muc::display_nick);
+    }
 }
 
 /// Every parser of an IQ's payload: roster pushes, archive ends, profiles,

@@ -4,3 +4,4 @@
 mod contacts;
 mod messages;
 mod profile;
+mod rooms;

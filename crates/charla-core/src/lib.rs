@@ -26,6 +26,7 @@ mod handle;
 pub mod idle;
 mod last;
 mod mam;
+pub mod muc;
 pub mod presence;
 mod pubsub;
 mod receipts;
@@ -52,14 +53,14 @@ pub use c2s::{Keepalive, ServerAddress, TlsTrust};
 pub use certificate::{CertificateProblem, CertificateReason, Fingerprint};
 pub use charla_store::profile;
 pub use charla_store::{
-    AccountId, Direction, Message, MessageId, MessageRequest, MessageState, RosterEntry, Store,
-    Subscription,
+    AccountId, Direction, Message, MessageId, MessageRequest, MessageState, Room, RoomId,
+    RoomMessage, RoomMessageId, RosterEntry, Store, Subscription,
 };
 pub use chatstates::ChatState;
 pub use credentials::Credentials;
 pub use disco::caps_element;
 pub use error::{CoreError, ErrorCode};
-pub use event::{ConnectionState, Event};
+pub use event::{ConnectionState, Event, OccupantChange, RoomExit};
 pub use presence::{ContactPresence, Show};
 pub use register::{FieldKind, FieldOption, RegisterOptions, RegistrationField, RegistrationForm};
 pub use requests::{attention, Attention};

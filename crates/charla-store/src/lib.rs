@@ -17,8 +17,8 @@ pub use error::StoreError;
 pub use migrate::SCHEMA_VERSION;
 pub use model::{
     Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, KeptAccount, MamPosition,
-    Message, MessageId, MessageRequest, MessageState, NewMessage, OwedReceipt, RosterEntry,
-    Subscription,
+    Message, MessageId, MessageRequest, MessageState, NewMessage, NewRoomMessage, OwedReceipt,
+    Room, RoomId, RoomInsertOutcome, RoomMessage, RoomMessageId, RosterEntry, Subscription,
 };
 pub use store::Store;
 

@@ -40,6 +40,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 7,
         sql: include_str!("../migrations/0007_kept_accounts.sql"),
     },
+    Migration {
+        version: 8,
+        sql: include_str!("../migrations/0008_rooms.sql"),
+    },
 ];
 
 /// The newest schema version this build can read and write.

@@ -306,3 +306,114 @@ pub struct Gap {
     /// When the gap was found (unix ms).
     pub detected_at: i64,
 }
+
+/// Id of a row in `rooms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(transparent)]
+#[ts(export)]
+pub struct RoomId(pub i64);
+
+/// Id of a row in `room_messages`; grows with insertion order within the
+/// lines of live and catch-up traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(transparent)]
+#[ts(export)]
+pub struct RoomMessageId(pub i64);
+
+/// A group chat (XEP-0045) kept for an account. Whether we are in it now
+/// is the session's live state, not stored; nor is a room's password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Room {
+    /// Row id.
+    pub id: RoomId,
+    /// The account.
+    pub account_id: AccountId,
+    /// The room's bare JID.
+    pub jid: String,
+    /// Our nick in the room.
+    pub nick: String,
+    /// The room's name, if known.
+    pub name: Option<String>,
+    /// The room's subject, as the room last set it.
+    pub subject: Option<String>,
+    /// Joined again at every login.
+    pub autojoin: bool,
+    /// Kept in the user's bookmarks (XEP-0402).
+    pub bookmarked: bool,
+}
+
+/// A room line to store with
+/// [`Store::insert_room_lines`](crate::Store::insert_room_lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRoomMessage {
+    /// The room it was said in.
+    pub room: RoomId,
+    /// `Out` for our own lines (their reflection, or a copy from the
+    /// room's archive), `In` for everyone else's.
+    pub direction: Direction,
+    /// The author's nick in the room.
+    pub nick: String,
+    /// The author's occupant id (XEP-0421), as the room stamped it.
+    pub occupant_id: Option<String>,
+    /// The author's real JID, where the room shows it.
+    pub real_jid: Option<String>,
+    /// The text.
+    pub body: String,
+    /// The room's or the delay stamp's time, unix milliseconds.
+    pub server_time: Option<i64>,
+    /// XEP-0359 origin-id.
+    pub origin_id: Option<String>,
+    /// XEP-0359 stanza-id; set only if the room itself stamped it.
+    pub stanza_id: Option<String>,
+}
+
+/// A stored room line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RoomMessage {
+    /// Row id.
+    pub id: RoomMessageId,
+    /// The room it belongs to.
+    pub room_id: RoomId,
+    /// The account.
+    pub account_id: AccountId,
+    /// The room's bare JID.
+    pub room: String,
+    /// Ours (`out`) or someone else's (`in`).
+    pub direction: Direction,
+    /// The author's nick, exactly as sent: render it as text only.
+    pub nick: String,
+    /// The author's occupant id (XEP-0421), if the room gives them.
+    pub occupant_id: Option<String>,
+    /// The author's real JID, if the room shows it.
+    pub real_jid: Option<String>,
+    /// The text.
+    pub body: String,
+    /// The room's or delay timestamp, unix milliseconds.
+    pub server_time: Option<i64>,
+    /// When it was stored, unix milliseconds.
+    pub local_time: i64,
+    /// XEP-0359 origin-id.
+    pub origin_id: Option<String>,
+    /// XEP-0359 stanza-id assigned by the room.
+    pub stanza_id: Option<String>,
+    /// `received`, or for our own lines `pending`, `sent` (the room
+    /// reflected it) or `failed`. Rooms send no receipts.
+    pub state: MessageState,
+    /// Error text when `state` is `failed`.
+    pub error: Option<String>,
+}
+
+/// Result of storing one room line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomInsertOutcome {
+    /// The line was new and has been stored.
+    Inserted(RoomMessage),
+    /// The line is stored already (same stanza-id, or same origin-id from
+    /// the same author); nothing changed.
+    Duplicate(RoomMessageId),
+    /// The room reflected one of our own lines: the stored row, now `sent`
+    /// and with the room's stanza-id.
+    Reflected(RoomMessage),
+}

@@ -11,8 +11,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use crate::migrate::{self, MIGRATIONS, SCHEMA_VERSION};
 use crate::{
     Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, KeptAccount, MamPosition,
-    Message, MessageId, MessageRequest, MessageState, NewMessage, OwedReceipt, RosterEntry,
-    StoreError, Subscription,
+    Message, MessageId, MessageRequest, MessageState, NewMessage, NewRoomMessage, OwedReceipt,
+    Room, RoomId, RoomInsertOutcome, RoomMessage, RoomMessageId, RosterEntry, StoreError,
+    Subscription,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -481,4 +482,5 @@ fn remove_contact_in(conn: &Connection, account: AccountId, jid: &str) -> Result
 mod accounts;
 mod archive;
 mod messages;
+mod rooms;
 mod roster;

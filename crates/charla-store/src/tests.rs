@@ -1889,3 +1889,222 @@ fn kept_accounts_keep_their_order_place_and_color() {
     // Only #rrggbb colors are stored.
     assert!(store.set_account_color(a, Some("red")).is_err());
 }
+
+// ---- rooms (XEP-0045) -------------------------------------------------
+
+fn room_line(room: RoomId, nick: &str, body: &str, stanza_id: Option<&str>) -> NewRoomMessage {
+    NewRoomMessage {
+        room,
+        direction: Direction::In,
+        nick: nick.to_owned(),
+        occupant_id: None,
+        real_jid: None,
+        body: body.to_owned(),
+        server_time: Some(1_700_000_000_000),
+        origin_id: None,
+        stanza_id: stanza_id.map(str::to_owned),
+    }
+}
+
+/// A store on a real file with one account and the room `family@muc.example.org`.
+fn room_on_file() -> (tempfile::TempDir, Store, AccountId, Room) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("charla.db")).unwrap();
+    let account = store.upsert_account("me@example.org").unwrap();
+    let room = store
+        .upsert_room(account, "family@muc.example.org", "me")
+        .unwrap();
+    (dir, store, account, room)
+}
+
+#[test]
+fn a_room_is_kept_per_account_with_our_nick_and_autojoin() {
+    let (_dir, mut store, account, room) = room_on_file();
+    assert_eq!(room.nick, "me");
+    assert!(room.autojoin && !room.bookmarked);
+    store.set_room_autojoin(room.id, false).unwrap();
+    store
+        .set_room_subject(room.id, Some("Sunday lunch"))
+        .unwrap();
+    let again = store
+        .upsert_room(account, "family@muc.example.org", "me2")
+        .unwrap();
+    assert_eq!(again.id, room.id);
+    assert_eq!(again.nick, "me2");
+    assert!(again.autojoin, "joining again joins at login again");
+    assert_eq!(again.subject.as_deref(), Some("Sunday lunch"));
+    assert_eq!(store.rooms(account).unwrap(), vec![again]);
+    assert!(store
+        .upsert_room(account, "family@muc.example.org/nick", "me")
+        .is_err());
+    assert!(store.upsert_room(account, "x@muc.example.org", "").is_err());
+}
+
+#[test]
+fn room_lines_are_deduplicated_by_the_rooms_stanza_id_and_paged_in_order() {
+    let (_dir, mut store, _, room) = room_on_file();
+    let outcomes = store
+        .insert_room_lines(&[
+            room_line(room.id, "bob", "one", Some("r1")),
+            room_line(room.id, "carol", "two", Some("r2")),
+            room_line(room.id, "bob", "one again", Some("r1")),
+        ])
+        .unwrap();
+    assert!(matches!(outcomes[0], RoomInsertOutcome::Inserted(_)));
+    assert!(matches!(outcomes[1], RoomInsertOutcome::Inserted(_)));
+    assert!(matches!(outcomes[2], RoomInsertOutcome::Duplicate(_)));
+    let page = store.room_history_page(room.id, None, 10).unwrap();
+    let bodies: Vec<_> = page.iter().rev().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["one", "two"]);
+    assert_eq!(page[0].room, "family@muc.example.org");
+    assert_eq!(
+        store.newest_room_stanza_id(room.id).unwrap().as_deref(),
+        Some("r2")
+    );
+    let older = store
+        .room_history_page(room.id, Some(page[0].id), 10)
+        .unwrap();
+    assert_eq!(older.len(), 1);
+}
+
+#[test]
+fn our_line_reflected_by_the_room_is_the_same_row_now_sent() {
+    let (_dir, mut store, account, room) = room_on_file();
+    let pending = store.insert_room_outgoing(room.id, "hi all", "o1").unwrap();
+    assert_eq!(pending.state, MessageState::Pending);
+    assert_eq!(
+        store.pending_room_outgoing(account).unwrap(),
+        vec![pending.clone()]
+    );
+    let reflection = NewRoomMessage {
+        direction: Direction::Out,
+        origin_id: Some("o1".into()),
+        ..room_line(room.id, "me", "hi all", Some("r7"))
+    };
+    let outcomes = store
+        .insert_room_lines(std::slice::from_ref(&reflection))
+        .unwrap();
+    let RoomInsertOutcome::Reflected(sent) = &outcomes[0] else {
+        panic!("{outcomes:?}");
+    };
+    assert_eq!((sent.id, sent.state), (pending.id, MessageState::Sent));
+    assert_eq!(sent.stanza_id.as_deref(), Some("r7"));
+    assert!(store.pending_room_outgoing(account).unwrap().is_empty());
+    // Its copy from the room's archive changes nothing.
+    let again = store.insert_room_lines(&[reflection]).unwrap();
+    assert_eq!(again, vec![RoomInsertOutcome::Duplicate(pending.id)]);
+    assert_eq!(store.room_history_page(room.id, None, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn an_occupant_cannot_hide_anothers_line_by_reusing_its_origin_id() {
+    let (_dir, mut store, _, room) = room_on_file();
+    let with_origin = |nick: &str, body: &str| NewRoomMessage {
+        origin_id: Some("same".into()),
+        ..room_line(room.id, nick, body, None)
+    };
+    let outcomes = store
+        .insert_room_lines(&[
+            with_origin("mallory", "first"),
+            with_origin("bob", "real"),
+            with_origin("bob", "real"),
+        ])
+        .unwrap();
+    assert!(matches!(outcomes[1], RoomInsertOutcome::Inserted(_)));
+    assert!(matches!(outcomes[2], RoomInsertOutcome::Duplicate(_)));
+    // Nor can anyone else's line with our origin-id mark ours as sent.
+    let ours = store.insert_room_outgoing(room.id, "mine", "o9").unwrap();
+    let forged = NewRoomMessage {
+        origin_id: Some("o9".into()),
+        ..room_line(room.id, "mallory", "mine", Some("r9"))
+    };
+    let outcomes = store.insert_room_lines(&[forged]).unwrap();
+    assert!(matches!(outcomes[0], RoomInsertOutcome::Inserted(_)));
+    let still = store.room_history_page(room.id, None, 10).unwrap();
+    let ours_now = still.iter().find(|m| m.id == ours.id).unwrap();
+    assert_eq!(ours_now.state, MessageState::Pending);
+}
+
+#[test]
+fn a_room_line_state_moves_forward_only() {
+    let (_dir, mut store, _, room) = room_on_file();
+    let line = store.insert_room_outgoing(room.id, "x", "o1").unwrap();
+    let failed = store
+        .set_room_message_state(line.id, MessageState::Failed, Some("forbidden"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.error.as_deref(), Some("forbidden"));
+    assert!(store
+        .set_room_message_state(line.id, MessageState::Received, None)
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn deleting_an_account_deletes_its_rooms_and_lines() {
+    let (_dir, mut store, account, room) = room_on_file();
+    store
+        .insert_room_lines(&[room_line(room.id, "bob", "one", Some("r1"))])
+        .unwrap();
+    store
+        .conn()
+        .execute("DELETE FROM accounts WHERE id = ?1", [account.0])
+        .unwrap();
+    let left: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM room_messages", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[test]
+fn a_forgotten_room_keeps_its_history_and_our_line_is_found_by_origin_id() {
+    let (_dir, mut store, account, room) = room_on_file();
+    let line = store.insert_room_outgoing(room.id, "x", "o1").unwrap();
+    store.forget_room(room.id).unwrap();
+    let kept = store.room(account, &room.jid).unwrap().unwrap();
+    assert!(!kept.autojoin && !kept.bookmarked);
+    assert_eq!(
+        store
+            .find_room_outgoing(room.id, "o1")
+            .unwrap()
+            .map(|m| m.id),
+        Some(line.id)
+    );
+    assert_eq!(store.find_room_outgoing(room.id, "o2").unwrap(), None);
+}
+
+#[test]
+fn the_archive_copy_of_a_line_stored_live_without_stanza_id_is_the_same_line() {
+    let (_dir, mut store, _, room) = room_on_file();
+    let live = NewRoomMessage {
+        origin_id: Some("o1".into()),
+        ..room_line(room.id, "bob", "hello", None)
+    };
+    let archived = NewRoomMessage {
+        stanza_id: Some("r1".into()),
+        ..live.clone()
+    };
+    let first = store.insert_room_lines(&[live]).unwrap();
+    let RoomInsertOutcome::Inserted(row) = &first[0] else {
+        panic!("{first:?}")
+    };
+    let again = store
+        .insert_room_lines(std::slice::from_ref(&archived))
+        .unwrap();
+    assert_eq!(again, vec![RoomInsertOutcome::Duplicate(row.id)]);
+    assert_eq!(
+        store.newest_room_stanza_id(room.id).unwrap().as_deref(),
+        Some("r1")
+    );
+    // Another archived line with the same origin-id but another stanza-id
+    // (reused by its author) is a line of its own.
+    let other = NewRoomMessage {
+        stanza_id: Some("r2".into()),
+        ..archived
+    };
+    assert!(matches!(
+        store.insert_room_lines(&[other]).unwrap()[0],
+        RoomInsertOutcome::Inserted(_)
+    ));
+}

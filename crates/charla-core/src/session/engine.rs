@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::stanza::Stanza;
 
-use super::{archive, avatars, iq, now_ms, outbox, pipeline, presence, receipts};
+use super::{archive, avatars, iq, muc, now_ms, outbox, pipeline, presence, receipts};
 use super::{Command, Context};
 use crate::c2s::LoginFailure;
 use crate::chatstates;
@@ -135,6 +135,7 @@ pub(crate) struct Engine {
     /// after the `Online` state.
     pub(super) held_roster: Option<Event>,
     pub(super) avatars: avatars::Avatars,
+    pub(super) rooms: muc::Rooms,
     actions: Vec<Action>,
 }
 
@@ -156,6 +157,7 @@ impl Engine {
             presence: presence::Presences::new(ctx.show, ctx.status),
             held_roster: None,
             avatars: avatars::Avatars::new(ctx.avatars),
+            rooms: muc::Rooms::default(),
             actions: Vec::new(),
         };
         engine.avatars.own = engine
@@ -262,6 +264,7 @@ impl Engine {
         self.avatars.new_stream();
         self.presence.sent = false;
         self.archive_new_stream();
+        self.rooms_new_stream();
         self.request_login_state();
         self.reporting.store(false, Ordering::SeqCst);
         // Carbons before the initial presence (XEP-0280 §4.3), so that no
@@ -291,6 +294,8 @@ impl Engine {
         // After the initial presence: whatever is archived from here on
         // also arrives live, and duplicates are dropped by stanza-id.
         self.start_catch_up();
+        // A fresh stream is in no room (a resumed one stays in them).
+        self.rejoin_rooms();
     }
 
     /// The link was lost; the stream tries to resume. After
@@ -424,7 +429,16 @@ impl Engine {
     /// disconnect and reconnect-now).
     pub(crate) fn on_command(&mut self, command: Command) {
         match command {
-            Command::Flush => self.flush(),
+            Command::Flush => {
+                self.flush();
+                self.flush_rooms();
+            }
+            Command::JoinRoom {
+                room,
+                nick,
+                password,
+            } => self.join_room(room, nick, password),
+            Command::LeaveRoom { room, forget } => self.leave_room(room, forget),
             Command::SetPresence { show, status } => self.set_presence(show, status),
             Command::SetAuto(auto) => self.set_auto(auto),
             Command::LastActivity { jid, reply } => self.last_activity(jid, reply),

@@ -42,6 +42,17 @@ pub(super) enum PendingIq {
     Older {
         queryid: String,
     },
+    /// A page of a room's archive (XEP-0313 on the room's JID), answered
+    /// by the room.
+    RoomMam {
+        room: BareJid,
+        queryid: String,
+    },
+    /// Accepting a new room's default configuration (an instant room,
+    /// XEP-0045 §10.1.2), answered by the room.
+    RoomConfig {
+        room: BareJid,
+    },
     /// The block list (XEP-0191), for whoever asked.
     Blocklist {
         reply: oneshot::Sender<Result<Vec<String>, CoreError>>,
@@ -87,6 +98,7 @@ impl PendingIq {
             PendingIq::Ask { peer, .. } => peer.as_ref(),
             PendingIq::AvatarData { peer, .. } | PendingIq::AvatarVcard { peer, .. } => Some(peer),
             PendingIq::LastActivity { jid, .. } => Some(jid),
+            PendingIq::RoomMam { room, .. } | PendingIq::RoomConfig { room } => Some(room),
             _ => None,
         }
     }
@@ -386,6 +398,11 @@ impl Engine {
             }
             PendingIq::Mam { queryid } => self.on_mam_page(&queryid, result),
             PendingIq::Older { queryid } => self.on_older_page(&queryid, result),
+            PendingIq::RoomMam { room, queryid } => self.on_room_mam_page(&room, &queryid, result),
+            PendingIq::RoomConfig { room } => match result {
+                Ok(_) => log::info!("{room}: created with its default configuration"),
+                Err(e) => log::warn!("{room}: not configured: {:?}", e.defined_condition),
+            },
             PendingIq::Blocklist { reply } => {
                 let _ = reply.send(match result {
                     Ok(payload) => blocking::parse_list(payload)

@@ -14,6 +14,8 @@
 //! - [`roster`] and [`presence`]: the contact list, subscriptions and who
 //!   is online (RFC 6121);
 //! - [`avatars`]: contacts' and our own avatar (XEP-0084/0153);
+//! - [`muc`]: group chats, their occupants and their own archives
+//!   (XEP-0045, XEP-0421, XEP-0313 on the room);
 //! - [`iq`]: the IQs we send and answer, who may answer them, and
 //!   their timeouts.
 //!
@@ -25,6 +27,7 @@ mod avatars;
 mod driver;
 mod engine;
 mod iq;
+mod muc;
 mod outbox;
 mod pipeline;
 mod presence;
@@ -54,7 +57,7 @@ pub(crate) use driver::run;
 /// Instructions from the [`crate::Core`] handle to a running session.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// New rows are pending in the outbox.
+    /// New rows are pending in the outbox (chats' or rooms').
     Flush,
     /// Change the own presence.
     SetPresence { show: Show, status: Option<String> },
@@ -114,6 +117,16 @@ pub(crate) enum Command {
     /// Our avatar changed to `hash` (`None`: removed): remember it and
     /// tell contacts in our presence (XEP-0153).
     OwnAvatar { hash: Option<String> },
+    /// Join the room `room` as `nick` (XEP-0045), with its password if
+    /// it has one; it is then joined at every login.
+    JoinRoom {
+        room: BareJid,
+        nick: String,
+        password: Option<String>,
+    },
+    /// Leave the room `room`; `forget`: and remove its bookmark. It is not
+    /// joined at login any more; its history stays.
+    LeaveRoom { room: BareJid, forget: bool },
     /// While waiting to reconnect, try now.
     ReconnectNow,
     /// Send unavailable presence and close the stream.

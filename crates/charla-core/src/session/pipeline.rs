@@ -24,7 +24,7 @@ use std::collections::HashMap;
 
 use charla_store::{Direction, InsertOutcome, MessageState, NewMessage};
 use xmpp_parsers::jid::BareJid;
-use xmpp_parsers::message::Message;
+use xmpp_parsers::message::{Message, MessageType};
 
 use super::engine::Engine;
 use super::now_ms;
@@ -85,6 +85,16 @@ impl Engine {
                 self.on_avatar_advert(from, advert, true);
             }
             return;
+        }
+        if mam::is_result(&msg) && self.is_room_result(&msg) {
+            self.end_burst();
+            return self.on_room_archived(&msg);
+        }
+        if msg.type_ == MessageType::Groupchat
+            || (msg.type_ == MessageType::Error && self.is_room(msg.from.as_ref()))
+        {
+            // A room's: never a chat message, even from a room we left.
+            return self.on_room_message(&msg);
         }
         if mam::is_result(&msg) {
             // Never read as a plain message, whatever its checks say.
@@ -150,6 +160,7 @@ impl Engine {
     pub(crate) fn end_burst(&mut self) {
         let burst = std::mem::take(&mut self.inbound.burst);
         self.ingest_live(burst, Origin::Live);
+        self.end_room_burst();
     }
 
     /// Commits the live messages held during a catch-up that just ended.

@@ -101,6 +101,9 @@ impl Engine {
     }
 
     pub(super) fn on_presence(&mut self, p: Presence) {
+        if self.is_room(p.from.as_ref()) {
+            return self.on_room_presence(&p);
+        }
         if let Some(jid) = subscription::request(&p, &self.own) {
             return self.on_subscription_request(jid);
         }

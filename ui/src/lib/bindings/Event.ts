@@ -6,6 +6,10 @@ import type { ContactPresence } from "./ContactPresence";
 import type { CoreError } from "./CoreError";
 import type { Message } from "./Message";
 import type { MessageId } from "./MessageId";
+import type { Occupant } from "./Occupant";
+import type { OccupantChange } from "./OccupantChange";
+import type { RoomExit } from "./RoomExit";
+import type { RoomMessage } from "./RoomMessage";
 import type { RosterEntry } from "./RosterEntry";
 import type { Show } from "./Show";
 
@@ -155,7 +159,108 @@ added: number,
  * `false` if it stopped early (an error, or the stream was reset);
  * the next login continues from what was stored.
  */
-complete: boolean, } | { "type": "error", 
+complete: boolean, } | { "type": "room_joined", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The room's bare JID.
+ */
+room: string, 
+/**
+ * Our nick there (the room may have changed the one asked for).
+ */
+nick: string, 
+/**
+ * Everyone in the room now, us included; later changes come as
+ * [`Event::OccupantChanged`].
+ */
+occupants: Array<Occupant>, 
+/**
+ * The room's subject.
+ */
+subject: string | null, 
+/**
+ * New lines the catch-up stored.
+ */
+added: number, } | { "type": "occupant_changed", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The room's bare JID.
+ */
+room: string, 
+/**
+ * What happened.
+ */
+change: OccupantChange, } | { "type": "room_nick_taken", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The room's bare JID.
+ */
+room: string, 
+/**
+ * The nick that is taken.
+ */
+nick: string, 
+/**
+ * A free-looking one to offer instead.
+ */
+suggested: string, } | { "type": "room_password_required", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The room's bare JID.
+ */
+room: string, } | { "type": "room_left", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The room's bare JID.
+ */
+room: string, 
+/**
+ * Why.
+ */
+reason: RoomExit, } | { "type": "room_subject", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The room's bare JID.
+ */
+room: string, 
+/**
+ * The new subject, `None` when cleared.
+ */
+subject: string | null, } | { "type": "room_message_added", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The stored line.
+ */
+message: RoomMessage, } | { "type": "room_message_updated", 
+/**
+ * The account.
+ */
+account: AccountId, 
+/**
+ * The line as it is now.
+ */
+message: RoomMessage, } | { "type": "error", 
 /**
  * The account concerned, if any.
  */

@@ -6,6 +6,7 @@ mod archive;
 mod avatars;
 mod iq;
 mod link;
+mod muc;
 mod outbox;
 mod pipeline;
 mod presence;
@@ -150,7 +151,7 @@ impl Harness {
     }
 
     /// The last IQ sent whose payload is in `ns` (and, with `to`, sent to it).
-    fn find_request(&self, ns: &str, to: Option<&str>) -> Element {
+    pub fn find_request(&self, ns: &str, to: Option<&str>) -> Element {
         self.sent
             .iter()
             .rev()

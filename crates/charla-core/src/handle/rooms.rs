@@ -1,0 +1,130 @@
+//! The core handle's group chats (XEP-0045): joining and leaving rooms,
+//! saying something in one (through the rooms' outbox), the rooms kept and
+//! their history.
+
+use charla_store::{Room, RoomMessage, RoomMessageId};
+
+use crate::*;
+
+impl Core {
+    /// Joins the room `room` (a bare JID) as `nick`, with its password if
+    /// it has one. The room is kept and joined at every login from then
+    /// on; [`Event::RoomJoined`] comes once we are in and its archive is
+    /// caught up, or [`Event::RoomNickTaken`], [`Event::RoomPasswordRequired`]
+    /// or [`Event::RoomLeft`] says why not. The password is kept in memory
+    /// only, for joining again after a reconnect.
+    pub async fn join_room(
+        &self,
+        account: AccountId,
+        room: &str,
+        nick: &str,
+        password: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let room = parse_bare_jid(room)?;
+        let nick = nick.trim();
+        if nick.is_empty() || nick.len() > muc::MAX_NICK_BYTES {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "the nick is empty or too long",
+            ));
+        }
+        self.account_jid(account)?;
+        let command = Command::JoinRoom {
+            room,
+            nick: nick.to_owned(),
+            password: password.map(str::to_owned),
+        };
+        if !self.send_command(account, command).await {
+            return Err(CoreError::new(
+                ErrorCode::NotConnected,
+                "the account is not connected",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Leaves the room `room`; with `forget`, also removes its bookmark.
+    /// Either way it is not joined at login any more; its history stays.
+    pub async fn leave_room(
+        &self,
+        account: AccountId,
+        room: &str,
+        forget: bool,
+    ) -> Result<(), CoreError> {
+        let room = parse_bare_jid(room)?;
+        let kept = self.store(|s| s.room(account, room.as_str()))?;
+        if !self
+            .send_command(account, Command::LeaveRoom { room, forget })
+            .await
+        {
+            // Offline: only what is kept changes.
+            if let Some(kept) = kept {
+                self.store(|s| match forget {
+                    true => s.forget_room(kept.id),
+                    false => s.set_room_autojoin(kept.id, false),
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Says `body` in the room `room`: the line is committed as `pending`
+    /// and announced ([`Event::RoomMessageAdded`]) before anything goes on
+    /// the wire, sent once we are in the room, and `sent` when the room
+    /// reflects it ([`Event::RoomMessageUpdated`]).
+    pub async fn send_room_message(
+        &self,
+        account: AccountId,
+        room: &str,
+        body: &str,
+    ) -> Result<RoomMessage, CoreError> {
+        let room = parse_bare_jid(room)?;
+        if body.trim().is_empty() {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "the message is empty",
+            ));
+        }
+        if body.len() > chat::MAX_BODY_BYTES {
+            return Err(CoreError::new(
+                ErrorCode::InvalidInput,
+                "the message is too long",
+            ));
+        }
+        let kept = self
+            .store(|s| s.room(account, room.as_str()))?
+            .ok_or_else(|| CoreError::new(ErrorCode::InvalidInput, "not a room of this account"))?;
+        let origin_id = uuid::Uuid::new_v4().to_string();
+        let message = self.store(|s| s.insert_room_outgoing(kept.id, body, &origin_id))?;
+        let _ = self
+            .events
+            .send(Event::RoomMessageAdded {
+                account,
+                message: Box::new(message.clone()),
+            })
+            .await;
+        self.send_command(account, Command::Flush).await;
+        Ok(message)
+    }
+
+    /// The rooms kept for `account`.
+    pub fn rooms(&self, account: AccountId) -> Result<Vec<Room>, CoreError> {
+        self.store(|s| s.rooms(account))
+    }
+
+    /// Up to `limit` lines of the room `room`, newest first, older than
+    /// `before` (the newest if `None`).
+    pub fn room_history(
+        &self,
+        account: AccountId,
+        room: &str,
+        before: Option<RoomMessageId>,
+        limit: u32,
+    ) -> Result<Vec<RoomMessage>, CoreError> {
+        let room = parse_bare_jid(room)?;
+        match self.store(|s| s.room(account, room.as_str()))? {
+            Some(kept) => self.store(|s| s.room_history_page(kept.id, before, limit)),
+            None => Ok(Vec::new()),
+        }
+    }
+}
