@@ -12,8 +12,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
-  App, Key, Peer, Sandbox, loginWithForm, openChat, readNotifications, tid, waitForNotification, waitUntil,
-  withEvidence,
+  App, Key, Peer, Sandbox, expectNoNotification, loginWithForm, openChat, readNotifications, tid, waitForNotification,
+  waitForQuiet, waitUntil, withEvidence,
 } from './lib/harness.mjs';
 
 let sandbox;
@@ -80,13 +80,21 @@ test('bob joins; his line with alice\'s nick notifies and marks the room while a
     await openChat(app, bob.jid);
     await app.waitForGone(tid('room-view'));
     const notesBefore = readNotifications().length;
+    // A line without her nick counts, but a room notifies mentions only unless set otherwise.
+    bob.send(`/say ${room} Hello everyone`);
+    await expectNoNotification((n) => n.summary.includes(room), {
+      since: notesBefore,
+      after: waitForQuiet(app, room, { why: 'not_mentioned' }),
+      message: 'a notification of a line without a mention',
+    });
+    await app.waitFor(`${row()}[data-unread="1"][data-mentioned="false"]`);
     const said = bob.mark();
     bob.send(`/say ${room} Alice, are you coming to lunch?`);
-    await bob.waitForEvent((e) => e.type === 'room_message_updated' && e.message?.state === 'sent', {
+    await bob.waitForEvent((e) => e.type === 'room_message_updated' && e.message?.body === 'Alice, are you coming to lunch?', {
       since: said,
       message: 'bob\'s line reflected by the room',
     });
-    await app.waitFor(`${row()}[data-unread="1"][data-mentioned="true"]`);
+    await app.waitFor(`${row()}[data-unread="2"][data-mentioned="true"]`);
     assert.ok(await app.exists(`${row()} ${tid('room-mention')}`));
     const note = await waitForNotification((n) => n.summary.includes(room) && n.body.includes('are you coming'), {
       since: notesBefore,
@@ -125,6 +133,18 @@ test('alice opens the room (read: no marker), answers, and bob receives it', asy
       async () => (await roomLines(app)).some((l) => l.text === 'bob: Yes, see you there' && l.state === 'sent'),
       { message: 'alice\'s line sent (reflected)' },
     );
+    // The room in view: bob's mention neither counts nor notifies, and shows at once.
+    const notesBefore = readNotifications().length;
+    bob.send(`/say ${room} alice: great!`);
+    await expectNoNotification((n) => n.summary.includes(room), {
+      since: notesBefore,
+      after: waitForQuiet(app, room, { why: 'chat_open' }),
+      message: 'a notification of the room in view',
+    });
+    await waitUntil(async () => (await roomLines(app)).some((l) => l.text === 'alice: great!' && l.mention), {
+      message: 'the line in view',
+    });
+    assert.ok(await app.exists(`${row()}[data-unread="0"]`));
     await app.screenshot('room-light');
   });
 });
@@ -159,7 +179,7 @@ test('after a restart in dark (GTK_THEME=Adwaita:dark) the room and its lines ar
       (e) => e.type === 'occupant_changed' && e.room === room && e.change?.kind === 'joined' && e.change.occupant?.nick === 'alice',
       { since, message: 'bob sees alice join again' },
     );
-    await waitUntil(async () => (await roomLines(app)).length >= 2, { message: 'the stored lines' });
+    await waitUntil(async () => (await roomLines(app)).length >= 4, { message: 'the stored lines' });
     await app.waitForText(tid('room-member-count'), (text) => text.includes('2'));
     assert.equal(await app.execute(`return matchMedia('(prefers-color-scheme: dark)').matches`), true);
     await app.screenshot('room-dark');
