@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
-  App, Key, Peer, Sandbox, expectNoNotification, loginWithForm, openChat, readNotifications, tid, waitForNotification,
+  App, Key, Peer, Sandbox, dunstctl, expectNoNotification, loginWithForm, openChat, readNotifications, tid, waitForNotification,
   waitForQuiet, waitUntil, withEvidence,
 } from './lib/harness.mjs';
 
@@ -79,6 +79,8 @@ test('bob joins; his line with alice\'s nick notifies and marks the room while a
     await app.waitFor(tid('contact', { jid: bob.jid }));
     await openChat(app, bob.jid);
     await app.waitForGone(tid('room-view'));
+    dunstctl('close-all');
+    await waitUntil(() => dunstctl('count', 'displayed') === '0', { message: 'dunst shows no notification' });
     const notesBefore = readNotifications().length;
     // A line without her nick counts, but a room notifies mentions only unless set otherwise.
     bob.send(`/say ${room} Hello everyone`);
@@ -103,9 +105,10 @@ test('bob joins; his line with alice\'s nick notifies and marks the room while a
   });
 });
 
-test('alice opens the room (read: no marker), answers, and bob receives it', async () => {
+test('clicking the notification opens the room (read: no marker); alice answers, and bob receives it', async () => {
   await withEvidence(app, 'rooms-answer', async () => {
-    await app.click(row());
+    await waitUntil(() => dunstctl('count', 'displayed') === '1', { message: 'dunst shows the room\'s notification' });
+    dunstctl('action', '0');
     await app.waitFor(tid('room-view', { jid: room }));
     await app.waitFor(`${row()}[data-unread="0"][data-mentioned="false"]`);
     let lines = [];

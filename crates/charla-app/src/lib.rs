@@ -112,11 +112,16 @@ impl App {
     /// Saves the settings; their `accounts` are ignored (they change through
     /// the account commands only, so a window with an older copy cannot
     /// bring back a removed account).
-    /// Nor are their rooms' notify settings (see [`App::set_room_notify`]).
+    /// Nor are the rooms' notify settings and the rooms forgotten (see
+    /// [`App::set_room_notify`], [`App::leave_room`]).
     pub fn save_settings(&self, settings: Settings) -> Result<(), CoreError> {
-        let room_notify = lock(&self.settings).room_notify.clone();
+        let (room_notify, forgotten_rooms) = {
+            let kept = lock(&self.settings);
+            (kept.room_notify.clone(), kept.forgotten_rooms.clone())
+        };
         self.save_settings_keeping_rooms(Settings {
             room_notify,
+            forgotten_rooms,
             ..settings
         })
     }

@@ -211,10 +211,18 @@ impl crate::App {
     /// lines and mention markers.
     pub fn rooms(&self, account: AccountId) -> Result<Vec<RoomEntry>, CoreError> {
         let rooms = self.core.rooms(account)?;
-        let settings = lock(&self.settings).room_notify.clone();
+        let (settings, forgotten) = {
+            let kept = lock(&self.settings);
+            (kept.room_notify.clone(), kept.forgotten_rooms.clone())
+        };
         let attention = lock(&self.attention);
         Ok(rooms
             .into_iter()
+            .filter(|room| {
+                !forgotten
+                    .iter()
+                    .any(|f| f.account == account && f.peer == room.jid)
+            })
             .map(|room| {
                 let chat = ChatRef {
                     account,
@@ -246,6 +254,7 @@ impl crate::App {
             peer: jid.clone(),
         };
         let first = self.kept_room(&chat).is_none();
+        self.remember_room(&chat)?;
         {
             let mut attention = lock(&self.attention);
             attention
@@ -291,8 +300,20 @@ impl crate::App {
         settings
             .room_notify
             .retain(|s| !(s.account == account && s.room == chat.peer));
+        settings.forgotten_rooms.retain(|f| *f != chat);
+        settings.forgotten_rooms.push(chat);
         self.save_settings_keeping_rooms(settings)?;
         Ok(said)
+    }
+
+    /// A room joined again is listed again, if it was forgotten.
+    fn remember_room(&self, room: &ChatRef) -> Result<(), CoreError> {
+        let mut settings = lock(&self.settings).clone();
+        if !settings.forgotten_rooms.contains(room) {
+            return Ok(());
+        }
+        settings.forgotten_rooms.retain(|f| f != room);
+        self.save_settings_keeping_rooms(settings)
     }
 
     /// Sets which lines of `room` are notified; answers every room's
@@ -451,5 +472,64 @@ mod tests {
             notify_setting(&settings, &other_account),
             RoomNotify::Mentions
         );
+    }
+
+    /// An app on a real database with the room `family@conference.x` kept
+    /// for its account (offline).
+    fn app_with_room(dir: &std::path::Path) -> (crate::App, AccountId) {
+        let database = dir.join("charla.sqlite3");
+        let mut store = charla_store::Store::open(&database).expect("store");
+        let account = store.upsert_account("me@x").expect("account");
+        store
+            .upsert_room(account, "family@conference.x", "me")
+            .expect("room");
+        let (core, _events) = charla_core::Core::open(&database).expect("core");
+        let app = crate::App::open(
+            core,
+            &database,
+            crate::Passwords::new(std::sync::Arc::new(crate::MemoryKeyring::default())),
+            Box::new(|_| None),
+            None,
+        )
+        .expect("app");
+        (app, account)
+    }
+
+    #[tokio::test]
+    async fn the_rooms_list_their_setting_and_leaving_for_good_forgets_them() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (app, account) = app_with_room(dir.path());
+        let family = "family@conference.x";
+        let listed = app.rooms(account).expect("rooms");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (
+                listed[0].room.jid.as_str(),
+                listed[0].notify,
+                listed[0].unread
+            ),
+            (family, RoomNotify::Mentions, 0)
+        );
+        app.set_room_notify(account, family, RoomNotify::All)
+            .expect("setting");
+        assert_eq!(
+            app.rooms(account).expect("rooms")[0].notify,
+            RoomNotify::All
+        );
+        // Offline, joining says why not and leaves no first-join state behind.
+        let refused = app.join_room(account, family, "me", None).await;
+        assert!(refused.is_err(), "{refused:?}");
+        // Leaving for good (offline: only what is kept changes) forgets the
+        // room and its setting.
+        let said = app.leave_room(account, family, true).await.expect("leave");
+        assert_eq!(said, [AppEvent::Dismiss { chat: room(family) }]);
+        assert!(app.rooms(account).expect("rooms").is_empty());
+        assert!(app.settings().room_notify.is_empty());
+        // Saving the settings from a window does not bring it back; joining
+        // it again does (even when the join itself cannot go out).
+        app.save_settings(crate::Settings::default()).expect("save");
+        assert!(app.rooms(account).expect("rooms").is_empty());
+        let _offline = app.join_room(account, family, "me", None).await;
+        assert_eq!(app.rooms(account).expect("rooms").len(), 1);
     }
 }

@@ -125,6 +125,10 @@ pub struct Settings {
     /// mentions only, see [`crate::rooms`]). Changed only by
     /// [`crate::App::set_room_notify`].
     pub room_notify: Vec<RoomNotifySetting>,
+    /// Rooms left and forgotten ("Leave and forget"): not listed any more,
+    /// until joined again. The core keeps their history and, while
+    /// bookmarks are not synced, no other mark of them.
+    pub forgotten_rooms: Vec<ChatRef>,
 }
 
 /// How many recent status messages are remembered.
@@ -154,6 +158,7 @@ impl Default for Settings {
             auto_away: AutoAway::default(),
             recent_statuses: Vec::new(),
             room_notify: Vec::new(),
+            forgotten_rooms: Vec::new(),
         }
     }
 }

@@ -14,6 +14,7 @@ export class SettingsStore {
     auto_away: { away_after_secs: 300, xa_after_secs: 1200 },
     recent_statuses: [],
     room_notify: [],
+    forgotten_rooms: [],
   });
   readonly #backend: Backend;
   readonly #notices: NoticeStore;

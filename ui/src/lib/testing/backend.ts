@@ -40,6 +40,7 @@ export function defaultSettings(): Settings {
     auto_away: { away_after_secs: 300, xa_after_secs: 1200 },
     recent_statuses: [],
     room_notify: [],
+    forgotten_rooms: [],
   };
 }
 
