@@ -316,6 +316,7 @@ export const en = {
   'rooms.join': 'Join a group',
   'rooms.unread': { one: '{count} unread line', other: '{count} unread lines' },
   'rooms.mention': 'You were mentioned',
+  'rooms.switcher': 'Group',
   'rooms.join.title': 'Join a group',
   'rooms.join.address': 'Group address',
   'rooms.join.address.placeholder': 'family@conference.example.org',

@@ -317,6 +317,7 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'rooms.join': 'Unirse a un grupo',
   'rooms.unread': { one: '{count} línea sin leer', other: '{count} líneas sin leer' },
   'rooms.mention': 'Te han mencionado',
+  'rooms.switcher': 'Grupo',
   'rooms.join.title': 'Unirse a un grupo',
   'rooms.join.address': 'Dirección del grupo',
   'rooms.join.address.placeholder': 'familia@conference.ejemplo.org',

@@ -25,6 +25,7 @@ import { chatKey } from './unread.svelte';
 /** Whether we are in the room: asked to join, in, or not (left, kicked, refused, offline). */
 export type RoomPhase = 'joining' | 'joined' | 'out';
 
+/** One room of one account: what the list, the header, the lines and the members show. */
 export class RoomState {
   readonly account: AccountId;
   readonly jid: string;
@@ -97,6 +98,7 @@ export interface JoinForm {
   room: string | null;
 }
 
+/** Every account's rooms, the room in view and the "Join a group" form. */
 export class RoomsStore {
   /** Every account's rooms, by `chatKey`. */
   readonly rooms = new SvelteMap<string, RoomState>();
@@ -124,6 +126,14 @@ export class RoomsStore {
     return [...this.rooms.values()].sort((a, b) => a.title.localeCompare(b.title));
   }
 
+  /** The rooms whose name or address contains `query` (all for an empty one). */
+  search(query: string): RoomState[] {
+    const q = query.trim().toLowerCase();
+    const all = this.list;
+    return q === '' ? all : all.filter((r) => r.jid.includes(q) || r.title.toLowerCase().includes(q));
+  }
+
+  /** The room `jid` of `account`, if listed. */
   find(account: AccountId, jid: string): RoomState | undefined {
     return this.rooms.get(chatKey(account, jid));
   }
@@ -166,6 +176,7 @@ export class RoomsStore {
 
   // --- The core's room events -------------------------------------------------------------
 
+  /** We are in the room, its archive caught up (`room_joined`): the form that asked is done. */
   joined(account: AccountId, jid: string, nick: string, occupants: Occupant[], subject: string | null): void {
     const room = this.#room(account, jid);
     room.nick = nick;
@@ -181,6 +192,7 @@ export class RoomsStore {
     }
   }
 
+  /** Someone joined, left or changed (`occupant_changed`): the members and a system line. */
   occupant(account: AccountId, jid: string, change: OccupantChange): void {
     const room = this.find(account, jid);
     if (!room) return;
@@ -210,6 +222,7 @@ export class RoomsStore {
     }
   }
 
+  /** The room's subject changed (`room_subject`); a change while we are in is a system line. */
   subjectChanged(account: AccountId, jid: string, subject: string | null): void {
     const room = this.find(account, jid);
     if (!room) return;
@@ -217,6 +230,7 @@ export class RoomsStore {
     room.subject = subject;
   }
 
+  /** We are out of the room (`room_left`): a refusal answers the form, a kick or ban is shown. */
   left(account: AccountId, jid: string, reason: RoomExit): void {
     const form = this.joining;
     if (form && form.account === account && form.room === jid) {
@@ -235,6 +249,7 @@ export class RoomsStore {
     else if (reason.kind === 'removed') room.say({ kind: 'self_removed' });
   }
 
+  /** Our nick is taken there (`room_nick_taken`): the form offers the suggested one. */
   nickTaken(account: AccountId, jid: string, suggested: string): void {
     const form = this.joining;
     if (!form || form.account !== account || form.room !== jid) {
@@ -249,6 +264,7 @@ export class RoomsStore {
     form.room = null;
   }
 
+  /** The room wants a password (`room_password_required`): the form asks for it. */
   passwordRequired(account: AccountId, jid: string): void {
     const form = this.joining;
     if (!form || form.account !== account || form.room !== jid) return;
@@ -257,6 +273,7 @@ export class RoomsStore {
     form.room = null;
   }
 
+  /** The room's unread lines and mention marker, as the app counts them (`room_unread_changed`). */
   unreadChanged(room: ChatRef, count: number, mentioned: boolean): void {
     const state = this.#room(room.account, room.peer);
     state.unread = count;
@@ -289,6 +306,7 @@ export class RoomsStore {
     };
   }
 
+  /** Closes the "Join a group" form. */
   closeJoin(): void {
     this.joining = null;
   }

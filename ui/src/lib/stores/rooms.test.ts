@@ -197,3 +197,13 @@ describe('RoomsStore', () => {
     expect(backend.called('setRoomNotify')).toEqual([[1, FAMILY, 'nothing']]);
   });
 });
+
+describe('RoomsStore search', () => {
+  it('finds rooms by address or name for the quick switcher', async () => {
+    const { app } = await joined();
+    app.rooms.openJoin(1, 'me@example.org', 'team@conference.example.org');
+    await app.rooms.submitJoin();
+    expect(app.rooms.search('').map((r) => r.jid)).toEqual([FAMILY, 'team@conference.example.org']);
+    expect(app.rooms.search('TEAM').map((r) => r.jid)).toEqual(['team@conference.example.org']);
+  });
+});
