@@ -65,9 +65,9 @@ export class RoomState {
     return { account: this.account, peer: this.jid };
   }
 
-  /** The room's name, else its address. */
+  /** The room's name, else the local part of its address (the address itself is shown beside). */
   get title(): string {
-    return this.name ?? this.jid;
+    return this.name ?? (this.jid.split('@')[0] || this.jid);
   }
 
   #systemId = 0;
