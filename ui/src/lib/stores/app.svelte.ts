@@ -58,9 +58,9 @@ export class AppStore implements Stores {
     this.chats = new ChatsStore(backend, this.notices);
     this.settings = new SettingsStore(backend, this.notices);
     this.avatars = new AvatarStore(backend);
+    this.rooms = new RoomsStore(backend, this.notices, this.chats);
     this.links = new LinkStore(backend, this);
     this.requests = new RequestsStore(backend, this);
-    this.rooms = new RoomsStore(backend, this.notices, this.chats);
     this.blocking = new BlockingStore(backend, this);
     this.contacts = new ContactsStore(backend, this);
     this.presence = new PresenceStore(backend, this);
