@@ -125,6 +125,7 @@ pub fn run() {
                 sandbox,
                 profile: profile.clone(),
                 views: Mutex::new(HashMap::new()),
+                room_views: Mutex::new(HashMap::new()),
                 popped: Mutex::new(HashMap::new()),
                 notifier,
                 // A link the desktop started us with (`charla xmpp:...`).

@@ -233,6 +233,7 @@ mod tests {
     fn note(peer: &str, title: &str, body: &str) -> Command {
         Command::Message(Note {
             chat: chat(peer),
+            room: false,
             title: title.into(),
             body: body.into(),
             image: None,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use charla_app::{App, AppEvent, Batch, ChatRef};
-use charla_core::{CoreError, Event, Message};
+use charla_core::{CoreError, Event, Message, RoomMessage};
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Manager};
@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::notify::Notifier;
 use crate::sandbox::Sandbox;
-use crate::types::{ChatUpdate, Resume, ShellEvent};
+use crate::types::{ChatUpdate, Resume, RoomUpdate, ShellEvent};
 
 /// Event name of core events (`Event`, without messages) sent to every window.
 pub const CORE_EVENT: &str = "core-event";
@@ -28,6 +28,13 @@ const LISTEN_WAIT: Duration = Duration::from_secs(10);
 /// one unread update per chat (see [`Shell::dispatch_all`]).
 const BATCH: usize = 256;
 
+/// The changes of a batch kept for the open views, per chat and per room.
+#[derive(Default)]
+struct Views {
+    chats: HashMap<ChatRef, Vec<ChatUpdate>>,
+    rooms: HashMap<ChatRef, Vec<RoomUpdate>>,
+}
+
 /// Everything the commands share.
 pub struct Shell {
     /// The application: core, accounts, settings and policies.
@@ -38,6 +45,9 @@ pub struct Shell {
     pub profile: Option<String>,
     /// Open chat views: per chat, per window label, the channel for changes.
     pub views: Mutex<HashMap<ChatRef, HashMap<String, Channel<ChatUpdate>>>>,
+    /// Open room views: per room (`peer` is its bare JID), per window
+    /// label, the channel for changes.
+    pub room_views: Mutex<HashMap<ChatRef, HashMap<String, Channel<RoomUpdate>>>>,
     /// Popped-out chat windows by label.
     pub popped: Mutex<HashMap<String, ChatRef>>,
     /// Desktop notifications.
@@ -133,6 +143,63 @@ impl Shell {
         }
     }
 
+    /// Keeps a room line's change for the open views of its room, if any.
+    fn to_room_views(
+        &self,
+        line: &RoomMessage,
+        update: RoomUpdate,
+        views: &mut HashMap<ChatRef, Vec<RoomUpdate>>,
+    ) {
+        let room = ChatRef {
+            account: line.account_id,
+            peer: line.room.clone(),
+        };
+        if lock(&self.room_views).contains_key(&room) {
+            views.entry(room).or_default().push(update);
+        }
+    }
+
+    /// Sends each room's kept changes to its open views, in one update.
+    fn send_to_room_views(&self, changed: HashMap<ChatRef, Vec<RoomUpdate>>) {
+        let views = lock(&self.room_views);
+        for (room, mut updates) in changed {
+            let Some(channels) = views.get(&room) else {
+                continue;
+            };
+            let update = match updates.len() {
+                1 => updates.remove(0),
+                _ => RoomUpdate::Lines {
+                    lines: updates
+                        .into_iter()
+                        .flat_map(RoomUpdate::into_lines)
+                        .collect(),
+                },
+            };
+            for channel in channels.values() {
+                let _ = channel.send(update.clone());
+            }
+        }
+    }
+
+    /// Registers a room view's channel.
+    pub fn open_room_view(&self, room: ChatRef, window: String, channel: Channel<RoomUpdate>) {
+        lock(&self.room_views)
+            .entry(room)
+            .or_default()
+            .insert(window, channel);
+    }
+
+    /// Forgets a room view's channel.
+    pub fn close_room_view(&self, room: &ChatRef, window: &str) {
+        let mut views = lock(&self.room_views);
+        if let Some(by_window) = views.get_mut(room) {
+            by_window.remove(window);
+            if by_window.is_empty() {
+                views.remove(room);
+            }
+        }
+    }
+
     /// Registers a view's channel.
     pub fn open_view(&self, chat: ChatRef, window: String, channel: Channel<ChatUpdate>) {
         lock(&self.views)
@@ -189,6 +256,23 @@ impl Shell {
                 AppEvent::RequestsChanged { account } => {
                     let _ = app.emit(SHELL_EVENT, ShellEvent::RequestsChanged { account });
                 }
+                AppEvent::RoomUnreadChanged {
+                    room,
+                    count,
+                    mentioned,
+                    total: all,
+                } => {
+                    total = Some(all);
+                    let _ = app.emit(
+                        SHELL_EVENT,
+                        ShellEvent::RoomUnreadChanged {
+                            room,
+                            count,
+                            mentioned,
+                            total: all,
+                        },
+                    );
+                }
             }
         }
         if let Some(total) = total {
@@ -210,34 +294,49 @@ impl Shell {
     /// count as it is then, with one title and tray update.
     pub fn dispatch_all(&self, app: &AppHandle, events: impl IntoIterator<Item = Event>) {
         let mut batch = Batch::default();
-        let mut views = HashMap::new();
+        let mut views = Views::default();
         for event in events {
             self.app.observe(&event, &mut batch);
             self.route(app, event, &mut views);
         }
-        self.send_to_views(views);
+        self.send_to_views(views.chats);
+        self.send_to_room_views(views.rooms);
         self.show(app, self.app.conclude(batch));
     }
 
-    fn route(&self, app: &AppHandle, event: Event, views: &mut HashMap<ChatRef, Vec<ChatUpdate>>) {
+    fn route(&self, app: &AppHandle, event: Event, views: &mut Views) {
         match &event {
             Event::MessageAdded { message, .. } => {
                 let update = ChatUpdate::Added {
                     message: message.clone(),
                 };
-                return self.to_views(message, update, views);
+                return self.to_views(message, update, &mut views.chats);
             }
             Event::MessageUpdated { message, .. } => {
                 let update = ChatUpdate::Updated {
                     message: message.clone(),
                 };
-                return self.to_views(message, update, views);
+                return self.to_views(message, update, &mut views.chats);
+            }
+            Event::RoomMessageAdded { message, .. } => {
+                let update = RoomUpdate::Added {
+                    line: (**message).clone(),
+                };
+                return self.to_room_views(message, update, &mut views.rooms);
+            }
+            Event::RoomMessageUpdated { message, .. } => {
+                let update = RoomUpdate::Updated {
+                    line: (**message).clone(),
+                };
+                return self.to_room_views(message, update, &mut views.rooms);
             }
             _ => {}
         }
         // The windows see this event after the messages that came before it
-        // (a chat state after a message must not be undone by it).
-        self.send_to_views(std::mem::take(views));
+        // (a chat state after a message must not be undone by it; a
+        // subject or an occupant after the lines before it).
+        self.send_to_views(std::mem::take(&mut views.chats));
+        self.send_to_room_views(std::mem::take(&mut views.rooms));
         let _ = app.emit(CORE_EVENT, event);
     }
 

@@ -52,7 +52,27 @@ macro_rules! with_commands {
             load_older(account: AccountId, peer: String, before: MessageId) -> Vec<Message>,
             /// Sends a chat message; answers it as stored (pending).
             send_message(account: AccountId, to: String, body: String) -> Message,
-            /// The chat the user looks at (null: none), for unread counts and notifications.
+            /// Joins the group chat `room` as `nick` (with its password, if it has one); the outcome
+            /// comes as `room_joined`, `room_nick_taken`, `room_password_required` or `room_left`.
+            join_room(account: AccountId, room: String, nick: String, password: Option<String>) -> (),
+            /// Leaves a group chat (it is no longer joined at login); `forget` also removes it from
+            /// the list.
+            leave_room(account: AccountId, room: String, forget: bool) -> (),
+            /// The account's group chats, with their notify settings, unread lines and mentions.
+            rooms(account: AccountId) -> Vec<RoomEntry>,
+            /// Opens a room view: the first page of lines (newest first); later changes go to
+            /// `updates` until `closeRoom`.
+            open_room(account: AccountId, room: String, updates: Channel<RoomUpdate>) -> Vec<RoomMessage>,
+            /// Closes a room view.
+            close_room(account: AccountId, room: String) -> (),
+            /// The room's lines before `before`, newest first; empty when there is no more.
+            load_older_lines(account: AccountId, room: String, before: RoomMessageId) -> Vec<RoomMessage>,
+            /// Says something in a group chat; answers the line as stored (pending).
+            send_room_message(account: AccountId, room: String, body: String) -> RoomMessage,
+            /// Sets which lines of a group chat are notified; answers every room's setting.
+            set_room_notify(account: AccountId, room: String, notify: RoomNotify) -> Vec<RoomNotifySetting>,
+            /// The chat or group chat (`peer`: the room) the user looks at (null: none), for unread
+            /// counts and notifications.
             focus_chat(chat: Option<ChatRef>) -> (),
             /// The user has seen the chat up to this incoming message (sends a read marker if enabled).
             mark_displayed(account: AccountId, peer: String, message: MessageId) -> (),

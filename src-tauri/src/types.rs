@@ -2,7 +2,7 @@
 //! the app (`charla_app::types` has those).
 //! TypeScript bindings are generated from them (ts-rs) into `ui/src/lib/bindings`.
 
-use charla_core::{AccountId, Message, MessageId, Show};
+use charla_core::{AccountId, Message, MessageId, RoomMessage, Show};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -117,6 +117,39 @@ impl ChatUpdate {
     }
 }
 
+/// A change to an open room view, sent over the channel given to
+/// `open_room`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
+pub enum RoomUpdate {
+    /// A line was added to this room (someone's, or ours as pending).
+    Added {
+        /// The stored line.
+        line: RoomMessage,
+    },
+    /// A line of this room changed (ours, reflected by the room: sent).
+    Updated {
+        /// The line as it is now.
+        line: RoomMessage,
+    },
+    /// Several lines were added or changed at once (a burst), in order.
+    Lines {
+        /// The lines as they are now.
+        lines: Vec<RoomMessage>,
+    },
+}
+
+impl RoomUpdate {
+    /// The lines this update adds or changes, in order.
+    pub fn into_lines(self) -> Vec<RoomMessage> {
+        match self {
+            RoomUpdate::Added { line } | RoomUpdate::Updated { line } => vec![line],
+            RoomUpdate::Lines { lines } => lines,
+        }
+    }
+}
+
 /// Events from the shell itself (the core's own come as `Event`).
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -153,6 +186,17 @@ pub enum ShellEvent {
     RequestsChanged {
         /// The account.
         account: AccountId,
+    },
+    /// The unread lines of a room changed.
+    RoomUnreadChanged {
+        /// The room (`peer` is its bare JID).
+        room: ChatRef,
+        /// Its unread lines.
+        count: u32,
+        /// One of them mentions us.
+        mentioned: bool,
+        /// Unread messages and lines across all conversations and rooms.
+        total: u32,
     },
 }
 

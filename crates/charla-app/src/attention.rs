@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use charla_core::{AccountId, RosterEntry, Show};
 
+use crate::rooms::RoomAttention;
 use crate::types::{ChatRef, Quiet, Settings};
 
 /// What an incoming message does.
@@ -26,6 +27,9 @@ pub struct Attention {
     focused: Option<ChatRef>,
     own_show: HashMap<AccountId, Show>,
     names: HashMap<(AccountId, String), String>,
+    /// The rooms' own state (our nicks, mentions); their unread counts are
+    /// kept with the chats'.
+    pub rooms: RoomAttention,
 }
 
 impl Attention {
@@ -62,11 +66,37 @@ impl Attention {
     /// whether it had any.
     pub fn focus(&mut self, chat: Option<ChatRef>) -> bool {
         self.focused = chat.clone();
-        chat.is_some_and(|chat| self.unread.remove(&chat).is_some())
+        chat.is_some_and(|chat| {
+            self.rooms.read(&chat);
+            self.unread.remove(&chat).is_some()
+        })
+    }
+
+    /// Whether the user looks at `chat` (or room).
+    pub fn is_focused(&self, chat: &ChatRef) -> bool {
+        self.focused.as_ref() == Some(chat)
+    }
+
+    /// Why nothing of `account` is notified now (notifications off,
+    /// do-not-disturb), if so.
+    pub fn silenced(&self, account: AccountId, settings: &Settings) -> Option<Quiet> {
+        if !settings.notifications {
+            Some(Quiet::NotificationsOff)
+        } else if self.own_show.get(&account) == Some(&Show::Dnd) {
+            Some(Quiet::DoNotDisturb)
+        } else {
+            None
+        }
+    }
+
+    /// One more unread line in `room`.
+    pub fn count_line(&mut self, room: &ChatRef) {
+        *self.unread.entry(room.clone()).or_insert(0) += 1;
     }
 
     /// The chat's messages were deleted: whether it had unread ones.
     pub fn forget_chat(&mut self, chat: &ChatRef) -> bool {
+        self.rooms.read(chat);
         self.unread.remove(chat).is_some()
     }
 

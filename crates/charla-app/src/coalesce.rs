@@ -105,6 +105,7 @@ mod tests {
     fn note(peer: &str, title: &str, body: &str) -> Note {
         Note {
             chat: chat(peer),
+            room: false,
             title: title.into(),
             body: body.into(),
             image: None,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use charla_core::{AccountId, ConnectionState, Direction, Event, Message, MessageId};
+use charla_core::{AccountId, ConnectionState, Direction, Event, Message, MessageId, RoomMessage};
 
 use crate::types::{AppEvent, ChatRef, Note, Quiet};
 use crate::{lock, App};
@@ -23,6 +23,8 @@ pub struct Batch {
     requests: BTreeSet<AccountId>,
     /// Messages not notified, by chat and reason.
     quiet: BTreeMap<(ChatRef, Quiet), u32>,
+    /// The rooms whose unread lines changed.
+    rooms: BTreeSet<ChatRef>,
 }
 
 impl App {
@@ -54,6 +56,29 @@ impl App {
                 state: ConnectionState::Disconnected,
             } => self.set_own_show(*account, None),
             Event::OwnPresence { account, show, .. } => self.set_own_show(*account, Some(*show)),
+            Event::RoomMessageAdded { account, message } if message.direction == Direction::In => {
+                self.room_line(*account, message, batch)
+            }
+            Event::RoomJoined {
+                account,
+                room,
+                nick,
+                ..
+            } => {
+                let room = ChatRef {
+                    account: *account,
+                    peer: room.clone(),
+                };
+                let mut attention = lock(&self.attention);
+                attention.rooms.caught_up(&room);
+                attention.rooms.set_nick(room, nick.clone());
+            }
+            Event::RoomLeft { account, room, .. } => {
+                lock(&self.attention).rooms.caught_up(&ChatRef {
+                    account: *account,
+                    peer: room.clone(),
+                });
+            }
             Event::ChatRead {
                 account,
                 peer,
@@ -89,12 +114,61 @@ impl App {
                 let image = self.core.avatar_file_of(chat.account, &chat.peer);
                 batch.said.push(AppEvent::Notify(Note {
                     chat,
+                    room: false,
                     title,
                     body: message.body.clone(),
                     image,
                 }));
             }
             Err(why) => *batch.quiet.entry((chat, why)).or_insert(0) += 1,
+        }
+    }
+
+    /// Someone else's line in a room: counted, marked as a mention and
+    /// notified as the room policy says ([`crate::rooms`]).
+    fn room_line(&self, account: AccountId, line: &RoomMessage, batch: &mut Batch) {
+        let room = ChatRef {
+            account,
+            peer: line.room.clone(),
+        };
+        let settings = lock(&self.settings).clone();
+        let notify = crate::rooms::notify_setting(&settings.room_notify, &room);
+        let incoming = {
+            let mut attention = lock(&self.attention);
+            if !attention.rooms.is_room(&room) {
+                // Lines can come before the room's `RoomJoined` (its
+                // catch-up): our nick is the one kept for it.
+                if let Some(kept) = self.kept_room(&room) {
+                    attention.rooms.set_nick(room.clone(), kept.nick);
+                }
+            }
+            let focused = attention.is_focused(&room);
+            let silenced = attention.silenced(account, &settings);
+            let incoming = attention
+                .rooms
+                .line(&room, &line.body, focused, notify, silenced);
+            if incoming.counted {
+                attention.count_line(&room);
+                batch.rooms.insert(room.clone());
+            }
+            incoming
+        };
+        match incoming.notify {
+            Ok(()) => {
+                let title = self
+                    .kept_room(&room)
+                    .and_then(|kept| kept.name)
+                    .unwrap_or_else(|| room.peer.clone());
+                let (nick, _) = charla_core::muc::display_nick(&line.nick);
+                batch.said.push(AppEvent::Notify(Note {
+                    chat: room,
+                    room: true,
+                    title,
+                    body: format!("{nick}: {}", line.body),
+                    image: None,
+                }));
+            }
+            Err(why) => *batch.quiet.entry((room, why)).or_insert(0) += 1,
         }
     }
 
@@ -131,6 +205,7 @@ impl App {
                 .map(|((chat, why), count)| AppEvent::Quiet { chat, why, count }),
         );
         said.extend(self.unread_changed(batch.unread));
+        said.extend(self.rooms_unread_changed(batch.rooms));
         said.extend(
             batch
                 .requests
@@ -154,6 +229,24 @@ impl App {
             .collect()
     }
 
+    /// The unread lines of each of `rooms` as they are now.
+    pub(crate) fn rooms_unread_changed(
+        &self,
+        rooms: impl IntoIterator<Item = ChatRef>,
+    ) -> Vec<AppEvent> {
+        let attention = lock(&self.attention);
+        let total = attention.total();
+        rooms
+            .into_iter()
+            .map(|room| AppEvent::RoomUnreadChanged {
+                count: attention.count(&room),
+                mentioned: attention.rooms.mentioned(&room),
+                room,
+                total,
+            })
+            .collect()
+    }
+
     /// The user now looks at `chat` (`None`: no window has focus): its
     /// notifications are dismissed and its unread count resets.
     pub fn focus(&self, chat: Option<ChatRef>) -> Vec<AppEvent> {
@@ -173,7 +266,9 @@ impl App {
 
     fn read(&self, chat: ChatRef, had_unread: bool) -> Vec<AppEvent> {
         let mut said = vec![AppEvent::Dismiss { chat: chat.clone() }];
-        if had_unread {
+        if had_unread && lock(&self.attention).rooms.is_room(&chat) {
+            said.extend(self.rooms_unread_changed([chat]));
+        } else if had_unread {
             said.extend(self.unread_changed(BTreeMap::from([(chat, None)])));
         }
         said
@@ -421,5 +516,137 @@ mod tests {
                 _ => unreachable!(),
             },
         }));
+    }
+
+    /// A line in the room `family@conference.x` of `account`.
+    fn room_line(account: AccountId, id: i64, nick: &str, body: &str, out: bool) -> Event {
+        Event::RoomMessageAdded {
+            account,
+            message: Box::new(charla_core::RoomMessage {
+                id: charla_core::RoomMessageId(id),
+                room_id: charla_core::RoomId(1),
+                account_id: account,
+                room: "family@conference.x".into(),
+                direction: if out { Direction::Out } else { Direction::In },
+                nick: nick.into(),
+                occupant_id: None,
+                real_jid: None,
+                body: body.into(),
+                server_time: None,
+                local_time: 0,
+                origin_id: None,
+                stanza_id: None,
+                state: charla_core::MessageState::Received,
+                error: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_room_counts_every_line_and_notifies_mentions_once_per_burst() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (app, account, _) = scenario(dir.path(), 0);
+        let family = ChatRef {
+            account,
+            peer: "family@conference.x".into(),
+        };
+        let mut batch = Batch::default();
+        app.observe(
+            &Event::RoomJoined {
+                account,
+                room: family.peer.clone(),
+                nick: "Alice".into(),
+                occupants: Vec::new(),
+                subject: None,
+                added: 0,
+            },
+            &mut batch,
+        );
+        for (i, body) in ["hi all", "alice: dinner?", "ALICE, now!"]
+            .iter()
+            .enumerate()
+        {
+            app.observe(
+                &room_line(account, i as i64, "bob", body, false),
+                &mut batch,
+            );
+        }
+        // Our own reflected line neither counts nor notifies.
+        app.observe(&room_line(account, 9, "Alice", "coming", true), &mut batch);
+        let said = app.conclude(batch);
+        let notes: Vec<&Note> = said
+            .iter()
+            .filter_map(|e| match e {
+                AppEvent::Notify(note) => Some(note),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(notes.len(), 2, "{said:?}");
+        assert!(notes.iter().all(|n| n.room && n.chat == family));
+        assert_eq!(notes[0].body, "bob: alice: dinner?");
+        // One notification on screen per room: the coalescer folds the two.
+        let mut coalescer = crate::Coalescer::default();
+        for note in notes {
+            coalescer.message(note.clone());
+        }
+        let mut shown = Vec::new();
+        coalescer.flush(|_, title, _, _| {
+            shown.push(title.to_owned());
+            Some(1)
+        });
+        assert_eq!(shown, ["family@conference.x (2)"]);
+        assert!(said.contains(&AppEvent::Quiet {
+            chat: family.clone(),
+            why: Quiet::NotMentioned,
+            count: 1
+        }));
+        assert_eq!(
+            said.last(),
+            Some(&AppEvent::RoomUnreadChanged {
+                room: family.clone(),
+                count: 3,
+                mentioned: true,
+                total: 3,
+            })
+        );
+        // Looking at the room reads it and takes the mention marker away.
+        assert_eq!(
+            app.focus(Some(family.clone())),
+            [
+                AppEvent::Dismiss {
+                    chat: family.clone()
+                },
+                AppEvent::RoomUnreadChanged {
+                    room: family.clone(),
+                    count: 0,
+                    mentioned: false,
+                    total: 0,
+                }
+            ]
+        );
+        // In view: neither counted nor notified.
+        let mut batch = Batch::default();
+        app.observe(&room_line(account, 10, "bob", "alice?", false), &mut batch);
+        assert_eq!(
+            app.conclude(batch),
+            [AppEvent::Quiet {
+                chat: family.clone(),
+                why: Quiet::ChatOpen,
+                count: 1
+            }]
+        );
+        // With every line notified, a plain line notifies too.
+        app.focus(None);
+        app.set_room_notify(account, &family.peer, crate::RoomNotify::All)
+            .expect("setting");
+        let mut batch = Batch::default();
+        app.observe(&room_line(account, 11, "bob", "hi", false), &mut batch);
+        assert!(matches!(
+            app.conclude(batch).first(),
+            Some(AppEvent::Notify(_))
+        ));
+        // Saving the settings from a window keeps the room's setting.
+        app.save_settings(Settings::default()).expect("save");
+        assert_eq!(app.settings().room_notify.len(), 1);
     }
 }

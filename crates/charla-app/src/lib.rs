@@ -1,8 +1,8 @@
 //! `charla-app`: Charla's application policy, without a window. The Tauri
 //! shell and `charla-cli` are front ends to it: the account lifecycle and
 //! its keyring rules ([`keyring`]), how a server is reached ([`reach`]),
-//! unread counts and the notification policy ([`attention`], coalesced by
-//! [`Coalescer`]), the presence snapshot for windows that open later
+//! unread counts and the notification policy ([`attention`], for group
+//! chats [`rooms`], coalesced by [`Coalescer`]), the presence snapshot for windows that open later
 //! ([`presence`]) and history paging with the archive fallback
 //! ([`history`]). A front end shows what [`App`] tells it ([`AppEvent`]).
 //!
@@ -17,6 +17,7 @@ mod events;
 pub mod history;
 pub mod keyring;
 pub mod presence;
+pub mod rooms;
 pub mod route;
 pub mod settings;
 pub mod types;
@@ -35,7 +36,7 @@ pub use route::KnownServers;
 pub use settings::SettingsFile;
 pub use types::{
     is_color, AccountSettings, AccountsNow, AppEvent, ChatRef, LoginFailure, LoginRequest, Note,
-    PresenceEntry, Quiet, Resume, Settings, SignedIn,
+    PresenceEntry, Quiet, Resume, RoomEntry, RoomNotify, RoomNotifySetting, Settings, SignedIn,
 };
 
 use attention::Attention;
@@ -111,7 +112,22 @@ impl App {
     /// Saves the settings; their `accounts` are ignored (they change through
     /// the account commands only, so a window with an older copy cannot
     /// bring back a removed account).
+    /// Nor are the rooms' notify settings and the rooms forgotten (see
+    /// [`App::set_room_notify`], [`App::leave_room`]).
     pub fn save_settings(&self, settings: Settings) -> Result<(), CoreError> {
+        let (room_notify, forgotten_rooms) = {
+            let kept = lock(&self.settings);
+            (kept.room_notify.clone(), kept.forgotten_rooms.clone())
+        };
+        self.save_settings_keeping_rooms(Settings {
+            room_notify,
+            forgotten_rooms,
+            ..settings
+        })
+    }
+
+    /// Saves the settings as given, rooms' notify settings included.
+    pub(crate) fn save_settings_keeping_rooms(&self, settings: Settings) -> Result<(), CoreError> {
         self.save(&settings)?;
         *lock(&self.settings) = Settings {
             accounts: Vec::new(),

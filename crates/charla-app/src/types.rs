@@ -3,9 +3,11 @@
 //! `ui/src/lib/bindings`.
 
 use charla_core::idle::AutoAway;
-use charla_core::{AccountId, ContactPresence, CoreError, MessageId};
+use charla_core::{AccountId, ContactPresence, CoreError, MessageId, Room};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+
+pub use crate::rooms::{RoomNotify, RoomNotifySetting};
 
 /// What the login screen submits. Its `Debug` hides the password.
 #[derive(Clone, Deserialize, TS)]
@@ -119,6 +121,14 @@ pub struct Settings {
     /// The last status messages set, newest first (at most
     /// [`RECENT_STATUSES`]).
     pub recent_statuses: Vec<String>,
+    /// The notify setting of each room that has one (the others notify
+    /// mentions only, see [`crate::rooms`]). Changed only by
+    /// [`crate::App::set_room_notify`].
+    pub room_notify: Vec<RoomNotifySetting>,
+    /// Rooms left and forgotten ("Leave and forget"): not listed any more,
+    /// until joined again. The core keeps their history and, while
+    /// bookmarks are not synced, no other mark of them.
+    pub forgotten_rooms: Vec<ChatRef>,
 }
 
 /// How many recent status messages are remembered.
@@ -147,6 +157,8 @@ impl Default for Settings {
             accounts: Vec::new(),
             auto_away: AutoAway::default(),
             recent_statuses: Vec::new(),
+            room_notify: Vec::new(),
+            forgotten_rooms: Vec::new(),
         }
     }
 }
@@ -230,6 +242,12 @@ pub enum Quiet {
     DoNotDisturb,
     /// A stranger wrote, and strangers' messages are not notified.
     Stranger,
+    /// A room line without a mention, in a room that notifies mentions only.
+    NotMentioned,
+    /// A room line, in a room that notifies nothing.
+    RoomMuted,
+    /// A line of a room's history, brought by its first catch-up.
+    RoomHistory,
 }
 
 impl Quiet {
@@ -240,6 +258,9 @@ impl Quiet {
             Quiet::NotificationsOff => "notifications_off",
             Quiet::DoNotDisturb => "do_not_disturb",
             Quiet::Stranger => "stranger",
+            Quiet::NotMentioned => "not_mentioned",
+            Quiet::RoomMuted => "room_muted",
+            Quiet::RoomHistory => "room_history",
         }
     }
 }
@@ -247,9 +268,11 @@ impl Quiet {
 /// One new message to notify about (what a notification shows).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Note {
-    /// Its conversation.
+    /// Its conversation (for a room line, `peer` is the room's bare JID).
     pub chat: ChatRef,
-    /// The contact's display name.
+    /// It is a room line.
+    pub room: bool,
+    /// The contact's display name, or the room's.
     pub title: String,
     /// The message text (plain text).
     pub body: String,
@@ -297,6 +320,31 @@ pub enum AppEvent {
         /// The account.
         account: AccountId,
     },
+    /// The unread lines of a room changed.
+    RoomUnreadChanged {
+        /// The room (`peer` is its bare JID).
+        room: ChatRef,
+        /// Its unread lines.
+        count: u32,
+        /// One of them mentions us.
+        mentioned: bool,
+        /// Unread messages and lines across all conversations and rooms.
+        total: u32,
+    },
+}
+
+/// A room kept for an account, with what the app knows of it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct RoomEntry {
+    /// The room as kept.
+    pub room: Room,
+    /// Which of its lines are notified.
+    pub notify: RoomNotify,
+    /// Its unread lines.
+    pub unread: u32,
+    /// One of them mentions us.
+    pub mentioned: bool,
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! the core's events (the same `AppEvent`s the desktop app shows) as JSON
 //! lines: a contact's messages are notified with their roster name and
 //! counted as unread, do-not-disturb counts without notifying, reading the
-//! chat resets the count, and a stranger's message is a message request.
+//! chat resets the count, and a stranger's message is a message request;
+//! in a room, mentions notify and our own lines do not.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -186,6 +187,123 @@ async fn the_cli_prints_the_apps_unread_counts_and_notifications() {
         !decided
             .iter()
             .any(|v| v["chat"]["peer"] == server.jid("carol").as_str()),
+        "{decided:?}"
+    );
+}
+
+/// `charla-cli` logged in as `user` (password `<user>-pw`) on `server`, once online.
+async fn start_cli(server: &TestServer, user: &str, dir: &std::path::Path) -> Cli {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_charla-cli"))
+        .args([
+            "--jid",
+            &server.jid(user),
+            "--password",
+            &format!("{user}-pw"),
+        ])
+        .args(["--host", server.host()])
+        .args(["--port", &server.c2s_port().to_string()])
+        .arg("--ca")
+        .arg(server.ca_cert_pem())
+        .arg("--db")
+        .arg(dir.join(format!("cli-{user}.sqlite3")))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("charla-cli");
+    let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut cli = Cli {
+        child,
+        lines,
+        seen: Vec::new(),
+    };
+    cli.next("online", |v| {
+        v["type"] == "connection" && v["state"]["state"] == "online"
+    })
+    .await;
+    cli
+}
+
+/// In a room (`/join`, `/say`): a line without our nick counts and is not
+/// notified (a room notifies mentions only by default), a mention is
+/// notified as `nick: text` and marks the room, and our own line neither
+/// counts nor notifies.
+#[tokio::test]
+async fn the_cli_prints_the_rooms_decisions() {
+    let server = TestServer::builder()
+        .mutual_pair("alice", "bob")
+        .start()
+        .await
+        .expect("prosody");
+    let dir = tempfile::tempdir().expect("dir");
+    let mut cli = start_cli(&server, "alice", dir.path()).await;
+    let room = format!("family@{}", server.muc_domain());
+    cli.send(&format!("/join {room} Alice")).await;
+    cli.next("alice in the room", |v| {
+        v["type"] == "room_joined" && v["room"] == room.as_str()
+    })
+    .await;
+
+    let mut bob = Device::online(&server, "bob", WAIT).await;
+    bob.core
+        .join_room(bob.account, &room, "bob", None)
+        .await
+        .expect("join");
+    bob.wait_for("bob in the room", |e| {
+        matches!(e, charla_core::Event::RoomJoined { .. })
+    })
+    .await;
+    let family = json!({"account": 1, "peer": room});
+    bob.core
+        .send_room_message(bob.account, &room, "hello everyone")
+        .await
+        .expect("say");
+    assert_eq!(
+        cli.next("a quiet line", of_type("quiet")).await,
+        json!({"type": "quiet", "chat": family, "why": "not_mentioned", "count": 1})
+    );
+    bob.core
+        .send_room_message(bob.account, &room, "alice, lunch?")
+        .await
+        .expect("say");
+    let note = cli.next("a notification", of_type("notify")).await;
+    assert_eq!(
+        (&note["chat"], &note["room"], &note["body"]),
+        (&family, &json!(true), &json!("bob: alice, lunch?"))
+    );
+    let unread = cli
+        .next("the room's unread lines", |v| {
+            v["type"] == "room_unread_changed" && v["count"] == 2
+        })
+        .await;
+    assert_eq!(unread["mentioned"], json!(true));
+
+    // Our own line, reflected by the room: nothing to decide.
+    cli.send(&format!("/say {room} coming")).await;
+    cli.next("our line reflected", |v| {
+        v["type"] == "room_message_updated" && v["message"]["state"] == "sent"
+    })
+    .await;
+    cli.send("/quit").await;
+    let status = tokio::time::timeout(WAIT, cli.child.wait())
+        .await
+        .expect("charla-cli quits")
+        .expect("exit status");
+    assert!(status.success(), "{status}");
+    while let Ok(Some(line)) = cli.lines.next_line().await {
+        cli.seen.push(serde_json::from_str(&line).expect("JSON"));
+    }
+    let decided: Vec<&Value> = cli
+        .seen
+        .iter()
+        .filter(|v| {
+            ["notify", "room_unread_changed", "quiet"].contains(&v["type"].as_str().unwrap_or(""))
+        })
+        .collect();
+    // Two decisions for each of bob's lines, none for ours.
+    assert_eq!(decided.len(), 4, "{decided:?}");
+    assert!(
+        !decided.iter().any(|v| v.to_string().contains("coming")),
         "{decided:?}"
     );
 }

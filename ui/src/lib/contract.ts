@@ -24,6 +24,18 @@ export type { Message } from './bindings/Message';
 export type { MessageId } from './bindings/MessageId';
 export type { MessageRequest } from './bindings/MessageRequest';
 export type { MessageState } from './bindings/MessageState';
+export type { Affiliation } from './bindings/Affiliation';
+export type { Occupant } from './bindings/Occupant';
+export type { OccupantChange } from './bindings/OccupantChange';
+export type { Role } from './bindings/Role';
+export type { Room } from './bindings/Room';
+export type { RoomEntry } from './bindings/RoomEntry';
+export type { RoomExit } from './bindings/RoomExit';
+export type { RoomMessage } from './bindings/RoomMessage';
+export type { RoomMessageId } from './bindings/RoomMessageId';
+export type { RoomNotify } from './bindings/RoomNotify';
+export type { RoomNotifySetting } from './bindings/RoomNotifySetting';
+export type { RoomUpdate } from './bindings/RoomUpdate';
 export type { PresenceEntry } from './bindings/PresenceEntry';
 export type { RegisterRequest } from './bindings/RegisterRequest';
 export type { RegistrationField } from './bindings/RegistrationField';
@@ -43,8 +55,14 @@ export type { Subscription } from './bindings/Subscription';
 export type { XmppLink } from './bindings/XmppLink';
 
 /**
- * What the UI receives on `core-event`: every core event except the message ones, which the shell
- * (`shell.rs` `route`) sends only to the chat views that asked for them, as `ChatUpdate`s on
- * their channels.
+ * What the UI receives on `core-event`: every core event except the message and room line ones,
+ * which the shell (`shell.rs` `route`) sends only to the chat and room views that asked for them,
+ * as `ChatUpdate`s and `RoomUpdate`s on their channels.
  */
-export type CoreEvent = Exclude<Event, { type: 'message_added' } | { type: 'message_updated' }>;
+export type CoreEvent = Exclude<
+  Event,
+  | { type: 'message_added' }
+  | { type: 'message_updated' }
+  | { type: 'room_message_added' }
+  | { type: 'room_message_updated' }
+>;

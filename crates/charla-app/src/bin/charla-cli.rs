@@ -28,6 +28,10 @@ Commands on standard input:
   /history JID           print the last 20 messages with JID
   /read JID              read the chat with JID (its unread count resets)
   /avatar [FILE]         set your avatar from a PNG or JPEG file (none: remove it)
+  /join ROOM NICK [PW]   join the group chat ROOM as NICK (with its password)
+  /say ROOM TEXT         say TEXT in the group chat ROOM
+  /leave ROOM            leave the group chat ROOM
+  /rooms                 print the group chats kept
   /quit                  go offline and exit";
 
 struct Args {
@@ -266,6 +270,30 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
                 }
                 app.focus(None);
             }),
+            "/join" => {
+                let mut words = rest.split_whitespace();
+                match (words.next(), words.next()) {
+                    (Some(room), Some(nick)) => {
+                        app.join_room(account, room, nick, words.next()).await
+                    }
+                    _ => {
+                        eprintln!("usage: /join ROOM NICK [PASSWORD]");
+                        Ok(())
+                    }
+                }
+            }
+            "/say" => match rest.split_once(' ') {
+                Some((room, text)) => core.send_room_message(account, room, text).await.map(drop),
+                None => {
+                    eprintln!("usage: /say ROOM TEXT");
+                    Ok(())
+                }
+            },
+            "/leave" => app
+                .leave_room(account, rest, false)
+                .await
+                .map(|said| said.iter().for_each(print_json)),
+            "/rooms" => app.rooms(account).map(|r| print_json(&r)),
             "/history" => core
                 .history(account, rest, None, 20)
                 .map(|h| print_json(&h)),

@@ -35,4 +35,20 @@ chat: ChatRef, } | { "type": "link_received" } | { "type": "requests_changed",
 /**
  * The account.
  */
-account: AccountId, };
+account: AccountId, } | { "type": "room_unread_changed", 
+/**
+ * The room (`peer` is its bare JID).
+ */
+room: ChatRef, 
+/**
+ * Its unread lines.
+ */
+count: number, 
+/**
+ * One of them mentions us.
+ */
+mentioned: boolean, 
+/**
+ * Unread messages and lines across all conversations and rooms.
+ */
+total: number, };

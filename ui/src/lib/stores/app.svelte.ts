@@ -18,6 +18,7 @@ import { LinkStore } from './links.svelte';
 import { NoticeStore } from './notices.svelte';
 import { PresenceStore } from './presence.svelte';
 import { RequestsStore } from './requests.svelte';
+import { RoomsStore } from './rooms.svelte';
 import { RosterStore } from './roster.svelte';
 import { SessionStore } from './session.svelte';
 import { SettingsStore } from './settings.svelte';
@@ -41,6 +42,7 @@ export class AppStore implements Stores {
   readonly avatars: AvatarStore;
   readonly links: LinkStore;
   readonly requests: RequestsStore;
+  readonly rooms: RoomsStore;
   readonly blocking: BlockingStore;
   readonly contacts: ContactsStore;
   readonly presence: PresenceStore;
@@ -56,6 +58,7 @@ export class AppStore implements Stores {
     this.chats = new ChatsStore(backend, this.notices);
     this.settings = new SettingsStore(backend, this.notices);
     this.avatars = new AvatarStore(backend);
+    this.rooms = new RoomsStore(backend, this.notices, this.chats);
     this.links = new LinkStore(backend, this);
     this.requests = new RequestsStore(backend, this);
     this.blocking = new BlockingStore(backend, this);

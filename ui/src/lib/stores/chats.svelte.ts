@@ -203,6 +203,21 @@ export class ChatsStore {
 
   activate(key: string | null): void {
     this.activeKey = key;
+    if (key !== null) this.roomInView = null;
+    this.onActivate?.(key);
+    this.#syncFocus();
+  }
+
+  /** The group chat in view instead of a chat (`null`: none); see `RoomsStore.show`. */
+  roomInView = $state.raw<ChatRef | null>(null);
+
+  /** Called when a chat is activated (`null`: none), so that a room in view gives way. */
+  onActivate: ((key: string | null) => void) | null = null;
+
+  /** Shows a group chat (`null`: none) in place of the active chat. */
+  showRoom(room: ChatRef | null): void {
+    this.roomInView = room;
+    if (room !== null) this.activeKey = null;
     this.#syncFocus();
   }
 
@@ -220,11 +235,11 @@ export class ChatsStore {
   }
 
   #syncFocus(): void {
-    const chat = this.visible ? this.active : null;
-    const key = chat?.key ?? null;
+    const ref = this.visible ? (this.roomInView ?? this.active?.ref ?? null) : null;
+    const key = ref === null ? null : chatKey(ref.account, ref.peer);
     if (key === this.#focusSent) return;
     this.#focusSent = key;
-    this.#backend.focusChat(chat ? chat.ref : null).catch(() => {
+    this.#backend.focusChat(ref).catch(() => {
       // Only unread counting depends on it; the next switch sends it again.
       this.#focusSent = undefined;
     });

@@ -10,6 +10,7 @@ import type { ChatsStore } from './chats.svelte';
 import type { LinkStore } from './links.svelte';
 import type { NoticeStore } from './notices.svelte';
 import type { RequestsStore } from './requests.svelte';
+import type { RoomsStore } from './rooms.svelte';
 import type { RosterStore } from './roster.svelte';
 import type { SessionStore } from './session.svelte';
 import type { UnreadStore } from './unread.svelte';
@@ -27,6 +28,7 @@ export interface Stores {
   avatars: AvatarStore;
   links: LinkStore;
   requests: RequestsStore;
+  rooms: RoomsStore;
   /** The current time (unix ms), for reconnection countdowns. */
   now(): number;
 }
@@ -124,7 +126,31 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       session.autoShow = event.show;
       break;
     case 'open_chat':
-      chats.open(event.chat.account, event.chat.peer);
+      // A notification of a room line opens the room.
+      if (stores.rooms.find(event.chat.account, event.chat.peer)) stores.rooms.show(event.chat.account, event.chat.peer);
+      else chats.open(event.chat.account, event.chat.peer);
+      break;
+    case 'room_joined':
+      stores.rooms.joined(event.account, event.room, event.nick, event.occupants, event.subject);
+      break;
+    case 'occupant_changed':
+      stores.rooms.occupant(event.account, event.room, event.change);
+      break;
+    case 'room_nick_taken':
+      stores.rooms.nickTaken(event.account, event.room, event.suggested);
+      break;
+    case 'room_password_required':
+      stores.rooms.passwordRequired(event.account, event.room);
+      break;
+    case 'room_left':
+      stores.rooms.left(event.account, event.room, event.reason);
+      break;
+    case 'room_subject':
+      stores.rooms.subjectChanged(event.account, event.room, event.subject);
+      break;
+    case 'room_unread_changed':
+      stores.rooms.unreadChanged(event.room, event.count, event.mentioned);
+      unread.total = event.total;
       break;
     case 'link_received':
       void stores.links.take();

@@ -11,7 +11,9 @@ import type { AccountId, XmppLink } from '$lib/contract';
 import { toUiError } from '$lib/errors';
 import { isAllowedLink } from '$lib/util/linkify';
 import type { ChatsStore } from './chats.svelte';
+import { parseRoomAddress } from '$lib/util/rooms';
 import type { NoticeStore } from './notices.svelte';
+import type { RoomsStore } from './rooms.svelte';
 import type { RosterStore } from './roster.svelte';
 import type { SessionStore } from './session.svelte';
 
@@ -35,13 +37,18 @@ export class LinkStore {
   readonly #roster: RosterStore;
   readonly #chats: ChatsStore;
   readonly #notices: NoticeStore;
+  readonly #rooms: RoomsStore;
 
-  constructor(backend: Backend, stores: { session: SessionStore; roster: RosterStore; chats: ChatsStore; notices: NoticeStore }) {
+  constructor(
+    backend: Backend,
+    stores: { session: SessionStore; roster: RosterStore; chats: ChatsStore; notices: NoticeStore; rooms: RoomsStore },
+  ) {
     this.#backend = backend;
     this.#session = stores.session;
     this.#roster = stores.roster;
     this.#chats = stores.chats;
     this.#notices = stores.notices;
+    this.#rooms = stores.rooms;
   }
 
   /** Takes the link the shell keeps (start, or `link_received`); a malformed one is a notice. */
@@ -65,8 +72,20 @@ export class LinkStore {
     else await this.#notices.attempt(() => this.#backend.openLink(url));
   }
 
-  /** An `xmpp:` link clicked in a message: parsed by the backend, then opened here. */
+  /**
+   * An `xmpp:` link clicked in a message: parsed by the backend, then opened here; a group's
+   * `?join` link opens the group if it is listed, else "Join a group" filled in (never joined
+   * by itself).
+   */
   async openUrl(url: string): Promise<void> {
+    const room = /\?join(;|$)/iu.test(url) ? parseRoomAddress(url) : null;
+    const account = this.#session.account;
+    if (room !== null && account !== null) {
+      const listed = this.#rooms.list.find((r) => r.jid === room);
+      if (listed) this.#rooms.show(listed.account, listed.jid);
+      else this.#rooms.openJoin(account, this.#session.accounts.get(account) ?? '', room);
+      return;
+    }
     try {
       this.open(await this.#backend.parseLink(url));
     } catch (error) {

@@ -155,3 +155,19 @@ describe('xmpp: links', () => {
     expect(app.chats.tabs.map((t) => t.peer)).toEqual(['bob@example.org']);
   });
 });
+
+describe('xmpp: join links', () => {
+  it('a ?join link clicked in a message fills in "Join a group", or shows a listed group', async () => {
+    const { app, backend } = await loggedIn();
+    await app.links.openUrl('xmpp:family@conference.example.org?join');
+    expect(app.rooms.joining).toMatchObject({ account: 1, address: 'family@conference.example.org', nick: 'me' });
+    expect(backend.called('joinRoom')).toEqual([]);
+    expect(backend.called('parseLink')).toEqual([]);
+    await app.rooms.submitJoin();
+    backend.emitCore({ type: 'room_joined', account: 1, room: 'family@conference.example.org', nick: 'me', occupants: [], subject: null, added: 0 });
+    app.chats.open(1, 'bob@example.org');
+    await app.links.openUrl('xmpp:family@conference.example.org?join');
+    expect(app.rooms.joining).toBeNull();
+    expect(app.rooms.active?.jid).toBe('family@conference.example.org');
+  });
+});

@@ -13,6 +13,8 @@ export class SettingsStore {
     accounts: [],
     auto_away: { away_after_secs: 300, xa_after_secs: 1200 },
     recent_statuses: [],
+    room_notify: [],
+    forgotten_rooms: [],
   });
   readonly #backend: Backend;
   readonly #notices: NoticeStore;

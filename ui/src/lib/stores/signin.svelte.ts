@@ -12,6 +12,7 @@ import type { LinkStore } from './links.svelte';
 import type { NoticeStore } from './notices.svelte';
 import type { PresenceStore } from './presence.svelte';
 import type { RequestsStore } from './requests.svelte';
+import type { RoomsStore } from './rooms.svelte';
 import type { RosterStore } from './roster.svelte';
 import { bareJid, type SessionStore } from './session.svelte';
 import type { SettingsStore } from './settings.svelte';
@@ -27,6 +28,7 @@ export interface SignInStores {
   notices: NoticeStore;
   links: LinkStore;
   requests: RequestsStore;
+  rooms: RoomsStore;
   contacts: ContactsStore;
   blocking: BlockingStore;
   presence: PresenceStore;
@@ -84,12 +86,13 @@ export class SignInStore {
 
   /** `account` is signed in as `jid`: the main window shows with its contacts and requests. */
   async enter(account: AccountId, jid: string): Promise<void> {
-    const { session, roster, contacts, requests, notices, links } = this.#stores;
+    const { session, roster, contacts, requests, rooms, notices, links } = this.#stores;
     session.signedIn(account, jid);
     roster.of(account);
     session.phase = 'main';
     await contacts.refresh(account);
     await requests.load(account).catch((error: unknown) => notices.error(toUiError(error)));
+    await rooms.load(account).catch((error: unknown) => notices.error(toUiError(error)));
     links.flush();
   }
 
@@ -162,8 +165,9 @@ export class SignInStore {
 
   /** Forgets one account in the window: its chats, contacts and presence. */
   leave(account: AccountId): void {
-    const { session, chats, roster, requests, blocking } = this.#stores;
+    const { session, chats, roster, requests, rooms, blocking } = this.#stores;
     chats.closeAll(account);
+    rooms.forgetAccount(account);
     roster.drop(account);
     requests.drop(account);
     blocking.drop(account);
@@ -172,7 +176,8 @@ export class SignInStore {
   }
 
   #signOut(): void {
-    const { session, roster, requests, unread, notices, links } = this.#stores;
+    const { session, roster, requests, rooms, unread, notices, links } = this.#stores;
+    for (const account of session.accounts.keys()) rooms.forgetAccount(account);
     roster.reset();
     requests.reset();
     unread.reset();

@@ -14,6 +14,10 @@ import type {
   RegistrationForm,
   Resume,
   Profile,
+  RoomEntry,
+  RoomMessage,
+  RoomMessageId,
+  RoomUpdate,
   RosterEntry,
   Settings,
   ShellEvent,
@@ -35,6 +39,30 @@ export function defaultSettings(): Settings {
     accounts: [],
     auto_away: { away_after_secs: 300, xa_after_secs: 1200 },
     recent_statuses: [],
+    room_notify: [],
+    forgotten_rooms: [],
+  };
+}
+
+/** A room line as the core stores it (`over` changes any field). */
+export function roomLine(id: number, over: Partial<RoomMessage> = {}): RoomMessage {
+  return {
+    id,
+    room_id: 1,
+    account_id: 1,
+    room: 'family@conference.example.org',
+    direction: 'in',
+    nick: 'bob',
+    occupant_id: null,
+    real_jid: null,
+    body: `line ${id}`,
+    server_time: null,
+    local_time: id * 1000,
+    origin_id: null,
+    stanza_id: null,
+    state: 'received',
+    error: null,
+    ...over,
   };
 }
 
@@ -373,6 +401,54 @@ export class FakeBackend implements Backend {
   setProfile(...args: Parameters<Backend['setProfile']>) {
     this.#record('setProfile', ...args);
     return Promise.resolve();
+  }
+  /** What `rooms` answers, per account. */
+  roomEntries = new Map<AccountId, RoomEntry[]>();
+  /** Every room's lines, any order; pages are served newest first. */
+  roomHistory = new Map<string, RoomMessage[]>();
+  /** The open room views' channels, by room. */
+  roomChannels = new Map<string, (update: RoomUpdate) => void>();
+  /** When set, `joinRoom` fails with it. */
+  failJoin: unknown = null;
+  #roomPage(room: string, before: RoomMessageId | null): RoomMessage[] {
+    const all = [...(this.roomHistory.get(room) ?? [])].sort((a, b) => b.id - a.id);
+    return all.filter((m) => before === null || m.id < before).slice(0, this.pageSize);
+  }
+  joinRoom(...args: Parameters<Backend['joinRoom']>) {
+    this.#record('joinRoom', ...args);
+    return this.failJoin ? Promise.reject(this.failJoin) : Promise.resolve();
+  }
+  leaveRoom(...args: Parameters<Backend['leaveRoom']>) {
+    this.#record('leaveRoom', ...args);
+    return Promise.resolve();
+  }
+  rooms(account: AccountId) {
+    this.#record('rooms', account);
+    return Promise.resolve(this.roomEntries.get(account) ?? []);
+  }
+  openRoom(account: AccountId, room: string, onUpdate: (update: RoomUpdate) => void) {
+    this.#record('openRoom', account, room);
+    this.roomChannels.set(room, onUpdate);
+    return Promise.resolve(this.#roomPage(room, null));
+  }
+  closeRoom(account: AccountId, room: string) {
+    this.#record('closeRoom', account, room);
+    this.roomChannels.delete(room);
+    return Promise.resolve();
+  }
+  loadOlderLines(account: AccountId, room: string, before: RoomMessageId) {
+    this.#record('loadOlderLines', account, room, before);
+    return Promise.resolve(this.#roomPage(room, before));
+  }
+  sendRoomMessage(account: AccountId, room: string, body: string) {
+    this.#record('sendRoomMessage', account, room, body);
+    if (this.failSend) return Promise.reject(this.failSend);
+    return Promise.resolve(roomLine(this.nextId++, { account_id: account, room, body, direction: 'out', nick: 'me', state: 'pending' }));
+  }
+  setRoomNotify(...args: Parameters<Backend['setRoomNotify']>) {
+    this.#record('setRoomNotify', ...args);
+    const [account, room, notify] = args;
+    return Promise.resolve([{ account, room, notify }]);
   }
   onCoreEvent(handler: (event: CoreEvent) => void) {
     this.coreHandlers.push(handler);
