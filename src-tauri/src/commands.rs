@@ -500,7 +500,12 @@ pub async fn mark_displayed(
 /// The chat the user is looking at (`None` when the window lost focus).
 #[tauri::command]
 pub fn focus_chat(shell: Shared<'_>, app: AppHandle, chat: Option<ChatRef>) {
-    shell.show(&app, shell.app.focus(chat));
+    shell.show(&app, shell.app.focus(chat.clone()));
+    // A room in view is read: our other devices are told (XEP-0490).
+    if let Some(room) = chat.filter(|c| shell.app.is_room(c)) {
+        let shell = Arc::clone(&shell);
+        tauri::async_runtime::spawn(async move { shell.app.room_seen(&room).await });
+    }
 }
 
 /// Opens an http, https or mailto link with the system's handler (`xmpp:`

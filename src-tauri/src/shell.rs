@@ -256,6 +256,10 @@ impl Shell {
                 AppEvent::RequestsChanged { account } => {
                     let _ = app.emit(SHELL_EVENT, ShellEvent::RequestsChanged { account });
                 }
+                AppEvent::RoomSeen { room } => {
+                    let shell = Arc::clone(&app.state::<Arc<Shell>>());
+                    tauri::async_runtime::spawn(async move { shell.app.room_seen(&room).await });
+                }
                 AppEvent::RoomUnreadChanged {
                     room,
                     count,

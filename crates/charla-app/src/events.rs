@@ -25,6 +25,8 @@ pub struct Batch {
     quiet: BTreeMap<(ChatRef, Quiet), u32>,
     /// The rooms whose unread lines changed.
     rooms: BTreeSet<ChatRef>,
+    /// The rooms in view that got lines (read as they came).
+    seen: BTreeSet<ChatRef>,
 }
 
 impl App {
@@ -78,6 +80,17 @@ impl App {
                     account: *account,
                     peer: room.clone(),
                 });
+            }
+            Event::RoomRead {
+                account,
+                room,
+                up_to,
+            } => {
+                let room = ChatRef {
+                    account: *account,
+                    peer: room.clone(),
+                };
+                self.room_read_elsewhere(room, *up_to, batch);
             }
             Event::ChatRead {
                 account,
@@ -143,6 +156,9 @@ impl App {
                 }
             }
             let focused = attention.is_focused(&room);
+            if focused {
+                batch.seen.insert(room.clone());
+            }
             let silenced = attention.silenced(account, &settings);
             let incoming = attention
                 .rooms
@@ -192,6 +208,61 @@ impl App {
         }
     }
 
+    /// The room was read up to `up_to` on another device (XEP-0490): only
+    /// the lines after it stay unread, and when none is left its
+    /// notification and mention marker go.
+    fn room_read_elsewhere(
+        &self,
+        room: ChatRef,
+        up_to: charla_core::RoomMessageId,
+        batch: &mut Batch,
+    ) {
+        let mut attention = lock(&self.attention);
+        let left = attention.read_elsewhere(&room, |had| {
+            self.core
+                .room_lines_after(room.account, &room.peer, up_to)
+                .unwrap_or(had)
+        });
+        match left {
+            None => {}
+            Some(0) => {
+                attention.rooms.read(&room);
+                batch.said.push(AppEvent::Dismiss { chat: room.clone() });
+                batch.rooms.insert(room);
+            }
+            Some(_) => {
+                batch.rooms.insert(room);
+            }
+        }
+    }
+
+    /// Whether `chat` is a room (as the core's events told).
+    pub fn is_room(&self, chat: &ChatRef) -> bool {
+        lock(&self.attention).rooms.is_room(chat)
+    }
+
+    /// The user looks at `room`: our other devices are told it was read up
+    /// to its newest line (XEP-0490), once per newer line.
+    pub async fn room_seen(&self, room: &ChatRef) {
+        let newest = self
+            .core
+            .room_history(room.account, &room.peer, None, 1)
+            .ok()
+            .and_then(|page| page.into_iter().next());
+        let Some(newest) = newest else { return };
+        {
+            let mut shared = lock(&self.rooms_read);
+            if shared.get(room).is_some_and(|id| *id >= newest.id) {
+                return;
+            }
+            shared.insert(room.clone(), newest.id);
+        }
+        let _ = self
+            .core
+            .mark_room_read(room.account, &room.peer, newest.id)
+            .await;
+    }
+
     /// What `batch` changed, for the front end: notifications and
     /// dismissals in order, then the messages not notified, then each
     /// changed chat's unread count as it is now, then the accounts whose
@@ -206,6 +277,12 @@ impl App {
         );
         said.extend(self.unread_changed(batch.unread));
         said.extend(self.rooms_unread_changed(batch.rooms));
+        said.extend(
+            batch
+                .seen
+                .into_iter()
+                .map(|room| AppEvent::RoomSeen { room }),
+        );
         said.extend(
             batch
                 .requests
@@ -543,6 +620,89 @@ mod tests {
     }
 
     #[test]
+    fn a_room_read_on_another_device_leaves_only_the_later_lines_unread() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (app, account, _) = scenario(dir.path(), 0);
+        let family = ChatRef {
+            account,
+            peer: "family@conference.x".into(),
+        };
+        // Three of bob's lines, stored as the core stores them.
+        let lines: Vec<charla_core::RoomMessage> = {
+            let mut store = Store::open(dir.path().join("charla.sqlite3")).expect("store");
+            let room = store
+                .upsert_room(account, &family.peer, "alice")
+                .expect("room");
+            let new = |i: usize| charla_store::NewRoomMessage {
+                room: room.id,
+                direction: Direction::In,
+                nick: "bob".into(),
+                occupant_id: None,
+                real_jid: None,
+                body: format!("line {i}"),
+                server_time: None,
+                origin_id: None,
+                stanza_id: Some(format!("s{i}")),
+            };
+            store
+                .insert_room_lines(&[new(1), new(2), new(3)])
+                .expect("lines")
+                .into_iter()
+                .filter_map(|o| match o {
+                    charla_store::RoomInsertOutcome::Inserted(m) => Some(m),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut batch = Batch::default();
+        for line in &lines {
+            app.observe(
+                &Event::RoomMessageAdded {
+                    account,
+                    message: Box::new(line.clone()),
+                },
+                &mut batch,
+            );
+        }
+        app.conclude(batch);
+        let read = |up_to| {
+            let mut batch = Batch::default();
+            app.observe(
+                &Event::RoomRead {
+                    account,
+                    room: family.peer.clone(),
+                    up_to,
+                },
+                &mut batch,
+            );
+            app.conclude(batch)
+        };
+        assert_eq!(
+            read(lines[1].id),
+            [AppEvent::RoomUnreadChanged {
+                room: family.clone(),
+                count: 1,
+                mentioned: false,
+                total: 1,
+            }]
+        );
+        assert_eq!(
+            read(lines[2].id),
+            [
+                AppEvent::Dismiss {
+                    chat: family.clone()
+                },
+                AppEvent::RoomUnreadChanged {
+                    room: family.clone(),
+                    count: 0,
+                    mentioned: false,
+                    total: 0,
+                }
+            ]
+        );
+    }
+
+    #[test]
     fn a_room_counts_every_line_and_notifies_mentions_once_per_burst() {
         let dir = tempfile::tempdir().expect("dir");
         let (app, account, _) = scenario(dir.path(), 0);
@@ -624,16 +784,22 @@ mod tests {
                 }
             ]
         );
-        // In view: neither counted nor notified.
+        // In view: neither counted nor notified, but read (our other
+        // devices are told).
         let mut batch = Batch::default();
         app.observe(&room_line(account, 10, "bob", "alice?", false), &mut batch);
         assert_eq!(
             app.conclude(batch),
-            [AppEvent::Quiet {
-                chat: family.clone(),
-                why: Quiet::ChatOpen,
-                count: 1
-            }]
+            [
+                AppEvent::Quiet {
+                    chat: family.clone(),
+                    why: Quiet::ChatOpen,
+                    count: 1
+                },
+                AppEvent::RoomSeen {
+                    room: family.clone()
+                }
+            ]
         );
         // With every line notified, a plain line notifies too.
         app.focus(None);

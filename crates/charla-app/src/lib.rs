@@ -58,6 +58,8 @@ pub struct App {
     settings: Mutex<Settings>,
     attention: Mutex<Attention>,
     presences: Mutex<Presences>,
+    /// The newest line of each room our other devices were told was read.
+    rooms_read: Mutex<HashMap<ChatRef, charla_core::RoomMessageId>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -92,6 +94,7 @@ impl App {
             settings: Mutex::new(settings),
             attention: Mutex::default(),
             presences: Mutex::default(),
+            rooms_read: Mutex::default(),
         };
         if !older.is_empty() {
             app.import_accounts(&older)?;

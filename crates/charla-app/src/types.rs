@@ -320,6 +320,12 @@ pub enum AppEvent {
         /// The account.
         account: AccountId,
     },
+    /// Lines came into the room in view, read as they came: the front end
+    /// tells our other devices ([`crate::App::room_seen`]).
+    RoomSeen {
+        /// The room.
+        room: ChatRef,
+    },
     /// The unread lines of a room changed.
     RoomUnreadChanged {
         /// The room (`peer` is its bare JID).

@@ -59,6 +59,12 @@ pub enum LinkAction {
         /// The conversation thread (`thread`).
         thread: Option<String>,
     },
+    /// Offer to join the group chat at the address (`?join`, XEP-0045
+    /// §6.6); never joined by itself.
+    Join {
+        /// The room's password (`password`).
+        password: Option<String>,
+    },
     /// Offer to add the contact (`?roster`, `?subscribe`).
     AddContact {
         /// The proposed name (`name`).
@@ -186,6 +192,10 @@ pub fn parse(link: &str) -> Result<XmppLink, CoreError> {
             name: get("name"),
             group: get("group"),
         }
+    } else if kind.eq_ignore_ascii_case("join") {
+        LinkAction::Join {
+            password: get("password"),
+        }
     } else {
         LinkAction::Chat {
             body: get("body"),
@@ -282,14 +292,16 @@ mod tests {
                 },
             }
         );
-        for only_open in [
-            "remove",
-            "unsubscribe",
-            "join",
-            "disco;node=x",
-            "",
-            "MESSAGE",
-        ] {
+        assert_eq!(
+            parse("xmpp:family@conference.example.com?join;password=cake").unwrap(),
+            XmppLink {
+                jid: "family@conference.example.com".into(),
+                action: LinkAction::Join {
+                    password: Some("cake".into())
+                },
+            }
+        );
+        for only_open in ["remove", "unsubscribe", "disco;node=x", "", "MESSAGE"] {
             let link = format!("xmpp:bob@example.com?{only_open}");
             assert_eq!(
                 parse(&link).unwrap(),

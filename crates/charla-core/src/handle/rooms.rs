@@ -106,6 +106,21 @@ impl Core {
         Ok(())
     }
 
+    /// How many lines of others in the room `room` came after its line
+    /// `after` (what is still unread when `after` was read elsewhere).
+    pub fn room_lines_after(
+        &self,
+        account: AccountId,
+        room: &str,
+        after: RoomMessageId,
+    ) -> Result<u32, CoreError> {
+        let room = parse_bare_jid(room)?;
+        match self.store(|s| s.room(account, room.as_str()))? {
+            Some(kept) => self.store(|s| s.room_incoming_after(kept.id, after)),
+            None => Ok(0),
+        }
+    }
+
     /// The user read the room `room` up to its line `up_to`: our other
     /// devices are told (XEP-0490), if the room stamped that line with its
     /// stanza-id (else there is nothing they could find it by).

@@ -219,6 +219,16 @@ impl Store {
         room_message_in(&self.conn, id)
     }
 
+    /// How many lines of others in `room` came after line `after`.
+    pub fn room_incoming_after(&self, room: RoomId, after: RoomMessageId) -> Result<u32> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM room_messages WHERE room_id = ?1 AND id > ?2 AND direction = 'in'",
+            )?
+            .query_row(params![room.0, after.0], |r| r.get(0))?)
+    }
+
     /// Room line `id`, if it exists.
     pub fn room_message(&self, id: RoomMessageId) -> Result<Option<RoomMessage>> {
         room_message_in(&self.conn, id)

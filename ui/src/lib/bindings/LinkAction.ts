@@ -15,7 +15,11 @@ subject: string | null,
 /**
  * The conversation thread (`thread`).
  */
-thread: string | null, } | { "type": "add_contact", 
+thread: string | null, } | { "type": "join", 
+/**
+ * The room's password (`password`).
+ */
+password: string | null, } | { "type": "add_contact", 
 /**
  * The proposed name (`name`).
  */

@@ -11,7 +11,6 @@ import type { AccountId, XmppLink } from '$lib/contract';
 import { toUiError } from '$lib/errors';
 import { isAllowedLink } from '$lib/util/linkify';
 import type { ChatsStore } from './chats.svelte';
-import { parseRoomAddress } from '$lib/util/rooms';
 import type { NoticeStore } from './notices.svelte';
 import type { RoomsStore } from './rooms.svelte';
 import type { RosterStore } from './roster.svelte';
@@ -72,20 +71,8 @@ export class LinkStore {
     else await this.#notices.attempt(() => this.#backend.openLink(url));
   }
 
-  /**
-   * An `xmpp:` link clicked in a message: parsed by the backend, then opened here; a group's
-   * `?join` link opens the group if it is listed, else "Join a group" filled in (never joined
-   * by itself).
-   */
+  /** An `xmpp:` link clicked in a message: parsed by the backend, then opened here. */
   async openUrl(url: string): Promise<void> {
-    const room = /\?join(;|$)/iu.test(url) ? parseRoomAddress(url) : null;
-    const account = this.#session.account;
-    if (room !== null && account !== null) {
-      const listed = this.#rooms.list.find((r) => r.jid === room);
-      if (listed) this.#rooms.show(listed.account, listed.jid);
-      else this.#rooms.openJoin(account, this.#session.accounts.get(account) ?? '', room);
-      return;
-    }
     try {
       this.open(await this.#backend.parseLink(url));
     } catch (error) {
@@ -97,7 +84,7 @@ export class LinkStore {
    * Opens `link` on the account that has the contact (else the open chat's, else the first
    * account): its chat, with the proposed text in the message box; or, for `?roster` and
    * `?subscribe`, the add-contact dialog, unless we already see the contact's presence (then its
-   * chat). Before the login, it waits for {@link flush}.
+   * chat); or, for `?join`, the group. Before the login, it waits for {@link flush}.
    */
   open(link: XmppLink): void {
     const first = this.#session.account;
@@ -109,6 +96,13 @@ export class LinkStore {
     const owner = accounts.find((a) => this.#roster.entry(a, link.jid) !== undefined);
     const account = owner ?? this.#chats.active?.account ?? first;
     const { action } = link;
+    if (action.type === 'join') {
+      // A group: shown if listed, else "Join a group" filled in (never joined by itself).
+      const listed = this.#rooms.list.find((r) => r.jid === link.jid);
+      if (listed) this.#rooms.show(listed.account, listed.jid);
+      else this.#rooms.openJoin(first, this.#session.accounts.get(first) ?? '', link.jid, action.password);
+      return;
+    }
     if (action.type === 'add_contact') {
       const known = owner === undefined ? undefined : this.#roster.entry(owner, link.jid);
       if (known?.subscription !== 'to' && known?.subscription !== 'both') {

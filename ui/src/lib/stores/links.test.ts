@@ -157,16 +157,23 @@ describe('xmpp: links', () => {
 });
 
 describe('xmpp: join links', () => {
-  it('a ?join link clicked in a message fills in "Join a group", or shows a listed group', async () => {
+  it('a ?join link (clicked, or from the desktop) fills in "Join a group", or shows a listed group', async () => {
     const { app, backend } = await loggedIn();
-    await app.links.openUrl('xmpp:family@conference.example.org?join');
-    expect(app.rooms.joining).toMatchObject({ account: 1, address: 'family@conference.example.org', nick: 'me' });
+    const url = 'xmpp:family@conference.example.org?join;password=cake';
+    backend.links.set(url, { jid: 'family@conference.example.org', action: { type: 'join', password: 'cake' } });
+    await app.links.openUrl(url);
+    expect(app.rooms.joining).toMatchObject({
+      account: 1,
+      address: 'family@conference.example.org',
+      nick: 'me',
+      password: 'cake',
+      needsPassword: true,
+    });
     expect(backend.called('joinRoom')).toEqual([]);
-    expect(backend.called('parseLink')).toEqual([]);
     await app.rooms.submitJoin();
     backend.emitCore({ type: 'room_joined', account: 1, room: 'family@conference.example.org', nick: 'me', occupants: [], subject: null, added: 0 });
     app.chats.open(1, 'bob@example.org');
-    await app.links.openUrl('xmpp:family@conference.example.org?join');
+    await app.links.openUrl(url);
     expect(app.rooms.joining).toBeNull();
     expect(app.rooms.active?.jid).toBe('family@conference.example.org');
   });

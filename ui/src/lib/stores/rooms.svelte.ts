@@ -290,13 +290,13 @@ export class RoomsStore {
   // --- Joining ----------------------------------------------------------------------------
 
   /** Opens the "Join a group" form for `account` (`jid` its address), with `address` if given. */
-  openJoin(account: AccountId, jid: string, address = ''): void {
+  openJoin(account: AccountId, jid: string, address = '', password: string | null = null): void {
     this.joining = {
       account,
       address,
       nick: defaultNick(jid),
-      password: '',
-      needsPassword: false,
+      password: password ?? '',
+      needsPassword: password !== null,
       nickTaken: null,
       busy: false,
       badAddress: false,
