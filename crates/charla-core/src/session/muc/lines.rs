@@ -1,0 +1,234 @@
+//! A room's lines in the session: live ones read, held during the
+//! room's catch-up, and stored through the pipeline's stages
+//! ([`Engine::ingest_room`]); our own pending lines sent, one at a time.
+
+use charla_store::{Direction, MessageState, NewRoomMessage, RoomInsertOutcome};
+use xmpp_parsers::jid::BareJid;
+use xmpp_parsers::message::Message;
+
+use super::{Phase, RoomOrigin, MAX_HELD};
+use crate::event::Event;
+use crate::muc::{self, RoomIncoming, RoomLine};
+use crate::session::engine::{Engine, Watch};
+use crate::session::now_ms;
+
+impl Engine {
+    /// A `groupchat` message, or an error from a room we are in.
+    pub(in crate::session) fn on_room_message(&mut self, msg: &Message) {
+        match muc::classify(msg) {
+            RoomIncoming::Line(line) => {
+                let phase = self.rooms.rooms.get(&line.room).map(|r| r.phase);
+                match phase {
+                    Some(Phase::Joined) => self.rooms.burst.push(line),
+                    Some(Phase::CatchingUp) => {
+                        if let Some(r) = self.rooms.rooms.get_mut(&line.room) {
+                            if r.held.len() < MAX_HELD {
+                                r.held.push(line);
+                            } else {
+                                log::warn!("{}: too many lines during the catch-up", line.room);
+                            }
+                        }
+                    }
+                    Some(Phase::Joining) | None => {
+                        log::debug!("dropped a line from a room we are not in")
+                    }
+                }
+            }
+            RoomIncoming::Subject { room, subject } => self.on_subject(room, subject),
+            RoomIncoming::Notice { room, .. } => {
+                log::debug!("{room}: a notice from the room itself, not an occupant's line")
+            }
+            RoomIncoming::Bounce { room, id, text } => self.on_room_bounce(room, &id, &text),
+            RoomIncoming::Ignored(why) => log::debug!("ignored room message: {why}"),
+        }
+    }
+
+    /// A subject from the room (its bare JID or an occupant's full JID),
+    /// taken only while we are in it.
+    pub(in crate::session) fn on_subject(&mut self, room: BareJid, subject: Option<String>) {
+        self.end_burst();
+        let account = self.account;
+        let Some(in_room) = self.rooms.rooms.get_mut(&room) else {
+            return log::debug!("dropped a subject from a room we are not in");
+        };
+        if in_room.phase == Phase::Joining {
+            return log::debug!("dropped a subject before we are in the room");
+        }
+        in_room.subject = subject.clone();
+        let (id, announce) = (in_room.id, in_room.phase == Phase::Joined);
+        if let Err(e) = self.store(|s| s.set_room_subject(id, subject.as_deref())) {
+            self.error(e);
+        }
+        if announce {
+            self.emit(Event::RoomSubject {
+                account,
+                room: room.to_string(),
+                subject,
+            });
+        }
+    }
+
+    /// The room refused our line `id`: it failed, and the next may go.
+    pub(in crate::session) fn on_room_bounce(&mut self, room: BareJid, id: &str, text: &str) {
+        let Some(in_room) = self.rooms.rooms.get_mut(&room) else {
+            return;
+        };
+        let room_id = in_room.id;
+        let updated = self.store(|s| match s.find_room_outgoing(room_id, id)? {
+            Some(m) => s.set_room_message_state(m.id, MessageState::Failed, Some(text)),
+            None => Ok(None),
+        });
+        match updated {
+            Ok(Some(message)) => {
+                if let Some(r) = self.rooms.rooms.get_mut(&room) {
+                    if r.in_flight == Some(message.id) {
+                        r.in_flight = None;
+                    }
+                }
+                self.emit(Event::RoomMessageUpdated {
+                    account: self.account,
+                    message: Box::new(message),
+                });
+                self.flush_rooms();
+            }
+            Ok(None) => {}
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Commits the live room lines of the burst read so far, room by room.
+    pub(in crate::session) fn end_room_burst(&mut self) {
+        let burst = std::mem::take(&mut self.rooms.burst);
+        if burst.is_empty() {
+            return;
+        }
+        let mut by_room: Vec<(BareJid, Vec<RoomLine>)> = Vec::new();
+        for line in burst {
+            match by_room.iter_mut().find(|(r, _)| *r == line.room) {
+                Some((_, lines)) => lines.push(line),
+                None => by_room.push((line.room.clone(), vec![line])),
+            }
+        }
+        for (room, lines) in by_room {
+            self.ingest_room(&room, lines, RoomOrigin::Live);
+        }
+    }
+
+    /// Runs room lines through the pipeline's stages: authorize (a room we
+    /// are in), dedupe and store (one transaction), side effects (a
+    /// reflected line of ours releases the next), emit. Returns how many
+    /// new rows it stored.
+    pub(in crate::session) fn ingest_room(
+        &mut self,
+        room: &BareJid,
+        lines: Vec<RoomLine>,
+        origin: RoomOrigin,
+    ) -> usize {
+        // 2. authorize
+        let Some(in_room) = self.rooms.rooms.get(room) else {
+            log::debug!("dropped {} lines of a room we left", lines.len());
+            return 0;
+        };
+        if in_room.phase == Phase::Joining {
+            return 0;
+        }
+        let rows: Vec<NewRoomMessage> = lines
+            .iter()
+            .filter(|l| l.room == *room)
+            .map(|l| {
+                let occupant_id = l.occupant_id.clone().filter(|_| in_room.stamps_ids);
+                let ours = in_room.is_ours(&l.nick, occupant_id.as_deref());
+                let real_jid = match origin {
+                    RoomOrigin::Archive => None,
+                    RoomOrigin::Live | RoomOrigin::Held => in_room
+                        .occupants
+                        .get(&l.nick)
+                        .and_then(|o| o.real_jid.clone()),
+                };
+                NewRoomMessage {
+                    room: in_room.id,
+                    direction: if ours { Direction::Out } else { Direction::In },
+                    nick: l.nick.clone(),
+                    occupant_id,
+                    real_jid,
+                    body: l.body.clone(),
+                    server_time: Some(l.delay_ms.unwrap_or_else(now_ms)),
+                    origin_id: l.origin_id.clone(),
+                    stanza_id: l.stanza_id.clone(),
+                }
+            })
+            .collect();
+        if rows.is_empty() {
+            return 0;
+        }
+        // 3. dedupe and store
+        let outcomes = match self.store(|s| s.insert_room_lines(&rows)) {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                self.error(e);
+                return 0;
+            }
+        };
+        // 4. side effects and 5. emit
+        let account = self.account;
+        let mut added = 0;
+        let mut released = false;
+        for outcome in outcomes {
+            match outcome {
+                RoomInsertOutcome::Inserted(message) => {
+                    added += 1;
+                    self.emit(Event::RoomMessageAdded {
+                        account,
+                        message: Box::new(message),
+                    });
+                }
+                RoomInsertOutcome::Reflected(message) => {
+                    if let Some(r) = self.rooms.rooms.get_mut(room) {
+                        if r.in_flight == Some(message.id) {
+                            r.in_flight = None;
+                            released = true;
+                        }
+                    }
+                    self.emit(Event::RoomMessageUpdated {
+                        account,
+                        message: Box::new(message),
+                    });
+                }
+                RoomInsertOutcome::Duplicate(id) => log::debug!("duplicate room line {id:?}"),
+            }
+        }
+        if released {
+            self.flush_rooms();
+        }
+        added
+    }
+
+    /// Sends our oldest pending line of each room we are in, unless one is
+    /// on its way there (sent, not yet reflected).
+    pub(in crate::session) fn flush_rooms(&mut self) {
+        if !self.link.usable() || self.rooms.rooms.is_empty() {
+            return;
+        }
+        let pending = match self.store(|s| s.pending_room_outgoing(self.account)) {
+            Ok(p) => p,
+            Err(e) => return self.error(e),
+        };
+        for m in pending {
+            let Ok(room) = BareJid::new(&m.room) else {
+                continue;
+            };
+            let Some(in_room) = self.rooms.rooms.get_mut(&room) else {
+                continue;
+            };
+            if in_room.phase != Phase::Joined || in_room.in_flight.is_some() {
+                continue;
+            }
+            let Some(origin_id) = m.origin_id.as_deref() else {
+                continue;
+            };
+            in_room.in_flight = Some(m.id);
+            let stanza = muc::groupchat(&room, &m.body, origin_id);
+            self.send(stanza, Watch::None);
+        }
+    }
+}
