@@ -4,22 +4,22 @@
 use std::sync::Arc;
 
 use charla_app::history::page_with_archive;
-use charla_app::{
-    AccountSettings, AccountsNow, LoginRequest, PresenceEntry, RoomEntry, RoomNotify,
-    RoomNotifySetting,
-};
+use charla_app::{AccountSettings, AccountsNow, LoginRequest, PresenceEntry};
 use charla_core::{
     AccountId, ChatState, CoreError, ErrorCode, Message, MessageId, Profile, RegisterOptions,
-    RegistrationForm, RoomMessage, RoomMessageId, RosterEntry, Show, XmppLink,
+    RegistrationForm, RosterEntry, Show, XmppLink,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 use tauri_plugin_opener::OpenerExt;
 
 use crate::shell::Shell;
-use crate::types::{AppInfo, ChatRef, ChatUpdate, RegisterRequest, Resume, RoomUpdate, Settings};
+use crate::types::{AppInfo, ChatRef, ChatUpdate, RegisterRequest, Resume, Settings};
 
 type Shared<'a> = State<'a, Arc<Shell>>;
+
+mod rooms;
+pub use rooms::*;
 
 /// What the UI needs at start.
 #[tauri::command]
@@ -229,121 +229,6 @@ pub async fn send_message(
     body: String,
 ) -> Result<Message, CoreError> {
     shell.app.core.send_message(account, &to, &body).await
-}
-
-/// How many room lines a page holds.
-const ROOM_PAGE: u32 = 50;
-
-/// Joins a group chat (see `App::join_room`).
-#[tauri::command]
-pub async fn join_room(
-    shell: Shared<'_>,
-    account: AccountId,
-    room: String,
-    nick: String,
-    password: Option<String>,
-) -> Result<(), CoreError> {
-    let password = password.filter(|p| !p.is_empty());
-    shell
-        .app
-        .join_room(account, &room, &nick, password.as_deref())
-        .await
-}
-
-/// Leaves a group chat, forgetting it or not (see `App::leave_room`).
-#[tauri::command]
-pub async fn leave_room(
-    shell: Shared<'_>,
-    app: AppHandle,
-    account: AccountId,
-    room: String,
-    forget: bool,
-) -> Result<(), CoreError> {
-    let said = shell.app.leave_room(account, &room, forget).await?;
-    shell.show(&app, said);
-    Ok(())
-}
-
-/// The account's group chats (see `App::rooms`).
-#[tauri::command]
-pub fn rooms(shell: Shared<'_>, account: AccountId) -> Result<Vec<RoomEntry>, CoreError> {
-    shell.app.rooms(account)
-}
-
-/// Opens a room view: its newest lines, and later changes through
-/// `updates` until `close_room`.
-#[tauri::command]
-pub fn open_room(
-    shell: Shared<'_>,
-    window: WebviewWindow,
-    account: AccountId,
-    room: String,
-    updates: Channel<RoomUpdate>,
-) -> Result<Vec<RoomMessage>, CoreError> {
-    let room = charla_core::parse_bare_jid(&room)?.to_string();
-    // Subscribe first, then read: a line stored in between arrives twice
-    // (the view upserts by id) rather than not at all.
-    shell.open_room_view(
-        ChatRef {
-            account,
-            peer: room.clone(),
-        },
-        window.label().to_owned(),
-        updates,
-    );
-    shell.app.core.room_history(account, &room, None, ROOM_PAGE)
-}
-
-/// Closes a room view.
-#[tauri::command]
-pub fn close_room(shell: Shared<'_>, window: WebviewWindow, account: AccountId, room: String) {
-    shell.close_room_view(
-        &ChatRef {
-            account,
-            peer: room,
-        },
-        window.label(),
-    );
-}
-
-/// The room's page of lines before `before`.
-#[tauri::command]
-pub fn load_older_lines(
-    shell: Shared<'_>,
-    account: AccountId,
-    room: String,
-    before: RoomMessageId,
-) -> Result<Vec<RoomMessage>, CoreError> {
-    shell
-        .app
-        .core
-        .room_history(account, &room, Some(before), ROOM_PAGE)
-}
-
-/// Says something in a group chat (see `Core::send_room_message`).
-#[tauri::command]
-pub async fn send_room_message(
-    shell: Shared<'_>,
-    account: AccountId,
-    room: String,
-    body: String,
-) -> Result<RoomMessage, CoreError> {
-    shell
-        .app
-        .core
-        .send_room_message(account, &room, &body)
-        .await
-}
-
-/// Sets which lines of a group chat are notified (see `App::set_room_notify`).
-#[tauri::command]
-pub fn set_room_notify(
-    shell: Shared<'_>,
-    account: AccountId,
-    room: String,
-    notify: RoomNotify,
-) -> Result<Vec<RoomNotifySetting>, CoreError> {
-    shell.app.set_room_notify(account, &room, notify)
 }
 
 /// Adds a contact and asks to see their presence (see `Core::add_contact`).

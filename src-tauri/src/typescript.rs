@@ -99,10 +99,16 @@ type Signature = (String, Vec<(String, String)>, String);
 /// Arguments Tauri injects rather than the UI sending them.
 const INJECTED: &[&str] = &["Shared<'_>", "AppHandle", "WebviewWindow"];
 
-/// The handlers in `commands.rs` as (name, UI arguments, answer), read from
-/// its source: each `#[tauri::command]` function's signature.
+/// The handlers in `commands.rs` (and its submodules) as (name, UI
+/// arguments, answer), read from their source: each `#[tauri::command]`
+/// function's signature.
 fn handlers() -> Vec<Signature> {
-    let source = include_str!("commands.rs");
+    // Every file with commands (`commands.rs` and its submodules).
+    let source = [
+        include_str!("commands.rs"),
+        include_str!("commands/rooms.rs"),
+    ]
+    .concat();
     let mut found = Vec::new();
     for item in source.split("#[tauri::command]").skip(1) {
         let signature = compact(&item[..item.find('{').expect("a function body")]);
