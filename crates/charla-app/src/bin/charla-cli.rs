@@ -259,17 +259,26 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
                     .await
                     .map(|hash| print_json(&serde_json::json!({ "avatar": hash })))
             }
-            "/read" => charla_core::parse_bare_jid(rest).map(|peer| {
-                let chat = ChatRef {
-                    account,
-                    peer: peer.to_string(),
-                };
-                // Looked at, then left: later messages count again.
-                for said in app.focus(Some(chat)) {
-                    print_json(&said);
+            "/read" => match charla_core::parse_bare_jid(rest) {
+                Ok(peer) => {
+                    let chat = ChatRef {
+                        account,
+                        peer: peer.to_string(),
+                    };
+                    // Looked at, then left: later messages count again.
+                    for said in app.focus(Some(chat.clone())) {
+                        print_json(&said);
+                    }
+                    app.focus(None);
+                    // As the desktop does: a room read is told to our
+                    // other devices (XEP-0490).
+                    if app.is_room(&chat) {
+                        app.room_seen(&chat).await;
+                    }
+                    Ok(())
                 }
-                app.focus(None);
-            }),
+                Err(e) => Err(e),
+            },
             "/join" => {
                 let mut words = rest.split_whitespace();
                 match (words.next(), words.next()) {
