@@ -55,6 +55,13 @@ macro_rules! with_commands {
             /// Joins the group chat `room` as `nick` (with its password, if it has one); the outcome
             /// comes as `room_joined`, `room_nick_taken`, `room_password_required` or `room_left`.
             join_room(account: AccountId, room: String, nick: String, password: Option<String>) -> (),
+            /// Creates the group chat `room` as `preset` says (a private group or a public channel,
+            /// named) and joins it as `nick`; the outcome comes as for `joinRoom`. Answers the
+            /// room's notify setting (a private group notifies every line).
+            create_room(account: AccountId, room: String, nick: String, preset: RoomPreset) -> RoomNotify,
+            /// Invites `jid` to the group chat `room`, through the room (in a private group this
+            /// also makes them a member).
+            invite_to_room(account: AccountId, room: String, jid: String, reason: Option<String>) -> (),
             /// Leaves a group chat (it is no longer joined at login); `forget` also removes it from
             /// the list.
             leave_room(account: AccountId, room: String, forget: bool) -> (),

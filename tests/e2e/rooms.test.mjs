@@ -2,8 +2,9 @@
 // headless core as a peer) joins it; bob's line with alice's nick notifies and marks the room
 // (unread count and mention marker) while another chat is open; alice answers and bob receives
 // it; alice leaves and bob sees her go; after a restart (dark) the room and its lines are kept
-// and "Join again" joins; screenshots of the room in light and dark
-// (tests/e2e/screenshots/room-light.png, room-dark.png, kept in git for the README).
+// and "Join again" joins; alice makes a private group and invites bob, who is offered it and
+// joins; screenshots of the room in light and dark (tests/e2e/screenshots/room-light.png,
+// room-dark.png, kept in git for the README).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -208,5 +209,35 @@ test('after a restart in dark (GTK_THEME=Adwaita:dark) the room and its lines ar
     await app.waitForText(tid('room-member-count'), (text) => text.includes('2'));
     assert.equal(await app.execute(`return matchMedia('(prefers-color-scheme: dark)').matches`), true);
     await app.screenshot('room-dark');
+  });
+});
+
+test('alice makes a private group "Team" and invites bob; bob is offered it, joins, and is a member', async () => {
+  await withEvidence(app, 'rooms-create', async () => {
+    const team = `team@conference.${sandbox.jid('alice').split('@')[1]}`;
+    await app.click(tid('create-room'));
+    await app.waitFor(tid('create-room-dialog'));
+    await app.type(tid('create-room-name'), 'Team');
+    assert.equal(await (await app.find(tid('create-room-address'))).property('value'), team);
+    assert.equal(await (await app.find(tid('create-room-private'))).property('checked'), true, 'a private group by default');
+    await app.click(tid('create-room-invite', { jid: bob.jid }));
+    const since = bob.mark();
+    await app.click(tid('create-room-submit'));
+    await app.waitFor(`${tid('room-view', { jid: team })}[data-phase="joined"]`, { timeout: 20000 });
+    await app.waitForGone(tid('create-room-dialog'));
+    // bob's core is offered the room by a contact, and does not join by itself.
+    const invite = await bob.waitForEvent((e) => e.type === 'room_invite' && e.room === team, {
+      since,
+      message: "alice's invitation at bob",
+    });
+    assert.equal(invite.from, sandbox.jid('alice'));
+    assert.equal(invite.stranger, false);
+    // The invitation made him a member of the members-only group: he may join.
+    const joined = bob.mark();
+    bob.send(`/join ${team} bob`);
+    await bob.waitForEvent((e) => e.type === 'room_joined' && e.room === team, { since: joined, message: 'bob in Team' });
+    await app.waitForText(tid('room-member-count'), (text) => text.includes('2'));
+    // A private group notifies every line.
+    assert.equal(await (await app.find(tid('room-notify'))).property('value'), 'all');
   });
 });

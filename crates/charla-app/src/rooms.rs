@@ -271,6 +271,44 @@ impl crate::App {
         joined
     }
 
+    /// Creates `room` as `preset` says and joins it as `nick` (see
+    /// `Core::create_room`). A private group notifies every line (a family
+    /// or team room is small); a public channel mentions only. Answers the
+    /// room's notify setting.
+    pub async fn create_room(
+        &self,
+        account: AccountId,
+        room: &str,
+        nick: &str,
+        preset: charla_core::RoomPreset,
+    ) -> Result<RoomNotify, CoreError> {
+        let jid = charla_core::parse_bare_jid(room)?.to_string();
+        let chat = ChatRef {
+            account,
+            peer: jid.clone(),
+        };
+        let private = preset.kind == charla_core::RoomKind::PrivateGroup;
+        self.remember_room(&chat)?;
+        {
+            let mut attention = lock(&self.attention);
+            attention
+                .rooms
+                .set_nick(chat.clone(), nick.trim().to_owned());
+            attention.rooms.joining_first(chat.clone());
+        }
+        let notify = if private {
+            RoomNotify::All
+        } else {
+            RoomNotify::Mentions
+        };
+        self.set_room_notify(account, &jid, notify)?;
+        let created = self.core.create_room(account, &jid, nick, preset).await;
+        if created.is_err() {
+            lock(&self.attention).rooms.caught_up(&chat);
+        }
+        created.map(|()| notify)
+    }
+
     /// Leaves `room` (see `Core::leave_room`); `forget` also forgets its
     /// unread lines and notifications. Answers what that changed.
     pub async fn leave_room(

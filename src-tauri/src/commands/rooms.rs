@@ -1,7 +1,7 @@
 //! The group-chat commands (see `commands`).
 
 use charla_app::{RoomEntry, RoomNotify, RoomNotifySetting};
-use charla_core::{AccountId, CoreError, RoomMessage, RoomMessageId};
+use charla_core::{AccountId, CoreError, RoomMessage, RoomMessageId, RoomPreset};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, WebviewWindow};
 
@@ -24,6 +24,35 @@ pub async fn join_room(
     shell
         .app
         .join_room(account, &room, &nick, password.as_deref())
+        .await
+}
+
+/// Creates a group chat as `preset` says and joins it (see
+/// `App::create_room`).
+#[tauri::command]
+pub async fn create_room(
+    shell: Shared<'_>,
+    account: AccountId,
+    room: String,
+    nick: String,
+    preset: RoomPreset,
+) -> Result<RoomNotify, CoreError> {
+    shell.app.create_room(account, &room, &nick, preset).await
+}
+
+/// Invites `jid` to a group chat, through the room (see `Core::invite`).
+#[tauri::command]
+pub async fn invite_to_room(
+    shell: Shared<'_>,
+    account: AccountId,
+    room: String,
+    jid: String,
+    reason: Option<String>,
+) -> Result<(), CoreError> {
+    shell
+        .app
+        .core
+        .invite(account, &room, &jid, reason.as_deref())
         .await
 }
 

@@ -10,6 +10,8 @@ export type { AutoAway } from './bindings/AutoAway';
 export type { CertificateProblem } from './bindings/CertificateProblem';
 export type { CertificateReason } from './bindings/CertificateReason';
 export type { ChatRef } from './bindings/ChatRef';
+export type { RoomKind } from './bindings/RoomKind';
+export type { RoomPreset } from './bindings/RoomPreset';
 export type { ChatState } from './bindings/ChatState';
 export type { ChatUpdate } from './bindings/ChatUpdate';
 export type { ConnectionState } from './bindings/ConnectionState';

@@ -89,7 +89,14 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       // Each message it brings reached its chat's channel; nothing to show for the sync itself.
       break;
     case 'room_invite':
-      // Invitations are not offered in the window yet (the core tells them; issue 16).
+      stores.rooms.invited({
+        account: event.account,
+        room: event.room,
+        from: event.from,
+        reason: event.reason,
+        password: event.password,
+        stranger: event.stranger,
+      });
       break;
     case 'room_read':
       // The shell recounts the room's unread lines and sends room_unread_changed.

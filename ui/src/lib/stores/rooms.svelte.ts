@@ -14,6 +14,7 @@ import type {
   RoomEntry,
   RoomExit,
   RoomMessage,
+  RoomKind,
   RoomNotify,
 } from '$lib/contract';
 import { toUiError, type UiError } from '$lib/errors';
@@ -78,6 +79,47 @@ export class RoomState {
   }
 }
 
+/** The "New group" form. */
+export interface CreateForm {
+  account: AccountId;
+  name: string;
+  kind: RoomKind;
+  /** The room's address, proposed from the name and the account's server; editable. */
+  address: string;
+  /** The address was edited by hand: the name no longer changes it. */
+  addressEdited: boolean;
+  nick: string;
+  /** The contacts to invite once the room is made (bare JIDs). */
+  invite: string[];
+  busy: boolean;
+  badAddress: boolean;
+  error: UiError | null;
+}
+
+/** An invitation to a room, offered to the user (never joined by itself). */
+export interface Invitation {
+  account: AccountId;
+  room: string;
+  /** Who invites (bare JID). */
+  from: string;
+  reason: string | null;
+  password: string | null;
+  /** Not in the roster and never written to: shown as such. */
+  stranger: boolean;
+}
+
+/** The address a new room gets from its name: a slug on the account's server's `conference.`. */
+export function proposedAddress(name: string, accountJid: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/gu, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/gu, '-')
+    .replace(/^-+|-+$/gu, '');
+  const domain = accountJid.split('@')[1]?.split('/')[0] ?? '';
+  return slug === '' || domain === '' ? '' : `${slug}@conference.${domain}`;
+}
+
 /** The "Join a group" form. */
 export interface JoinForm {
   account: AccountId;
@@ -107,6 +149,12 @@ export class RoomsStore {
   readonly active: RoomState | null = $derived(this.activeKey === null ? null : (this.rooms.get(this.activeKey) ?? null));
   /** The "Join a group" form, while it is open. */
   joining = $state<JoinForm | null>(null);
+  /** The "New group" form, while it is open. */
+  creating = $state<CreateForm | null>(null);
+  /** Invitations received, newest first (one per room). */
+  invitations = $state.raw<readonly Invitation[]>([]);
+  /** Contacts to invite to a room we are creating, until we are in it. */
+  readonly #toInvite = new Map<string, string[]>();
 
   readonly #backend: Backend;
   readonly #notices: NoticeStore;
@@ -190,6 +238,36 @@ export class RoomsStore {
       this.joining = null;
       this.show(account, jid);
     }
+    // A room we just made: the contacts chosen are invited now that it exists.
+    const invite = this.#toInvite.get(room.key);
+    if (invite) {
+      this.#toInvite.delete(room.key);
+      this.creating = null;
+      this.show(account, jid);
+      for (const contact of invite) {
+        this.#backend.inviteToRoom(account, jid, contact, null).catch((error: unknown) => {
+          this.#notices.error(toUiError(error));
+        });
+      }
+    }
+  }
+
+  /** Someone invites us (`room_invite`): offered, once per room, never joined by itself. */
+  invited(invitation: Invitation): void {
+    const others = this.invitations.filter((i) => !(i.account === invitation.account && i.room === invitation.room));
+    if (this.find(invitation.account, invitation.room)?.phase === 'joined') return;
+    this.invitations = [invitation, ...others];
+  }
+
+  /** The user accepts `invitation`: "Join a group" filled in with its room and password. */
+  acceptInvitation(invitation: Invitation, accountJid: string): void {
+    this.dismissInvitation(invitation);
+    this.openJoin(invitation.account, accountJid, invitation.room, invitation.password);
+  }
+
+  /** The user turns `invitation` down (nothing is sent). */
+  dismissInvitation(invitation: Invitation): void {
+    this.invitations = this.invitations.filter((i) => i !== invitation);
   }
 
   /** Someone joined, left or changed (`occupant_changed`): the members and a system line. */
@@ -304,6 +382,64 @@ export class RoomsStore {
       error: null,
       room: null,
     };
+  }
+
+  /** Opens the "New group" form for `account` (`jid` its address). */
+  openCreate(account: AccountId, jid: string): void {
+    this.creating = {
+      account,
+      name: '',
+      kind: 'private_group',
+      address: '',
+      addressEdited: false,
+      nick: defaultNick(jid),
+      invite: [],
+      busy: false,
+      badAddress: false,
+      error: null,
+    };
+  }
+
+  /** The form's name changed: the proposed address follows it, unless edited by hand. */
+  renameCreate(name: string, accountJid: string): void {
+    const form = this.creating;
+    if (!form) return;
+    form.name = name;
+    if (!form.addressEdited) form.address = proposedAddress(name, accountJid);
+  }
+
+  /** Closes the "New group" form. */
+  closeCreate(): void {
+    this.creating = null;
+  }
+
+  /**
+   * Creates the room as the form says and joins it; the contacts chosen are invited once we are
+   * in it (`room_joined`). A room that exists already is joined as it is.
+   */
+  async submitCreate(): Promise<void> {
+    const form = this.creating;
+    if (!form || form.busy) return;
+    const jid = parseRoomAddress(form.address);
+    form.badAddress = jid === null;
+    const nick = form.nick.trim();
+    const name = form.name.trim();
+    if (jid === null || nick === '' || name === '') return;
+    form.error = null;
+    form.busy = true;
+    const room = this.#room(form.account, jid);
+    room.phase = 'joining';
+    room.exit = null;
+    room.name = name;
+    this.#toInvite.set(room.key, [...form.invite]);
+    try {
+      room.notify = await this.#backend.createRoom(form.account, jid, nick, { kind: form.kind, name, description: null });
+    } catch (error) {
+      this.#toInvite.delete(room.key);
+      form.busy = false;
+      form.error = toUiError(error);
+      room.phase = 'out';
+    }
   }
 
   /** Closes the "Join a group" form. */

@@ -207,3 +207,72 @@ describe('RoomsStore search', () => {
     expect(app.rooms.search('TEAM').map((r) => r.jid)).toEqual(['team@conference.example.org']);
   });
 });
+
+describe('RoomsStore: new groups and invitations', () => {
+  it('creates a private group named from the form, then invites the contacts chosen once in it', async () => {
+    const { app, backend } = await setup();
+    app.rooms.openCreate(1, 'me@example.org');
+    app.rooms.renameCreate('Família Pérez', 'me@example.org');
+    expect(app.rooms.creating?.address).toBe('familia-perez@conference.example.org');
+    app.rooms.creating!.invite = ['bob@example.org', 'carol@example.org'];
+    await app.rooms.submitCreate();
+    expect(backend.called('createRoom')).toEqual([
+      [1, 'familia-perez@conference.example.org', 'me', { kind: 'private_group', name: 'Família Pérez', description: null }],
+    ]);
+    expect(backend.called('inviteToRoom')).toEqual([]);
+    backend.emitCore({
+      type: 'room_joined',
+      account: 1,
+      room: 'familia-perez@conference.example.org',
+      nick: 'me',
+      occupants: [occupant('me')],
+      subject: null,
+      added: 0,
+    });
+    await flush();
+    expect(backend.called('inviteToRoom')).toEqual([
+      [1, 'familia-perez@conference.example.org', 'bob@example.org', null],
+      [1, 'familia-perez@conference.example.org', 'carol@example.org', null],
+    ]);
+    expect(app.rooms.creating).toBeNull();
+    expect(app.rooms.active?.title).toBe('Família Pérez');
+    // As the backend answered: a private group notifies every line.
+    expect(app.rooms.active?.notify).toBe('all');
+  });
+
+  it('an address typed by hand stays; a bad one is refused before anything is sent', async () => {
+    const { app, backend } = await setup();
+    app.rooms.openCreate(1, 'me@example.org');
+    app.rooms.creating!.address = 'not a room';
+    app.rooms.creating!.addressEdited = true;
+    app.rooms.renameCreate('Team', 'me@example.org');
+    expect(app.rooms.creating?.address).toBe('not a room');
+    await app.rooms.submitCreate();
+    expect(app.rooms.creating?.badAddress).toBe(true);
+    expect(backend.called('createRoom')).toEqual([]);
+  });
+
+  it('an invitation is offered, never joined by itself; accepting fills in "Join a group"', async () => {
+    const { app, backend } = await setup();
+    const invite = {
+      type: 'room_invite',
+      account: 1,
+      room: FAMILY,
+      from: 'bob@example.org',
+      reason: 'Sunday lunch',
+      password: 'cake',
+      stranger: false,
+    } as const;
+    backend.emitCore(invite);
+    backend.emitCore({ ...invite, from: 'mallory@evil.example', stranger: true });
+    // One offer per room: the newest.
+    expect(app.rooms.invitations).toEqual([
+      { account: 1, room: FAMILY, from: 'mallory@evil.example', reason: 'Sunday lunch', password: 'cake', stranger: true },
+    ]);
+    expect(backend.called('joinRoom')).toEqual([]);
+    app.rooms.acceptInvitation(app.rooms.invitations[0]!, 'me@example.org');
+    expect(app.rooms.invitations).toEqual([]);
+    expect(app.rooms.joining).toMatchObject({ address: FAMILY, password: 'cake', nick: 'me' });
+    expect(backend.called('joinRoom')).toEqual([]);
+  });
+});

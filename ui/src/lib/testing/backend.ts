@@ -16,6 +16,7 @@ import type {
   Profile,
   RoomEntry,
   RoomMessage,
+  RoomNotify,
   RoomMessageId,
   RoomUpdate,
   RosterEntry,
@@ -417,6 +418,15 @@ export class FakeBackend implements Backend {
   joinRoom(...args: Parameters<Backend['joinRoom']>) {
     this.#record('joinRoom', ...args);
     return this.failJoin ? Promise.reject(this.failJoin) : Promise.resolve();
+  }
+  createRoom(...args: Parameters<Backend['createRoom']>) {
+    this.#record('createRoom', ...args);
+    if (this.failJoin) return Promise.reject(this.failJoin);
+    return Promise.resolve<RoomNotify>(args[3].kind === 'private_group' ? 'all' : 'mentions');
+  }
+  inviteToRoom(...args: Parameters<Backend['inviteToRoom']>) {
+    this.#record('inviteToRoom', ...args);
+    return Promise.resolve();
   }
   leaveRoom(...args: Parameters<Backend['leaveRoom']>) {
     this.#record('leaveRoom', ...args);
