@@ -15,6 +15,8 @@ use xmpp_parsers::message::Message;
 use xmpp_parsers::minidom::rxml::xml_ncname;
 use xmpp_parsers::minidom::Element;
 
+use crate::pubsub::{own_items, publish_private, Options};
+
 /// The PEP node of XEP-0402.
 pub const NODE: &str = "urn:xmpp:bookmarks:1";
 /// Asks our server for notifications of the node (XEP-0163 `+notify`).
@@ -27,10 +29,8 @@ pub const MAX_BOOKMARKS: usize = 1_000;
 const MAX_TEXT: usize = 1_024;
 
 const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
-const PUBSUB_OWNER: &str = "http://jabber.org/protocol/pubsub#owner";
 const PUBSUB_EVENT: &str = "http://jabber.org/protocol/pubsub#event";
 const PRIVATE: &str = "jabber:iq:private";
-const DATA_FORMS: &str = "jabber:x:data";
 
 /// One bookmarked room.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,18 +140,7 @@ pub fn parse_items(payload: &Element) -> Vec<Bookmark> {
 /// our bookmarks from our own account (`own`); `None` otherwise, forged
 /// ones included.
 pub fn notification(message: &Message, own: &BareJid) -> Option<Vec<Change>> {
-    match &message.from {
-        None => {}
-        Some(from) if from.resource().is_none() && from.to_bare() == *own => {}
-        Some(_) => return None,
-    }
-    let event = message
-        .payloads
-        .iter()
-        .find(|p| p.is("event", PUBSUB_EVENT))?;
-    let items = event
-        .children()
-        .find(|c| c.is("items", PUBSUB_EVENT) && c.attr("node") == Some(NODE))?;
+    let items = own_items(message, own, NODE)?;
     let changes = items
         .children()
         .filter_map(|c| {
@@ -168,50 +157,6 @@ pub fn notification(message: &Message, own: &BareJid) -> Option<Vec<Change>> {
         .take(MAX_BOOKMARKS)
         .collect();
     Some(changes)
-}
-
-/// A data form field with one value.
-fn field(var: &str, value: &str) -> Element {
-    Element::builder("field", DATA_FORMS)
-        .attr(xml_ncname!("var").to_owned(), var)
-        .append(Element::builder("value", DATA_FORMS).append(value))
-        .build()
-}
-
-/// The publish options sent with a bookmark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Options {
-    /// All that XEP-0402 §3.3 asks for (Prosody takes them).
-    Full,
-    /// Only persistence and privacy: ejabberd 23.01 refuses a publish
-    /// with `pubsub#max_items` or `pubsub#send_last_published_item`
-    /// (resource-constraint); the node's size is then set by [`configure`].
-    Minimal,
-}
-
-/// The publish options of a private node that keeps every item (XEP-0223,
-/// as XEP-0402 §3.3 and XEP-0490 ask), or [`Options::Minimal`]'s fewer.
-pub(crate) fn publish_options(options: Options) -> Element {
-    let form = Element::builder("x", DATA_FORMS)
-        .attr(xml_ncname!("type").to_owned(), "submit")
-        .append(
-            Element::builder("field", DATA_FORMS)
-                .attr(xml_ncname!("var").to_owned(), "FORM_TYPE")
-                .attr(xml_ncname!("type").to_owned(), "hidden")
-                .append(
-                    Element::builder("value", DATA_FORMS)
-                        .append("http://jabber.org/protocol/pubsub#publish-options"),
-                ),
-        )
-        .append(field("pubsub#persist_items", "true"))
-        .append(field("pubsub#access_model", "whitelist"));
-    let form = match options {
-        Options::Full => form
-            .append(field("pubsub#max_items", "max"))
-            .append(field("pubsub#send_last_published_item", "never")),
-        Options::Minimal => form,
-    };
-    form.build()
 }
 
 /// The IQ that publishes `bookmark`, private to us.
@@ -233,57 +178,13 @@ pub fn publish(id: String, bookmark: &Bookmark, options: Options) -> Iq {
     if let Some(extensions) = &bookmark.extensions {
         conference = conference.append(extensions.clone());
     }
-    let form = publish_options(options);
-    Iq::Set {
-        from: None,
-        to: None,
+    publish_private(
         id,
-        payload: Element::builder("pubsub", PUBSUB)
-            .append(
-                Element::builder("publish", PUBSUB)
-                    .attr(xml_ncname!("node").to_owned(), NODE)
-                    .append(
-                        Element::builder("item", PUBSUB)
-                            .attr(xml_ncname!("id").to_owned(), bookmark.room.as_str())
-                            .append(conference),
-                    ),
-            )
-            .append(Element::builder("publish-options", PUBSUB).append(form))
-            .build(),
-    }
-}
-
-/// The IQ that configures the node as XEP-0402 needs it, for servers that
-/// do not take these as publish options. ejabberd 23.01's defaults would
-/// keep one item (each bookmark replacing the last), not tell our other
-/// devices of a removed bookmark, and resend the last one at each presence.
-pub fn configure(id: String, node: &str) -> Iq {
-    let form = Element::builder("x", DATA_FORMS)
-        .attr(xml_ncname!("type").to_owned(), "submit")
-        .append(
-            Element::builder("field", DATA_FORMS)
-                .attr(xml_ncname!("var").to_owned(), "FORM_TYPE")
-                .attr(xml_ncname!("type").to_owned(), "hidden")
-                .append(
-                    Element::builder("value", DATA_FORMS)
-                        .append("http://jabber.org/protocol/pubsub#node_config"),
-                ),
-        )
-        .append(field("pubsub#max_items", "max"))
-        .append(field("pubsub#notify_retract", "true"))
-        .append(field("pubsub#send_last_published_item", "never"));
-    Iq::Set {
-        from: None,
-        to: None,
-        id,
-        payload: Element::builder("pubsub", PUBSUB_OWNER)
-            .append(
-                Element::builder("configure", PUBSUB_OWNER)
-                    .attr(xml_ncname!("node").to_owned(), node)
-                    .append(form),
-            )
-            .build(),
-    }
+        NODE,
+        bookmark.room.as_str(),
+        conference.build(),
+        options,
+    )
 }
 
 /// The IQ that removes the bookmark of `room`, telling our other devices.
@@ -341,6 +242,7 @@ pub fn parse_legacy(payload: &Element) -> Vec<Bookmark> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pubsub::configure;
 
     const OWN: &str = "alice@example.org";
 

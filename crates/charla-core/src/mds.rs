@@ -11,7 +11,7 @@ use xmpp_parsers::message::Message;
 use xmpp_parsers::minidom::rxml::xml_ncname;
 use xmpp_parsers::minidom::Element;
 
-use crate::bookmarks::{publish_options, Options};
+use crate::pubsub::{own_items, publish_private, Options};
 
 /// The PEP node.
 pub const NODE: &str = "urn:xmpp:mds:displayed:0";
@@ -22,7 +22,6 @@ const MAX_ITEMS: usize = 100;
 /// A stanza-id longer than this is no stanza-id (XEP-0359 ids are short).
 const MAX_ID: usize = 256;
 
-const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
 const PUBSUB_EVENT: &str = "http://jabber.org/protocol/pubsub#event";
 const SID: &str = "urn:xmpp:sid:0";
 
@@ -45,40 +44,13 @@ pub fn publish(id: String, chat: &BareJid, stanza_id: &str, by: &BareJid, option
             .attr(xml_ncname!("id").to_owned(), stanza_id)
             .attr(xml_ncname!("by").to_owned(), by.as_str()),
     );
-    Iq::Set {
-        from: None,
-        to: None,
-        id,
-        payload: Element::builder("pubsub", PUBSUB)
-            .append(
-                Element::builder("publish", PUBSUB)
-                    .attr(xml_ncname!("node").to_owned(), NODE)
-                    .append(
-                        Element::builder("item", PUBSUB)
-                            .attr(xml_ncname!("id").to_owned(), chat.as_str())
-                            .append(displayed),
-                    ),
-            )
-            .append(Element::builder("publish-options", PUBSUB).append(publish_options(options)))
-            .build(),
-    }
+    publish_private(id, NODE, chat.as_str(), displayed.build(), options)
 }
 
 /// What a notification of the node says, if `message` is one from our own
 /// account (`own`); `None` otherwise, forged ones included.
 pub fn notification(message: &Message, own: &BareJid) -> Option<Vec<Displayed>> {
-    match &message.from {
-        None => {}
-        Some(from) if from.resource().is_none() && from.to_bare() == *own => {}
-        Some(_) => return None,
-    }
-    let event = message
-        .payloads
-        .iter()
-        .find(|p| p.is("event", PUBSUB_EVENT))?;
-    let items = event
-        .children()
-        .find(|c| c.is("items", PUBSUB_EVENT) && c.attr("node") == Some(NODE))?;
+    let items = own_items(message, own, NODE)?;
     Some(
         items
             .children()

@@ -31,7 +31,7 @@ pub(super) struct Bookmarks {
     /// compared with it once it comes ([`Engine::on_bookmarks`]).
     read: bool,
     /// The server refused the full publish options (ejabberd 23.01): publish
-    /// with [`bookmarks::Options::Minimal`], the node sized by configuration.
+    /// with [`crate::pubsub::Options::Minimal`], the node sized by configuration.
     minimal: bool,
 }
 
@@ -205,10 +205,10 @@ impl Engine {
     }
 
     /// The publish options this server takes for our private nodes.
-    pub(super) fn pep_options(&self) -> bookmarks::Options {
+    pub(super) fn pep_options(&self) -> crate::pubsub::Options {
         match self.bookmarks.minimal {
-            true => bookmarks::Options::Minimal,
-            false => bookmarks::Options::Full,
+            true => crate::pubsub::Options::Minimal,
+            false => crate::pubsub::Options::Full,
         }
     }
 
@@ -230,7 +230,8 @@ impl Engine {
         let options = self.pep_options();
         let iq = bookmarks::publish(id.clone(), &bookmark, options);
         let room = bookmark.room.clone();
-        let fallback = (options == bookmarks::Options::Full).then(|| Box::new(bookmark.clone()));
+        let fallback =
+            (options == crate::pubsub::Options::Full).then(|| Box::new(bookmark.clone()));
         self.bookmarks.known.insert(room.clone(), bookmark);
         self.request(id, iq, PendingIq::BookmarkChange { room, fallback });
     }
@@ -244,8 +245,8 @@ impl Engine {
         for step in 0..3 {
             let id = new_id();
             let iq = match step {
-                1 => bookmarks::publish(id.clone(), &bookmark, bookmarks::Options::Minimal),
-                _ => bookmarks::configure(id.clone(), bookmarks::NODE),
+                1 => bookmarks::publish(id.clone(), &bookmark, crate::pubsub::Options::Minimal),
+                _ => crate::pubsub::configure(id.clone(), bookmarks::NODE),
             };
             let pending = PendingIq::BookmarkChange {
                 room: room.clone(),

@@ -7,9 +7,9 @@ use xmpp_parsers::jid::BareJid;
 
 use super::engine::Engine;
 use super::iq::{new_id, PendingIq};
-use crate::bookmarks::{self, Options};
 use crate::event::Event;
 use crate::mds::{self, Displayed};
+use crate::pubsub::Options;
 
 impl Engine {
     /// The user read `room` up to its line stamped `stanza_id`.
@@ -40,7 +40,7 @@ impl Engine {
             let id = new_id();
             let iq = match step {
                 1 => mds::publish(id.clone(), &room, &stanza_id, &room, Options::Minimal),
-                _ => bookmarks::configure(id.clone(), mds::NODE),
+                _ => crate::pubsub::configure(id.clone(), mds::NODE),
             };
             let pending = PendingIq::DisplayedChange {
                 room: room.clone(),
