@@ -8,9 +8,10 @@
 //! duplicated, misordered and undelivered messages are printed and must all be 0.
 //!
 //! A room (XEP-0045, with its archive) runs through the same faults: alice, bob and a third
-//! occupant, carol (a third process behind a third proxy), each say numbered lines in it. At
-//! the end every database holds every occupant's lines exactly once, in each author's order,
-//! and every own line was reflected by the room (`sent`); those counts must be 0 too.
+//! occupant, carol (a third process behind a third proxy), each say numbered lines in it once
+//! all three were in it. At the end every database holds every occupant's lines exactly once,
+//! in each author's order, and every own line was reflected by the room (`sent`); those counts
+//! must be 0 too.
 //!
 //! The schedule comes from a seed, printed at the start; run it again with
 //! `CHARLA_CHAOS_SEED=<seed> cargo test -p charla-tests --test chaos`. `CHARLA_CHAOS_MESSAGES`
@@ -111,6 +112,7 @@ async fn child(a: ChildArgs) {
     let jid = format!("{}@charla.test", a.user);
     let account = core.add_account(&jid).expect("account");
     let _ = log::set_logger(&LOGGER).map(|()| log::set_max_level(log::LevelFilter::Debug));
+    let joined_mark = joined_mark(&a.db, &a.user);
     tokio::spawn(async move {
         while let Some(e) = events.recv().await {
             match e {
@@ -118,6 +120,10 @@ async fn child(a: ChildArgs) {
                     log::warn!("event: {:?}: {}", error.code, error.message)
                 }
                 Event::Connection { state, .. } => log::info!("event: {state:?}"),
+                Event::RoomJoined { .. } => {
+                    // Once in the room, for good: the others may start.
+                    let _ = std::fs::write(&joined_mark, b"");
+                }
                 _ => {}
             }
         }
@@ -137,7 +143,13 @@ async fn child(a: ChildArgs) {
             }
         })
     };
-    let room = tokio::spawn(say_in_room(core.clone(), account, a.user.clone(), a.lines));
+    let room = tokio::spawn(say_in_room(
+        core.clone(),
+        account,
+        a.user.clone(),
+        a.lines,
+        a.db.clone(),
+    ));
     let peer = format!("{}@charla.test", a.peer);
     let mut mine = HashSet::new();
     let mut before = None;
@@ -170,10 +182,22 @@ async fn child(a: ChildArgs) {
     core.disconnect(account).await;
 }
 
+/// The file a client writes once it was first in [`ROOM`], beside its database.
+fn joined_mark(db: &Path, user: &str) -> PathBuf {
+    db.with_file_name(format!("{user}.joined"))
+}
+
 /// Joins [`ROOM`] as `user` (retrying until the session takes it; the core then joins it again
-/// at every login) and says every numbered line the database does not hold yet, one per
-/// [`PACE`].
-async fn say_in_room(core: Core, account: charla_core::AccountId, user: String, lines: usize) {
+/// at every login) and, once all three occupants were in it (the lines of a room before one
+/// first joined are its history, of which a first join brings only the last ones), says every
+/// numbered line the database does not hold yet, one per [`PACE`].
+async fn say_in_room(
+    core: Core,
+    account: charla_core::AccountId,
+    user: String,
+    lines: usize,
+    db: PathBuf,
+) {
     while core.join_room(account, ROOM, &user, None).await.is_err() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -184,6 +208,9 @@ async fn say_in_room(core: Core, account: charla_core::AccountId, user: String, 
         .iter()
         .any(|r| r.jid == ROOM)
     {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while !USERS.iter().all(|u| joined_mark(&db, u).exists()) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut said = HashSet::new();

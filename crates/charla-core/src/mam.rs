@@ -128,7 +128,7 @@ fn with_form(with: &BareJid) -> DataForm {
 }
 
 /// The `start` filter form of a time-based query.
-fn start_form(start_ms: i64) -> Option<DataForm> {
+pub(crate) fn start_form(start_ms: i64) -> Option<DataForm> {
     let mut field = Field::new("start", FieldType::TextSingle);
     field.values.push(utc_stamp(start_ms)?);
     Some(DataForm::new(DataFormType::Submit, ns::MAM, vec![field]))

@@ -2097,11 +2097,25 @@ fn the_archive_copy_of_a_line_stored_live_without_stanza_id_is_the_same_line() {
         store.newest_room_stanza_id(room.id).unwrap().as_deref(),
         Some("r1")
     );
-    // Another archived line with the same origin-id but another stanza-id
-    // (reused by its author) is a line of its own.
-    let other = NewRoomMessage {
+    // The same line sent again by its author (its reflection was lost, so
+    // it went out once more) comes with another stanza-id: still the same
+    // line (XEP-0359: an origin-id names one message of its sender).
+    let resent = NewRoomMessage {
         stanza_id: Some("r2".into()),
-        ..archived
+        ..archived.clone()
+    };
+    assert_eq!(
+        store.insert_room_lines(&[resent]).unwrap(),
+        vec![RoomInsertOutcome::Duplicate(row.id)]
+    );
+    // Another occupant's line with that origin-id is not hidden by it.
+    let other = NewRoomMessage {
+        stanza_id: Some("r3".into()),
+        ..room_line(room.id, "mallory", "hello", Some("r3"))
+    };
+    let other = NewRoomMessage {
+        origin_id: Some("o1".into()),
+        ..other
     };
     assert!(matches!(
         store.insert_room_lines(&[other]).unwrap()[0],

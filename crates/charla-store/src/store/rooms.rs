@@ -229,6 +229,27 @@ impl Store {
             .query_row(params![room.0, after.0], |r| r.get(0))?)
     }
 
+    /// `room` was caught up to `at` (unix ms): where a catch-up with no
+    /// stored stanza-id to go on starts (the latest of this and its lines).
+    pub fn set_room_caught_up(&self, room: RoomId, at: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE rooms SET last_activity = max(coalesce(last_activity, 0), ?2) WHERE id = ?1",
+            )?
+            .execute(params![room.0, at])?;
+        Ok(())
+    }
+
+    /// When `room` was last caught up to or got a line (unix ms), if ever.
+    pub fn room_last_activity(&self, room: RoomId) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT last_activity FROM rooms WHERE id = ?1")?
+            .query_row([room.0], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
     /// Room line `id`, if it exists.
     pub fn room_message(&self, id: RoomMessageId) -> Result<Option<RoomMessage>> {
         room_message_in(&self.conn, id)
@@ -342,18 +363,18 @@ fn insert_room_line_in(tx: &Connection, new: &NewRoomMessage) -> Result<RoomInse
                 })
                 .optional()?,
             // Only a line from the same nick: nobody may hide another's
-            // line. With a stanza-id, only a copy stored without one (a
-            // room that stamps its archive but not its live lines).
+            // line. Whatever its stanza-id: a copy stored without one (a
+            // room that stamps its archive but not its live lines), or the
+            // same line sent again by its author after a lost reflection
+            // (the room stamps each copy anew).
             Direction::In => tx
                 .prepare_cached(
                     "SELECT id, state FROM room_messages INDEXED BY room_messages_origin_id \
-                     WHERE room_id = ?1 AND direction = 'in' AND origin_id = ?2 AND nick = ?3 \
-                     AND (?4 IS NULL OR stanza_id IS NULL)",
+                     WHERE room_id = ?1 AND direction = 'in' AND origin_id = ?2 AND nick = ?3",
                 )?
-                .query_row(
-                    params![new.room.0, origin_id, new.nick, new.stanza_id],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
+                .query_row(params![new.room.0, origin_id, new.nick], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
                 .optional()?,
         };
         if let Some((id, state)) = existing {

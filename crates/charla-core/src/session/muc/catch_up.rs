@@ -14,6 +14,12 @@ use crate::event::Event;
 use crate::muc::{self, Occupant};
 use crate::session::engine::Engine;
 use crate::session::iq::{new_id, PendingIq};
+use crate::session::now_ms;
+
+/// How far before the last moment we were caught up a catch-up by time
+/// starts: the server's clock and ours may differ (lines fetched twice are
+/// dropped by their stanza-id).
+const CLOCK_MARGIN_MS: i64 = 5 * 60 * 1000;
 
 impl Engine {
     /// Asks the room's archive for what we missed: after the newest line
@@ -23,8 +29,17 @@ impl Engine {
             return;
         };
         let id = in_room.id;
-        match self.store(|s| s.newest_room_stanza_id(id)) {
-            Ok(after) => self.open_room_query(room, after),
+        let position =
+            self.store(|s| Ok((s.newest_room_stanza_id(id)?, s.room_last_activity(id)?)));
+        match position {
+            Ok((Some(after), _)) => self.open_room_query(room, Some(after)),
+            // No line to go on, but we were in the room up to then: from
+            // then (a margin for the server's and our clocks), not only
+            // its last lines.
+            Ok((None, Some(at))) => {
+                self.open_room_query_from(room, at.saturating_sub(CLOCK_MARGIN_MS))
+            }
+            Ok((None, None)) => self.open_room_query(room, None),
             Err(e) => {
                 self.error(e);
                 self.finish_room_catch_up(&room);
@@ -48,12 +63,34 @@ impl Engine {
                 index: None,
             },
         };
+        self.send_room_query(room, set, None, last_only);
+    }
+
+    /// Asks the room's archive for everything from `start` (unix ms), page
+    /// by page.
+    fn open_room_query_from(&mut self, room: BareJid, start: i64) {
+        let set = SetQuery {
+            max: Some(PAGE_SIZE),
+            after: None,
+            before: None,
+            index: None,
+        };
+        self.send_room_query(room, set, crate::mam::start_form(start), false);
+    }
+
+    fn send_room_query(
+        &mut self,
+        room: BareJid,
+        set: SetQuery,
+        form: Option<xmpp_parsers::data_forms::DataForm>,
+        last_only: bool,
+    ) {
         let queryid = new_id();
         let iq_id = new_id();
         let query = Query {
             queryid: Some(QueryId(queryid.clone())),
             node: None,
-            form: None,
+            form,
             set: Some(set),
             flip_page: false,
         };
@@ -157,6 +194,15 @@ impl Engine {
             return;
         };
         in_room.catch_up = None;
+        let id = in_room.id;
+        // Everything up to now is here: a later catch-up with no line to
+        // go on starts from now.
+        if let Err(e) = self.store(|s| s.set_room_caught_up(id, now_ms())) {
+            self.error(e);
+        }
+        let Some(in_room) = self.rooms.rooms.get_mut(room) else {
+            return;
+        };
         let held = std::mem::take(&mut in_room.held);
         let added = self.ingest_room(room, held, RoomOrigin::Held);
         let account = self.account;
