@@ -7,8 +7,9 @@
 //! 1. **joining**: our presence is sent; occupants' presences are taken in,
 //!    lines are not (we are not in the room yet);
 //! 2. **catching up**: the room sent our own presence (status 110); its
-//!    archive is asked for everything after the newest line we have (the
-//!    last [`LAST_LINES`] if none), and live lines are held;
+//!    archive is asked for everything after the newest line we have (from
+//!    when the room was last caught up if we have none, its last
+//!    [`LAST_LINES`] on a first join), and live lines are held;
 //! 3. **joined**: the archive's lines, then the held ones, are stored and
 //!    announced, then [`Event::RoomJoined`] says so with the occupants; our
 //!    own pending lines go out.
