@@ -17,6 +17,25 @@ use crate::receipts::{self, Ack};
 /// 256 KiB, so this only bites on hostile or broken peers.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// A body the user typed, checked before it is stored: not empty, and at
+/// most [`MAX_BODY_BYTES`] (a chat message or a room line alike).
+pub(crate) fn check_body(body: &str) -> Result<(), crate::error::CoreError> {
+    use crate::error::{CoreError, ErrorCode};
+    if body.trim().is_empty() {
+        return Err(CoreError::new(
+            ErrorCode::InvalidInput,
+            "the message is empty",
+        ));
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Err(CoreError::new(
+            ErrorCode::InvalidInput,
+            "the message is too long",
+        ));
+    }
+    Ok(())
+}
+
 /// Longest id (message id, origin-id, stanza-id) Charla keeps.
 const MAX_ID_LEN: usize = 256;
 

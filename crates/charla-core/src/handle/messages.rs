@@ -15,18 +15,7 @@ impl Core {
         body: &str,
     ) -> Result<Message, CoreError> {
         let to = parse_bare_jid(to)?;
-        if body.trim().is_empty() {
-            return Err(CoreError::new(
-                ErrorCode::InvalidInput,
-                "the message is empty",
-            ));
-        }
-        if body.len() > chat::MAX_BODY_BYTES {
-            return Err(CoreError::new(
-                ErrorCode::InvalidInput,
-                "the message is too long",
-            ));
-        }
+        chat::check_body(body)?;
         self.account_jid(account)?;
         let origin_id = uuid::Uuid::new_v4().to_string();
         let message = self.store(|s| s.insert_outgoing(account, to.as_str(), body, &origin_id))?;

@@ -22,13 +22,7 @@ impl Core {
         password: Option<&str>,
     ) -> Result<(), CoreError> {
         let room = parse_bare_jid(room)?;
-        let nick = nick.trim();
-        if nick.is_empty() || nick.len() > muc::MAX_NICK_BYTES {
-            return Err(CoreError::new(
-                ErrorCode::InvalidInput,
-                "the nick is empty or too long",
-            ));
-        }
+        let nick = checked_nick(nick)?;
         self.account_jid(account)?;
         let command = Command::JoinRoom {
             room,
@@ -56,13 +50,7 @@ impl Core {
         preset: crate::roomconfig::RoomPreset,
     ) -> Result<(), CoreError> {
         let room = parse_bare_jid(room)?;
-        let nick = nick.trim();
-        if nick.is_empty() || nick.len() > muc::MAX_NICK_BYTES {
-            return Err(CoreError::new(
-                ErrorCode::InvalidInput,
-                "the nick is empty or too long",
-            ));
-        }
+        let nick = checked_nick(nick)?;
         self.account_jid(account)?;
         let command = Command::CreateRoom {
             room,
@@ -179,18 +167,7 @@ impl Core {
         body: &str,
     ) -> Result<RoomMessage, CoreError> {
         let room = parse_bare_jid(room)?;
-        if body.trim().is_empty() {
-            return Err(CoreError::new(
-                ErrorCode::InvalidInput,
-                "the message is empty",
-            ));
-        }
-        if body.len() > chat::MAX_BODY_BYTES {
-            return Err(CoreError::new(
-                ErrorCode::InvalidInput,
-                "the message is too long",
-            ));
-        }
+        chat::check_body(body)?;
         let kept = self
             .store(|s| s.room(account, room.as_str()))?
             .ok_or_else(|| CoreError::new(ErrorCode::InvalidInput, "not a room of this account"))?;
@@ -227,4 +204,17 @@ impl Core {
             None => Ok(Vec::new()),
         }
     }
+}
+
+/// The nick the user asked for, trimmed: not empty, and short enough for an
+/// occupant JID's resource part.
+fn checked_nick(nick: &str) -> Result<&str, CoreError> {
+    let nick = nick.trim();
+    if nick.is_empty() || nick.len() > muc::MAX_NICK_BYTES {
+        return Err(CoreError::new(
+            ErrorCode::InvalidInput,
+            "the nick is empty or too long",
+        ));
+    }
+    Ok(nick)
 }
