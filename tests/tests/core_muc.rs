@@ -460,3 +460,239 @@ async fn an_invitation_lets_a_contact_into_the_private_group(flavor: Flavor) {
 }
 
 both_servers!(an_invitation_lets_a_contact_into_the_private_group);
+
+/// The group chat service is found by disco and lists the public channel;
+/// the room tells what it is; its owner sets the subject, renames it, gives
+/// and takes voice, makes bob a member, kicks him and bans him. bob, only a
+/// participant, is refused each owner action with `forbidden`.
+async fn an_owner_runs_the_room_and_others_are_refused(flavor: Flavor) {
+    use charla_core::{Affiliation, ErrorCode, Role, RoomKind, RoomPreset, RoomSettings};
+    let server = pair(flavor).await;
+    let service = format!("conference.{}", server.domain());
+    let football = format!("{}@{service}", server.localpart("football"));
+    let mut alice = Device::online(&server, "alice", WAIT).await;
+    let preset = RoomPreset {
+        kind: RoomKind::PublicChannel,
+        name: "Friday football".into(),
+        description: Some("Five-a-side".into()),
+    };
+    alice
+        .core
+        .create_room(alice.account, &football, "alice", preset)
+        .await
+        .expect("create");
+    settled_in(&mut alice, &football).await;
+    alice.settled().await;
+
+    let services = alice
+        .core
+        .room_services(alice.account)
+        .await
+        .expect("services");
+    assert_eq!(services, std::slice::from_ref(&service));
+    let listed = alice
+        .core
+        .public_rooms(alice.account, &service)
+        .await
+        .expect("public rooms");
+    let entry = listed
+        .iter()
+        .find(|r| r.jid == football)
+        .unwrap_or_else(|| panic!("{football} listed: {listed:?}"));
+    // ejabberd adds the occupant count to the name: "Friday football (1)".
+    assert!(
+        entry
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("Friday football")),
+        "{entry:?}"
+    );
+    let info = alice
+        .core
+        .room_info(alice.account, &football)
+        .await
+        .expect("info");
+    assert_eq!(info.name.as_deref(), Some("Friday football"));
+    assert!(
+        info.public && info.persistent && !info.members_only,
+        "{info:?}"
+    );
+    let not_a_room = alice
+        .core
+        .room_info(alice.account, &format!("nobody-made-this@{service}"))
+        .await
+        .expect_err("no such room");
+    assert_eq!(not_a_room.code, ErrorCode::NotFound, "{not_a_room:?}");
+
+    let mut bob = Device::online(&server, "bob", WAIT).await;
+    join(&mut bob, &football, "bob").await;
+    // The subject, set by the owner, reaches bob.
+    alice
+        .core
+        .set_room_subject(alice.account, &football, "Kick-off at 7")
+        .await
+        .expect("subject");
+    bob.wait_for(
+        "the new subject",
+        |e| matches!(e, Event::RoomSubject { subject: Some(s), .. } if s == "Kick-off at 7"),
+    )
+    .await;
+
+    // bob is only a participant: every owner action is refused.
+    let refused = bob
+        .core
+        .room_settings(bob.account, &football)
+        .await
+        .expect_err("not an owner");
+    assert_eq!(refused.code, ErrorCode::Forbidden, "{refused:?}");
+    let refused = bob
+        .core
+        .set_occupant_role(bob.account, &football, "alice", Role::None, None)
+        .await
+        .expect_err("not a moderator");
+    assert_eq!(refused.code, ErrorCode::Forbidden, "{refused:?}");
+    let refused = bob
+        .core
+        .set_affiliation(
+            bob.account,
+            &football,
+            &server.jid("bob"),
+            Affiliation::Owner,
+            None,
+        )
+        .await
+        .expect_err("not an owner");
+    assert_eq!(refused.code, ErrorCode::Forbidden, "{refused:?}");
+
+    // The owner renames it and describes it; the room says so.
+    let settings = alice
+        .core
+        .room_settings(alice.account, &football)
+        .await
+        .expect("settings");
+    assert_eq!(settings.name, "Friday football");
+    assert!(!settings.members_only);
+    alice
+        .core
+        .set_room_settings(
+            alice.account,
+            &football,
+            &RoomSettings {
+                name: "Football".into(),
+                description: "Fridays at 7".into(),
+                members_only: false,
+            },
+        )
+        .await
+        .expect("configured");
+    let info = alice
+        .core
+        .room_info(alice.account, &football)
+        .await
+        .expect("info");
+    assert_eq!(info.name.as_deref(), Some("Football"), "{info:?}");
+    assert_eq!(
+        alice
+            .core
+            .room_settings(alice.account, &football)
+            .await
+            .expect("settings")
+            .description,
+        "Fridays at 7"
+    );
+
+    // Voice taken and given back: bob sees his own role change.
+    let own_role = |role: Role| {
+        move |e: &Event| {
+            matches!(e, Event::OccupantChanged {
+                change: OccupantChange::Changed { occupant, .. }, ..
+            } if occupant.nick == "bob" && occupant.role == role)
+        }
+    };
+    alice
+        .core
+        .set_occupant_role(alice.account, &football, "bob", Role::Visitor, None)
+        .await
+        .expect("voice taken");
+    bob.wait_for("muted", own_role(Role::Visitor)).await;
+    alice
+        .core
+        .set_occupant_role(alice.account, &football, "bob", Role::Participant, None)
+        .await
+        .expect("voice given");
+    bob.wait_for("voiced", own_role(Role::Participant)).await;
+
+    // A member, listed as one.
+    alice
+        .core
+        .set_affiliation(
+            alice.account,
+            &football,
+            &server.jid("bob"),
+            Affiliation::Member,
+            None,
+        )
+        .await
+        .expect("member");
+    let members = alice
+        .core
+        .affiliations(alice.account, &football, Affiliation::Member)
+        .await
+        .expect("members");
+    assert_eq!(
+        members.iter().map(|m| m.jid.as_str()).collect::<Vec<_>>(),
+        [server.jid("bob")]
+    );
+
+    // Kicked: told to bob with the reason, and to alice as a system line.
+    alice
+        .core
+        .set_occupant_role(
+            alice.account,
+            &football,
+            "bob",
+            Role::None,
+            Some("time out"),
+        )
+        .await
+        .expect("kicked");
+    match bob
+        .wait_for("kicked", |e| matches!(e, Event::RoomLeft { .. }))
+        .await
+    {
+        Event::RoomLeft {
+            reason: RoomExit::Kicked { reason },
+            ..
+        } => assert_eq!(reason.as_deref(), Some("time out")),
+        other => panic!("{other:?}"),
+    }
+    alice
+        .wait_for("bob's kick", |e| {
+            matches!(e, Event::OccupantChanged {
+                change: OccupantChange::Left { nick, reason: Some(RoomExit::Kicked { .. }) }, ..
+            } if nick == "bob")
+        })
+        .await;
+
+    // Banned, with the reason on the list.
+    alice
+        .core
+        .set_affiliation(
+            alice.account,
+            &football,
+            &server.jid("bob"),
+            Affiliation::Outcast,
+            Some("rough play"),
+        )
+        .await
+        .expect("banned");
+    let banned = alice
+        .core
+        .affiliations(alice.account, &football, Affiliation::Outcast)
+        .await
+        .expect("bans");
+    assert_eq!(banned.len(), 1, "{banned:?}");
+    assert_eq!(banned[0].jid, server.jid("bob"));
+}
+
+both_servers!(an_owner_runs_the_room_and_others_are_refused);

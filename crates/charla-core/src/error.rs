@@ -63,6 +63,17 @@ pub enum ErrorCode {
     PasswordNeeded,
     /// An `xmpp:` link is not well-formed (RFC 5122), so nothing was done.
     BadLink,
+    /// The room (or the server) does not allow us to do that: we lack the
+    /// role or affiliation (`forbidden`, `not-allowed`).
+    Forbidden,
+    /// The change conflicts with the room's state, e.g. it would leave a
+    /// room without an owner (`conflict`).
+    Conflict,
+    /// No such room, or nobody by that name in it (`item-not-found`).
+    NotFound,
+    /// The room or server does not do that (`feature-not-implemented`,
+    /// `service-unavailable`).
+    Unsupported,
 }
 
 /// An error with a stable code, as delivered to the UI as `{code, message}`

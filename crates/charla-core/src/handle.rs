@@ -4,4 +4,6 @@
 mod contacts;
 mod messages;
 mod profile;
+mod room_directory;
+mod room_owner;
 mod rooms;

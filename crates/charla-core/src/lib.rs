@@ -65,10 +65,13 @@ pub use credentials::Credentials;
 pub use disco::caps_element;
 pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event, OccupantChange, RoomExit};
+pub use muc::admin::Affiliated;
+pub use muc::directory::{PublicRoom, RoomInfo};
+pub use muc::{Affiliation, Role};
 pub use presence::{ContactPresence, Show};
 pub use register::{FieldKind, FieldOption, RegisterOptions, RegistrationField, RegistrationForm};
 pub use requests::{attention, Attention};
-pub use roomconfig::{RoomKind, RoomPreset};
+pub use roomconfig::{RoomKind, RoomPreset, RoomSettings};
 pub use uri::{LinkAction, XmppLink};
 pub use vcard::Profile;
 

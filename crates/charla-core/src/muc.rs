@@ -9,7 +9,7 @@
 //! never rendered as anything but text: [`display_nick`] strips the
 //! invisible and bidirectional controls that let one nick pose as another.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::mam::Result_;
@@ -22,6 +22,9 @@ use xmpp_parsers::stanza_id::OriginId;
 
 use crate::chat;
 
+pub mod admin;
+pub mod directory;
+
 /// XEP-0421's namespace.
 pub(crate) const OCCUPANT_ID: &str = "urn:xmpp:occupant-id:0";
 
@@ -29,13 +32,13 @@ pub(crate) const OCCUPANT_ID: &str = "urn:xmpp:occupant-id:0";
 pub const MAX_NICK_BYTES: usize = 1023;
 
 /// Longest reason, subject or actor text kept from a room (bytes).
-const MAX_TEXT_BYTES: usize = 4096;
+pub(crate) const MAX_TEXT_BYTES: usize = 4096;
 
 /// Status codes read from one presence; more are ignored.
 const MAX_STATUSES: usize = 16;
 
 /// An occupant's role in the room (XEP-0045 §5.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Role {
@@ -50,7 +53,7 @@ pub enum Role {
 }
 
 /// An occupant's long-lived affiliation with the room (XEP-0045 §5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Affiliation {
@@ -64,6 +67,52 @@ pub enum Affiliation {
     Outcast,
     /// None of these.
     None,
+}
+
+impl Role {
+    /// Its name in XEP-0045.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Moderator => "moderator",
+            Role::Participant => "participant",
+            Role::Visitor => "visitor",
+            Role::None => "none",
+        }
+    }
+
+    /// The role named `name`; anything unknown is none.
+    pub(crate) fn parse(name: &str) -> Role {
+        match name {
+            "moderator" => Role::Moderator,
+            "participant" => Role::Participant,
+            "visitor" => Role::Visitor,
+            _ => Role::None,
+        }
+    }
+}
+
+impl Affiliation {
+    /// Its name in XEP-0045.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Affiliation::Owner => "owner",
+            Affiliation::Admin => "admin",
+            Affiliation::Member => "member",
+            Affiliation::Outcast => "outcast",
+            Affiliation::None => "none",
+        }
+    }
+
+    /// The affiliation named `name`; anything unknown is none.
+    pub(crate) fn parse(name: &str) -> Affiliation {
+        match name {
+            "owner" => Affiliation::Owner,
+            "admin" => Affiliation::Admin,
+            "member" => Affiliation::Member,
+            "outcast" => Affiliation::Outcast,
+            _ => Affiliation::None,
+        }
+    }
 }
 
 /// Someone in a room, as the room presents them.
@@ -89,6 +138,10 @@ pub struct Occupant {
     /// Their occupant id (XEP-0421), stable across nick changes, if the
     /// room gives them.
     pub occupant_id: Option<String>,
+    /// How available they are.
+    pub show: crate::presence::Show,
+    /// Their status text, if any (at most 4 KiB).
+    pub status: Option<String>,
 }
 
 /// The nick to show for `nick`, and whether anything was taken out of it:
@@ -172,6 +225,17 @@ pub(crate) fn groupchat(room: &BareJid, body: &str, origin_id: &str) -> Message 
     msg
 }
 
+/// The message that sets `room`'s subject (XEP-0045 §8.1); an empty
+/// subject clears it.
+pub(crate) fn subject(room: &BareJid, subject: &str) -> Message {
+    let mut msg = Message::groupchat(Some(Jid::from(room.clone())));
+    msg.subjects.insert(
+        Lang::from(String::new()),
+        truncate(subject.trim(), MAX_TEXT_BYTES),
+    );
+    msg
+}
+
 /// Why a room refused our presence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refusal {
@@ -207,6 +271,10 @@ pub(crate) struct RoomPresence {
     pub occupant_id: Option<String>,
     /// The reason of a kick or ban, if given.
     pub reason: Option<String>,
+    /// How available the occupant is.
+    pub show: crate::presence::Show,
+    /// Their status text.
+    pub status: Option<String>,
 }
 
 impl RoomPresence {
@@ -235,6 +303,8 @@ pub(crate) fn parse_presence(p: &Presence) -> Option<(BareJid, RoomPresence)> {
         new_nick: None,
         occupant_id: None,
         reason: None,
+        show: crate::presence::Show::from_xmpp(p.show.as_ref()),
+        status: crate::presence::best_status(p).map(|s| truncate(&s, MAX_TEXT_BYTES)),
     };
     if p.type_ == PresenceType::Error {
         presence.refused = Some(refusal(&p.payloads));
@@ -259,19 +329,9 @@ fn read_muc_user(x: &Element, presence: &mut RoomPresence) {
                 presence.statuses.push(code);
             }
         } else if child.is("item", ns::MUC_USER) {
-            presence.role = match child.attr("role") {
-                Some("moderator") => Role::Moderator,
-                Some("participant") => Role::Participant,
-                Some("visitor") => Role::Visitor,
-                _ => Role::None,
-            };
-            presence.affiliation = match child.attr("affiliation") {
-                Some("owner") => Affiliation::Owner,
-                Some("admin") => Affiliation::Admin,
-                Some("member") => Affiliation::Member,
-                Some("outcast") => Affiliation::Outcast,
-                _ => Affiliation::None,
-            };
+            presence.role = Role::parse(child.attr("role").unwrap_or_default());
+            presence.affiliation =
+                Affiliation::parse(child.attr("affiliation").unwrap_or_default());
             presence.real_jid = child
                 .attr("jid")
                 .and_then(|j| Jid::new(j).ok())
@@ -469,7 +529,7 @@ pub(crate) fn accept_archived(
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     let mut end = text.len().min(max);
     while !text.is_char_boundary(end) {
         end -= 1;

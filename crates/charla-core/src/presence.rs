@@ -42,7 +42,7 @@ impl Show {
         }
     }
 
-    fn from_xmpp(show: Option<&presence::Show>) -> Self {
+    pub(crate) fn from_xmpp(show: Option<&presence::Show>) -> Self {
         match show {
             None => Show::Available,
             Some(presence::Show::Chat) => Show::Chat,
@@ -117,7 +117,7 @@ pub(crate) fn parse(p: &Presence) -> Option<(BareJid, PresenceUpdate)> {
     Some((bare, update))
 }
 
-fn best_status(p: &Presence) -> Option<String> {
+pub(crate) fn best_status(p: &Presence) -> Option<String> {
     // Prefer the language-less status, then any.
     p.statuses
         .get("")

@@ -43,6 +43,36 @@ pub struct RoomPreset {
     pub description: Option<String>,
 }
 
+/// What an owner changes of a room here: its name, its description, and
+/// whether only members may join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RoomSettings {
+    /// Its name (empty: none).
+    pub name: String,
+    /// Its description (empty: none).
+    pub description: String,
+    /// Only members may join.
+    pub members_only: bool,
+}
+
+impl RoomSettings {
+    fn value(&self, var: &str) -> Option<&str> {
+        Some(match var {
+            "muc#roomconfig_roomname" => capped(self.name.trim()),
+            "muc#roomconfig_roomdesc" => capped(self.description.trim()),
+            "muc#roomconfig_membersonly" => {
+                if self.members_only {
+                    "1"
+                } else {
+                    "0"
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// `text` cut to [`MAX_TEXT`] bytes at a character boundary.
 fn capped(text: &str) -> &str {
     let mut end = text.len().min(MAX_TEXT);
@@ -87,8 +117,66 @@ pub(crate) fn form_request(id: String, room: &BareJid) -> Iq {
         from: None,
         to: Some(Jid::from(room.clone())),
         id,
-        payload: Element::builder("query", MUC_OWNER).build(),
+        payload: form_query(),
     }
+}
+
+/// The query that asks a room for its configuration form (owners only).
+pub(crate) fn form_query() -> Element {
+    Element::builder("query", MUC_OWNER).build()
+}
+
+/// The form in a room's answer to [`form_query`].
+fn form(answer: &Element) -> Option<&Element> {
+    if !answer.is("query", MUC_OWNER) {
+        return None;
+    }
+    answer
+        .children()
+        .find(|c| c.is("x", DATA_FORMS) && c.attr("type") == Some("form"))
+}
+
+/// The current settings in a room's configuration form; `None` if the
+/// answer holds no form. Fields the room does not offer read as empty or
+/// off.
+pub(crate) fn read_settings(answer: &Element) -> Option<RoomSettings> {
+    let form = form(answer)?;
+    let value = |var: &str| {
+        form.children()
+            .find(|f| f.is("field", DATA_FORMS) && f.attr("var") == Some(var))
+            .and_then(|f| f.get_child("value", DATA_FORMS))
+            .map(|v| capped(v.text().trim()).to_owned())
+            .unwrap_or_default()
+    };
+    Some(RoomSettings {
+        name: value("muc#roomconfig_roomname"),
+        description: value("muc#roomconfig_roomdesc"),
+        members_only: matches!(value("muc#roomconfig_membersonly").as_str(), "1" | "true"),
+    })
+}
+
+/// The room's form filled in with `settings`: the query that submits it
+/// (only the fields the form offers), or `None` without a form.
+pub(crate) fn submit_settings(answer: &Element, settings: &RoomSettings) -> Option<Element> {
+    fill(answer, |var| settings.value(var))
+}
+
+/// The form in `answer` with the fields `value_of` sets, as a submit
+/// query; `None` without a form.
+fn fill<'a>(answer: &Element, value_of: impl Fn(&str) -> Option<&'a str>) -> Option<Element> {
+    let form = form(answer)?;
+    let mut filled =
+        Element::builder("x", DATA_FORMS).attr(xml_ncname!("type").to_owned(), "submit");
+    filled = filled.append(field("FORM_TYPE", ROOMCONFIG));
+    for offered in form.children().filter(|c| c.is("field", DATA_FORMS)) {
+        let Some(var) = offered.attr("var") else {
+            continue;
+        };
+        if let Some(value) = value_of(var) {
+            filled = filled.append(field(var, value));
+        }
+    }
+    Some(Element::builder("query", MUC_OWNER).append(filled).build())
 }
 
 /// The room's form filled in for `preset`: the IQ that submits it, or
@@ -101,25 +189,11 @@ pub(crate) fn submit(
     answer: &Element,
     preset: &RoomPreset,
 ) -> Option<Iq> {
-    let form = answer
-        .children()
-        .find(|c| c.is("x", DATA_FORMS) && c.attr("type") == Some("form"))?;
-    let mut filled =
-        Element::builder("x", DATA_FORMS).attr(xml_ncname!("type").to_owned(), "submit");
-    filled = filled.append(field("FORM_TYPE", ROOMCONFIG));
-    for offered in form.children().filter(|c| c.is("field", DATA_FORMS)) {
-        let Some(var) = offered.attr("var") else {
-            continue;
-        };
-        if let Some(value) = preset.value(var) {
-            filled = filled.append(field(var, value));
-        }
-    }
     Some(Iq::Set {
         from: None,
         to: Some(Jid::from(room.clone())),
         id,
-        payload: Element::builder("query", MUC_OWNER).append(filled).build(),
+        payload: fill(answer, |var| preset.value(var))?,
     })
 }
 
@@ -232,6 +306,51 @@ mod tests {
         assert!(fields.contains(&("muc#roomconfig_whois".into(), "moderators".into())));
         assert!(fields.contains(&("muc#roomconfig_publicroom".into(), "1".into())));
         assert!(fields.contains(&("mam".into(), "1".into())));
+    }
+
+    #[test]
+    fn an_owners_settings_are_read_from_the_form_and_only_offered_fields_sent() {
+        let answer: Element = "<query xmlns='http://jabber.org/protocol/muc#owner'>\
+            <x xmlns='jabber:x:data' type='form'>\
+              <field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+              <field var='muc#roomconfig_roomname' type='text-single'><value>Family</value></field>\
+              <field var='muc#roomconfig_membersonly' type='boolean'><value>1</value></field>\
+              <field var='muc#roomconfig_whois' type='list-single'><value>anyone</value></field>\
+            </x></query>"
+            .parse()
+            .expect("xml");
+        let read = read_settings(&answer).expect("settings");
+        assert_eq!(
+            read,
+            RoomSettings {
+                name: "Family".into(),
+                description: String::new(),
+                members_only: true
+            }
+        );
+        let changed = RoomSettings {
+            name: "Family Garcia".into(),
+            description: "Sunday lunches".into(),
+            members_only: false,
+        };
+        let query = submit_settings(&answer, &changed).expect("form");
+        let fields = submitted(Iq::Set {
+            from: None,
+            to: None,
+            id: "x".into(),
+            payload: query,
+        });
+        assert_eq!(
+            fields,
+            [
+                ("FORM_TYPE".into(), ROOMCONFIG.into()),
+                ("muc#roomconfig_roomname".into(), "Family Garcia".into()),
+                ("muc#roomconfig_membersonly".into(), "0".into()),
+            ],
+            "no description field offered, none sent; whois left alone"
+        );
+        let roster: Element = "<query xmlns='jabber:iq:roster'/>".parse().expect("xml");
+        assert!(read_settings(&roster).is_none());
     }
 
     #[test]

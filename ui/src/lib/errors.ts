@@ -53,6 +53,10 @@ const ERROR_CODES: Readonly<Record<ErrorCode, true>> = {
   keyring_locked: true,
   password_needed: true,
   bad_link: true,
+  forbidden: true,
+  conflict: true,
+  not_found: true,
+  unsupported: true,
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {

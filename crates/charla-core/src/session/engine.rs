@@ -446,6 +446,11 @@ impl Engine {
             } => self.join_room(room, nick, password),
             Command::CreateRoom { room, nick, preset } => self.create_room(room, nick, preset),
             Command::RoomDisplayed { room, stanza_id } => self.room_displayed(room, stanza_id),
+            Command::RoomSubject { room, subject } => {
+                if self.in_room(&room) && self.link.usable() {
+                    self.send(crate::muc::subject(&room, &subject), Watch::None);
+                }
+            }
             Command::Invite { room, to, reason } => self.send(
                 crate::invite::mediated(&room, &to, reason.as_deref()),
                 Watch::None,

@@ -142,6 +142,30 @@ pub(super) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A refused request as the UI is told it: the conditions a user can act
+/// on get their own code, the rest are `protocol`.
+pub(crate) fn refused(e: &StanzaError) -> CoreError {
+    use xmpp_parsers::stanza_error::DefinedCondition as C;
+    let code = match e.defined_condition {
+        C::Forbidden | C::NotAllowed | C::NotAuthorized => ErrorCode::Forbidden,
+        C::Conflict => ErrorCode::Conflict,
+        C::ItemNotFound | C::RecipientUnavailable | C::RemoteServerNotFound => ErrorCode::NotFound,
+        C::FeatureNotImplemented | C::ServiceUnavailable => ErrorCode::Unsupported,
+        C::NotAcceptable | C::BadRequest => ErrorCode::NotAcceptable,
+        _ => ErrorCode::Protocol,
+    };
+    let text = e
+        .texts
+        .values()
+        .next()
+        .map(|t| format!(": {}", crate::muc::truncate(t, 256)))
+        .unwrap_or_default();
+    CoreError::new(
+        code,
+        format!("the request was refused: {:?}{text}", e.defined_condition),
+    )
+}
+
 fn not_connected() -> CoreError {
     CoreError::new(ErrorCode::NotConnected, "the account is not connected")
 }
@@ -476,12 +500,7 @@ impl Engine {
                 let _ = reply.send(result);
             }
             PendingIq::Ask { reply, .. } => {
-                let _ = reply.send(result.map_err(|e| {
-                    CoreError::new(
-                        ErrorCode::Protocol,
-                        format!("the request was refused: {:?}", e.defined_condition),
-                    )
-                }));
+                let _ = reply.send(result.map_err(|e| refused(&e)));
             }
             PendingIq::AvatarData { peer, hash } => self.on_avatar_data(peer, hash, result),
             PendingIq::AvatarVcard { peer, hash } => self.on_avatar_vcard(peer, hash, result),

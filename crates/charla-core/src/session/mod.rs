@@ -144,6 +144,9 @@ pub(crate) enum Command {
         to: BareJid,
         reason: Option<String>,
     },
+    /// Set the subject of the room `room` (XEP-0045 §8.1); the room tells
+    /// everyone, us included, if it allows us.
+    RoomSubject { room: BareJid, subject: String },
     /// Tell our other devices that `room` was read up to its line stamped
     /// `stanza_id` (XEP-0490).
     RoomDisplayed { room: BareJid, stanza_id: String },

@@ -567,6 +567,8 @@ fn occupant(rp: &RoomPresence, ids: bool) -> Occupant {
         affiliation: rp.affiliation,
         real_jid: rp.real_jid.as_ref().map(ToString::to_string),
         occupant_id: rp.occupant_id.clone().filter(|_| ids),
+        show: rp.show,
+        status: rp.status.clone(),
     }
 }
 

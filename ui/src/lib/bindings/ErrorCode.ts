@@ -3,4 +3,4 @@
 /**
  * Stable error codes. Serialized as `snake_case` strings; never renamed.
  */
-export type ErrorCode = "invalid_jid" | "invalid_input" | "auth_failed" | "auth_mechanism" | "auth_downgrade" | "tls_certificate" | "tls" | "unreachable" | "timeout" | "stream_error" | "protocol" | "not_connected" | "unknown_account" | "disk_full" | "store" | "registration_closed" | "username_taken" | "not_acceptable" | "form_unsupported" | "refused" | "keyring_unavailable" | "keyring_locked" | "password_needed" | "bad_link";
+export type ErrorCode = "invalid_jid" | "invalid_input" | "auth_failed" | "auth_mechanism" | "auth_downgrade" | "tls_certificate" | "tls" | "unreachable" | "timeout" | "stream_error" | "protocol" | "not_connected" | "unknown_account" | "disk_full" | "store" | "registration_closed" | "username_taken" | "not_acceptable" | "form_unsupported" | "refused" | "keyring_unavailable" | "keyring_locked" | "password_needed" | "bad_link" | "forbidden" | "conflict" | "not_found" | "unsupported";

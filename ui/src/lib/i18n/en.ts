@@ -110,6 +110,10 @@ export const en = {
     'The server asks for something Charla cannot show (such as a CAPTCHA). Sign up on its website instead.',
   'error.refused': 'The server refused to do this.',
   'error.badLink': 'This xmpp: link is not valid, so it was not opened.',
+  'error.forbidden': 'You are not allowed to do this here.',
+  'error.conflict': 'This would conflict with how things are now (a group needs at least one owner).',
+  'error.notFound': 'There is no such group or person.',
+  'error.unsupported': 'The server or the group does not offer this.',
   'notice.dismiss': 'Dismiss',
 
   'presence.chat': 'Free to chat',

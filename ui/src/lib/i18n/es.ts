@@ -111,6 +111,10 @@ export const es: Readonly<Record<MessageKey, Message>> = {
     'El servidor pide algo que Charla no puede mostrar (como un CAPTCHA). Regístrate en su web.',
   'error.refused': 'El servidor se negó a hacerlo.',
   'error.badLink': 'Este enlace xmpp: no es válido, así que no se ha abierto.',
+  'error.forbidden': 'No tienes permiso para hacer esto aquí.',
+  'error.conflict': 'Esto chocaría con el estado actual (un grupo necesita al menos un propietario).',
+  'error.notFound': 'No existe ese grupo o esa persona.',
+  'error.unsupported': 'El servidor o el grupo no ofrece esto.',
   'notice.dismiss': 'Descartar',
 
   'presence.chat': 'Disponible para charlar',

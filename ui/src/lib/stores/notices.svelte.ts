@@ -29,6 +29,10 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode | 'unknown', MessageKey>>
   keyring_locked: 'error.keyringLocked',
   password_needed: 'error.passwordNeeded',
   bad_link: 'error.badLink',
+  forbidden: 'error.forbidden',
+  conflict: 'error.conflict',
+  not_found: 'error.notFound',
+  unsupported: 'error.unsupported',
   unknown: 'error.unknown',
 };
 

@@ -18,6 +18,8 @@ function occupant(nick: string, over: Partial<Occupant> = {}): Occupant {
     affiliation: 'none',
     real_jid: null,
     occupant_id: null,
+    show: 'available',
+    status: null,
     ...over,
   };
 }

@@ -39,6 +39,8 @@ describe('members', () => {
     affiliation,
     real_jid: null,
     occupant_id: null,
+    show: 'available',
+    status: null,
   });
   it('groups owners and admins, members, and the others, by name', () => {
     const groups = groupOccupants([o('zoe', 'member'), o('ann', 'owner'), o('bob', 'none'), o('cat', 'admin'), o('al', 'member')]);
