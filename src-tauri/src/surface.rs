@@ -76,6 +76,28 @@ macro_rules! with_commands {
             load_older_lines(account: AccountId, room: String, before: RoomMessageId) -> Vec<RoomMessage>,
             /// Says something in a group chat; answers the line as stored (pending).
             send_room_message(account: AccountId, room: String, body: String) -> RoomMessage,
+            /// The group chat services of the account's server (found by service discovery).
+            room_services(account: AccountId) -> Vec<String>,
+            /// The public rooms the group chat service `service` lists.
+            public_rooms(account: AccountId, service: String) -> Vec<PublicRoom>,
+            /// What the room `room` says of itself: name, description, kind, who may change its
+            /// subject; fails with `not_found` for no room.
+            room_info(account: AccountId, room: String) -> RoomInfo,
+            /// Sets the subject of a group chat (empty: none); `room_subject` tells it if the room
+            /// allowed it.
+            set_room_subject(account: AccountId, room: String, subject: String) -> (),
+            /// Gives the occupant `nick` a role: `none` kicks them, `participant` gives voice,
+            /// `visitor` takes it; fails with `forbidden` unless we may.
+            set_occupant_role(account: AccountId, room: String, nick: String, role: Role, reason: Option<String>) -> (),
+            /// Gives `jid` an affiliation with the room: `member`, `admin`, `owner`, `outcast`
+            /// (banned) or `none`; fails with `forbidden` or `conflict` as the room says.
+            set_affiliation(account: AccountId, room: String, jid: String, affiliation: Affiliation, reason: Option<String>) -> (),
+            /// Everyone with `affiliation` in the room (members, admins, owners, the banned).
+            affiliations(account: AccountId, room: String, affiliation: Affiliation) -> Vec<Affiliated>,
+            /// The room's name, description and members-only setting (owners only).
+            room_settings(account: AccountId, room: String) -> RoomSettings,
+            /// Changes the room's name, description and members-only setting (owners only).
+            set_room_settings(account: AccountId, room: String, settings: RoomSettings) -> (),
             /// Sets which lines of a group chat are notified; answers every room's setting.
             set_room_notify(account: AccountId, room: String, notify: RoomNotify) -> Vec<RoomNotifySetting>,
             /// The chat or group chat (`peer`: the room) the user looks at (null: none), for unread

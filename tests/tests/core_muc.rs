@@ -591,6 +591,12 @@ async fn an_owner_runs_the_room_and_others_are_refused(flavor: Flavor) {
         .await
         .expect("info");
     assert_eq!(info.name.as_deref(), Some("Football"), "{info:?}");
+    let kept = alice.core.rooms(alice.account).expect("rooms");
+    assert_eq!(
+        kept[0].name.as_deref(),
+        Some("Football"),
+        "the kept name follows"
+    );
     assert_eq!(
         alice
             .core

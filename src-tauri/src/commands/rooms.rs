@@ -1,7 +1,10 @@
 //! The group-chat commands (see `commands`).
 
 use charla_app::{RoomEntry, RoomNotify, RoomNotifySetting};
-use charla_core::{AccountId, CoreError, RoomMessage, RoomMessageId, RoomPreset};
+use charla_core::{
+    AccountId, Affiliated, Affiliation, CoreError, PublicRoom, Role, RoomInfo, RoomMessage,
+    RoomMessageId, RoomPreset, RoomSettings,
+};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, WebviewWindow};
 
@@ -53,6 +56,124 @@ pub async fn invite_to_room(
         .app
         .core
         .invite(account, &room, &jid, reason.as_deref())
+        .await
+}
+
+/// The group chat services of the account's server (see `Core::room_services`).
+#[tauri::command]
+pub async fn room_services(
+    shell: Shared<'_>,
+    account: AccountId,
+) -> Result<Vec<String>, CoreError> {
+    shell.app.core.room_services(account).await
+}
+
+/// The public rooms a service lists (see `Core::public_rooms`).
+#[tauri::command]
+pub async fn public_rooms(
+    shell: Shared<'_>,
+    account: AccountId,
+    service: String,
+) -> Result<Vec<PublicRoom>, CoreError> {
+    shell.app.core.public_rooms(account, &service).await
+}
+
+/// What a room says of itself (see `Core::room_info`).
+#[tauri::command]
+pub async fn room_info(
+    shell: Shared<'_>,
+    account: AccountId,
+    room: String,
+) -> Result<RoomInfo, CoreError> {
+    shell.app.core.room_info(account, &room).await
+}
+
+/// Sets a room's subject (see `Core::set_room_subject`).
+#[tauri::command]
+pub async fn set_room_subject(
+    shell: Shared<'_>,
+    account: AccountId,
+    room: String,
+    subject: String,
+) -> Result<(), CoreError> {
+    shell
+        .app
+        .core
+        .set_room_subject(account, &room, &subject)
+        .await
+}
+
+/// Gives an occupant a role (see `Core::set_occupant_role`).
+#[tauri::command]
+pub async fn set_occupant_role(
+    shell: Shared<'_>,
+    account: AccountId,
+    room: String,
+    nick: String,
+    role: Role,
+    reason: Option<String>,
+) -> Result<(), CoreError> {
+    shell
+        .app
+        .core
+        .set_occupant_role(account, &room, &nick, role, reason.as_deref())
+        .await
+}
+
+/// Gives someone an affiliation with a room (see `Core::set_affiliation`).
+#[tauri::command]
+pub async fn set_affiliation(
+    shell: Shared<'_>,
+    account: AccountId,
+    room: String,
+    jid: String,
+    affiliation: Affiliation,
+    reason: Option<String>,
+) -> Result<(), CoreError> {
+    shell
+        .app
+        .core
+        .set_affiliation(account, &room, &jid, affiliation, reason.as_deref())
+        .await
+}
+
+/// A room's affiliation list (see `Core::affiliations`).
+#[tauri::command]
+pub async fn affiliations(
+    shell: Shared<'_>,
+    account: AccountId,
+    room: String,
+    affiliation: Affiliation,
+) -> Result<Vec<Affiliated>, CoreError> {
+    shell
+        .app
+        .core
+        .affiliations(account, &room, affiliation)
+        .await
+}
+
+/// A room's settings (see `Core::room_settings`).
+#[tauri::command]
+pub async fn room_settings(
+    shell: Shared<'_>,
+    account: AccountId,
+    room: String,
+) -> Result<RoomSettings, CoreError> {
+    shell.app.core.room_settings(account, &room).await
+}
+
+/// Changes a room's settings (see `Core::set_room_settings`).
+#[tauri::command]
+pub async fn set_room_settings(
+    shell: Shared<'_>,
+    account: AccountId,
+    room: String,
+    settings: RoomSettings,
+) -> Result<(), CoreError> {
+    shell
+        .app
+        .core
+        .set_room_settings(account, &room, &settings)
         .await
 }
 

@@ -106,7 +106,8 @@ impl Core {
 
     /// Changes the room's name, description and members-only setting: its
     /// configuration form is fetched and submitted with these values (only
-    /// the fields it offers; the rest stay as they are).
+    /// the fields it offers; the rest stay as they are). The room's kept
+    /// name follows.
     pub async fn set_room_settings(
         &self,
         account: AccountId,
@@ -121,6 +122,14 @@ impl Core {
             .as_ref()
             .and_then(|a| roomconfig::submit_settings(a, settings))
             .ok_or_else(|| CoreError::new(ErrorCode::Protocol, "the room sent no form"))?;
-        self.iq(account, Some(room), true, submit).await.map(|_| ())
+        self.iq(account, Some(room.clone()), true, submit).await?;
+        // The name it is listed under here follows.
+        let name = settings.name.trim();
+        if !name.is_empty() {
+            if let Some(kept) = self.store(|s| s.room(account, room.as_str()))? {
+                self.store(|s| s.set_room_name(kept.id, name))?;
+            }
+        }
+        Ok(())
     }
 }

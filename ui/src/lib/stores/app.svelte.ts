@@ -18,6 +18,7 @@ import { LinkStore } from './links.svelte';
 import { NoticeStore } from './notices.svelte';
 import { PresenceStore } from './presence.svelte';
 import { RequestsStore } from './requests.svelte';
+import { RoomAdminStore } from './roomAdmin.svelte';
 import { RoomsStore } from './rooms.svelte';
 import { RosterStore } from './roster.svelte';
 import { SessionStore } from './session.svelte';
@@ -43,6 +44,7 @@ export class AppStore implements Stores {
   readonly links: LinkStore;
   readonly requests: RequestsStore;
   readonly rooms: RoomsStore;
+  readonly roomAdmin: RoomAdminStore;
   readonly blocking: BlockingStore;
   readonly contacts: ContactsStore;
   readonly presence: PresenceStore;
@@ -59,6 +61,7 @@ export class AppStore implements Stores {
     this.settings = new SettingsStore(backend, this.notices);
     this.avatars = new AvatarStore(backend);
     this.rooms = new RoomsStore(backend, this.notices, this.chats);
+    this.roomAdmin = new RoomAdminStore(backend);
     this.links = new LinkStore(backend, this);
     this.requests = new RequestsStore(backend, this);
     this.blocking = new BlockingStore(backend, this);

@@ -10,6 +10,7 @@ import type { ChatsStore } from './chats.svelte';
 import type { LinkStore } from './links.svelte';
 import type { NoticeStore } from './notices.svelte';
 import type { RequestsStore } from './requests.svelte';
+import type { RoomAdminStore } from './roomAdmin.svelte';
 import type { RoomsStore } from './rooms.svelte';
 import type { RosterStore } from './roster.svelte';
 import type { SessionStore } from './session.svelte';
@@ -29,6 +30,7 @@ export interface Stores {
   links: LinkStore;
   requests: RequestsStore;
   rooms: RoomsStore;
+  roomAdmin: RoomAdminStore;
   /** The current time (unix ms), for reconnection countdowns. */
   now(): number;
 }
@@ -133,6 +135,11 @@ export function dispatch(stores: Stores, event: AppEvent): void {
       break;
     case 'room_joined':
       stores.rooms.joined(event.account, event.room, event.nick, event.occupants, event.subject);
+      {
+        // What the room says of itself (who may change its subject), asked once we are in.
+        const room = stores.rooms.find(event.account, event.room);
+        if (room) void stores.roomAdmin.loadInfo(room);
+      }
       break;
     case 'occupant_changed':
       stores.rooms.occupant(event.account, event.room, event.change);

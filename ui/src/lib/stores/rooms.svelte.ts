@@ -14,6 +14,7 @@ import type {
   RoomEntry,
   RoomExit,
   RoomMessage,
+  RoomInfo,
   RoomKind,
   RoomNotify,
 } from '$lib/contract';
@@ -34,6 +35,8 @@ export class RoomState {
   nick = $state('');
   name = $state<string | null>(null);
   subject = $state<string | null>(null);
+  /** What the room says of itself (asked when it is shown), if it answered. */
+  info = $state.raw<RoomInfo | null>(null);
   notify = $state<RoomNotify>('mentions');
   unread = $state(0);
   mentioned = $state(false);

@@ -14,6 +14,10 @@ import type {
   RegistrationForm,
   Resume,
   Profile,
+  Affiliated,
+  PublicRoom,
+  RoomInfo,
+  RoomSettings,
   RoomEntry,
   RoomMessage,
   RoomNotify,
@@ -430,6 +434,69 @@ export class FakeBackend implements Backend {
   }
   leaveRoom(...args: Parameters<Backend['leaveRoom']>) {
     this.#record('leaveRoom', ...args);
+    return Promise.resolve();
+  }
+  /** The group chat services `roomServices` answers. */
+  roomServiceList: string[] = ['conference.example.org'];
+  /** What `publicRooms` answers, per service. */
+  publicRoomList = new Map<string, PublicRoom[]>();
+  /** What `roomInfo` answers, per room (others fail with `not_found`). */
+  roomInfos = new Map<string, RoomInfo>();
+  /** What `roomSettings` answers, per room. */
+  roomSettingsOf = new Map<string, RoomSettings>();
+  /** Affiliation lists, per room and affiliation (`room affiliation`). */
+  affiliationLists = new Map<string, Affiliated[]>();
+  /** When set, the owner's and moderator's commands fail with it. */
+  failAdmin: unknown = null;
+  #admin<T>(value: T): Promise<T> {
+    return this.failAdmin ? Promise.reject(this.failAdmin) : Promise.resolve(value);
+  }
+  roomServices(...args: Parameters<Backend['roomServices']>) {
+    this.#record('roomServices', ...args);
+    return Promise.resolve([...this.roomServiceList]);
+  }
+  publicRooms(...args: Parameters<Backend['publicRooms']>) {
+    this.#record('publicRooms', ...args);
+    return Promise.resolve(this.publicRoomList.get(args[1]) ?? []);
+  }
+  roomInfo(...args: Parameters<Backend['roomInfo']>) {
+    this.#record('roomInfo', ...args);
+    const info = this.roomInfos.get(args[1]);
+    return info ? Promise.resolve(info) : Promise.reject({ code: 'not_found', message: 'no room' });
+  }
+  setRoomSubject(...args: Parameters<Backend['setRoomSubject']>) {
+    this.#record('setRoomSubject', ...args);
+    return this.#admin(undefined);
+  }
+  setOccupantRole(...args: Parameters<Backend['setOccupantRole']>) {
+    this.#record('setOccupantRole', ...args);
+    return this.#admin(undefined);
+  }
+  setAffiliation(...args: Parameters<Backend['setAffiliation']>) {
+    this.#record('setAffiliation', ...args);
+    if (this.failAdmin) return Promise.reject(this.failAdmin);
+    const [, room, jid, affiliation] = args;
+    for (const [key, list] of this.affiliationLists) {
+      if (key.startsWith(`${room} `)) this.affiliationLists.set(key, list.filter((a) => a.jid !== jid));
+    }
+    if (affiliation !== 'none') {
+      const key = `${room} ${affiliation}`;
+      this.affiliationLists.set(key, [...(this.affiliationLists.get(key) ?? []), { jid, affiliation, nick: null, reason: args[4] }]);
+    }
+    return Promise.resolve();
+  }
+  affiliations(...args: Parameters<Backend['affiliations']>) {
+    this.#record('affiliations', ...args);
+    return this.#admin([...(this.affiliationLists.get(`${args[1]} ${args[2]}`) ?? [])]);
+  }
+  roomSettings(...args: Parameters<Backend['roomSettings']>) {
+    this.#record('roomSettings', ...args);
+    return this.#admin(this.roomSettingsOf.get(args[1]) ?? { name: '', description: '', members_only: false });
+  }
+  setRoomSettings(...args: Parameters<Backend['setRoomSettings']>) {
+    this.#record('setRoomSettings', ...args);
+    if (this.failAdmin) return Promise.reject(this.failAdmin);
+    this.roomSettingsOf.set(args[1], args[2]);
     return Promise.resolve();
   }
   rooms(account: AccountId) {

@@ -161,3 +161,38 @@ export function completeNick(text: string, cursor: number, nick: string): { text
   const next = text.slice(0, at.start) + inserted + text.slice(cursor);
   return { text: next, cursor: at.start + inserted.length };
 }
+
+/** What one occupant may do to another in the member list (the room has the last word). */
+export type MemberAction = 'voice' | 'mute' | 'kick' | 'member' | 'unmember' | 'admin' | 'owner' | 'ban';
+
+const RANK: Readonly<Record<Occupant['affiliation'], number>> = { outcast: 0, none: 1, member: 2, admin: 3, owner: 4 };
+
+/**
+ * The actions `own` (our occupant; `undefined` before we are in) is offered on `target`, as
+ * XEP-0045 §8–§10 grants them: a moderator gives and takes voice and kicks those below admin; an
+ * admin or owner changes the membership of, or bans, those ranked below them whose address the
+ * room shows; only an owner makes admins and owners. Nothing on ourselves.
+ */
+export function memberActions(own: Occupant | undefined, target: Occupant): MemberAction[] {
+  if (!own || own.nick === target.nick) return [];
+  const actions: MemberAction[] = [];
+  const moderator = own.role === 'moderator';
+  const ownRank = RANK[own.affiliation];
+  const theirRank = RANK[target.affiliation];
+  if (moderator && target.role !== 'moderator') actions.push(target.role === 'visitor' ? 'voice' : 'mute');
+  if (moderator && theirRank < Math.max(ownRank, RANK.admin)) actions.push('kick');
+  if (target.real_jid !== null && ownRank >= RANK.admin && theirRank < ownRank) {
+    actions.push(target.affiliation === 'member' ? 'unmember' : 'member');
+    if (own.affiliation === 'owner' && target.affiliation !== 'admin') actions.push('admin');
+    if (own.affiliation === 'owner') actions.push('owner');
+    actions.push('ban');
+  }
+  return actions;
+}
+
+/** Whether `text` matches a public room's name or address, ignoring case and accents. */
+export function matchesRoom(room: { jid: string; name: string | null }, text: string): boolean {
+  const fold = (s: string) => s.normalize('NFKD').replace(/[\u0300-\u036f]/gu, '').toLowerCase();
+  const wanted = fold(text.trim());
+  return wanted === '' || fold(room.jid).includes(wanted) || fold(room.name ?? '').includes(wanted);
+}
