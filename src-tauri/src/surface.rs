@@ -98,6 +98,9 @@ macro_rules! with_commands {
             room_settings(account: AccountId, room: String) -> RoomSettings,
             /// Changes the room's name, description and members-only setting (owners only).
             set_room_settings(account: AccountId, room: String, settings: RoomSettings) -> (),
+            /// Sends a private message to the occupant `nick` of a group chat, through the room;
+            /// answers it as stored (pending, marked private).
+            send_room_private(account: AccountId, room: String, nick: String, body: String) -> RoomMessage,
             /// Sets which lines of a group chat are notified; answers every room's setting.
             set_room_notify(account: AccountId, room: String, notify: RoomNotify) -> Vec<RoomNotifySetting>,
             /// The chat or group chat (`peer`: the room) the user looks at (null: none), for unread

@@ -160,9 +160,10 @@ impl App {
                 batch.seen.insert(room.clone());
             }
             let silenced = attention.silenced(account, &settings);
+            let addressed = line.mentions_us || line.private_with.is_some();
             let incoming = attention
                 .rooms
-                .line(&room, &line.body, focused, notify, silenced);
+                .line(&room, &line.body, addressed, focused, notify, silenced);
             if incoming.counted {
                 attention.count_line(&room);
                 batch.rooms.insert(room.clone());
@@ -615,6 +616,8 @@ mod tests {
                 stanza_id: None,
                 state: charla_core::MessageState::Received,
                 error: None,
+                private_with: None,
+                mentions_us: false,
             }),
         }
     }
@@ -643,6 +646,8 @@ mod tests {
                 server_time: None,
                 origin_id: None,
                 stanza_id: Some(format!("s{i}")),
+                private_with: None,
+                mentions_us: false,
             };
             store
                 .insert_room_lines(&[new(1), new(2), new(3)])

@@ -9,8 +9,9 @@
 //!   room gets the public channel's default.
 //! - A mention is our nick in the line as a whole word, compared without
 //!   case and without invisible or bidirectional characters in either
-//!   ([`mentions`]). XEP-0372 references are not used: the core does not
-//!   parse them.
+//!   ([`mentions`]), or a line addressed to us: a XEP-0372 reference to
+//!   our occupant or our account, or a private message (XEP-0045 §7.5).
+//!   Either kind notifies under "mentions only".
 //! - Every line of someone else counts as unread, whatever the setting; a
 //!   mention also sets the room's mention marker. Our own lines (and their
 //!   reflections) neither count nor notify, nor does anything in the room
@@ -134,12 +135,15 @@ impl RoomAttention {
     }
 
     /// A line of someone else in `room`, `focused` when the user looks at
-    /// it, with `notify` the room's setting and `quiet` why nothing is
-    /// notified at all (notifications off, do-not-disturb), if so.
+    /// it, `addressed` when it is for us whatever its text (a mention
+    /// reference or a private message), with `notify` the room's setting
+    /// and `quiet` why nothing is notified at all (notifications off,
+    /// do-not-disturb), if so.
     pub fn line(
         &mut self,
         room: &ChatRef,
         body: &str,
+        addressed: bool,
         focused: bool,
         notify: RoomNotify,
         quiet: Option<Quiet>,
@@ -158,10 +162,11 @@ impl RoomAttention {
                 notify: Err(Quiet::RoomHistory),
             };
         }
-        let mention = self
-            .nicks
-            .get(room)
-            .is_some_and(|nick| mentions(body, nick));
+        let mention = addressed
+            || self
+                .nicks
+                .get(room)
+                .is_some_and(|nick| mentions(body, nick));
         if mention {
             self.mentioned.insert(room.clone());
         }
@@ -421,7 +426,7 @@ mod tests {
         let family = room("family@conference.x");
         rooms.set_nick(family.clone(), "alice".into());
         let line = |rooms: &mut RoomAttention, body, notify| {
-            rooms.line(&family, body, false, notify, None)
+            rooms.line(&family, body, false, false, notify, None)
         };
         let plain = line(&mut rooms, "hello all", RoomNotify::Mentions);
         assert_eq!(
@@ -452,6 +457,7 @@ mod tests {
                     &family,
                     "alice",
                     false,
+                    false,
                     RoomNotify::All,
                     Some(Quiet::DoNotDisturb)
                 )
@@ -463,11 +469,34 @@ mod tests {
     }
 
     #[test]
+    fn a_line_addressed_to_us_is_a_mention_whatever_its_text() {
+        let mut rooms = RoomAttention::default();
+        let family = room("family@conference.x");
+        rooms.set_nick(family.clone(), "alice".into());
+        // A reference to us (XEP-0372) or a private message, without our nick.
+        let addressed = rooms.line(
+            &family,
+            "look at this",
+            true,
+            false,
+            RoomNotify::Mentions,
+            None,
+        );
+        assert_eq!(
+            (addressed.counted, addressed.mention, addressed.notify),
+            (true, true, Ok(()))
+        );
+        assert!(rooms.mentioned(&family));
+        let muted = rooms.line(&family, "psst", true, false, RoomNotify::Nothing, None);
+        assert_eq!(muted.notify, Err(Quiet::RoomMuted), "nothing means nothing");
+    }
+
+    #[test]
     fn the_room_in_view_and_the_first_catch_up_neither_count_nor_notify() {
         let mut rooms = RoomAttention::default();
         let family = room("family@conference.x");
         rooms.set_nick(family.clone(), "alice".into());
-        let seen = rooms.line(&family, "alice!", true, RoomNotify::All, None);
+        let seen = rooms.line(&family, "alice!", false, true, RoomNotify::All, None);
         assert_eq!(
             seen,
             RoomIncoming {
@@ -478,7 +507,7 @@ mod tests {
         );
         assert!(!rooms.mentioned(&family));
         rooms.joining_first(family.clone());
-        let history = rooms.line(&family, "alice!", false, RoomNotify::All, None);
+        let history = rooms.line(&family, "alice!", false, false, RoomNotify::All, None);
         assert_eq!(
             (history.counted, history.notify),
             (false, Err(Quiet::RoomHistory))
@@ -486,7 +515,7 @@ mod tests {
         rooms.caught_up(&family);
         assert!(
             rooms
-                .line(&family, "alice!", false, RoomNotify::All, None)
+                .line(&family, "alice!", false, false, RoomNotify::All, None)
                 .counted
         );
     }

@@ -224,6 +224,7 @@ fn message_target(data: &[u8]) {
     let _ = crate::avatar::metadata_event(&msg);
     let _ = crate::muc::classify(&msg);
     let _ = crate::muc::accept_archived(&msg);
+    let _ = crate::muc::private_line(&msg);
     let _ = crate::bookmarks::notification(&msg, &own);
     let _ = crate::invite::parse(&msg);
     let _ = crate::mds::notification(&msg, &own);
@@ -266,6 +267,16 @@ fn iq_target(data: &[u8]) {
         let _ = crate::vcard::parse_vcard4(p);
         let _ = crate::bookmarks::parse_items(p);
         let _ = crate::bookmarks::parse_legacy(p);
+        for affiliation in [
+            crate::muc::Affiliation::Member,
+            crate::muc::Affiliation::Outcast,
+        ] {
+            let _ = crate::muc::admin::parse_list(p, affiliation);
+        }
+        let _ = crate::muc::directory::parse_items(p);
+        let _ = crate::muc::directory::is_room_service(p);
+        let _ = crate::muc::directory::parse_info(p);
+        let _ = crate::roomconfig::read_settings(p);
     }
     let hash = "111f4b3c50d7b0df729d299bc6f8e9ef9066971f";
     let _ = crate::mam::fin(payload.clone());

@@ -225,6 +225,61 @@ pub(crate) fn groupchat(room: &BareJid, body: &str, origin_id: &str) -> Message 
     msg
 }
 
+/// A private message to us from an occupant (XEP-0045 §7.5): a `chat` or
+/// `normal` message from `room/nick` with a body. `None` for anything
+/// else (chat states, receipts, a message from the room's bare JID). It
+/// carries no stanza-id: the room stamps none on private messages, and
+/// one the sender added proves nothing.
+pub(crate) fn private_line(msg: &Message) -> Option<RoomLine> {
+    if !matches!(msg.type_, MessageType::Chat | MessageType::Normal) {
+        return None;
+    }
+    let from = msg.from.as_ref()?;
+    let nick = from.resource()?.as_str();
+    if nick.len() > MAX_NICK_BYTES {
+        return None;
+    }
+    let body = chat::best_body(msg)?;
+    if body.len() > chat::MAX_BODY_BYTES {
+        return None;
+    }
+    let field = |name: &str, namespace: &str| {
+        msg.payloads
+            .iter()
+            .find(|p| p.is(name, namespace))
+            .and_then(|p| p.attr("id"))
+            .filter(|id| chat::valid_id(id))
+            .map(str::to_owned)
+    };
+    Some(RoomLine {
+        room: from.to_bare(),
+        nick: nick.to_owned(),
+        body,
+        origin_id: field("origin-id", ns::SID),
+        stanza_id: None,
+        occupant_id: field("occupant-id", OCCUPANT_ID),
+        delay_ms: None,
+        private: true,
+        mentioned: Vec::new(),
+    })
+}
+
+/// A private message from us to the occupant `nick` of `room` (XEP-0045
+/// §7.5): `chat`, marked with `<x xmlns='…muc#user'/>` so that servers
+/// do not copy it to our other devices as a one-to-one message.
+pub(crate) fn private(room: &BareJid, nick: &str, body: &str, origin_id: &str) -> Option<Message> {
+    let to = room.with_resource_str(nick).ok()?;
+    let mut msg = Message::chat(Some(Jid::from(to)))
+        .with_body(Lang::from(String::new()), body.to_owned())
+        .with_payload(OriginId {
+            id: origin_id.to_owned(),
+        });
+    msg.payloads
+        .push(Element::builder("x", ns::MUC_USER).build());
+    msg.id = Some(xmpp_parsers::message::Id(origin_id.to_owned()));
+    Some(msg)
+}
+
 /// The message that sets `room`'s subject (XEP-0045 §8.1); an empty
 /// subject clears it.
 pub(crate) fn subject(room: &BareJid, subject: &str) -> Message {
@@ -383,6 +438,36 @@ pub(crate) struct RoomLine {
     pub occupant_id: Option<String>,
     /// The room's delay stamp (XEP-0203), in ms.
     pub delay_ms: Option<i64>,
+    /// A private message to us from this occupant (XEP-0045 §7.5), not a
+    /// line said to the room.
+    pub private: bool,
+    /// The JIDs its mention references name (XEP-0372), decoded from
+    /// their `xmpp:` URIs; at most [`MAX_REFERENCES`].
+    pub mentioned: Vec<String>,
+}
+
+/// XEP-0372's namespace.
+const REFERENCE: &str = "urn:xmpp:reference:0";
+
+/// Mention references read from one line; more are ignored.
+pub(crate) const MAX_REFERENCES: usize = 16;
+
+/// The JIDs a message's mention references name (XEP-0372): each
+/// `<reference type='mention' uri='xmpp:…'/>`, percent-decoded, at most
+/// [`MAX_REFERENCES`]; anything that is not an `xmpp:` URI is skipped.
+fn mentioned(msg: &Message) -> Vec<String> {
+    msg.payloads
+        .iter()
+        .filter(|p| p.is("reference", REFERENCE) && p.attr("type") == Some("mention"))
+        .filter_map(|p| p.attr("uri"))
+        .filter(|uri| uri.len() <= 3 * MAX_NICK_BYTES + 1024)
+        .filter_map(|uri| {
+            let path = uri.strip_prefix("xmpp:")?;
+            let path = path.split(['?', '#']).next().unwrap_or_default();
+            crate::uri::decode(path).ok()
+        })
+        .take(MAX_REFERENCES)
+        .collect()
 }
 
 /// What a `groupchat` message (or a room's error) means.
@@ -461,6 +546,8 @@ pub(crate) fn classify(msg: &Message) -> RoomIncoming {
         stanza_id: None,
         occupant_id: None,
         delay_ms: None,
+        private: false,
+        mentioned: mentioned(msg),
     };
     for payload in &msg.payloads {
         if payload.is("origin-id", ns::SID) {

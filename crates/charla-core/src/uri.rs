@@ -84,7 +84,7 @@ pub fn is_xmpp_link(s: &str) -> bool {
 }
 
 /// Percent-decodes `s` as UTF-8.
-fn decode(s: &str) -> Result<String, CoreError> {
+pub(crate) fn decode(s: &str) -> Result<String, CoreError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

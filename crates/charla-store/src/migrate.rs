@@ -44,6 +44,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 8,
         sql: include_str!("../migrations/0008_rooms.sql"),
     },
+    Migration {
+        version: 9,
+        sql: include_str!("../migrations/0009_room_private.sql"),
+    },
 ];
 
 /// The newest schema version this build can read and write.

@@ -366,6 +366,11 @@ pub struct NewRoomMessage {
     pub origin_id: Option<String>,
     /// XEP-0359 stanza-id; set only if the room itself stamped it.
     pub stanza_id: Option<String>,
+    /// A private message (XEP-0045 §7.5) from this occupant to us (or, for
+    /// `Out`, from us to them), not a line said to the room.
+    pub private_with: Option<String>,
+    /// It names us in a mention reference (XEP-0372).
+    pub mentions_us: bool,
 }
 
 /// A stored room line.
@@ -403,6 +408,11 @@ pub struct RoomMessage {
     pub state: MessageState,
     /// Error text when `state` is `failed`.
     pub error: Option<String>,
+    /// A private message with this occupant (XEP-0045 §7.5), not a line
+    /// said to the room: show it as such.
+    pub private_with: Option<String>,
+    /// It mentions us by reference (XEP-0372), whatever its text says.
+    pub mentions_us: bool,
 }
 
 /// Result of storing one room line.

@@ -1903,6 +1903,8 @@ fn room_line(room: RoomId, nick: &str, body: &str, stanza_id: Option<&str>) -> N
         server_time: Some(1_700_000_000_000),
         origin_id: None,
         stanza_id: stanza_id.map(str::to_owned),
+        private_with: None,
+        mentions_us: false,
     }
 }
 
@@ -1970,7 +1972,9 @@ fn room_lines_are_deduplicated_by_the_rooms_stanza_id_and_paged_in_order() {
 #[test]
 fn our_line_reflected_by_the_room_is_the_same_row_now_sent() {
     let (_dir, mut store, account, room) = room_on_file();
-    let pending = store.insert_room_outgoing(room.id, "hi all", "o1").unwrap();
+    let pending = store
+        .insert_room_outgoing(room.id, "hi all", "o1", None)
+        .unwrap();
     assert_eq!(pending.state, MessageState::Pending);
     assert_eq!(
         store.pending_room_outgoing(account).unwrap(),
@@ -2013,7 +2017,9 @@ fn an_occupant_cannot_hide_anothers_line_by_reusing_its_origin_id() {
     assert!(matches!(outcomes[1], RoomInsertOutcome::Inserted(_)));
     assert!(matches!(outcomes[2], RoomInsertOutcome::Duplicate(_)));
     // Nor can anyone else's line with our origin-id mark ours as sent.
-    let ours = store.insert_room_outgoing(room.id, "mine", "o9").unwrap();
+    let ours = store
+        .insert_room_outgoing(room.id, "mine", "o9", None)
+        .unwrap();
     let forged = NewRoomMessage {
         origin_id: Some("o9".into()),
         ..room_line(room.id, "mallory", "mine", Some("r9"))
@@ -2028,7 +2034,9 @@ fn an_occupant_cannot_hide_anothers_line_by_reusing_its_origin_id() {
 #[test]
 fn a_room_line_state_moves_forward_only() {
     let (_dir, mut store, _, room) = room_on_file();
-    let line = store.insert_room_outgoing(room.id, "x", "o1").unwrap();
+    let line = store
+        .insert_room_outgoing(room.id, "x", "o1", None)
+        .unwrap();
     let failed = store
         .set_room_message_state(line.id, MessageState::Failed, Some("forbidden"))
         .unwrap()
@@ -2060,7 +2068,9 @@ fn deleting_an_account_deletes_its_rooms_and_lines() {
 #[test]
 fn a_forgotten_room_keeps_its_history_and_our_line_is_found_by_origin_id() {
     let (_dir, mut store, account, room) = room_on_file();
-    let line = store.insert_room_outgoing(room.id, "x", "o1").unwrap();
+    let line = store
+        .insert_room_outgoing(room.id, "x", "o1", None)
+        .unwrap();
     store.forget_room(room.id).unwrap();
     let kept = store.room(account, &room.jid).unwrap().unwrap();
     assert!(!kept.autojoin && !kept.bookmarked);
@@ -2126,10 +2136,51 @@ fn the_archive_copy_of_a_line_stored_live_without_stanza_id_is_the_same_line() {
 #[test]
 fn removing_an_account_keeping_history_fails_its_unsent_room_lines() {
     let (_dir, mut store, account, room) = room_on_file();
-    let line = store.insert_room_outgoing(room.id, "unsent", "o1").unwrap();
+    let line = store
+        .insert_room_outgoing(room.id, "unsent", "o1", None)
+        .unwrap();
     assert!(store.remove_account(account, true).unwrap());
     let kept = store.room_history_page(room.id, None, 10).unwrap();
     assert_eq!(kept[0].id, line.id);
     assert_eq!(kept[0].state, MessageState::Failed);
     assert!(store.pending_room_outgoing(account).unwrap().is_empty());
+}
+
+#[test]
+fn a_private_message_and_a_mention_by_reference_are_kept_as_such() {
+    let (_dir, mut store, _account, room) = room_on_file();
+    let private = NewRoomMessage {
+        private_with: Some("bob".into()),
+        ..room_line(room.id, "bob", "psst", None)
+    };
+    let mention = NewRoomMessage {
+        mentions_us: true,
+        ..room_line(room.id, "carol", "look", Some("s1"))
+    };
+    store
+        .insert_room_lines(&[
+            private,
+            mention,
+            room_line(room.id, "dan", "hi", Some("s2")),
+        ])
+        .unwrap();
+    let ours = store
+        .insert_room_outgoing(room.id, "just you", "o1", Some("bob"))
+        .unwrap();
+    assert_eq!(ours.private_with.as_deref(), Some("bob"));
+    let mut page = store.room_history_page(room.id, None, 10).unwrap();
+    page.reverse();
+    let kept: Vec<_> = page
+        .iter()
+        .map(|m| (m.body.as_str(), m.private_with.as_deref(), m.mentions_us))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("psst", Some("bob"), false),
+            ("look", None, true),
+            ("hi", None, false),
+            ("just you", Some("bob"), false),
+        ]
+    );
 }

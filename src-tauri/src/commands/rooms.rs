@@ -59,6 +59,22 @@ pub async fn invite_to_room(
         .await
 }
 
+/// Sends a private message to an occupant (see `Core::send_room_private`).
+#[tauri::command]
+pub async fn send_room_private(
+    shell: Shared<'_>,
+    account: AccountId,
+    room: String,
+    nick: String,
+    body: String,
+) -> Result<RoomMessage, CoreError> {
+    shell
+        .app
+        .core
+        .send_room_private(account, &room, &nick, &body)
+        .await
+}
+
 /// The group chat services of the account's server (see `Core::room_services`).
 #[tauri::command]
 pub async fn room_services(

@@ -166,13 +166,38 @@ impl Core {
         room: &str,
         body: &str,
     ) -> Result<RoomMessage, CoreError> {
+        self.say_in_room(account, room, body, None).await
+    }
+
+    /// Sends `body` privately to the occupant `nick` of the room `room`
+    /// (XEP-0045 §7.5), through the room: kept with the room's lines but
+    /// marked private, `pending` until the server has it, then `sent`.
+    pub async fn send_room_private(
+        &self,
+        account: AccountId,
+        room: &str,
+        nick: &str,
+        body: &str,
+    ) -> Result<RoomMessage, CoreError> {
+        let nick = checked_nick(nick)?;
+        self.say_in_room(account, room, body, Some(nick)).await
+    }
+
+    async fn say_in_room(
+        &self,
+        account: AccountId,
+        room: &str,
+        body: &str,
+        private_with: Option<&str>,
+    ) -> Result<RoomMessage, CoreError> {
         let room = parse_bare_jid(room)?;
         chat::check_body(body)?;
         let kept = self
             .store(|s| s.room(account, room.as_str()))?
             .ok_or_else(|| CoreError::new(ErrorCode::InvalidInput, "not a room of this account"))?;
         let origin_id = uuid::Uuid::new_v4().to_string();
-        let message = self.store(|s| s.insert_room_outgoing(kept.id, body, &origin_id))?;
+        let message =
+            self.store(|s| s.insert_room_outgoing(kept.id, body, &origin_id, private_with))?;
         let _ = self
             .events
             .send(Event::RoomMessageAdded {

@@ -46,6 +46,12 @@ pub(crate) enum Watch {
     Receipt {
         message: MessageId,
     },
+    /// Our private message to a room's occupant, sent on stream
+    /// `generation`.
+    RoomPrivate {
+        id: charla_store::RoomMessageId,
+        generation: u64,
+    },
 }
 
 /// A watched stanza's fate: acknowledged by the server (`ok`), or lost
@@ -60,6 +66,12 @@ pub(crate) enum Fate {
     },
     /// The receipt owed for a stored message.
     Receipt { message: MessageId, ok: bool },
+    /// Our private message to a room's occupant, sent on stream `generation`.
+    RoomPrivate {
+        id: charla_store::RoomMessageId,
+        generation: u64,
+        ok: bool,
+    },
 }
 
 impl Watch {
@@ -69,6 +81,7 @@ impl Watch {
             Watch::None => None,
             Watch::Message { id, generation } => Some(Fate::Message { id, generation, ok }),
             Watch::Receipt { message } => Some(Fate::Receipt { message, ok }),
+            Watch::RoomPrivate { id, generation } => Some(Fate::RoomPrivate { id, generation, ok }),
         }
     }
 }

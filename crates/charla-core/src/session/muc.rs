@@ -138,6 +138,9 @@ pub(super) struct Rooms {
     /// Rooms we asked to create, with their settings, until the room says
     /// we created it (status 201) or let us into an existing one.
     presets: HashMap<BareJid, RoomPreset>,
+    /// Our private messages on their way, with the stream generation
+    /// that sent them.
+    private_in_flight: HashMap<RoomMessageId, u64>,
 }
 
 /// Where a batch of room lines comes from.
@@ -156,6 +159,7 @@ impl Engine {
     pub(super) fn rooms_new_stream(&mut self) {
         self.rooms.rooms.clear();
         self.rooms.burst.clear();
+        self.rooms.private_in_flight.clear();
     }
 
     /// After the initial presence of a fresh stream: joins every room kept

@@ -30,6 +30,11 @@ impl Outbox {
 }
 
 impl Engine {
+    /// The stream generation (a fresh bind counts one more).
+    pub(super) fn outbox_generation(&self) -> u64 {
+        self.outbox.generation
+    }
+
     /// Sends the oldest pending outbox row, unless one is on its way.
     ///
     /// One message at a time: the next goes to the stream once the server

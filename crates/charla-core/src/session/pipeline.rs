@@ -106,6 +106,15 @@ impl Engine {
             // A room's: never a chat message, even from a room we left.
             return self.on_room_message(&msg);
         }
+        if matches!(msg.type_, MessageType::Chat | MessageType::Normal)
+            && self.is_room(msg.from.as_ref())
+            && msg.from.as_ref().is_some_and(|f| f.resource().is_some())
+        {
+            // An occupant's private message through a room we are in:
+            // kept with the room, never as a chat with a stranger.
+            self.end_burst();
+            return self.on_room_private(&msg);
+        }
         if mam::is_result(&msg) {
             // Never read as a plain message, whatever its checks say.
             self.end_burst();
@@ -314,7 +323,8 @@ impl Engine {
     /// Stage 2: a stranger (not in the roster, never written to) may leave
     /// at most [`STRANGER_MESSAGES`] messages until the user answers or
     /// adds them; the rest are dropped, not stored. Our own copies and
-    /// contacts' messages all pass.
+    /// contacts' messages all pass; nothing with a room of ours does (its
+    /// private messages take the room's path).
     /// Returns, for each message in order, whether it is stored (`Some`)
     /// and then whether it comes from a stranger (a message request).
     fn authorize(&mut self, chats: &[IncomingChat]) -> Vec<Option<bool>> {
@@ -322,7 +332,27 @@ impl Engine {
         // limit), else how many more messages the stranger may leave.
         let mut left: HashMap<&BareJid, Option<u32>> = HashMap::new();
         let mut verdicts = Vec::with_capacity(chats.len());
+        // Whether each peer is a room of ours: nothing from or to a room
+        // (its bare JID, or an occupant's private message copied by our
+        // server or archive) is a one-to-one chat.
+        let mut rooms: HashMap<&BareJid, bool> = HashMap::new();
         for c in chats {
+            let is_room = match rooms.get(&c.peer) {
+                Some(known) => *known,
+                None => {
+                    let known = self.in_room(&c.peer)
+                        || self
+                            .store(|s| s.room(self.account, c.peer.as_str()))
+                            .is_ok_and(|r| r.is_some());
+                    rooms.insert(&c.peer, known);
+                    known
+                }
+            };
+            if is_room {
+                log::debug!("dropped a chat message with the room {}", c.peer);
+                verdicts.push(None);
+                continue;
+            }
             if c.direction != Direction::In {
                 verdicts.push(Some(false));
                 continue;

@@ -81,6 +81,9 @@ impl Engine {
         for fate in fates {
             match fate {
                 Fate::Message { id, generation, ok } => self.on_message_fate(id, generation, ok),
+                Fate::RoomPrivate { id, generation, ok } => {
+                    self.on_private_fate(id, generation, ok)
+                }
                 Fate::Receipt { message, ok } => {
                     self.receipts.in_flight.remove(&message);
                     if ok {

@@ -11,7 +11,7 @@ macro_rules! select_room_messages {
         concat!(
             "SELECT m.id, m.room_id, r.account_id, r.jid, m.direction, m.nick, m.occupant_id, \
              m.real_jid, m.body, m.server_time, m.local_time, m.origin_id, m.stanza_id, \
-             m.state, m.error FROM room_messages m CROSS JOIN rooms r ON r.id = m.room_id ",
+             m.state, m.error, m.private_with, m.mentions_us FROM room_messages m CROSS JOIN rooms r ON r.id = m.room_id ",
             $tail
         )
     };
@@ -154,11 +154,14 @@ impl Store {
     /// Stores a line we are about to say in `room`, in state `pending`,
     /// committed before returning. `origin_id` must be unique among our
     /// lines in the room: the room's reflection is matched by it.
+    /// `private_with`: a private message to that occupant instead (no
+    /// reflection; it is `sent` once the server has it).
     pub fn insert_room_outgoing(
         &mut self,
         room: RoomId,
         body: &str,
         origin_id: &str,
+        private_with: Option<&str>,
     ) -> Result<RoomMessage> {
         let tx = self
             .conn
@@ -171,9 +174,9 @@ impl Store {
         let now = now_ms();
         tx.prepare_cached(
             "INSERT INTO room_messages (room_id, direction, nick, body, local_time, origin_id, \
-             state) VALUES (?1, 'out', ?2, ?3, ?4, ?5, 'pending')",
+             state, private_with) VALUES (?1, 'out', ?2, ?3, ?4, ?5, 'pending', ?6)",
         )?
-        .execute(params![room.0, nick, body, now, origin_id])?;
+        .execute(params![room.0, nick, body, now, origin_id, private_with])?;
         let id = RoomMessageId(tx.last_insert_rowid());
         bump_room_activity_in(&tx, room, now)?;
         let message = room_message_in(&tx, id)?
@@ -330,6 +333,8 @@ fn room_message_from_row(row: &Row<'_>) -> rusqlite::Result<RoomMessage> {
         stanza_id: row.get(12)?,
         state: text_column(row, 13)?,
         error: row.get(14)?,
+        private_with: row.get(15)?,
+        mentions_us: row.get(16)?,
     })
 }
 
@@ -415,8 +420,8 @@ fn insert_room_line_in(tx: &Connection, new: &NewRoomMessage) -> Result<RoomInse
     };
     tx.prepare_cached(
         "INSERT INTO room_messages (room_id, direction, nick, occupant_id, real_jid, body, \
-         server_time, local_time, origin_id, stanza_id, state) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         server_time, local_time, origin_id, stanza_id, state, private_with, mentions_us) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         new.room.0,
@@ -430,6 +435,8 @@ fn insert_room_line_in(tx: &Connection, new: &NewRoomMessage) -> Result<RoomInse
         new.origin_id,
         new.stanza_id,
         state.as_str(),
+        new.private_with,
+        new.mentions_us,
     ])?;
     let id = RoomMessageId(tx.last_insert_rowid());
     room_message_in(tx, id)?

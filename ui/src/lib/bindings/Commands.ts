@@ -109,6 +109,11 @@ export interface Commands {
   roomSettings(account: AccountId, room: string): Promise<RoomSettings>;
   /** Changes the room's name, description and members-only setting (owners only). */
   setRoomSettings(account: AccountId, room: string, settings: RoomSettings): Promise<void>;
+  /**
+   * Sends a private message to the occupant `nick` of a group chat, through the room;
+   * answers it as stored (pending, marked private).
+   */
+  sendRoomPrivate(account: AccountId, room: string, nick: string, body: string): Promise<RoomMessage>;
   /** Sets which lines of a group chat are notified; answers every room's setting. */
   setRoomNotify(account: AccountId, room: string, notify: RoomNotify): Promise<RoomNotifySetting[]>;
   /**
@@ -222,6 +227,7 @@ export function commandClient(invoke: Invoke, channel: OpenChannel): Commands {
     affiliations: (account, room, affiliation) => invoke<Affiliated[]>('affiliations', { account, room, affiliation }),
     roomSettings: (account, room) => invoke<RoomSettings>('room_settings', { account, room }),
     setRoomSettings: (account, room, settings) => invoke<void>('set_room_settings', { account, room, settings }),
+    sendRoomPrivate: (account, room, nick, body) => invoke<RoomMessage>('send_room_private', { account, room, nick, body }),
     setRoomNotify: (account, room, notify) => invoke<RoomNotifySetting[]>('set_room_notify', { account, room, notify }),
     focusChat: (chat) => invoke<void>('focus_chat', { chat }),
     markDisplayed: (account, peer, message) => invoke<void>('mark_displayed', { account, peer, message }),

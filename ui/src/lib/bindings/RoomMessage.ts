@@ -69,4 +69,13 @@ state: MessageState,
 /**
  * Error text when `state` is `failed`.
  */
-error: string | null, };
+error: string | null, 
+/**
+ * A private message with this occupant (XEP-0045 §7.5), not a line
+ * said to the room: show it as such.
+ */
+private_with: string | null, 
+/**
+ * It mentions us by reference (XEP-0372), whatever its text says.
+ */
+mentions_us: boolean, };

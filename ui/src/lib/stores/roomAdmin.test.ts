@@ -198,3 +198,16 @@ describe('RoomAdminStore', () => {
     expect(app.roomAdmin.settings?.error?.code).toBe('forbidden');
   });
 });
+
+describe('private messages', () => {
+  it('sends privately to the occupant chosen, and to the room again once cancelled', async () => {
+    const { app, backend, room } = await inRoom();
+    room.privateTo = 'bob';
+    expect(await app.rooms.send(room, 'just you')).toBe(true);
+    expect(backend.called('sendRoomPrivate')).toEqual([[1, FAMILY, 'bob', 'just you']]);
+    expect(room.lines.at(-1)?.private_with).toBe('bob');
+    room.privateTo = null;
+    await app.rooms.send(room, 'hello all');
+    expect(backend.called('sendRoomMessage')).toEqual([[1, FAMILY, 'hello all']]);
+  });
+});

@@ -54,6 +54,8 @@ export class RoomState {
   exhausted = $state(false);
   error = $state.raw<UiError | null>(null);
   draft = $state('');
+  /** The composer writes privately to this occupant (XEP-0045 §7.5), not to the room. */
+  privateTo = $state<string | null>(null);
   /** The member panel shows. */
   membersShown = $state(true);
   /** A channel is open for the room's lines. */
@@ -525,11 +527,14 @@ export class RoomsStore {
     }
   }
 
-  /** Says `body` in the room; it shows as pending at once. */
+  /** Says `body` in the room (or privately to `room.privateTo`); it shows as pending at once. */
   async send(room: RoomState, body: string): Promise<boolean> {
     if (body.trim() === '') return false;
     try {
-      const line = await this.#backend.sendRoomMessage(room.account, room.jid, body);
+      const line =
+        room.privateTo === null
+          ? await this.#backend.sendRoomMessage(room.account, room.jid, body)
+          : await this.#backend.sendRoomPrivate(room.account, room.jid, room.privateTo, body);
       room.lines = mergeLines(room.lines, [line]);
       return true;
     } catch (error) {

@@ -67,6 +67,8 @@ export function roomLine(id: number, over: Partial<RoomMessage> = {}): RoomMessa
     stanza_id: null,
     state: 'received',
     error: null,
+    private_with: null,
+    mentions_us: false,
     ...over,
   };
 }
@@ -521,6 +523,12 @@ export class FakeBackend implements Backend {
     this.#record('sendRoomMessage', account, room, body);
     if (this.failSend) return Promise.reject(this.failSend);
     return Promise.resolve(roomLine(this.nextId++, { account_id: account, room, body, direction: 'out', nick: 'me', state: 'pending' }));
+  }
+  sendRoomPrivate(account: AccountId, room: string, nick: string, body: string) {
+    this.#record('sendRoomPrivate', account, room, nick, body);
+    return Promise.resolve(
+      roomLine(this.nextId++, { account_id: account, room, body, direction: 'out', nick: 'me', state: 'pending', private_with: nick }),
+    );
   }
   setRoomNotify(...args: Parameters<Backend['setRoomNotify']>) {
     this.#record('setRoomNotify', ...args);

@@ -16,30 +16,44 @@ impl Engine {
     /// A `groupchat` message, or an error from a room we are in.
     pub(in crate::session) fn on_room_message(&mut self, msg: &Message) {
         match muc::classify(msg) {
-            RoomIncoming::Line(line) => {
-                let phase = self.rooms.rooms.get(&line.room).map(|r| r.phase);
-                match phase {
-                    Some(Phase::Joined) => self.rooms.burst.push(line),
-                    Some(Phase::CatchingUp) => {
-                        if let Some(r) = self.rooms.rooms.get_mut(&line.room) {
-                            if r.held.len() < MAX_HELD {
-                                r.held.push(line);
-                            } else {
-                                log::warn!("{}: too many lines during the catch-up", line.room);
-                            }
-                        }
-                    }
-                    Some(Phase::Joining) | None => {
-                        log::debug!("dropped a line from a room we are not in")
-                    }
-                }
-            }
+            RoomIncoming::Line(line) => self.take_room_line(line),
             RoomIncoming::Subject { room, subject } => self.on_subject(room, subject),
             RoomIncoming::Notice { room, .. } => {
                 log::debug!("{room}: a notice from the room itself, not an occupant's line")
             }
             RoomIncoming::Bounce { room, id, text } => self.on_room_bounce(room, &id, &text),
             RoomIncoming::Ignored(why) => log::debug!("ignored room message: {why}"),
+        }
+    }
+
+    /// A `chat` or `normal` message from an occupant of a room we are in:
+    /// a private message (XEP-0045 §7.5), kept with the room's lines and
+    /// marked private; anything without a body is dropped.
+    pub(in crate::session) fn on_room_private(&mut self, msg: &Message) {
+        match muc::private_line(msg) {
+            Some(line) => self.take_room_line(line),
+            None => log::debug!("ignored an occupant's message without a body"),
+        }
+    }
+
+    /// A line read live: joins the burst once we are in the room, is held
+    /// during its catch-up, and is dropped before we are in.
+    fn take_room_line(&mut self, line: RoomLine) {
+        let phase = self.rooms.rooms.get(&line.room).map(|r| r.phase);
+        match phase {
+            Some(Phase::Joined) => self.rooms.burst.push(line),
+            Some(Phase::CatchingUp) => {
+                if let Some(r) = self.rooms.rooms.get_mut(&line.room) {
+                    if r.held.len() < MAX_HELD {
+                        r.held.push(line);
+                    } else {
+                        log::warn!("{}: too many lines during the catch-up", line.room);
+                    }
+                }
+            }
+            Some(Phase::Joining) | None => {
+                log::debug!("dropped a line from a room we are not in")
+            }
         }
     }
 
@@ -132,12 +146,14 @@ impl Engine {
         if in_room.phase == Phase::Joining {
             return 0;
         }
+        let own_occupant = format!("{room}/{}", in_room.nick);
         let rows: Vec<NewRoomMessage> = lines
             .iter()
             .filter(|l| l.room == *room)
             .map(|l| {
                 let occupant_id = l.occupant_id.clone().filter(|_| in_room.stamps_ids);
-                let ours = in_room.is_ours(&l.nick, occupant_id.as_deref());
+                // A private message is never our own: the room reflects none.
+                let ours = !l.private && in_room.is_ours(&l.nick, occupant_id.as_deref());
                 let real_jid = match origin {
                     RoomOrigin::Archive => None,
                     RoomOrigin::Live | RoomOrigin::Held => in_room
@@ -155,6 +171,11 @@ impl Engine {
                     server_time: Some(l.delay_ms.unwrap_or_else(now_ms)),
                     origin_id: l.origin_id.clone(),
                     stanza_id: l.stanza_id.clone(),
+                    private_with: l.private.then(|| l.nick.clone()),
+                    mentions_us: !ours
+                        && l.mentioned
+                            .iter()
+                            .any(|jid| *jid == own_occupant || jid.as_str() == self.own.as_str()),
                 }
             })
             .collect();
@@ -220,15 +241,63 @@ impl Engine {
             let Some(in_room) = self.rooms.rooms.get_mut(&room) else {
                 continue;
             };
-            if in_room.phase != Phase::Joined || in_room.in_flight.is_some() {
-                continue;
-            }
             let Some(origin_id) = m.origin_id.as_deref() else {
                 continue;
             };
+            if in_room.phase != Phase::Joined {
+                continue;
+            }
+            if let Some(nick) = m.private_with.as_deref() {
+                // A private message: no reflection; sent once the server has it.
+                if self.rooms.private_in_flight.contains_key(&m.id) {
+                    continue;
+                }
+                let Some(stanza) = muc::private(&room, nick, &m.body, origin_id) else {
+                    continue;
+                };
+                let generation = self.outbox_generation();
+                self.rooms.private_in_flight.insert(m.id, generation);
+                self.send(
+                    stanza,
+                    Watch::RoomPrivate {
+                        id: m.id,
+                        generation,
+                    },
+                );
+                continue;
+            }
+            if in_room.in_flight.is_some() {
+                continue;
+            }
             in_room.in_flight = Some(m.id);
             let stanza = muc::groupchat(&room, &m.body, origin_id);
             self.send(stanza, Watch::None);
+        }
+    }
+}
+
+impl Engine {
+    /// The fate of our private message `id`, sent on stream `generation`:
+    /// `sent` once the server has it; lost with its stream, it goes again
+    /// once we are back in the room.
+    pub(in crate::session) fn on_private_fate(
+        &mut self,
+        id: charla_store::RoomMessageId,
+        generation: u64,
+        acked: bool,
+    ) {
+        if self.rooms.private_in_flight.get(&id) == Some(&generation) {
+            self.rooms.private_in_flight.remove(&id);
+        }
+        if acked {
+            match self.store(|s| s.set_room_message_state(id, MessageState::Sent, None)) {
+                Ok(Some(message)) => self.emit(Event::RoomMessageUpdated {
+                    account: self.account,
+                    message: Box::new(message),
+                }),
+                Ok(None) => {}
+                Err(e) => self.error(e),
+            }
         }
     }
 }

@@ -339,9 +339,9 @@ fn our_reflected_line_marks_the_outbox_row_sent_and_nothing_is_receipted() {
         .expect("store")
         .expect("room");
     let row = h
-        .in_store(|s| s.insert_room_outgoing(room.id, "hi all", "o1"))
+        .in_store(|s| s.insert_room_outgoing(room.id, "hi all", "o1", None))
         .expect("row");
-    h.in_store(|s| s.insert_room_outgoing(room.id, "second", "o2"))
+    h.in_store(|s| s.insert_room_outgoing(room.id, "second", "o2", None))
         .expect("row");
     h.engine.on_command(Command::Flush);
     h.collect();
@@ -738,9 +738,9 @@ fn a_subject_during_the_catch_up_comes_with_the_join_and_a_bounce_fails_our_line
         .expect("store")
         .expect("room");
     let row = h
-        .in_store(|s| s.insert_room_outgoing(room.id, "shout", "o1"))
+        .in_store(|s| s.insert_room_outgoing(room.id, "shout", "o1", None))
         .expect("row");
-    h.in_store(|s| s.insert_room_outgoing(room.id, "next", "o2"))
+    h.in_store(|s| s.insert_room_outgoing(room.id, "next", "o2", None))
         .expect("row");
     h.clear();
     h.engine.on_command(Command::Flush);
@@ -1041,4 +1041,169 @@ fn a_room_read_on_another_device_is_read_here_and_reading_here_tells_them() {
         "{published}"
     );
     assert!(published.contains("id='s2'"), "{published}");
+}
+
+#[test]
+fn an_occupants_private_message_is_kept_with_the_room_marked_private_never_as_a_chat() {
+    let mut h = in_room();
+    h.receive(&format!(
+        "<message type='chat' from='{ROOM}/bob' to='{OWN}/desk' id='p1'><body>psst</body>\
+           <origin-id xmlns='urn:xmpp:sid:0' id='p1'/>\
+           <stanza-id xmlns='urn:xmpp:sid:0' by='{ROOM}' id='FORGED'/>\
+           <x xmlns='{MUC_USER}'/></message>"
+    ));
+    // A chat state alone from an occupant is no message at all.
+    h.receive(&format!(
+        "<message type='chat' from='{ROOM}/bob' to='{OWN}/desk'>\
+           <composing xmlns='http://jabber.org/protocol/chatstates'/></message>"
+    ));
+    assert_eq!(added_lines(&h), ["psst"]);
+    let lines = room_lines(&h);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].private_with.as_deref(), Some("bob"));
+    assert_eq!(lines[0].direction, Direction::In);
+    assert_eq!(
+        lines[0].stanza_id, None,
+        "a private message's stanza-id proves nothing"
+    );
+    let chats = h
+        .in_store(|s| {
+            let c = s.conversation(h.account, ROOM)?;
+            s.history_page(c, None, 10)
+        })
+        .expect("conversations");
+    assert!(
+        chats.is_empty(),
+        "no one-to-one chat with the room: {chats:?}"
+    );
+    assert!(
+        !h.events
+            .iter()
+            .any(|e| matches!(e, Event::MessageAdded { .. })),
+        "{:?}",
+        h.events
+    );
+}
+
+#[test]
+fn copies_of_private_messages_from_our_server_are_not_chats_with_the_room() {
+    let mut h = in_room();
+    // Our server's archive (or a carbon) holding a private message from
+    // the room, or one we sent from another device: neither is a chat.
+    h.receive(&format!(
+        "<message from='{OWN}' to='{OWN}/desk'><sent xmlns='urn:xmpp:carbons:2'>\
+           <forwarded xmlns='urn:xmpp:forward:0'>\
+           <message xmlns='jabber:client' type='chat' from='{OWN}/phone' to='{ROOM}/bob' id='c1'>\
+           <body>from my phone</body></message></forwarded></sent></message>"
+    ));
+    h.engine.on_command(Command::LeaveRoom {
+        room: ROOM.parse().expect("jid"),
+        forget: false,
+    });
+    h.collect();
+    // Out of the room now: its occupant's message is no chat either.
+    h.receive(&format!(
+        "<message type='chat' from='{ROOM}/bob' to='{OWN}/desk' id='p2'><body>still there?</body></message>"
+    ));
+    let chats = h
+        .in_store(|s| {
+            let c = s.conversation(h.account, ROOM)?;
+            s.history_page(c, None, 10)
+        })
+        .expect("conversations");
+    assert!(chats.is_empty(), "{chats:?}");
+}
+
+#[test]
+fn our_private_message_goes_to_the_occupant_through_the_room_and_is_sent_on_the_servers_ack() {
+    use crate::session::engine::{Fate, Watch};
+    let mut h = in_room();
+    let room = h
+        .in_store(|s| s.room(h.account, ROOM))
+        .expect("store")
+        .expect("room");
+    let row = h
+        .in_store(|s| s.insert_room_outgoing(room.id, "just you", "p9", Some("bob")))
+        .expect("row");
+    h.engine.on_command(Command::Flush);
+    h.collect();
+    let sent = h.sent_named("message");
+    assert_eq!(sent.len(), 1, "{:?}", h.sent_xml());
+    assert_eq!(
+        String::from(&sent[0]),
+        format!(
+            "<message xmlns='jabber:client' id='p9' to='{ROOM}/bob' type='chat'>\
+               <body>just you</body><origin-id xmlns='urn:xmpp:sid:0' id='p9'/>\
+               <x xmlns='{MUC_USER}'/></message>"
+        )
+        .replace("               ", "")
+    );
+    let Some((_, Watch::RoomPrivate { id, generation })) = h.sent.last().cloned() else {
+        panic!("not watched: {:?}", h.sent)
+    };
+    assert_eq!(id, row.id);
+    // Not sent twice while on its way.
+    h.clear();
+    h.engine.on_command(Command::Flush);
+    h.collect();
+    assert!(h.sent_named("message").is_empty());
+    h.engine.on_fates(vec![Fate::RoomPrivate {
+        id,
+        generation,
+        ok: true,
+    }]);
+    h.collect();
+    assert!(h.events.iter().any(|e| matches!(
+        e,
+        Event::RoomMessageUpdated { message, .. }
+            if message.id == row.id && message.state == MessageState::Sent
+            && message.private_with.as_deref() == Some("bob")
+    )));
+}
+
+#[test]
+fn a_mention_reference_to_us_marks_the_line_and_one_to_others_does_not() {
+    let mut h = in_room();
+    let reference = |uri: &str| {
+        format!("<reference xmlns='urn:xmpp:reference:0' type='mention' begin='0' end='5' uri='{uri}'/>")
+    };
+    for (sid, body, refs) in [
+        (
+            "R1",
+            "hello there",
+            reference(&format!("xmpp:{ROOM}/alice")),
+        ),
+        ("R2", "and you", reference(&format!("xmpp:{OWN}"))),
+        ("R3", "not you", reference(&format!("xmpp:{ROOM}/bob"))),
+        // Percent-encoded, as a URI may be.
+        (
+            "R4",
+            "encoded",
+            reference(&format!("xmpp:{}", ROOM.replace('@', "%40") + "/alice")),
+        ),
+        (
+            "R5",
+            "a link",
+            "<reference xmlns='urn:xmpp:reference:0' type='data' uri='xmpp:x@y'/>".into(),
+        ),
+    ] {
+        h.receive(&format!(
+            "<message type='groupchat' from='{ROOM}/bob' to='{OWN}/desk' id='w-{sid}'>\
+               <body>{body}</body>{refs}<stanza-id xmlns='urn:xmpp:sid:0' by='{ROOM}' id='{sid}'/></message>"
+        ));
+    }
+    let marked: Vec<(String, bool)> = room_lines(&h)
+        .into_iter()
+        .map(|m| (m.body, m.mentions_us))
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            ("hello there".to_owned(), true),
+            ("and you".to_owned(), true),
+            ("not you".to_owned(), false),
+            ("encoded".to_owned(), true),
+            ("a link".to_owned(), false),
+        ]
+    );
 }
