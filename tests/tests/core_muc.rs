@@ -462,7 +462,8 @@ async fn an_invitation_lets_a_contact_into_the_private_group(flavor: Flavor) {
 both_servers!(an_invitation_lets_a_contact_into_the_private_group);
 
 /// The group chat service is found by disco and lists the public channel;
-/// the room tells what it is; its owner sets the subject, renames it, gives
+/// the room tells what it is; private messages go both ways through the
+/// room, marked private; its owner sets the subject, renames it, gives
 /// and takes voice, makes bob a member, kicks him and bans him. bob, only a
 /// participant, is refused each owner action with `forbidden`.
 async fn an_owner_runs_the_room_and_others_are_refused(flavor: Flavor) {
@@ -526,6 +527,42 @@ async fn an_owner_runs_the_room_and_others_are_refused(flavor: Flavor) {
 
     let mut bob = Device::online(&server, "bob", WAIT).await;
     join(&mut bob, &football, "bob").await;
+    // A private message each way, through the room: kept with the room and
+    // marked private on both sides, ours sent once the server has it.
+    let ours = alice
+        .core
+        .send_room_private(alice.account, &football, "bob", "just between us")
+        .await
+        .expect("private");
+    assert_eq!(ours.private_with.as_deref(), Some("bob"));
+    alice
+        .wait_for("our private message sent", |e| {
+            matches!(e, Event::RoomMessageUpdated { message, .. }
+                if message.id == ours.id && message.state == MessageState::Sent)
+        })
+        .await;
+    match bob
+        .wait_for("alice's private message", |e| {
+            matches!(e, Event::RoomMessageAdded { message, .. } if message.body == "just between us")
+        })
+        .await
+    {
+        Event::RoomMessageAdded { message, .. } => {
+            assert_eq!(message.private_with.as_deref(), Some("alice"));
+            assert_eq!(message.room, football);
+        }
+        _ => unreachable!(),
+    }
+    bob.core
+        .send_room_private(bob.account, &football, "alice", "ok")
+        .await
+        .expect("reply");
+    alice
+        .wait_for("bob's private reply", |e| {
+            matches!(e, Event::RoomMessageAdded { message, .. }
+                if message.body == "ok" && message.private_with.as_deref() == Some("bob"))
+        })
+        .await;
     // The subject, set by the owner, reaches bob.
     alice
         .core
