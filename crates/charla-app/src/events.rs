@@ -75,11 +75,24 @@ impl App {
                 attention.rooms.caught_up(&room);
                 attention.rooms.set_nick(room, nick.clone());
             }
-            Event::RoomLeft { account, room, .. } => {
-                lock(&self.attention).rooms.caught_up(&ChatRef {
+            Event::RoomLeft {
+                account,
+                room,
+                reason,
+            } => {
+                let chat = ChatRef {
                     account: *account,
                     peer: room.clone(),
-                });
+                };
+                lock(&self.attention).rooms.caught_up(&chat);
+                if *reason == charla_core::RoomExit::Forgotten {
+                    // Forgotten on another device (or here): not listed any more.
+                    // If the settings cannot be saved, the room stays listed
+                    // (out of it); leaving it for good here again forgets it.
+                    if let Ok(said) = self.forget_room(chat) {
+                        batch.said.extend(said);
+                    }
+                }
             }
             Event::RoomRead {
                 account,
@@ -705,6 +718,48 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn a_room_forgotten_on_another_device_is_no_longer_listed_here() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (app, account, _) = scenario(dir.path(), 0);
+        let family = "family@conference.x";
+        {
+            let mut store = Store::open(dir.path().join("charla.sqlite3")).expect("store");
+            store.upsert_room(account, family, "alice").expect("room");
+        }
+        let listed = |app: &App| {
+            app.rooms(account)
+                .expect("rooms")
+                .into_iter()
+                .map(|r| r.room.jid)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(listed(&app), [family]);
+        // Left (not forgotten): still listed.
+        let mut batch = Batch::default();
+        let left = |reason| Event::RoomLeft {
+            account,
+            room: family.into(),
+            reason,
+        };
+        app.observe(&left(charla_core::RoomExit::Left), &mut batch);
+        app.conclude(batch);
+        assert_eq!(listed(&app), [family]);
+        let mut batch = Batch::default();
+        app.observe(&left(charla_core::RoomExit::Forgotten), &mut batch);
+        let said = app.conclude(batch);
+        assert_eq!(
+            said,
+            [AppEvent::Dismiss {
+                chat: ChatRef {
+                    account,
+                    peer: family.into()
+                }
+            }]
+        );
+        assert!(listed(&app).is_empty());
     }
 
     #[test]

@@ -327,7 +327,17 @@ impl crate::App {
         if !forget {
             return Ok(Vec::new());
         }
-        let chat = ChatRef { account, peer: jid };
+        self.forget_room(ChatRef { account, peer: jid })
+    }
+
+    /// `chat`, a room, is forgotten here (left for good here or on another
+    /// device): its unread lines, notifications and notify setting go, and
+    /// it is no longer listed. Answers what that changed.
+    pub(crate) fn forget_room(&self, chat: ChatRef) -> Result<Vec<AppEvent>, CoreError> {
+        let account = chat.account;
+        if lock(&self.settings).forgotten_rooms.contains(&chat) {
+            return Ok(Vec::new());
+        }
         let had = {
             let mut attention = lock(&self.attention);
             let had = attention.count(&chat) > 0;

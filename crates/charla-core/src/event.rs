@@ -318,6 +318,9 @@ pub enum OccupantChange {
 pub enum RoomExit {
     /// Left of their own accord (for us: we asked to).
     Left,
+    /// For us: the room was removed from our bookmarks, here or on another
+    /// device; it goes from the list (its history stays in the store).
+    Forgotten,
     /// Kicked (status 307), with the reason given.
     Kicked {
         /// The reason, if any.

@@ -320,16 +320,24 @@ impl Engine {
             self.error(e);
         }
         self.rooms.passwords.remove(&room);
-        if let Some(left) = self.rooms.rooms.remove(&room) {
+        let left = self.rooms.rooms.remove(&room);
+        if let Some(left) = &left {
             if self.link.usable() {
                 if let Some(p) = muc::leave(&room, &left.nick) {
                     self.send(p, Watch::None);
                 }
             }
+        }
+        // Forgotten is told whether or not we were in it: the list follows.
+        if forget || left.is_some() {
             self.emit(Event::RoomLeft {
                 account,
                 room: room.to_string(),
-                reason: RoomExit::Left,
+                reason: if forget {
+                    RoomExit::Forgotten
+                } else {
+                    RoomExit::Left
+                },
             });
         }
     }

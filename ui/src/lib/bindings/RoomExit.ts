@@ -3,7 +3,7 @@
 /**
  * Why someone is not in a room (any more).
  */
-export type RoomExit = { "kind": "left" } | { "kind": "kicked", 
+export type RoomExit = { "kind": "left" } | { "kind": "forgotten" } | { "kind": "kicked", 
 /**
  * The reason, if any.
  */

@@ -325,6 +325,8 @@ export class RoomsStore {
     if (!room) return;
     room.phase = 'out';
     room.occupants.clear();
+    // Removed from our bookmarks here or on another device: it goes from the list.
+    if (reason.kind === 'forgotten') return this.#remove(room);
     if (reason.kind === 'left') return;
     room.exit = reason;
     if (reason.kind === 'kicked') room.say({ kind: 'self_kicked', reason: reason.reason });
@@ -553,7 +555,11 @@ export class RoomsStore {
     }
     room.phase = 'out';
     room.occupants.clear();
-    if (!forget) return;
+    if (forget) this.#remove(room);
+  }
+
+  /** Takes the room off the list (and out of view). */
+  #remove(room: RoomState): void {
     if (this.activeKey === room.key) {
       this.activeKey = null;
       this.#chats.showRoom(null);

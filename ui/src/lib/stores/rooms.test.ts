@@ -278,3 +278,15 @@ describe('RoomsStore: new groups and invitations', () => {
     expect(backend.called('joinRoom')).toEqual([]);
   });
 });
+
+describe('a room forgotten on another device', () => {
+  it('goes from the list and out of view when the core says it was forgotten', async () => {
+    const { app, backend, room } = await joined();
+    expect(app.rooms.active).toBe(room);
+    backend.emitCore({ type: 'room_left', account: 1, room: FAMILY, reason: { kind: 'forgotten' } });
+    await flush();
+    expect(app.rooms.find(1, FAMILY)).toBeUndefined();
+    expect(app.rooms.active).toBeNull();
+    expect(backend.called('closeRoom')).toEqual([[1, FAMILY]]);
+  });
+});
