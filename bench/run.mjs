@@ -556,8 +556,19 @@ async function benchRoomJoin() {
         await stopCli(server, cli);
         fs.rmSync(dir, { recursive: true, force: true });
       }
+      if (run > 0) await rawRoomJoin(server, room);
     }
   });
+}
+
+/** The server's share of a join: a raw client enters the room and reads its last 50 lines. */
+async function rawRoomJoin(server, room) {
+  const since = server.proc.mark();
+  server.proc.send(`raw-room-join ${room.split('@')[0]}`);
+  const e = await server.proc.waitFor((ev) => ev.event === 'raw_room_joined', { since, timeout: 60000, what: 'raw_room_joined' });
+  record('server: a raw client enters the 500-occupant room and reads its last 50 lines', 'ms', e.caught_up_ms - e.start_ms);
+  record('server: ... of which entering (500 presences)', 'ms', e.in_ms - e.start_ms);
+  log(`raw room join: in after ${e.in_ms - e.start_ms} ms, last 50 lines after ${e.caught_up_ms - e.start_ms} ms`);
 }
 
 /** A 2,000-line burst into a joined room (erin and alice in it), its notify setting "all". */

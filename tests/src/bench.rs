@@ -400,15 +400,8 @@ impl Peer {
     /// Creates `room` (new) as `nick` with the room's default configuration (persistent,
     /// archived), and stays in it.
     pub async fn create_room(&mut self, room: &str, nick: &str) {
+        self.enter_room(room, nick).await;
         let room = escape(room);
-        self.send(&format!(
-            "<presence to='{room}/{nick}'><x xmlns='http://jabber.org/protocol/muc'>\
-             <history maxstanzas='0'/></x></presence>",
-            nick = escape(nick),
-        ))
-        .await;
-        self.wait_tag(|t| t.starts_with("<status") && attr(t, "code") == Some("110"))
-            .await;
         let id = format!("config-{room}");
         self.send(&format!(
             "<iq type='set' to='{room}' id='{id}'>\
@@ -418,6 +411,34 @@ impl Peer {
         .await;
         self.wait_tag(|t| t.starts_with("<iq") && attr(t, "id") == Some(id.as_str()))
             .await;
+    }
+
+    /// Enters `room` as `nick` without asking for its history; returns when the room said we
+    /// are in (status 110, after every other occupant's presence).
+    pub async fn enter_room(&mut self, room: &str, nick: &str) -> u64 {
+        self.send(&format!(
+            "<presence to='{room}/{nick}'><x xmlns='http://jabber.org/protocol/muc'>\
+             <history maxstanzas='0'/></x></presence>",
+            room = escape(room),
+            nick = escape(nick),
+        ))
+        .await;
+        self.wait_tag(|t| t.starts_with("<status") && attr(t, "code") == Some("110"))
+            .await
+    }
+
+    /// Asks `room`'s archive (XEP-0313) for its last `max` lines, as a client catching up a
+    /// room it never was in does; returns when the answer's end came.
+    pub async fn room_last_lines(&mut self, room: &str, max: usize) -> u64 {
+        self.send(&format!(
+            "<iq type='set' to='{room}' id='last-lines'><query xmlns='urn:xmpp:mam:2' \
+             queryid='last-lines'><set xmlns='http://jabber.org/protocol/rsm'><max>{max}</max>\
+             <before/></set></query></iq>",
+            room = escape(room),
+        ))
+        .await;
+        self.wait_tag(|t| t.starts_with("<iq") && attr(t, "id") == Some("last-lines"))
+            .await
     }
 
     /// Says `count` lines in `room` (ids and origin-ids `<tag>-<n>`), `chunk` lines per write

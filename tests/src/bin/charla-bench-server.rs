@@ -31,6 +31,10 @@
 //! - `room-flood NAME N TAG`: erin (in the room since its `room-setup`) says N lines in it at
 //!   once (ids and origin-ids `TAG-0`…); reports `room_flood_sent`, then `room_flood_done`
 //!   when the room reflected the last (`reflected_ms`: the server's share).
+//! - `raw-room-join NAME`: alice through a raw stream (alice's Charla must be offline) enters
+//!   the room (no history) and asks its archive for the last 50 lines, then leaves: the
+//!   server's share of a join. Reports `raw_room_joined` with `start_ms` (join sent),
+//!   `in_ms` (the room said she is in) and `caught_up_ms` (the archive's answer ended).
 //! - `rooms-bookmarked N [LINES]`: erin creates N rooms `bm01`… with LINES lines each
 //!   (default 10) and stays in them; then alice (a raw login, no presence) publishes her
 //!   XEP-0402 bookmarks of them with autojoin (nick `alice`), so that her client joins them at
@@ -280,6 +284,27 @@ async fn main() -> ExitCode {
                 }
                 _ => eprintln!("usage: room-flood NAME N TAG"),
             },
+            ["raw-room-join", name] => {
+                let room = bench::room_jid(s, name);
+                let mut alice = Peer::login(s, USER).await;
+                let start_ms = bench::now_ms();
+                let in_ms = alice.enter_room(&room, USER).await;
+                let caught_up_ms = alice.room_last_lines(&room, 50).await;
+                alice
+                    .send(&format!(
+                        "<presence to='{room}/{USER}' type='unavailable'/>"
+                    ))
+                    .await;
+                alice
+                    .wait_tag(|t| {
+                        t.starts_with("<presence") && bench::attr(t, "type") == Some("unavailable")
+                    })
+                    .await;
+                emit(json!({
+                    "event": "raw_room_joined", "room": room, "start_ms": start_ms,
+                    "in_ms": in_ms, "caught_up_ms": caught_up_ms,
+                }));
+            }
             ["rooms-bookmarked", count, rest @ ..] if rest.len() <= 1 => {
                 let lines = rest.first().map_or(Ok(10), |l| l.parse::<usize>());
                 match (count.parse::<usize>(), lines) {
