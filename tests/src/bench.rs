@@ -519,6 +519,21 @@ mod tests {
     }
 
     #[test]
+    fn room_lines_carry_their_ids() {
+        let room = "r@conference.charla.test";
+        let mut s = TagScanner::new();
+        let tags = s.push(&room_lines(room, "t", 3..5, 5));
+        let messages: Vec<&String> = tags.iter().filter(|t| t.starts_with("<message")).collect();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(attr(messages[0], "id"), Some("t-3"));
+        assert_eq!(attr(messages[1], "to"), Some(room));
+        assert_eq!(attr(messages[1], "type"), Some("groupchat"));
+        let publish = bookmark_publish("b-1", room, "A <room>", "alice");
+        assert!(publish.contains("<item id='r@conference.charla.test'>"));
+        assert!(publish.contains("name='A &lt;room&gt;' autojoin='true'"));
+    }
+
+    #[test]
     fn contact_names_count() {
         assert_eq!(contact_names(2), ["bob", "carol"]);
         let many = contact_names(2000);
