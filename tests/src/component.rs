@@ -70,4 +70,14 @@ impl RawComponent {
     pub async fn send(&mut self, xml: &str) {
         self.tcp.write_all(xml.as_bytes()).await.expect("write");
     }
+
+    /// The connection's two halves, to read what arrives while writing.
+    pub fn into_split(
+        self,
+    ) -> (
+        tokio::net::tcp::OwnedReadHalf,
+        tokio::net::tcp::OwnedWriteHalf,
+    ) {
+        self.tcp.into_split()
+    }
 }

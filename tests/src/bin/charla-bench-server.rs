@@ -23,6 +23,22 @@
 //!   takes to bring her presence to bob, with no Charla involved.
 //! - `seed DB PEER N`: adds N messages with PEER to alice's conversation in the Charla
 //!   database file DB (created if missing), as a long history to open; reports `seeded`.
+//! - `room-setup NAME OCCUPANTS LINES`: erin creates the room `NAME@conference.<domain>`
+//!   (persistent, archived), says LINES lines in it (500 per write, waiting for each write's
+//!   last reflection: every line is archived), then OCCUPANTS − 1 more occupants enter it
+//!   (played by one component, see `charla_tests::bench::Crowd`); reports `room_ready` with
+//!   the room's address, `archive_ms` and `ms` (setup time, not a measurement).
+//! - `room-flood NAME N TAG`: erin (in the room since its `room-setup`) says N lines in it at
+//!   once (ids and origin-ids `TAG-0`…); reports `room_flood_sent`, then `room_flood_done`
+//!   when the room reflected the last (`reflected_ms`: the server's share).
+//! - `raw-room-join NAME`: alice through a raw stream (alice's Charla must be offline) enters
+//!   the room (no history) and asks its archive for the last 50 lines, then leaves: the
+//!   server's share of a join. Reports `raw_room_joined` with `start_ms` (join sent),
+//!   `in_ms` (the room said she is in) and `caught_up_ms` (the archive's answer ended).
+//! - `rooms-bookmarked N [LINES]`: erin creates N rooms `bm01`… with LINES lines each
+//!   (default 10) and stays in them; then alice (a raw login, no presence) publishes her
+//!   XEP-0402 bookmarks of them with autojoin (nick `alice`), so that her client joins them at
+//!   launch; reports `rooms_bookmarked` with the rooms and `ms`.
 //! - `quit` (or end of input, or SIGTERM): stops Prosody and deletes the directory.
 
 use std::collections::HashSet;
@@ -31,7 +47,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use charla_core::{MessageState, Store};
-use charla_tests::bench::{self, BenchServer, Peer, FLOODER, USER, WATCHER};
+use charla_tests::bench::{self, BenchServer, Crowd, Peer, FLOODER, ROOM_OWNER, USER, WATCHER};
 use charla_tests::demo::{DemoAccount, SandboxInfo};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -111,6 +127,10 @@ async fn main() -> ExitCode {
     let mut flood_rx = Some(flood_rx);
     // The peers' tasks, stopped before Prosody so that none reports the closed streams.
     let mut tasks = Vec::new();
+    // erin, who creates the rooms and speaks in them, and the rooms' crowd: made when first
+    // needed.
+    let mut owner: Option<Peer> = None;
+    let mut crowd: Option<Crowd> = None;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let Ok(mut term) = signal(SignalKind::terminate()) else {
         eprintln!("charla-bench-server: cannot handle SIGTERM");
@@ -214,6 +234,103 @@ async fn main() -> ExitCode {
                 }
                 Err(_) => eprintln!("usage: seed DB PEER N"),
             },
+            ["room-setup", name, occupants, count] => {
+                match (occupants.parse::<usize>(), count.parse::<usize>()) {
+                    (Ok(occupants @ 1..), Ok(count)) => {
+                        let started = Instant::now();
+                        let room = bench::room_jid(s, name);
+                        let erin = room_owner(&mut owner, s).await;
+                        erin.create_room(&room, ROOM_OWNER).await;
+                        if count > 0 {
+                            erin.say_lines(&room, &format!("{name}-history"), count, 500)
+                                .await;
+                        }
+                        let archive_ms = started.elapsed().as_millis() as u64;
+                        if occupants > 1 {
+                            if crowd.is_none() {
+                                crowd = Some(server.crowd().await);
+                            }
+                            if let Some(crowd) = crowd.as_mut() {
+                                crowd.enter(&room, occupants - 1).await;
+                            }
+                        }
+                        emit(json!({
+                            "event": "room_ready", "room": room, "occupants": occupants,
+                            "lines": count, "archive_ms": archive_ms,
+                            "ms": started.elapsed().as_millis() as u64,
+                        }));
+                    }
+                    _ => eprintln!("usage: room-setup NAME OCCUPANTS(>=1) LINES"),
+                }
+            }
+            ["room-flood", name, count, tag] => match count.parse::<usize>() {
+                Ok(count @ 1..) => {
+                    let room = bench::room_jid(s, name);
+                    let erin = room_owner(&mut owner, s).await;
+                    let stanzas = bench::room_lines(&room, tag, 0..count, count);
+                    let start_ms = bench::now_ms();
+                    erin.send(&stanzas).await;
+                    emit(json!({
+                        "event": "room_flood_sent", "tag": tag, "count": count,
+                        "start_ms": start_ms, "end_ms": bench::now_ms(),
+                    }));
+                    let last = format!("{tag}-{}", count - 1);
+                    let reflected_ms = erin
+                        .wait_tag(|t| bench::attr(t, "id") == Some(last.as_str()))
+                        .await;
+                    emit(json!({
+                        "event": "room_flood_done", "tag": tag, "reflected_ms": reflected_ms,
+                    }));
+                }
+                _ => eprintln!("usage: room-flood NAME N TAG"),
+            },
+            ["raw-room-join", name] => {
+                let room = bench::room_jid(s, name);
+                let mut alice = Peer::login(s, USER).await;
+                let start_ms = bench::now_ms();
+                let in_ms = alice.enter_room(&room, USER).await;
+                let caught_up_ms = alice.room_last_lines(&room, 50).await;
+                alice
+                    .send(&format!(
+                        "<presence to='{room}/{USER}' type='unavailable'/>"
+                    ))
+                    .await;
+                alice
+                    .wait_tag(|t| {
+                        t.starts_with("<presence") && bench::attr(t, "type") == Some("unavailable")
+                    })
+                    .await;
+                emit(json!({
+                    "event": "raw_room_joined", "room": room, "start_ms": start_ms,
+                    "in_ms": in_ms, "caught_up_ms": caught_up_ms,
+                }));
+            }
+            ["rooms-bookmarked", count, rest @ ..] if rest.len() <= 1 => {
+                let lines = rest.first().map_or(Ok(10), |l| l.parse::<usize>());
+                match (count.parse::<usize>(), lines) {
+                    (Ok(count), Ok(lines)) => {
+                        let started = Instant::now();
+                        let erin = room_owner(&mut owner, s).await;
+                        let rooms: Vec<String> = (1..=count)
+                            .map(|i| bench::room_jid(s, &format!("bm{i:02}")))
+                            .collect();
+                        for room in &rooms {
+                            erin.create_room(room, ROOM_OWNER).await;
+                            if lines > 0 {
+                                erin.say_lines(room, "history", lines, 0).await;
+                            }
+                        }
+                        match publish_bookmarks(s, &rooms).await {
+                            Ok(()) => emit(json!({
+                                "event": "rooms_bookmarked", "rooms": rooms,
+                                "ms": started.elapsed().as_millis() as u64,
+                            })),
+                            Err(e) => emit(json!({ "event": "error", "error": e })),
+                        }
+                    }
+                    _ => eprintln!("usage: rooms-bookmarked N [LINES]"),
+                }
+            }
             ["quit"] => break,
             [] => {}
             _ => eprintln!("unknown command: {line}"),
@@ -241,6 +358,51 @@ fn seed(db: &str, own: &str, peer: &str, count: usize) -> Result<(), String> {
         store
             .set_state(message.id, MessageState::Sent, None)
             .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// erin, logged in once (no presence: she is only in rooms).
+async fn room_owner<'a>(
+    slot: &'a mut Option<Peer>,
+    server: &charla_tests::TestServer,
+) -> &'a mut Peer {
+    if slot.is_none() {
+        *slot = Some(Peer::login(server, ROOM_OWNER).await);
+    }
+    slot.as_mut().expect("logged in")
+}
+
+/// alice (a raw login) publishes an autojoin bookmark of each room; returns once the server
+/// took every one.
+async fn publish_bookmarks(
+    server: &charla_tests::TestServer,
+    rooms: &[String],
+) -> Result<(), String> {
+    let mut alice = Peer::login(server, USER).await;
+    let mut stanzas = String::new();
+    for (i, room) in rooms.iter().enumerate() {
+        let name = format!("Bookmarked room {}", i + 1);
+        stanzas.push_str(&bench::bookmark_publish(
+            &format!("bookmark-{i}"),
+            room,
+            &name,
+            USER,
+        ));
+    }
+    alice.send(&stanzas).await;
+    let mut answered = 0;
+    while answered < rooms.len() {
+        let (tags, _) = alice.next_tags().await;
+        for tag in tags.iter().filter(|t| t.starts_with("<iq")) {
+            if !bench::attr(tag, "id").is_some_and(|id| id.starts_with("bookmark-")) {
+                continue;
+            }
+            if bench::attr(tag, "type") != Some("result") {
+                return Err(format!("a bookmark was refused: {tag}"));
+            }
+            answered += 1;
+        }
     }
     Ok(())
 }

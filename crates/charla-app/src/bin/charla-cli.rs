@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use charla_app::{App, Batch, ChatRef, LoginRequest, MemoryKeyring, Passwords};
+use charla_app::{App, Batch, ChatRef, LoginRequest, MemoryKeyring, Passwords, RoomNotify};
 use charla_core::{ChatState, Core, ServerAddress, Show, TlsTrust};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -32,6 +32,7 @@ Commands on standard input:
   /say ROOM TEXT         say TEXT in the group chat ROOM
   /leave ROOM            leave the group chat ROOM
   /rooms                 print the group chats kept
+  /notify ROOM WHICH     notify all, mentions or nothing of ROOM's lines
   /quit                  go offline and exit";
 
 struct Args {
@@ -303,6 +304,23 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
                 .await
                 .map(|said| said.iter().for_each(print_json)),
             "/rooms" => app.rooms(account).map(|r| print_json(&r)),
+            "/notify" => {
+                let which = match rest.split_whitespace().nth(1) {
+                    Some("all") => Some(RoomNotify::All),
+                    Some("mentions") => Some(RoomNotify::Mentions),
+                    Some("nothing") => Some(RoomNotify::Nothing),
+                    _ => None,
+                };
+                match (rest.split_whitespace().next(), which) {
+                    (Some(room), Some(which)) => app
+                        .set_room_notify(account, room, which)
+                        .map(|all| print_json(&serde_json::json!({ "room_notify": all }))),
+                    _ => {
+                        eprintln!("usage: /notify ROOM all|mentions|nothing");
+                        Ok(())
+                    }
+                }
+            }
             "/history" => core
                 .history(account, rest, None, 20)
                 .map(|h| print_json(&h)),
