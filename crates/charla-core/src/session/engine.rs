@@ -409,18 +409,24 @@ impl Engine {
 
     /// When the engine next needs [`Engine::on_timeout`].
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        [self.requests.next_deadline(), self.link.carbons_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.requests.next_deadline(),
+            self.link.carbons_deadline,
+            self.self_ping_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
-    /// Time passed: requests that got no answer give up, and a carbons
-    /// request left unanswered means the link is dead.
+    /// Time passed: requests that got no answer give up, a carbons
+    /// request left unanswered means the link is dead, and the rooms are
+    /// asked whether they kept us when that is due.
     pub(crate) fn on_timeout(&mut self, now: Instant) {
         for pending in self.requests.expired(now) {
             self.on_iq_timeout(pending);
         }
+        self.self_ping_due(now);
         if self.link.carbons_deadline.is_some_and(|at| at <= now) {
             // A server shutting down accepts a bind and then nothing:
             // never "online" on such a link.

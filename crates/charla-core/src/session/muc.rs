@@ -22,8 +22,10 @@
 //!
 //! After a fresh bind the rooms to join at login are joined again; after a
 //! resumption the stream kept us in them, and a self-ping (XEP-0410) asks
-//! each room whether it kept us too. A room that kicked or banned us is not
-//! joined again by itself.
+//! each room whether it kept us too; so does one every
+//! [`selfping::SELF_PING_EVERY`] while we are in any (a room restarted or
+//! a server that dropped us without a word). A room that kicked or banned
+//! us is not joined again by itself.
 
 use std::collections::HashMap;
 
@@ -42,7 +44,7 @@ use crate::roomconfig::{self, RoomPreset};
 
 mod catch_up;
 mod lines;
-mod selfping;
+pub(super) mod selfping;
 
 /// Occupants kept per room; presences of more are not kept (a room of
 /// thousands, or a join flood).
@@ -141,6 +143,9 @@ pub(super) struct Rooms {
     /// Our private messages on their way, with the stream generation
     /// that sent them.
     private_in_flight: HashMap<RoomMessageId, u64>,
+    /// When the rooms we are in are next asked whether they kept us
+    /// (XEP-0410), while we are in any.
+    ping_at: Option<tokio::time::Instant>,
 }
 
 /// Where a batch of room lines comes from.
@@ -160,6 +165,7 @@ impl Engine {
         self.rooms.rooms.clear();
         self.rooms.burst.clear();
         self.rooms.private_in_flight.clear();
+        self.rooms.ping_at = None;
     }
 
     /// After the initial presence of a fresh stream: joins every room kept

@@ -1,6 +1,10 @@
 //! Whether the rooms kept us (XEP-0410 self-ping), asked after a
-//! resumption: a room that lost us is joined again.
+//! resumption and every [`SELF_PING_EVERY`] while we are in a room: a room
+//! that lost us is joined again.
 
+use std::time::Duration;
+
+use tokio::time::Instant;
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza_error::{DefinedCondition, StanzaError};
@@ -9,7 +13,37 @@ use super::Phase;
 use crate::session::engine::Engine;
 use crate::session::iq::PendingIq;
 
+/// How often the rooms we are in are asked whether they kept us (XEP-0410
+/// suggests pinging a room that has been quiet for some minutes; one IQ per
+/// room every quarter of an hour costs next to nothing).
+pub(in crate::session) const SELF_PING_EVERY: Duration = Duration::from_secs(15 * 60);
+
 impl Engine {
+    /// We are in a room: the periodic self-ping runs, if it did not yet.
+    pub(in crate::session) fn schedule_self_ping(&mut self) {
+        if self.rooms.ping_at.is_none() {
+            self.rooms.ping_at = Some(Instant::now() + SELF_PING_EVERY);
+        }
+    }
+
+    /// When the next periodic self-ping is due, while we are in a room.
+    pub(in crate::session) fn self_ping_deadline(&self) -> Option<Instant> {
+        self.rooms.ping_at
+    }
+
+    /// Time passed: if the periodic self-ping is due, the rooms are asked,
+    /// and the next one is scheduled while we are still in any.
+    pub(in crate::session) fn self_ping_due(&mut self, now: Instant) {
+        if !self.rooms.ping_at.is_some_and(|at| at <= now) {
+            return;
+        }
+        let in_any = self.rooms.rooms.values().any(|r| r.phase == Phase::Joined);
+        self.rooms.ping_at = in_any.then(|| now + SELF_PING_EVERY);
+        if self.link.usable() {
+            self.ping_rooms();
+        }
+    }
+
     /// Asks each room we are in whether we still are (XEP-0410): after a
     /// resumption, the room (or its server) may have dropped us meanwhile.
     pub(in crate::session) fn ping_rooms(&mut self) {

@@ -1207,3 +1207,60 @@ fn a_mention_reference_to_us_marks_the_line_and_one_to_others_does_not() {
         ]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_quarter_hour_in_a_room_a_self_ping_finds_a_ghost_membership() {
+    use crate::session::muc::selfping::SELF_PING_EVERY;
+    let mut h = in_room();
+    let due = h
+        .engine
+        .self_ping_deadline()
+        .expect("the self-ping scheduled");
+    assert_eq!(due, tokio::time::Instant::now() + SELF_PING_EVERY);
+    assert!(h.engine.next_deadline().is_some_and(|next| next <= due));
+    let pings = |h: &Harness| {
+        h.sent_xml()
+            .iter()
+            .filter(|s| s.contains("urn:xmpp:ping"))
+            .count()
+    };
+    tokio::time::advance(SELF_PING_EVERY - std::time::Duration::from_secs(1)).await;
+    h.engine.on_timeout(tokio::time::Instant::now());
+    h.collect();
+    assert_eq!(pings(&h), 0, "not yet: {:?}", h.sent_xml());
+    tokio::time::advance(std::time::Duration::from_secs(1)).await;
+    h.engine.on_timeout(tokio::time::Instant::now());
+    h.collect();
+    let ping = h.find_request("urn:xmpp:ping", Some(&format!("{ROOM}/alice")));
+    let id = ping.attr("id").expect("id").to_owned();
+    // The next one is scheduled while we are in the room.
+    assert_eq!(
+        h.engine.self_ping_deadline(),
+        Some(tokio::time::Instant::now() + SELF_PING_EVERY)
+    );
+    // The room restarted and forgot us: joined again.
+    h.receive(&format!(
+        "<iq type='error' from='{ROOM}/alice' id='{id}'><error type='cancel'>\
+           <not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    ));
+    assert_eq!(joins_sent(&h), 1, "{:?}", h.sent_xml());
+}
+
+#[tokio::test(start_paused = true)]
+async fn out_of_every_room_no_self_ping_is_scheduled() {
+    let mut h = in_room();
+    h.engine.on_command(Command::LeaveRoom {
+        room: ROOM.parse().expect("jid"),
+        forget: false,
+    });
+    h.collect();
+    tokio::time::advance(crate::session::muc::selfping::SELF_PING_EVERY).await;
+    h.engine.on_timeout(tokio::time::Instant::now());
+    h.collect();
+    assert!(
+        !h.sent_xml().iter().any(|s| s.contains("urn:xmpp:ping")),
+        "{:?}",
+        h.sent_xml()
+    );
+    assert_eq!(h.engine.self_ping_deadline(), None, "no room to ask");
+}
