@@ -34,7 +34,7 @@ impl Engine {
     /// Time passed: if the periodic self-ping is due, the rooms are asked,
     /// and the next one is scheduled while we are still in any.
     pub(in crate::session) fn self_ping_due(&mut self, now: Instant) {
-        if !self.rooms.ping_at.is_some_and(|at| at <= now) {
+        if self.rooms.ping_at.is_none_or(|at| at > now) {
             return;
         }
         let in_any = self.rooms.rooms.values().any(|r| r.phase == Phase::Joined);
