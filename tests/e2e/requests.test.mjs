@@ -9,7 +9,6 @@
 // Prosody 0.12 does not advertise XEP-0377 reporting: only "Block" is offered.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -42,21 +41,6 @@ const peers = [];
 const en = loadDictionary('en');
 const es = loadDictionary('es');
 
-/** The sandbox's Prosody config file. */
-function prosodyConfig() {
-  const found = [];
-  const walk = (dir) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory() && entry.name !== 'data') walk(full);
-      else if (entry.name === 'prosody.cfg.lua') found.push(full);
-    }
-  };
-  walk(sandbox.dir);
-  assert.equal(found.length, 1, `one prosody.cfg.lua under ${sandbox.dir}`);
-  return found[0];
-}
-
 /** Alice's roster file in Prosody's internal storage (`charla.test` encoded as datamanager does). */
 function aliceRosterFile(config) {
   const file = path.join(path.dirname(config), 'data', sandbox.domain.replaceAll('.', '%2e'), 'roster', 'alice.dat');
@@ -66,11 +50,9 @@ function aliceRosterFile(config) {
 
 before(async () => {
   sandbox = await Sandbox.start({ name: 'requests-sandbox' });
-  const config = prosodyConfig();
+  const config = sandbox.prosodyConfig();
   // Strangers: accounts on the server that are in nobody's roster.
-  for (const user of ['mallory', 'trudy', 'oscar']) {
-    execFileSync('prosodyctl', ['--config', config, 'register', user, sandbox.domain, user]);
-  }
+  for (const user of ['mallory', 'trudy', 'oscar']) sandbox.register(user);
   // 51 requests to see alice's presence, pending on the server: Prosody keeps them in her
   // roster's `pending` set and sends each again when she comes online.
   await sandbox.pause();

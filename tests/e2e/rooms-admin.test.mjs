@@ -2,9 +2,9 @@
 // Spanish dictionary): alice creates the public channel "Fútbol" and finds it by browsing her
 // server's public groups; bob (the headless core as a peer) joins; alice changes the topic, takes
 // bob's voice and gives it back, writes to him privately, and renames the group from its
-// settings; alice goes offline, bob says three lines, and when she is back they show once, in
-// order; a second alice device (a headless core) gets the group from her bookmarks with its
-// history.
+// settings; a stranger's invitation waits among the message requests, never joined; alice goes
+// offline, bob says three lines, and when she is back they show once, in order; a second alice
+// device (a headless core) gets the group from her bookmarks with its history.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -164,6 +164,36 @@ test('alice renames the group in its settings; she is listed as its owner', asyn
       { message: 'the new name in the list' },
     );
   });
+});
+
+test("a stranger's invitation waits among the message requests, never joined, and can be dismissed", async () => {
+  sandbox.register('mallory');
+  const mallory = await Peer.start(sandbox, 'mallory', { name: 'rooms-admin-mallory' });
+  try {
+    await withEvidence(app, 'rooms-admin-stranger-invite', async () => {
+      const trap = `trampa@conference.${alice.split('@')[1]}`;
+      const since = mallory.mark();
+      mallory.send(`/join ${trap} mallory`);
+      await mallory.waitForEvent((e) => e.type === 'room_joined' && e.room === trap, { since, message: 'mallory in her room' });
+      mallory.send(`/invite ${trap} ${alice} ven`);
+      await app.waitFor(`${tid('message-requests')}[aria-expanded="false"]`);
+      await app.click(tid('message-requests'));
+      const entry = tid('stranger-invitation', { room: trap });
+      await app.waitFor(entry);
+      const text = await app.execute('return document.querySelector(arguments[0])?.textContent ?? ""', entry);
+      assert.ok(text.includes(es['requests.invitation'].replace('{room}', trap)), text);
+      // Prosody's room hides addresses by default: mallory is named by her occupant JID.
+      assert.ok(text.includes(`${trap}/mallory`), text);
+      // Not offered with the groups, and never joined by itself.
+      assert.equal(await app.exists(tid('room-invitation', { room: trap })), false);
+      assert.equal(await app.exists(tid('room-row', { jid: trap })), false);
+      await app.click(`${entry} ${tid('stranger-invitation-dismiss')}`);
+      await app.waitForGone(entry);
+      assert.equal(await app.exists(tid('room-row', { jid: trap })), false);
+    });
+  } finally {
+    await mallory.stop();
+  }
 });
 
 test('alice goes offline; bob says three lines; back online they show once, in order', async () => {

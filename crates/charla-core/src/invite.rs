@@ -22,8 +22,10 @@ const MAX_TEXT: usize = 1_024;
 pub struct Invite {
     /// The room.
     pub room: BareJid,
-    /// Who invites (for a mediated invitation, as the room tells).
-    pub inviter: BareJid,
+    /// Who invites (for a mediated invitation, as the room tells): a
+    /// bare JID, or in a room that hides addresses the inviter's occupant
+    /// JID (`room/nick`), known only by nick.
+    pub inviter: Jid,
     /// Why, in the inviter's words.
     pub reason: Option<String>,
     /// The room's password, if the invitation carries it.
@@ -61,7 +63,12 @@ pub(crate) fn parse(msg: &Message) -> Option<Invite> {
             if from.resource().is_some() {
                 return None;
             }
-            let inviter = Jid::new(invite.attr("from")?).ok()?.to_bare();
+            // XEP-0045 §7.8.2: the bare, full or occupant JID of the inviter.
+            let named = Jid::new(invite.attr("from")?).ok()?;
+            let inviter = match named.resource() {
+                Some(_) if named.to_bare() == from.to_bare() => named,
+                _ => Jid::from(named.to_bare()),
+            };
             return Some(Invite {
                 room: room(from.to_bare().as_str())?,
                 inviter,
@@ -82,7 +89,7 @@ pub(crate) fn parse(msg: &Message) -> Option<Invite> {
     }
     Some(Invite {
         room,
-        inviter: from.to_bare(),
+        inviter: Jid::from(from.to_bare()),
         reason: x.attr("reason").and_then(capped),
         password: x.attr("password").and_then(capped),
     })
@@ -123,7 +130,7 @@ mod tests {
             parse(&m),
             Some(Invite {
                 room: BareJid::new("family@conference.example.org").expect("jid"),
-                inviter: BareJid::new("bob@example.org").expect("jid"),
+                inviter: Jid::new("bob@example.org").expect("jid"),
                 reason: Some("Sunday lunch".into()),
                 password: Some("cake".into()),
             })
@@ -143,6 +150,36 @@ mod tests {
         assert_eq!(invite.inviter.as_str(), "bob@example.org");
         assert_eq!(invite.reason.as_deref(), Some("Join us"));
         assert_eq!(invite.password.as_deref(), Some("cake"));
+    }
+
+    #[test]
+    fn an_inviter_known_only_by_nick_is_named_by_their_occupant_jid() {
+        // A semi-anonymous room (Prosody's default) names the inviter by
+        // their occupant JID; a full JID elsewhere is taken bare.
+        let xml = |from: &str| {
+            format!(
+                "<message xmlns='jabber:client' from='trap@conference.example.org' to='alice@example.org'>\
+                   <x xmlns='http://jabber.org/protocol/muc#user'><invite from='{from}'/></x></message>"
+            )
+        };
+        let inviter = |from: &str| {
+            parse(
+                &xml(from)
+                    .parse::<Element>()
+                    .expect("xml")
+                    .try_into()
+                    .expect("message"),
+            )
+            .map(|i| i.inviter.to_string())
+        };
+        assert_eq!(
+            inviter("trap@conference.example.org/mallory").as_deref(),
+            Some("trap@conference.example.org/mallory")
+        );
+        assert_eq!(
+            inviter("bob@example.org/phone").as_deref(),
+            Some("bob@example.org")
+        );
     }
 
     #[test]

@@ -279,6 +279,27 @@ export class Sandbox {
   jid(user) {
     return `${user}@${this.domain}`;
   }
+
+  /** The sandbox's Prosody config file. */
+  prosodyConfig() {
+    const found = [];
+    const walk = (dir) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory() && entry.name !== 'data') walk(full);
+        else if (entry.name === 'prosody.cfg.lua') found.push(full);
+      }
+    };
+    walk(this.dir);
+    if (found.length !== 1) throw new Error(`expected one prosody.cfg.lua under ${this.dir}, found ${found.length}`);
+    return found[0];
+  }
+
+  /** Registers `user` (password: the user name) on the server: a stranger, in nobody's roster. */
+  register(user) {
+    const result = spawnSync('prosodyctl', ['--config', this.prosodyConfig(), 'register', user, this.domain, user], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`prosodyctl register ${user}: ${result.stderr}`);
+  }
   password(user) {
     return this.accounts.find((a) => a.jid === this.jid(user))?.password ?? user;
   }

@@ -30,6 +30,7 @@ Commands on standard input:
   /avatar [FILE]         set your avatar from a PNG or JPEG file (none: remove it)
   /join ROOM NICK [PW]   join the group chat ROOM as NICK (with its password)
   /say ROOM TEXT         say TEXT in the group chat ROOM
+  /invite ROOM JID [WHY] invite JID to the group chat ROOM, through the room
   /leave ROOM            leave the group chat ROOM
   /rooms                 print the group chats kept
   /notify ROOM WHICH     notify all, mentions or nothing of ROOM's lines
@@ -288,6 +289,18 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
                     }
                     _ => {
                         eprintln!("usage: /join ROOM NICK [PASSWORD]");
+                        Ok(())
+                    }
+                }
+            }
+            "/invite" => {
+                let mut words = rest.splitn(3, ' ');
+                match (words.next(), words.next()) {
+                    (Some(room), Some(jid)) if !room.is_empty() => {
+                        core.invite(account, room, jid, words.next()).await
+                    }
+                    _ => {
+                        eprintln!("usage: /invite ROOM JID [REASON]");
                         Ok(())
                     }
                 }

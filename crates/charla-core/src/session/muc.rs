@@ -237,9 +237,11 @@ impl Engine {
     pub(super) fn on_invite(&mut self, invite: crate::invite::Invite) {
         let account = self.account;
         let inviter = invite.inviter.to_string();
-        let stranger = self
-            .store(|s| s.is_stranger(account, &inviter))
-            .unwrap_or(true);
+        // Someone known only by their nick in the room is nobody we know.
+        let stranger = invite.inviter.resource().is_some()
+            || self
+                .store(|s| s.is_stranger(account, &inviter))
+                .unwrap_or(true);
         log::info!("{} invites us to {}", invite.inviter, invite.room);
         self.emit(Event::RoomInvite {
             account,

@@ -347,6 +347,7 @@ export const en = {
   'rooms.join.joining': 'Joining…',
   'rooms.join.cancel': 'Cancel',
   'rooms.browse': 'Browse public groups',
+  'requests.invitation': 'invites you to the group {room}',
   'rooms.browse.loading': 'Asking the server for its public groups…',
   'rooms.browse.none': 'Your server has no group chat service.',
   'rooms.browse.filter': 'Search the public groups of {service}',

@@ -348,6 +348,7 @@ export const es: Readonly<Record<MessageKey, Message>> = {
   'rooms.join.joining': 'Uniéndose…',
   'rooms.join.cancel': 'Cancelar',
   'rooms.browse': 'Ver grupos públicos',
+  'requests.invitation': 'te invita al grupo {room}',
   'rooms.browse.loading': 'Pidiendo al servidor sus grupos públicos…',
   'rooms.browse.none': 'Tu servidor no tiene servicio de grupos.',
   'rooms.browse.filter': 'Buscar en los grupos públicos de {service}',

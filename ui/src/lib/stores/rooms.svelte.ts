@@ -259,7 +259,10 @@ export class RoomsStore {
 
   /** Someone invites us (`room_invite`): offered, once per room, never joined by itself. */
   invited(invitation: Invitation): void {
-    const others = this.invitations.filter((i) => !(i.account === invitation.account && i.room === invitation.room));
+    // One per room and kind: a stranger's invitation never hides a contact's offer.
+    const others = this.invitations.filter(
+      (i) => !(i.account === invitation.account && i.room === invitation.room && i.stranger === invitation.stranger),
+    );
     if (this.find(invitation.account, invitation.room)?.phase === 'joined') return;
     this.invitations = [invitation, ...others];
   }
@@ -268,6 +271,19 @@ export class RoomsStore {
   acceptInvitation(invitation: Invitation, accountJid: string): void {
     this.dismissInvitation(invitation);
     this.openJoin(invitation.account, accountJid, invitation.room, invitation.password);
+  }
+
+  /** Invitations from contacts: offered in the Groups section. */
+  get offers(): readonly Invitation[] {
+    return this.invitations.filter((i) => !i.stranger);
+  }
+
+  /**
+   * Invitations from strangers: listed with the message requests, never joined by themselves;
+   * the user may look at them, join, dismiss or block the sender.
+   */
+  get strangerInvitations(): readonly Invitation[] {
+    return this.invitations.filter((i) => i.stranger);
   }
 
   /** The user turns `invitation` down (nothing is sent). */

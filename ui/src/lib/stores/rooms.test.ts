@@ -265,15 +265,18 @@ describe('RoomsStore: new groups and invitations', () => {
       password: 'cake',
       stranger: false,
     } as const;
+    backend.emitCore({ ...invite, reason: 'old' });
     backend.emitCore(invite);
     backend.emitCore({ ...invite, from: 'mallory@evil.example', stranger: true });
-    // One offer per room: the newest.
-    expect(app.rooms.invitations).toEqual([
-      { account: 1, room: FAMILY, from: 'mallory@evil.example', reason: 'Sunday lunch', password: 'cake', stranger: true },
+    // One offer per room, the newest, in the Groups section; a stranger's goes to the message
+    // requests and hides nothing.
+    expect(app.rooms.offers).toEqual([
+      { account: 1, room: FAMILY, from: 'bob@example.org', reason: 'Sunday lunch', password: 'cake', stranger: false },
     ]);
+    expect(app.rooms.strangerInvitations.map((i) => i.from)).toEqual(['mallory@evil.example']);
     expect(backend.called('joinRoom')).toEqual([]);
-    app.rooms.acceptInvitation(app.rooms.invitations[0]!, 'me@example.org');
-    expect(app.rooms.invitations).toEqual([]);
+    app.rooms.acceptInvitation(app.rooms.offers[0]!, 'me@example.org');
+    expect(app.rooms.offers).toEqual([]);
     expect(app.rooms.joining).toMatchObject({ address: FAMILY, password: 'cake', nick: 'me' });
     expect(backend.called('joinRoom')).toEqual([]);
   });
