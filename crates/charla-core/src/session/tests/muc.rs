@@ -1264,3 +1264,23 @@ async fn out_of_every_room_no_self_ping_is_scheduled() {
     );
     assert_eq!(h.engine.self_ping_deadline(), None, "no room to ask");
 }
+
+#[test]
+fn an_occupants_presence_and_status_are_kept_and_told() {
+    let mut h = in_room();
+    h.receive(&occupant(
+        "bob",
+        "",
+        "<show>away</show><status>at lunch</status>",
+    ));
+    let changed = h.events.iter().find_map(|e| match e {
+        Event::OccupantChanged {
+            change: OccupantChange::Changed { occupant, .. },
+            ..
+        } => Some(occupant.clone()),
+        _ => None,
+    });
+    let bob = changed.expect("bob's change told");
+    assert_eq!(bob.show, crate::presence::Show::Away);
+    assert_eq!(bob.status.as_deref(), Some("at lunch"));
+}
