@@ -94,6 +94,21 @@ pub struct CoreError {
 }
 
 impl CoreError {
+    /// Whether the peer answered a request with an error (any condition),
+    /// or with something unreadable: it exists and said no, as opposed to
+    /// a local failure or a lost connection.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self.code,
+            ErrorCode::Protocol
+                | ErrorCode::Forbidden
+                | ErrorCode::Conflict
+                | ErrorCode::NotFound
+                | ErrorCode::Unsupported
+                | ErrorCode::NotAcceptable
+        )
+    }
+
     /// Builds an error from a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {

@@ -119,7 +119,7 @@ impl Core {
         match answer {
             Ok(payload) => Ok(vcard::parse_vcard_temp(payload).unwrap_or_default()),
             // No vCard at all is an empty profile.
-            Err(e) if e.code == ErrorCode::Protocol => Ok(Profile::default()),
+            Err(e) if e.is_refusal() => Ok(Profile::default()),
             Err(e) => Err(e),
         }
     }
@@ -195,7 +195,7 @@ impl Core {
                 Ok(xmpp_parsers::vcard::VCard::try_from(el).unwrap_or_else(|_| empty()))
             }
             Ok(None) => Ok(empty()),
-            Err(e) if e.code == ErrorCode::Protocol => Ok(empty()),
+            Err(e) if e.is_refusal() => Ok(empty()),
             Err(e) => Err(e),
         }
     }
