@@ -2184,3 +2184,50 @@ fn a_private_message_and_a_mention_by_reference_are_kept_as_such() {
         ]
     );
 }
+
+#[test]
+fn the_next_room_line_to_send_is_found_among_pending_rows_only() {
+    let (_dir, mut store, account, room) = room_on_file();
+    let other = store
+        .upsert_room(account, "team@muc.example.org", "me")
+        .unwrap();
+    store
+        .insert_room_lines(&[room_line(room.id, "bob", "old", Some("s1"))])
+        .unwrap();
+    let private = store
+        .insert_room_outgoing(room.id, "psst", "p1", Some("bob"))
+        .unwrap();
+    let first = store
+        .insert_room_outgoing(room.id, "one", "o1", None)
+        .unwrap();
+    store
+        .insert_room_outgoing(room.id, "two", "o2", None)
+        .unwrap();
+    let elsewhere = store
+        .insert_room_outgoing(other.id, "x", "o3", None)
+        .unwrap();
+    assert_eq!(
+        store.next_room_outgoing(room.id).unwrap().map(|m| m.id),
+        Some(first.id)
+    );
+    assert_eq!(
+        store.next_room_outgoing(other.id).unwrap().map(|m| m.id),
+        Some(elsewhere.id)
+    );
+    assert_eq!(
+        store
+            .pending_room_private(account, 10)
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        [private.id]
+    );
+    store
+        .set_room_message_state(first.id, MessageState::Sent, None)
+        .unwrap();
+    assert_eq!(
+        store.next_room_outgoing(room.id).unwrap().map(|m| m.body),
+        Some("two".into())
+    );
+}

@@ -8,10 +8,18 @@ use super::*;
 /// `rooms r`.
 macro_rules! select_room_messages {
     ($tail:literal) => {
+        select_room_messages!(@ "", $tail)
+    };
+    (indexed $index:literal, $tail:literal) => {
+        select_room_messages!(@ concat!("INDEXED BY ", $index, " "), $tail)
+    };
+    (@ $index:expr, $tail:literal) => {
         concat!(
             "SELECT m.id, m.room_id, r.account_id, r.jid, m.direction, m.nick, m.occupant_id, \
              m.real_jid, m.body, m.server_time, m.local_time, m.origin_id, m.stanza_id, \
-             m.state, m.error, m.private_with, m.mentions_us FROM room_messages m CROSS JOIN rooms r ON r.id = m.room_id ",
+             m.state, m.error, m.private_with, m.mentions_us FROM room_messages m ",
+            $index,
+            "CROSS JOIN rooms r ON r.id = m.room_id ",
             $tail
         )
     };
@@ -183,6 +191,30 @@ impl Store {
             .ok_or_else(|| StoreError::InvalidData("room line not stored".into()))?;
         tx.commit()?;
         Ok(message)
+    }
+
+    /// The oldest of our lines to the whole room `room` still `pending`
+    /// (not a private message): the next to send there. Looks only at
+    /// pending rows, however long the room's history.
+    pub fn next_room_outgoing(&self, room: RoomId) -> Result<Option<RoomMessage>> {
+        let mut stmt = self.conn.prepare_cached(select_room_messages!(
+            indexed "room_messages_pending_out",
+            "WHERE m.direction = 'out' AND m.state = 'pending' AND m.room_id = ?1 \
+             AND m.private_with IS NULL ORDER BY m.id LIMIT 1"
+        ))?;
+        Ok(stmt.query_row([room.0], room_message_from_row).optional()?)
+    }
+
+    /// Up to `limit` of the account's private messages to occupants still
+    /// `pending`, oldest first.
+    pub fn pending_room_private(&self, account: AccountId, limit: u32) -> Result<Vec<RoomMessage>> {
+        let mut stmt = self.conn.prepare_cached(select_room_messages!(
+            indexed "room_messages_pending_out",
+            "WHERE m.direction = 'out' AND m.state = 'pending' \
+             AND m.private_with IS NOT NULL AND r.account_id = ?1 ORDER BY m.id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![account.0, limit], room_message_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The account's own room lines still `pending`, oldest first.

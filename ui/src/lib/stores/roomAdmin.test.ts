@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Occupant } from '$lib/contract';
 import { request } from '$lib/testing/apps';
-import { FakeBackend } from '$lib/testing/backend';
+import { FakeBackend, occupant as someone } from '$lib/testing/backend';
 import { flush, useFakeTime } from '$lib/testing/time';
 import { memberActions, matchesRoom } from '$lib/util/rooms';
 import { AppStore } from './app.svelte';
@@ -10,19 +10,9 @@ useFakeTime();
 
 const FAMILY = 'family@conference.example.org';
 
+/** An occupant whose address the room shows (a non-anonymous room). */
 function occupant(nick: string, over: Partial<Occupant> = {}): Occupant {
-  return {
-    nick,
-    display: nick,
-    disguised: false,
-    role: 'participant',
-    affiliation: 'none',
-    real_jid: `${nick}@example.org`,
-    occupant_id: null,
-    show: 'available',
-    status: null,
-    ...over,
-  };
+  return someone(nick, { real_jid: `${nick}@example.org`, ...over });
 }
 
 /** Signed in and in the family room as `me` (owner and moderator unless `own` says otherwise). */

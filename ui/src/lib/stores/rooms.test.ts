@@ -1,28 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Occupant } from '$lib/contract';
 import { request } from '$lib/testing/apps';
-import { FakeBackend, roomLine } from '$lib/testing/backend';
+import { FakeBackend, occupant, roomLine } from '$lib/testing/backend';
 import { flush, useFakeTime } from '$lib/testing/time';
 import { AppStore } from './app.svelte';
 
 useFakeTime();
 
 const FAMILY = 'family@conference.example.org';
-
-function occupant(nick: string, over: Partial<Occupant> = {}): Occupant {
-  return {
-    nick,
-    display: nick,
-    disguised: false,
-    role: 'participant',
-    affiliation: 'none',
-    real_jid: null,
-    occupant_id: null,
-    show: 'available',
-    status: null,
-    ...over,
-  };
-}
 
 async function setup() {
   const backend = new FakeBackend();
@@ -291,5 +275,31 @@ describe('a room forgotten on another device', () => {
     expect(app.rooms.find(1, FAMILY)).toBeUndefined();
     expect(app.rooms.active).toBeNull();
     expect(backend.called('closeRoom')).toEqual([[1, FAMILY]]);
+  });
+});
+
+describe('a room flood', () => {
+  it('takes 10,000 lines and a storm of 1,000 joins and leaves as two system lines, members as they were', async () => {
+    const { backend, room } = await joined();
+    const channel = backend.roomChannels.get(FAMILY)!;
+    const before = [...room.occupants.keys()].sort();
+    const had = room.lines.length;
+    for (let i = 0; i < 1000; i++) {
+      backend.emitCore({ type: 'occupant_changed', account: 1, room: FAMILY, change: { kind: 'joined', occupant: occupant(`n${i}`) } });
+    }
+    // The core sends a flood in batches of lines.
+    for (let batch = 0; batch < 100; batch++) {
+      channel({ type: 'lines', lines: Array.from({ length: 100 }, (_, i) => roomLine(1000 + batch * 100 + i)) });
+    }
+    for (let i = 0; i < 1000; i++) {
+      backend.emitCore({ type: 'occupant_changed', account: 1, room: FAMILY, change: { kind: 'left', nick: `n${i}`, reason: null } });
+    }
+    expect(room.system.map((s) => [s.what.kind, 'nicks' in s.what ? s.what.nicks.length : 0])).toEqual([
+      ['joined', 1000],
+      ['left', 1000],
+    ]);
+    expect(room.lines).toHaveLength(had + 10_000);
+    expect(room.lines.every((l, i) => i === 0 || l.id > room.lines[i - 1]!.id)).toBe(true);
+    expect([...room.occupants.keys()].sort()).toEqual(before);
   });
 });

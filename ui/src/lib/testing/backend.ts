@@ -15,6 +15,7 @@ import type {
   Resume,
   Profile,
   Affiliated,
+  Occupant,
   PublicRoom,
   RoomInfo,
   RoomSettings,
@@ -46,6 +47,22 @@ export function defaultSettings(): Settings {
     recent_statuses: [],
     room_notify: [],
     forgotten_rooms: [],
+  };
+}
+
+/** An occupant as the core tells it: a participant with no affiliation (`over` changes any field). */
+export function occupant(nick: string, over: Partial<Occupant> = {}): Occupant {
+  return {
+    nick,
+    display: nick,
+    disguised: false,
+    role: 'participant',
+    affiliation: 'none',
+    real_jid: null,
+    occupant_id: null,
+    show: 'available',
+    status: null,
+    ...over,
   };
 }
 

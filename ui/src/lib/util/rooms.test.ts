@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Occupant } from '$lib/contract';
-import { roomLine } from '$lib/testing/backend';
+import { occupant, roomLine } from '$lib/testing/backend';
 import { mentionsNick, shownNick } from './nicks';
 import { addSystemLine, completeNick, groupOccupants, mentionAt, nickCandidates, parseRoomAddress, timeline } from './rooms';
 
@@ -31,17 +31,7 @@ describe('timeline', () => {
 });
 
 describe('members', () => {
-  const o = (nick: string, affiliation: Occupant['affiliation']): Occupant => ({
-    nick,
-    display: nick,
-    disguised: false,
-    role: 'participant',
-    affiliation,
-    real_jid: null,
-    occupant_id: null,
-    show: 'available',
-    status: null,
-  });
+  const o = (nick: string, affiliation: Occupant['affiliation']): Occupant => occupant(nick, { affiliation });
   it('groups owners and admins, members, and the others, by name', () => {
     const groups = groupOccupants([o('zoe', 'member'), o('ann', 'owner'), o('bob', 'none'), o('cat', 'admin'), o('al', 'member')]);
     expect(groups.admins.map((x) => x.nick)).toEqual(['ann', 'cat']);

@@ -7,6 +7,9 @@ use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::message::Message;
 
 use super::{Phase, RoomOrigin, MAX_HELD};
+
+/// Pending private messages looked at per flush (more go at the next).
+const MAX_PRIVATE_FLUSH: u32 = 100;
 use crate::event::Event;
 use crate::muc::{self, RoomIncoming, RoomLine};
 use crate::session::engine::{Engine, Watch};
@@ -225,53 +228,69 @@ impl Engine {
     }
 
     /// Sends our oldest pending line of each room we are in, unless one is
-    /// on its way there (sent, not yet reflected).
+    /// on its way there (sent, not yet reflected), and our pending private
+    /// messages. Each room's next line is looked up alone, so a backlog of
+    /// thousands costs one indexed lookup per room, not a read of them all.
     pub(in crate::session) fn flush_rooms(&mut self) {
         if !self.link.usable() || self.rooms.rooms.is_empty() {
             return;
         }
-        let pending = match self.store(|s| s.pending_room_outgoing(self.account)) {
+        let ready: Vec<(BareJid, charla_store::RoomId)> = self
+            .rooms
+            .rooms
+            .iter()
+            .filter(|(_, r)| r.phase == Phase::Joined && r.in_flight.is_none())
+            .map(|(room, r)| (room.clone(), r.id))
+            .collect();
+        for (room, id) in ready {
+            let next = match self.store(|s| s.next_room_outgoing(id)) {
+                Ok(next) => next,
+                Err(e) => return self.error(e),
+            };
+            let Some(m) = next else { continue };
+            let Some(origin_id) = m.origin_id.as_deref() else {
+                continue;
+            };
+            if let Some(in_room) = self.rooms.rooms.get_mut(&room) {
+                in_room.in_flight = Some(m.id);
+            }
+            let stanza = muc::groupchat(&room, &m.body, origin_id);
+            self.send(stanza, Watch::None);
+        }
+        self.flush_private();
+    }
+
+    /// Sends our pending private messages to occupants of rooms we are in,
+    /// each once per stream; the server's ack marks them sent.
+    fn flush_private(&mut self) {
+        let pending = match self.store(|s| s.pending_room_private(self.account, MAX_PRIVATE_FLUSH))
+        {
             Ok(p) => p,
             Err(e) => return self.error(e),
         };
         for m in pending {
-            let Ok(room) = BareJid::new(&m.room) else {
+            let (Ok(room), Some(nick), Some(origin_id)) = (
+                BareJid::new(&m.room),
+                m.private_with.as_deref(),
+                m.origin_id.as_deref(),
+            ) else {
                 continue;
             };
-            let Some(in_room) = self.rooms.rooms.get_mut(&room) else {
+            if !self.is_joined(&room) || self.rooms.private_in_flight.contains_key(&m.id) {
+                continue;
+            }
+            let Some(stanza) = muc::private(&room, nick, &m.body, origin_id) else {
                 continue;
             };
-            let Some(origin_id) = m.origin_id.as_deref() else {
-                continue;
-            };
-            if in_room.phase != Phase::Joined {
-                continue;
-            }
-            if let Some(nick) = m.private_with.as_deref() {
-                // A private message: no reflection; sent once the server has it.
-                if self.rooms.private_in_flight.contains_key(&m.id) {
-                    continue;
-                }
-                let Some(stanza) = muc::private(&room, nick, &m.body, origin_id) else {
-                    continue;
-                };
-                let generation = self.outbox_generation();
-                self.rooms.private_in_flight.insert(m.id, generation);
-                self.send(
-                    stanza,
-                    Watch::RoomPrivate {
-                        id: m.id,
-                        generation,
-                    },
-                );
-                continue;
-            }
-            if in_room.in_flight.is_some() {
-                continue;
-            }
-            in_room.in_flight = Some(m.id);
-            let stanza = muc::groupchat(&room, &m.body, origin_id);
-            self.send(stanza, Watch::None);
+            let generation = self.outbox_generation();
+            self.rooms.private_in_flight.insert(m.id, generation);
+            self.send(
+                stanza,
+                Watch::RoomPrivate {
+                    id: m.id,
+                    generation,
+                },
+            );
         }
     }
 }
@@ -298,6 +317,7 @@ impl Engine {
                 Ok(None) => {}
                 Err(e) => self.error(e),
             }
+            self.flush_private();
         }
     }
 }
