@@ -128,6 +128,55 @@ test('(g) markup in a message is shown as text, never as HTML', async () => {
   });
 });
 
+test('styling (XEP-0393): strong, emphasis, code, a quote and a code block, built from text around a link', async () => {
+  await withEvidence(app, 'chat-styling', async () => {
+    // Several lines: written in alice's composer (the peer's command line takes one line).
+    const body = '> quoted *line*\n*bold* _it_ ~gone~ `x<b>y` https://example.org/*a*\n```\n*not bold*\n```';
+    await openChat(app, bobJid);
+    await app.execute(
+      `const c = document.querySelector('[data-testid="composer"]');
+       c.focus();
+       c.value = arguments[0];
+       c.dispatchEvent(new Event('input', { bubbles: true }));`,
+      body,
+    );
+    await app.keys(Key.Enter);
+    let found;
+    await waitUntil(
+      async () => {
+        found = await app.execute(`
+          const bodies = [...document.querySelectorAll('[data-testid="message"][data-direction="out"] [data-testid="message-body"]')];
+          const b = bodies.find((el) => el.textContent.includes('gone'));
+          if (!b) return null;
+          const texts = (css) => [...b.querySelectorAll(css)].map((e) => e.textContent);
+          return {
+            strong: texts('.strong:not(.directive)'),
+            emphasis: texts('.emphasis:not(.directive)'),
+            strike: texts('.strike:not(.directive)'),
+            code: texts('.code:not(.directive)'),
+            quote: texts('blockquote'),
+            pre: texts('pre'),
+            links: [...b.querySelectorAll('a')].map((a) => a.getAttribute('href')),
+            elements: b.querySelectorAll('b, img, script').length,
+          };`);
+        return found !== null;
+      },
+      { message: 'the styled message' },
+    );
+    assert.deepEqual(found, {
+      strong: ['line', 'bold'],
+      emphasis: ['it'],
+      strike: ['gone'],
+      code: ['x<b>y'],
+      quote: ['quoted *line*'],
+      pre: ['```\n*not bold*\n```'],
+      links: ['https://example.org/*a'],
+      elements: 0,
+    });
+    await app.screenshot('chat-styling');
+  });
+});
+
 test('(t) typing shows both ways: bob learns alice types, and alice sees "typing…" until bob pauses', async () => {
   await withEvidence(app, 'chat-typing', async () => {
     await openChat(app, bobJid);
