@@ -34,6 +34,15 @@ describe('XEP-0393 spans', () => {
   });
 });
 
+describe('hostile styling', () => {
+  it('reads 10,000 asterisks, and 10,000 directives that never close, in one pass', () => {
+    const stars = '*'.repeat(10_000);
+    expect(parseSpans(stars).map((s) => s.text).join('')).toBe(stars);
+    const open = '*a _b ~c `d '.repeat(2_500);
+    expect(parseSpans(open)).toEqual([{ text: open, styles: [], directive: false }]);
+  });
+});
+
 describe('XEP-0393 blocks', () => {
   it('reads quotes, nested, and preformatted blocks that end at their fence or the end', () => {
     expect(parseBlocks('> one\n>> two\nplain\n```js\n*x*\n```\nafter\n```\nunclosed')).toEqual([
