@@ -383,6 +383,7 @@ mod tests {
         let mut store = Store::open(&database).expect("store");
         let account = store.upsert_account("me@x").expect("account");
         let message = |peer: &str, i: usize| NewMessage {
+            reply: None,
             account,
             peer: peer.into(),
             direction: Direction::In,
@@ -506,7 +507,7 @@ mod tests {
         let sent = |peer: &str, n: u32| {
             let mut store = Store::open(dir.path().join("charla.sqlite3")).expect("store");
             let message = store
-                .insert_outgoing(account, peer, "hi", &format!("origin-{n}"))
+                .insert_outgoing(account, peer, "hi", &format!("origin-{n}"), None)
                 .expect("outgoing");
             Event::MessageAdded {
                 account,
@@ -614,6 +615,7 @@ mod tests {
         Event::RoomMessageAdded {
             account,
             message: Box::new(charla_core::RoomMessage {
+                rich: Default::default(),
                 id: charla_core::RoomMessageId(id),
                 room_id: charla_core::RoomId(1),
                 account_id: account,
@@ -650,6 +652,7 @@ mod tests {
                 .upsert_room(account, &family.peer, "alice")
                 .expect("room");
             let new = |i: usize| charla_store::NewRoomMessage {
+                reply: None,
                 room: room.id,
                 direction: Direction::In,
                 nick: "bob".into(),

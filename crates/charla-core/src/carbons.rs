@@ -17,6 +17,8 @@ use crate::chat::{self, Incoming};
 
 /// What a message means with respect to carbons.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Classified and consumed at once, never kept in bulk: not worth a box.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Carbon {
     /// Not a carbon: classify it as a normal message.
     No,

@@ -66,6 +66,38 @@ pub(crate) struct IncomingChat {
     pub markable: bool,
     /// Receipts and markers for our messages riding on this one.
     pub acks: Vec<Ack>,
+    /// What it does to an earlier message instead of being one (its body,
+    /// for a correction, is the new text).
+    pub act: Option<Box<Act>>,
+    /// The message it answers (XEP-0461); its body is then without the
+    /// fallback quote.
+    pub reply: Option<Box<charla_store::ReplyRef>>,
+}
+
+/// What a message does to an earlier one, instead of being a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Act {
+    /// Its body replaces the text of message `target` (XEP-0308).
+    Correct { target: String },
+    /// It takes message `target` back (XEP-0424).
+    Retract { target: String },
+    /// The sender's reactions to a message (XEP-0444).
+    React(crate::reactions::Reactions),
+}
+
+/// The act `msg` carries, if any: reactions, else a retraction by its
+/// sender (a moderation is only a room's, see `muc`), else a correction.
+pub(crate) fn act_of(msg: &Message) -> Option<Act> {
+    if let Some(r) = crate::reactions::parse(msg) {
+        return Some(Act::React(r));
+    }
+    if let Some(r) = crate::retraction::parse(msg) {
+        return r
+            .moderated_by
+            .is_none()
+            .then_some(Act::Retract { target: r.target });
+    }
+    crate::correction::target(msg).map(|target| Act::Correct { target })
 }
 
 /// What an incoming `<message/>` means to the core.
@@ -178,7 +210,14 @@ fn content(
     own: &BareJid,
 ) -> Incoming {
     let acks = receipts::acks(msg);
-    let Some(body) = best_body(msg) else {
+    let act = act_of(msg);
+    let body = match (&act, best_body(msg)) {
+        // A correction needs its new text; the other acts need no body.
+        (Some(Act::Correct { .. }), body) => body,
+        (Some(_), body) => Some(body.unwrap_or_default()),
+        (None, body) => body,
+    };
+    let Some(body) = body else {
         return match (acks.is_empty(), crate::chatstates::of(msg)) {
             (false, _) => Incoming::Acks { peer, acks },
             (true, Some(state)) => Incoming::ChatState { peer, state },
@@ -213,6 +252,13 @@ fn content(
             }
         }
     }
+    let (reply, body) = match act {
+        Some(_) => (None, body),
+        None => match crate::reply::parse(msg, &body) {
+            Some((reply, text)) => (Some(reply), text),
+            None => (None, body),
+        },
+    };
     Incoming::Chat(IncomingChat {
         direction,
         from,
@@ -229,6 +275,8 @@ fn content(
         wants_receipt: receipts::wants_receipt(msg),
         markable: receipts::markable(msg),
         acks,
+        act: act.map(Box::new),
+        reply: reply.map(Box::new),
     })
 }
 

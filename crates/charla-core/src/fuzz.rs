@@ -228,6 +228,9 @@ fn message_target(data: &[u8]) {
     let _ = crate::bookmarks::notification(&msg, &own);
     let _ = crate::invite::parse(&msg);
     let _ = crate::mds::notification(&msg, &own);
+    let _ = crate::chat::act_of(&msg);
+    let _ = crate::retraction::parse(&msg);
+    let _ = crate::reply::parse(&msg, &crate::chat::best_body(&msg).unwrap_or_default());
 }
 
 /// Every classifier the session runs on a `<presence/>`.

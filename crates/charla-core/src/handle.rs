@@ -4,6 +4,9 @@
 mod contacts;
 mod messages;
 mod profile;
+mod rich;
 mod room_directory;
 mod room_owner;
 mod rooms;
+
+pub use rich::MessageRef;

@@ -17,6 +17,7 @@ mod carbons;
 pub mod certificate;
 mod chat;
 pub mod chatstates;
+mod correction;
 pub mod credentials;
 mod disco;
 pub mod error;
@@ -32,9 +33,12 @@ mod mds;
 pub mod muc;
 pub mod presence;
 mod pubsub;
+mod reactions;
 mod receipts;
 pub mod register;
+mod reply;
 pub mod requests;
+mod retraction;
 pub mod roomconfig;
 mod roster;
 mod sasl;
@@ -57,14 +61,15 @@ pub use c2s::{Keepalive, ServerAddress, TlsTrust};
 pub use certificate::{CertificateProblem, CertificateReason, Fingerprint};
 pub use charla_store::profile;
 pub use charla_store::{
-    AccountId, Direction, Message, MessageId, MessageRequest, MessageState, Room, RoomId,
-    RoomMessage, RoomMessageId, RosterEntry, Store, Subscription,
+    AccountId, Direction, Draft, Message, MessageId, MessageRequest, MessageState, Reaction, Reply,
+    Rich, Room, RoomId, RoomMessage, RoomMessageId, RosterEntry, Store, Subscription,
 };
 pub use chatstates::ChatState;
 pub use credentials::Credentials;
 pub use disco::caps_element;
 pub use error::{CoreError, ErrorCode};
 pub use event::{ConnectionState, Event, OccupantChange, RoomExit};
+pub use handle::MessageRef;
 pub use muc::admin::Affiliated;
 pub use muc::directory::{PublicRoom, RoomInfo};
 pub use muc::{Affiliation, Role};

@@ -239,10 +239,15 @@ pub(crate) fn private_line(msg: &Message) -> Option<RoomLine> {
     if nick.len() > MAX_NICK_BYTES {
         return None;
     }
-    let body = chat::best_body(msg)?;
+    let act = chat::act_of(msg);
+    let body = match &act {
+        Some(chat::Act::Correct { .. }) | None => chat::best_body(msg)?,
+        Some(_) => chat::best_body(msg).unwrap_or_default(),
+    };
     if body.len() > chat::MAX_BODY_BYTES {
         return None;
     }
+    let (reply, body) = split_reply(msg, &act, body);
     let field = |name: &str, namespace: &str| {
         msg.payloads
             .iter()
@@ -261,7 +266,25 @@ pub(crate) fn private_line(msg: &Message) -> Option<RoomLine> {
         delay_ms: None,
         private: true,
         mentioned: Vec::new(),
+        act: act.map(Box::new),
+        reply: reply.map(Box::new),
     })
+}
+
+/// A line's reply (XEP-0461) and its body without the fallback quote; an
+/// act is never a reply.
+fn split_reply(
+    msg: &Message,
+    act: &Option<chat::Act>,
+    body: String,
+) -> (Option<charla_store::ReplyRef>, String) {
+    if act.is_some() {
+        return (None, body);
+    }
+    match crate::reply::parse(msg, &body) {
+        Some((reply, text)) => (Some(reply), text),
+        None => (None, body),
+    }
 }
 
 /// A private message from us to the occupant `nick` of `room` (XEP-0045
@@ -444,6 +467,11 @@ pub(crate) struct RoomLine {
     /// The JIDs its mention references name (XEP-0372), decoded from
     /// their `xmpp:` URIs; at most [`MAX_REFERENCES`].
     pub mentioned: Vec<String>,
+    /// What it does to an earlier line instead of being one.
+    pub act: Option<Box<chat::Act>>,
+    /// The line it answers (XEP-0461); the body is then without the
+    /// fallback quote.
+    pub reply: Option<Box<charla_store::ReplyRef>>,
 }
 
 /// XEP-0372's namespace.
@@ -489,6 +517,13 @@ pub(crate) enum RoomIncoming {
         id: String,
         text: String,
     },
+    /// The room's moderators retracted line `target` (XEP-0425): only
+    /// ever from the room's bare JID; `by` is the moderator as named.
+    Moderated {
+        room: BareJid,
+        target: String,
+        by: String,
+    },
     /// Nothing to keep.
     Ignored(&'static str),
 }
@@ -516,7 +551,23 @@ pub(crate) fn classify(msg: &Message) -> RoomIncoming {
     if msg.type_ != MessageType::Groupchat {
         return RoomIncoming::Ignored("not a groupchat message");
     }
-    let body = chat::best_body(msg);
+    if from.resource().is_none() {
+        if let Some(r) = crate::retraction::parse(msg) {
+            if let Some(by) = r.moderated_by {
+                // Only the room itself moderates (XEP-0425).
+                return RoomIncoming::Moderated {
+                    room,
+                    target: r.target,
+                    by: truncate(&by, MAX_TEXT_BYTES),
+                };
+            }
+        }
+    }
+    let act = chat::act_of(msg);
+    let body = match (&act, chat::best_body(msg)) {
+        (Some(chat::Act::Correct { .. }) | None, body) => body,
+        (Some(_), body) => Some(body.unwrap_or_default()),
+    };
     if body.is_none() && !msg.subjects.is_empty() {
         let subject = msg
             .subjects
@@ -538,6 +589,7 @@ pub(crate) fn classify(msg: &Message) -> RoomIncoming {
     if nick.len() > MAX_NICK_BYTES {
         return RoomIncoming::Ignored("nick too long");
     }
+    let (reply, body) = split_reply(msg, &act, body);
     let mut line = RoomLine {
         room,
         nick,
@@ -548,6 +600,8 @@ pub(crate) fn classify(msg: &Message) -> RoomIncoming {
         delay_ms: None,
         private: false,
         mentioned: mentioned(msg),
+        act: act.map(Box::new),
+        reply: reply.map(Box::new),
     };
     for payload in &msg.payloads {
         if payload.is("origin-id", ns::SID) {

@@ -16,11 +16,14 @@ mod store;
 pub use error::StoreError;
 pub use migrate::SCHEMA_VERSION;
 pub use model::{
-    Account, AccountId, ConversationId, Direction, Gap, InsertOutcome, KeptAccount, MamPosition,
-    Message, MessageId, MessageRequest, MessageState, NewMessage, NewRoomMessage, OwedReceipt,
-    Room, RoomId, RoomInsertOutcome, RoomMessage, RoomMessageId, RosterEntry, Subscription,
+    Account, AccountId, ActionChat, ActionKind, ConversationId, Direction, Draft, Gap,
+    InsertOutcome, KeptAccount, MamPosition, Message, MessageId, MessageRequest, MessageState,
+    NewAction, NewMessage, NewRoomMessage, OwedReceipt, PendingAction, Reaction, Reply, ReplyRef,
+    Rich, Room, RoomId, RoomInsertOutcome, RoomMessage, RoomMessageId, RosterEntry, Subscription,
 };
-pub use store::Store;
+pub use store::{Store, MAX_REACTIONS};
 
+#[cfg(test)]
+mod rich_tests;
 #[cfg(test)]
 mod tests;

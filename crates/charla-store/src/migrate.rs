@@ -48,6 +48,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 9,
         sql: include_str!("../migrations/0009_room_private.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("../migrations/0010_rich_messages.sql"),
+    },
 ];
 
 /// The newest schema version this build can read and write.

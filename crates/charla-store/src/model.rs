@@ -213,6 +213,8 @@ pub struct NewMessage {
     pub markable: bool,
     /// A delivery receipt (XEP-0184) is owed to `sender` for `wire_id`.
     pub receipt_owed: bool,
+    /// The message it answers (XEP-0461), if it is a reply.
+    pub reply: Option<ReplyRef>,
 }
 
 /// A delivery receipt (XEP-0184) still owed for a stored message.
@@ -271,10 +273,17 @@ pub struct Message {
     pub state: MessageState,
     /// Error text when `state` is `failed`.
     pub error: Option<String>,
+    /// What was done to it since (edited, deleted, reactions) and what it
+    /// answers, derived from the stored actions: `body` is already the
+    /// newest text allowed to replace it.
+    pub rich: Rich,
 }
 
 /// Result of [`Store::insert_incoming`](crate::Store::insert_incoming).
 #[derive(Debug, Clone, PartialEq, Eq)]
+// `Inserted` is the common outcome: boxing it would cost an allocation per
+// stored row to shrink the rare `Duplicate`.
+#[allow(clippy::large_enum_variant)]
 pub enum InsertOutcome {
     /// The message was new and has been stored.
     Inserted(Message),
@@ -371,6 +380,8 @@ pub struct NewRoomMessage {
     pub private_with: Option<String>,
     /// It names us in a mention reference (XEP-0372).
     pub mentions_us: bool,
+    /// The line it answers (XEP-0461), if it is a reply.
+    pub reply: Option<ReplyRef>,
 }
 
 /// A stored room line.
@@ -413,6 +424,8 @@ pub struct RoomMessage {
     pub private_with: Option<String>,
     /// It mentions us by reference (XEP-0372), whatever its text says.
     pub mentions_us: bool,
+    /// What was done to it since and what it answers, as for [`Message::rich`].
+    pub rich: Rich,
 }
 
 /// Result of storing one room line.
@@ -426,4 +439,152 @@ pub enum RoomInsertOutcome {
     /// The room reflected one of our own lines: the stored row, now `sent`
     /// and with the room's stanza-id.
     Reflected(RoomMessage),
+}
+
+text_enum! {
+    /// What an action does to the message it names.
+    ActionKind {
+        /// A correction (XEP-0308): its body replaces the text.
+        Correct => "correct",
+        /// A retraction (XEP-0424), or a room's moderation (XEP-0425).
+        Retract => "retract",
+        /// The author's reactions (XEP-0444), replacing their earlier ones.
+        React => "react",
+        /// Our own "delete for me": hidden here, nothing sent.
+        Hide => "hide",
+    }
+}
+
+/// The chat an action was done in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionChat {
+    /// A one-to-one chat of `account` with `peer` (bare JID).
+    Chat {
+        /// The account.
+        account: AccountId,
+        /// The other party's bare JID.
+        peer: String,
+    },
+    /// A room's lines.
+    Room(RoomId),
+}
+
+/// An action to store with [`Store::insert_action`](crate::Store::insert_action).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAction {
+    /// Where it was done.
+    pub chat: ActionChat,
+    /// What it does.
+    pub kind: ActionKind,
+    /// The id it names its target by (origin-id or id in a chat, the
+    /// room's stanza-id or the author's origin-id in a room).
+    pub target: String,
+    /// Ours (`out`) or someone else's (`in`).
+    pub direction: Direction,
+    /// Who did it: a bare JID in a chat; in a room `oid:` and the occupant
+    /// id (XEP-0421), else `jid:` and the real bare JID, else `nick:` and
+    /// the nick. Authority is checked against the target's author with it.
+    pub author: String,
+    /// How the author is shown (a bare JID, or a nick in a room).
+    pub author_name: String,
+    /// A correction's text, or the reactions, one per line.
+    pub body: Option<String>,
+    /// The action stanza's own id, so a copy of it is stored once.
+    pub action_id: Option<String>,
+    /// A retraction by the room's moderators (XEP-0425), checked to come
+    /// from the room itself.
+    pub moderated: bool,
+    /// When it was done, unix milliseconds.
+    pub server_time: Option<i64>,
+    /// Ours, to be sent (see [`Store::pending_actions`](crate::Store::pending_actions)).
+    pub pending: bool,
+}
+
+/// One of our actions still to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingAction {
+    /// Its row.
+    pub id: i64,
+    /// The account.
+    pub account: AccountId,
+    /// The peer's or the room's bare JID.
+    pub to: String,
+    /// Whether `to` is a room.
+    pub room: bool,
+    /// What it does.
+    pub kind: ActionKind,
+    /// The id of its target.
+    pub target: String,
+    /// A correction's text, or the reactions, one per line.
+    pub body: Option<String>,
+    /// The id it is sent with.
+    pub action_id: String,
+}
+
+/// What a reply names (XEP-0461): its target's id and author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyRef {
+    /// The target's id as the XEP names it.
+    pub id: String,
+    /// The target's author (a JID, or a room occupant's JID), if given.
+    pub to: Option<String>,
+}
+
+/// A reply's target as this chat has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Reply {
+    /// The target's id as the reply names it.
+    pub id: String,
+    /// Its author as the reply names them, if given.
+    pub to: Option<String>,
+    /// The row of the target in this same chat, if it is stored here.
+    pub target: Option<i64>,
+    /// The start of the target's text (what it shows now), if it is stored.
+    pub quote: Option<String>,
+    /// How the target's author is shown (bare JID or nick), if it is stored.
+    pub author: Option<String>,
+}
+
+/// One emoji's reactions to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Reaction {
+    /// The emoji.
+    pub emoji: String,
+    /// Who reacted with it (bare JIDs, or nicks in a room), in order.
+    pub by: Vec<String>,
+    /// Whether we are among them.
+    pub ours: bool,
+}
+
+/// What a message shows beyond its first text, derived from its actions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Rich {
+    /// Its author corrected it: the body is the newest version.
+    pub edited: bool,
+    /// Deleted for everyone by its author (or a room's moderator): the body
+    /// is empty and only a tombstone is shown.
+    pub retracted: bool,
+    /// The deletion was a room moderator's.
+    pub moderated: bool,
+    /// Deleted here only ("delete for me").
+    pub hidden: bool,
+    /// Reactions, per emoji, in the order they first came.
+    pub reactions: Vec<Reaction>,
+    /// The message it answers, if it is a reply.
+    pub reply: Option<Box<Reply>>,
+}
+
+/// A chat's unsent text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Draft {
+    /// The account.
+    pub account_id: AccountId,
+    /// The peer's or the room's bare JID.
+    pub chat: String,
+    /// The text.
+    pub body: String,
 }

@@ -41,8 +41,8 @@ macro_rules! select_messages {
     ($hint:literal, $tail:literal) => {
         concat!(
             "SELECT m.id, m.conversation_id, c.account_id, c.peer, m.direction, m.sender, \
-             m.body, m.server_time, m.local_time, m.origin_id, m.stanza_id, m.state, m.error \
-             FROM messages m ",
+             m.body, m.server_time, m.local_time, m.origin_id, m.stanza_id, m.state, m.error, \
+             m.reply_id, m.reply_to FROM messages m ",
             $hint,
             " CROSS JOIN conversations c ON c.id = m.conversation_id ",
             $tail
@@ -184,7 +184,24 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         stanza_id: row.get(10)?,
         state: text_column(row, 11)?,
         error: row.get(12)?,
+        rich: reply_from_columns(row.get(13)?, row.get(14)?),
     })
+}
+
+/// The reply a row names (`reply_id`, `reply_to`), before it is resolved.
+fn reply_from_columns(id: Option<String>, to: Option<String>) -> crate::Rich {
+    crate::Rich {
+        reply: id.map(|id| {
+            Box::new(crate::Reply {
+                id,
+                to,
+                target: None,
+                quote: None,
+                author: None,
+            })
+        }),
+        ..crate::Rich::default()
+    }
 }
 
 /// The body of [`Store::insert_incoming`], inside the caller's transaction.
@@ -264,6 +281,10 @@ fn insert_incoming_at(
             stanza_id: new.stanza_id.clone(),
             state,
             error: None,
+            rich: reply_from_columns(
+                new.reply.as_ref().map(|r| r.id.clone()),
+                new.reply.as_ref().and_then(|r| r.to.clone()),
+            ),
         },
         Wire {
             row_id,
@@ -274,7 +295,10 @@ fn insert_incoming_at(
         },
     )?;
     match inserted {
-        Some(message) => Ok(InsertOutcome::Inserted(message)),
+        Some(mut message) => {
+            actions::decorate_message(tx, &mut message)?;
+            Ok(InsertOutcome::Inserted(message))
+        }
         None => Ok(InsertOutcome::Duplicate(duplicate_of(
             tx,
             conversation_id,
@@ -383,14 +407,14 @@ fn insert_message_in(conn: &Connection, message: Message, wire: Wire<'_>) -> Res
 /// Inserts a message row.
 const INSERT: &str = "INSERT INTO messages (conversation_id, direction, sender, body, \
     server_time, local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, \
-    markable, receipt_owed, id) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+    markable, receipt_owed, id, reply_id, reply_to) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 
 /// [`INSERT`], or nothing if the row would repeat a unique key (a duplicate).
 const SKIP_DUPLICATE: &str = "INSERT INTO messages (conversation_id, direction, sender, body, \
     server_time, local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, \
-    markable, receipt_owed, id) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+    markable, receipt_owed, id, reply_id, reply_to) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
     ON CONFLICT DO NOTHING";
 
 /// Inserts `message` (whose id is ignored) with `sql` ([`INSERT`] or
@@ -418,6 +442,8 @@ fn insert_row_in(
         wire.markable,
         wire.receipt_owed,
         wire.row_id,
+        message.rich.reply.as_ref().map(|r| &r.id),
+        message.rich.reply.as_ref().and_then(|r| r.to.as_ref()),
     ])?;
     if changed == 0 {
         return Ok(None);
@@ -480,6 +506,8 @@ fn remove_contact_in(conn: &Connection, account: AccountId, jid: &str) -> Result
 
 // After `select_messages!`, which they use (macros are scoped by text order).
 mod accounts;
+mod actions;
+pub use actions::MAX_REACTIONS;
 mod archive;
 mod messages;
 mod rooms;

@@ -20,6 +20,7 @@ fn setup() -> (Store, AccountId) {
 
 fn incoming(account: AccountId, peer: &str, body: &str) -> NewMessage {
     NewMessage {
+        reply: None,
         account,
         peer: peer.to_owned(),
         direction: Direction::In,
@@ -102,7 +103,7 @@ fn enums_round_trip_through_text_and_serde() {
     // Serialized forms match the stored text; ids are plain numbers.
     let (mut store, account) = setup();
     let message = store
-        .insert_outgoing(account, "bob@example.org", "hi", "o-1")
+        .insert_outgoing(account, "bob@example.org", "hi", "o-1", None)
         .unwrap();
     let value = serde_json::to_value(&message).unwrap();
     assert_eq!(value["state"], "pending");
@@ -287,7 +288,7 @@ fn file_database_uses_wal_and_reopen_keeps_data() {
             )
             .unwrap();
         let sent = store
-            .insert_outgoing(account, "bob@example.org", "persist me", "o-1")
+            .insert_outgoing(account, "bob@example.org", "persist me", "o-1", None)
             .unwrap();
         (account, sent.conversation_id, sent)
     };
@@ -342,7 +343,7 @@ fn wal_file_written_concurrently_stays_readable() {
     // The reader can write too while the writer is open.
     let mut reader = reader;
     let reply = reader
-        .insert_outgoing(account, "bob@example.org", "reply", "o-r")
+        .insert_outgoing(account, "bob@example.org", "reply", "o-r", None)
         .unwrap();
     assert_eq!(writer.message(reply.id).unwrap(), Some(reply));
 }
@@ -649,7 +650,7 @@ fn inserting_updates_last_activity_monotonically() {
     assert_eq!(last_activity(&store, conversation), Some(2_000));
 
     let sent = store
-        .insert_outgoing(account, "bob@example.org", "now", "o-1")
+        .insert_outgoing(account, "bob@example.org", "now", "o-1", None)
         .unwrap();
     assert_eq!(last_activity(&store, conversation), Some(sent.local_time));
 }
@@ -856,7 +857,7 @@ fn messages_without_ids_are_never_duplicates() {
 fn carbon_copy_of_own_pending_message_is_a_duplicate() {
     let (mut store, account) = setup();
     let pending = store
-        .insert_outgoing(account, "bob@example.org", "hi", "o-7")
+        .insert_outgoing(account, "bob@example.org", "hi", "o-7", None)
         .unwrap();
     let mut copy = incoming(account, "bob@example.org", "hi");
     copy.direction = Direction::Out;
@@ -892,7 +893,7 @@ fn insert_incoming_rejects_bad_peer_and_unknown_account() {
 fn insert_outgoing_is_pending_from_account_jid() {
     let (mut store, account) = setup();
     let message = store
-        .insert_outgoing(account, "bob@example.org", "hi bob", "o-1")
+        .insert_outgoing(account, "bob@example.org", "hi bob", "o-1", None)
         .unwrap();
     assert_eq!(message.direction, Direction::Out);
     assert_eq!(message.state, MessageState::Pending);
@@ -911,14 +912,14 @@ fn insert_outgoing_is_pending_from_account_jid() {
 fn insert_outgoing_errors() {
     let (mut store, account) = setup();
     let err = store
-        .insert_outgoing(AccountId(99), "bob@example.org", "x", "o-1")
+        .insert_outgoing(AccountId(99), "bob@example.org", "x", "o-1", None)
         .unwrap_err();
     assert_eq!(err.code(), "store.invalid_data");
     store
-        .insert_outgoing(account, "bob@example.org", "x", "o-1")
+        .insert_outgoing(account, "bob@example.org", "x", "o-1", None)
         .unwrap();
     let err = store
-        .insert_outgoing(account, "bob@example.org", "y", "o-1")
+        .insert_outgoing(account, "bob@example.org", "y", "o-1", None)
         .unwrap_err();
     assert_eq!(
         err.code(),
@@ -931,7 +932,7 @@ fn insert_outgoing_errors() {
 fn outgoing_state_moves_forward_only() {
     let (mut store, account) = setup();
     let message = store
-        .insert_outgoing(account, "bob@example.org", "hi", "o-1")
+        .insert_outgoing(account, "bob@example.org", "hi", "o-1", None)
         .unwrap();
     let sent = store
         .set_state(message.id, MessageState::Sent, None)
@@ -974,7 +975,7 @@ fn outgoing_state_moves_forward_only() {
 fn failed_and_retry() {
     let (mut store, account) = setup();
     let a = store
-        .insert_outgoing(account, "bob@example.org", "a", "o-a")
+        .insert_outgoing(account, "bob@example.org", "a", "o-a", None)
         .unwrap();
     let failed = store
         .set_state(a.id, MessageState::Failed, Some("remote-server-not-found"))
@@ -995,7 +996,7 @@ fn failed_and_retry() {
     assert_eq!(retry.error, None, "retry clears the error");
 
     let b = store
-        .insert_outgoing(account, "bob@example.org", "b", "o-b")
+        .insert_outgoing(account, "bob@example.org", "b", "o-b", None)
         .unwrap();
     store.set_state(b.id, MessageState::Sent, None).unwrap();
     let failed = store
@@ -1073,7 +1074,7 @@ fn transition_table() {
 fn find_outgoing_by_origin_id_only_finds_own_messages() {
     let (mut store, account) = setup();
     let mine = store
-        .insert_outgoing(account, "bob@example.org", "mine", "o-1")
+        .insert_outgoing(account, "bob@example.org", "mine", "o-1", None)
         .unwrap();
     let mut theirs = incoming(account, "bob@example.org", "theirs");
     theirs.origin_id = Some("o-2".into());
@@ -1104,16 +1105,16 @@ fn pending_outgoing_is_oldest_first_and_per_account() {
     let (mut store, me) = setup();
     let work = store.upsert_account("work@example.com").unwrap();
     let first = store
-        .insert_outgoing(me, "bob@example.org", "1", "o-1")
+        .insert_outgoing(me, "bob@example.org", "1", "o-1", None)
         .unwrap();
     let sent = store
-        .insert_outgoing(me, "carol@example.org", "2", "o-2")
+        .insert_outgoing(me, "carol@example.org", "2", "o-2", None)
         .unwrap();
     let third = store
-        .insert_outgoing(me, "carol@example.org", "3", "o-3")
+        .insert_outgoing(me, "carol@example.org", "3", "o-3", None)
         .unwrap();
     store
-        .insert_outgoing(work, "boss@example.com", "w", "o-w")
+        .insert_outgoing(work, "boss@example.com", "w", "o-w", None)
         .unwrap();
     inserted(
         store
@@ -1217,7 +1218,7 @@ fn history_page_uses_the_conversation_index() {
 fn lookups_use_indexes() {
     let (mut store, account) = setup();
     store
-        .insert_outgoing(account, "bob@example.org", "x", "o-1")
+        .insert_outgoing(account, "bob@example.org", "x", "o-1", None)
         .unwrap();
     for analyze in [false, true] {
         if analyze {
@@ -1273,7 +1274,7 @@ fn disk_full_is_reported_as_such() {
 fn corrupt_stored_values_are_invalid_data() {
     let (mut store, account) = setup();
     let message = store
-        .insert_outgoing(account, "bob@example.org", "hi", "o-1")
+        .insert_outgoing(account, "bob@example.org", "hi", "o-1", None)
         .unwrap();
     store
         .conn()
@@ -1321,7 +1322,7 @@ fn error_codes_are_stable() {
 fn find_outgoing_matches_peer_and_direction_and_creates_nothing() {
     let (mut store, account) = setup();
     let sent = store
-        .insert_outgoing(account, "bob@example.org", "hi", "o-1")
+        .insert_outgoing(account, "bob@example.org", "hi", "o-1", None)
         .unwrap();
     let mut theirs = incoming(account, "bob@example.org", "yo");
     theirs.origin_id = Some("o-2".into());
@@ -1569,7 +1570,7 @@ fn marker_id_is_the_wire_id_of_markable_messages_only() {
     assert_eq!(store.marker_id(MessageId(999_999)).unwrap(), None);
     // Our own messages are named by their origin-id, which is also their id.
     let out = store
-        .insert_outgoing(account, "bob@example.org", "mine", "o-1")
+        .insert_outgoing(account, "bob@example.org", "mine", "o-1", None)
         .unwrap();
     assert_eq!(out.origin_id.as_deref(), Some("o-1"));
 }
@@ -1578,7 +1579,7 @@ fn marker_id_is_the_wire_id_of_markable_messages_only() {
 fn only_a_failed_outgoing_message_can_be_retried() {
     let (mut store, account) = setup();
     let out = store
-        .insert_outgoing(account, "bob@example.org", "hi", "o-1")
+        .insert_outgoing(account, "bob@example.org", "hi", "o-1", None)
         .unwrap();
     // Pending, not failed: nothing to retry.
     assert_eq!(store.retry_outgoing(out.id).unwrap(), None);
@@ -1671,10 +1672,10 @@ fn removing_an_account_keeps_its_history_readable_or_deletes_all_of_it() {
     in_msg.wire_id = Some("w1".into());
     store.insert_incoming(&in_msg).unwrap();
     store
-        .insert_outgoing(account, "bob@example.org", "unsent", "o1")
+        .insert_outgoing(account, "bob@example.org", "unsent", "o1", None)
         .unwrap();
     store
-        .insert_outgoing(other, "bob@example.org", "theirs", "o2")
+        .insert_outgoing(other, "bob@example.org", "theirs", "o2", None)
         .unwrap();
 
     assert!(store.remove_account(account, true).unwrap());
@@ -1772,7 +1773,7 @@ fn unanswered_counts_a_strangers_messages_until_the_user_writes() {
     assert_eq!(store.unanswered(account, "eve@x", 5).unwrap(), Some(5));
     assert_eq!(store.unanswered(account, "eve@x", 100).unwrap(), Some(8));
     store
-        .insert_outgoing(account, "eve@x", "who are you?", "out-1")
+        .insert_outgoing(account, "eve@x", "who are you?", "out-1", None)
         .unwrap();
     assert_eq!(store.unanswered(account, "eve@x", 100).unwrap(), None);
 }
@@ -1805,7 +1806,7 @@ fn message_requests_are_strangers_conversations_newest_first() {
 
     // Answering makes it an ordinary chat.
     store
-        .insert_outgoing(account, "mallory@x", "who are you?", "out-1")
+        .insert_outgoing(account, "mallory@x", "who are you?", "out-1", None)
         .unwrap();
     assert!(!store.is_stranger(account, "mallory@x").unwrap());
     let peers: Vec<String> = store
@@ -1894,6 +1895,7 @@ fn kept_accounts_keep_their_order_place_and_color() {
 
 fn room_line(room: RoomId, nick: &str, body: &str, stanza_id: Option<&str>) -> NewRoomMessage {
     NewRoomMessage {
+        reply: None,
         room,
         direction: Direction::In,
         nick: nick.to_owned(),
@@ -1973,7 +1975,7 @@ fn room_lines_are_deduplicated_by_the_rooms_stanza_id_and_paged_in_order() {
 fn our_line_reflected_by_the_room_is_the_same_row_now_sent() {
     let (_dir, mut store, account, room) = room_on_file();
     let pending = store
-        .insert_room_outgoing(room.id, "hi all", "o1", None)
+        .insert_room_outgoing(room.id, "hi all", "o1", None, None)
         .unwrap();
     assert_eq!(pending.state, MessageState::Pending);
     assert_eq!(
@@ -2018,7 +2020,7 @@ fn an_occupant_cannot_hide_anothers_line_by_reusing_its_origin_id() {
     assert!(matches!(outcomes[2], RoomInsertOutcome::Duplicate(_)));
     // Nor can anyone else's line with our origin-id mark ours as sent.
     let ours = store
-        .insert_room_outgoing(room.id, "mine", "o9", None)
+        .insert_room_outgoing(room.id, "mine", "o9", None, None)
         .unwrap();
     let forged = NewRoomMessage {
         origin_id: Some("o9".into()),
@@ -2035,7 +2037,7 @@ fn an_occupant_cannot_hide_anothers_line_by_reusing_its_origin_id() {
 fn a_room_line_state_moves_forward_only() {
     let (_dir, mut store, _, room) = room_on_file();
     let line = store
-        .insert_room_outgoing(room.id, "x", "o1", None)
+        .insert_room_outgoing(room.id, "x", "o1", None, None)
         .unwrap();
     let failed = store
         .set_room_message_state(line.id, MessageState::Failed, Some("forbidden"))
@@ -2069,7 +2071,7 @@ fn deleting_an_account_deletes_its_rooms_and_lines() {
 fn a_forgotten_room_keeps_its_history_and_our_line_is_found_by_origin_id() {
     let (_dir, mut store, account, room) = room_on_file();
     let line = store
-        .insert_room_outgoing(room.id, "x", "o1", None)
+        .insert_room_outgoing(room.id, "x", "o1", None, None)
         .unwrap();
     store.forget_room(room.id).unwrap();
     let kept = store.room(account, &room.jid).unwrap().unwrap();
@@ -2137,7 +2139,7 @@ fn the_archive_copy_of_a_line_stored_live_without_stanza_id_is_the_same_line() {
 fn removing_an_account_keeping_history_fails_its_unsent_room_lines() {
     let (_dir, mut store, account, room) = room_on_file();
     let line = store
-        .insert_room_outgoing(room.id, "unsent", "o1", None)
+        .insert_room_outgoing(room.id, "unsent", "o1", None, None)
         .unwrap();
     assert!(store.remove_account(account, true).unwrap());
     let kept = store.room_history_page(room.id, None, 10).unwrap();
@@ -2165,7 +2167,7 @@ fn a_private_message_and_a_mention_by_reference_are_kept_as_such() {
         ])
         .unwrap();
     let ours = store
-        .insert_room_outgoing(room.id, "just you", "o1", Some("bob"))
+        .insert_room_outgoing(room.id, "just you", "o1", Some("bob"), None)
         .unwrap();
     assert_eq!(ours.private_with.as_deref(), Some("bob"));
     let mut page = store.room_history_page(room.id, None, 10).unwrap();
@@ -2195,16 +2197,16 @@ fn the_next_room_line_to_send_is_found_among_pending_rows_only() {
         .insert_room_lines(&[room_line(room.id, "bob", "old", Some("s1"))])
         .unwrap();
     let private = store
-        .insert_room_outgoing(room.id, "psst", "p1", Some("bob"))
+        .insert_room_outgoing(room.id, "psst", "p1", Some("bob"), None)
         .unwrap();
     let first = store
-        .insert_room_outgoing(room.id, "one", "o1", None)
+        .insert_room_outgoing(room.id, "one", "o1", None, None)
         .unwrap();
     store
-        .insert_room_outgoing(room.id, "two", "o2", None)
+        .insert_room_outgoing(room.id, "two", "o2", None, None)
         .unwrap();
     let elsewhere = store
-        .insert_room_outgoing(other.id, "x", "o3", None)
+        .insert_room_outgoing(other.id, "x", "o3", None, None)
         .unwrap();
     assert_eq!(
         store.next_room_outgoing(room.id).unwrap().map(|m| m.id),

@@ -15,10 +15,22 @@ impl Core {
         body: &str,
     ) -> Result<Message, CoreError> {
         let to = parse_bare_jid(to)?;
+        self.queue_message(account, &to, body, None).await
+    }
+
+    /// [`Core::send_message`], answering `reply` if given.
+    pub(crate) async fn queue_message(
+        &self,
+        account: AccountId,
+        to: &xmpp_parsers::jid::BareJid,
+        body: &str,
+        reply: Option<&charla_store::ReplyRef>,
+    ) -> Result<Message, CoreError> {
         chat::check_body(body)?;
         self.account_jid(account)?;
         let origin_id = uuid::Uuid::new_v4().to_string();
-        let message = self.store(|s| s.insert_outgoing(account, to.as_str(), body, &origin_id))?;
+        let message =
+            self.store(|s| s.insert_outgoing(account, to.as_str(), body, &origin_id, reply))?;
         let _ = self
             .events
             .send(Event::MessageAdded {

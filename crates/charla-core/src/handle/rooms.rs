@@ -190,6 +190,20 @@ impl Core {
         body: &str,
         private_with: Option<&str>,
     ) -> Result<RoomMessage, CoreError> {
+        self.say_in_room_replying(account, room, body, private_with, None)
+            .await
+    }
+
+    /// [`Core::send_room_message`] (or a private message, with
+    /// `private_with`), answering `reply` if given.
+    pub(crate) async fn say_in_room_replying(
+        &self,
+        account: AccountId,
+        room: &str,
+        body: &str,
+        private_with: Option<&str>,
+        reply: Option<&charla_store::ReplyRef>,
+    ) -> Result<RoomMessage, CoreError> {
         let room = parse_bare_jid(room)?;
         chat::check_body(body)?;
         let kept = self
@@ -197,7 +211,7 @@ impl Core {
             .ok_or_else(|| CoreError::new(ErrorCode::InvalidInput, "not a room of this account"))?;
         let origin_id = uuid::Uuid::new_v4().to_string();
         let message =
-            self.store(|s| s.insert_room_outgoing(kept.id, body, &origin_id, private_with))?;
+            self.store(|s| s.insert_room_outgoing(kept.id, body, &origin_id, private_with, reply))?;
         let _ = self
             .events
             .send(Event::RoomMessageAdded {

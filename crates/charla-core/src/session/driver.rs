@@ -149,7 +149,7 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
     // The stream is gone: only the last events are left to tell.
     for action in engine.take_actions() {
         if let Action::Emit(event) = action {
-            let _ = events.send(event).await;
+            let _ = events.send(*event).await;
         }
     }
 }
@@ -167,7 +167,7 @@ impl Driver {
                 }
                 Action::Emit(event) => {
                     // A dropped receiver means nobody listens any more.
-                    let _ = self.events.send(event).await;
+                    let _ = self.events.send(*event).await;
                 }
                 Action::Restart => self.restart(),
                 Action::End => end = true,

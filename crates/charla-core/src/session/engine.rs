@@ -25,7 +25,7 @@ pub(crate) enum Action {
     /// Hand a stanza to the stream, and report its fate if `watch` asks.
     Send { stanza: Box<Stanza>, watch: Watch },
     /// Tell the outside world.
-    Emit(Event),
+    Emit(Box<Event>),
     /// Drop the stream and open a fresh one: a new login and bind, no
     /// resumption.
     Restart,
@@ -52,6 +52,12 @@ pub(crate) enum Watch {
         id: charla_store::RoomMessageId,
         generation: u64,
     },
+    /// One of our acts (correction, retraction, reactions), sent on
+    /// stream `generation`.
+    Act {
+        id: i64,
+        generation: u64,
+    },
 }
 
 /// A watched stanza's fate: acknowledged by the server (`ok`), or lost
@@ -72,6 +78,8 @@ pub(crate) enum Fate {
         generation: u64,
         ok: bool,
     },
+    /// One of our acts, sent on stream `generation`.
+    Act { id: i64, generation: u64, ok: bool },
 }
 
 impl Watch {
@@ -82,6 +90,7 @@ impl Watch {
             Watch::Message { id, generation } => Some(Fate::Message { id, generation, ok }),
             Watch::Receipt { message } => Some(Fate::Receipt { message, ok }),
             Watch::RoomPrivate { id, generation } => Some(Fate::RoomPrivate { id, generation, ok }),
+            Watch::Act { id, generation } => Some(Fate::Act { id, generation, ok }),
         }
     }
 }
@@ -190,7 +199,7 @@ impl Engine {
     }
 
     pub(super) fn emit(&mut self, event: Event) {
-        self.actions.push(Action::Emit(event));
+        self.actions.push(Action::Emit(Box::new(event)));
     }
 
     pub(super) fn state(&mut self, state: ConnectionState) {
@@ -305,6 +314,7 @@ impl Engine {
             let _ = ready.send(Ok(()));
         }
         self.flush();
+        self.flush_acts();
         self.send_owed_receipts();
         // After the initial presence: whatever is archived from here on
         // also arrives live, and duplicates are dropped by stanza-id.
@@ -344,6 +354,7 @@ impl Engine {
         self.online_state();
         // After what the stream resends itself, in order.
         self.flush();
+        self.flush_acts();
         // The stream kept us in our rooms; the rooms may not have (XEP-0410).
         self.ping_rooms();
     }
@@ -457,6 +468,7 @@ impl Engine {
             Command::Flush => {
                 self.flush();
                 self.flush_rooms();
+                self.flush_acts();
             }
             Command::JoinRoom {
                 room,

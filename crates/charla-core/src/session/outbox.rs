@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use charla_store::{Message, MessageId, MessageState};
+use charla_store::{ActionKind, Message, MessageId, MessageState, PendingAction, ReplyRef};
 use xmpp_parsers::jid::BareJid;
 
 use super::engine::{Engine, Watch};
@@ -16,6 +16,9 @@ use crate::event::Event;
 #[derive(Debug, Default)]
 pub(super) struct Outbox {
     in_flight: HashMap<MessageId, u64>,
+    /// Our acts (corrections, retractions, reactions) on their way, with
+    /// the stream generation that sent them.
+    acts_in_flight: HashMap<i64, u64>,
     /// Counts fresh binds; an ack from an older stream must not release a
     /// row that this stream sent again.
     generation: u64,
@@ -25,6 +28,7 @@ impl Outbox {
     /// A fresh stream: whatever was on its way is sent again.
     pub fn new_stream(&mut self) {
         self.in_flight.clear();
+        self.acts_in_flight.clear();
         self.generation += 1;
     }
 }
@@ -61,7 +65,25 @@ impl Engine {
             // Written before this stream: offline, or lost with a stream
             // the server could not resume (XEP-0198 <failed/>).
             let delayed = (m.local_time < self.link.bound_at).then_some((m.local_time, &self.own));
-            let stanza = chat::outgoing(&to, &m.body, origin_id, delayed);
+            let stanza = match &m.rich.reply {
+                None => chat::outgoing(&to, &m.body, origin_id, delayed),
+                Some(reply) => {
+                    // Quoted as the message answered shows now.
+                    let shown = self.store(|s| s.message(m.id)).ok().flatten();
+                    let quote = shown.and_then(|s| s.rich.reply).and_then(|r| r.quote);
+                    let (body, payloads) = crate::reply::build(
+                        &ReplyRef {
+                            id: reply.id.clone(),
+                            to: reply.to.clone(),
+                        },
+                        quote.as_deref(),
+                        &m.body,
+                    );
+                    let mut stanza = chat::outgoing(&to, &body, origin_id, delayed);
+                    stanza.payloads.extend(payloads);
+                    stanza
+                }
+            };
             let generation = self.outbox.generation;
             self.outbox.in_flight.insert(m.id, generation);
             self.send(
@@ -88,6 +110,56 @@ impl Engine {
         self.flush();
     }
 
+    /// Sends our pending acts (XEP-0308 corrections, XEP-0424 retractions,
+    /// XEP-0444 reactions): a chat's at once, a room's once we are in it.
+    /// Each stays pending until the server acknowledges it, so one lost
+    /// with a stream goes again on the next.
+    pub(super) fn flush_acts(&mut self) {
+        if !self.link.usable() {
+            return;
+        }
+        let pending = match self.store(|s| s.pending_actions(self.account)) {
+            Ok(p) => p,
+            Err(e) => return self.error(e),
+        };
+        for act in pending {
+            if self.outbox.acts_in_flight.contains_key(&act.id) {
+                continue;
+            }
+            let Ok(to) = BareJid::new(&act.to) else {
+                continue;
+            };
+            if act.room && !self.is_joined(&to) {
+                continue;
+            }
+            let Some(stanza) = act_stanza(&act, to) else {
+                let _ = self.store(|s| s.action_sent(act.id));
+                continue;
+            };
+            let generation = self.outbox.generation;
+            self.outbox.acts_in_flight.insert(act.id, generation);
+            self.send(
+                stanza,
+                Watch::Act {
+                    id: act.id,
+                    generation,
+                },
+            );
+        }
+    }
+
+    /// The fate of our act `id`, sent on stream `generation`.
+    pub(super) fn on_act_fate(&mut self, id: i64, generation: u64, acked: bool) {
+        if self.outbox.acts_in_flight.get(&id) == Some(&generation) {
+            self.outbox.acts_in_flight.remove(&id);
+        }
+        if acked {
+            if let Err(e) = self.store(|s| s.action_sent(id)) {
+                self.error(e);
+            }
+        }
+    }
+
     /// Announces a stored message that changed.
     pub(super) fn announce_update(&mut self, updated: Result<Option<Message>, CoreError>) {
         match updated {
@@ -99,4 +171,33 @@ impl Engine {
             Err(e) => self.error(e),
         }
     }
+}
+
+/// The stanza that carries our act to `to` (a peer, or a room).
+fn act_stanza(act: &PendingAction, to: BareJid) -> Option<xmpp_parsers::message::Message> {
+    let id = act.action_id.as_str();
+    Some(match act.kind {
+        ActionKind::Correct => {
+            let body = act.body.as_deref()?;
+            let mut msg = if act.room {
+                crate::muc::groupchat(&to, body, id)
+            } else {
+                chat::outgoing(&to, body, id, None)
+            };
+            msg.payloads.push(crate::correction::replace(&act.target));
+            msg
+        }
+        ActionKind::Retract => crate::retraction::retract(to.into(), act.room, &act.target, id),
+        ActionKind::React => {
+            let emoji: Vec<String> = act
+                .body
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            crate::reactions::react(to.into(), act.room, &act.target, &emoji, id)
+        }
+        ActionKind::Hide => return None,
+    })
 }

@@ -22,14 +22,16 @@
 
 use std::collections::HashMap;
 
-use charla_store::{Direction, InsertOutcome, MessageState, NewMessage};
+use charla_store::{
+    ActionChat, ActionKind, Direction, InsertOutcome, MessageState, NewAction, NewMessage,
+};
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::message::{Message, MessageType};
 
 use super::engine::Engine;
 use super::now_ms;
 use crate::carbons::{self, Carbon};
-use crate::chat::{self, Incoming, IncomingChat};
+use crate::chat::{self, Act, Incoming, IncomingChat};
 use crate::error::CoreError;
 use crate::event::Event;
 use crate::{avatar, mam};
@@ -241,8 +243,35 @@ impl Engine {
                 admitted.push((c, stranger));
             }
         }
+        // Acts (corrections, retractions, reactions) are their own rows,
+        // stored first (a copy seen again is stored once): a stranger's
+        // change nothing.
+        let (acts, admitted): (Vec<_>, Vec<_>) =
+            admitted.into_iter().partition(|(c, _)| c.act.is_some());
+        let mut changed = Vec::new();
+        for (c, stranger) in &acts {
+            if *stranger {
+                log::debug!("dropped an act from a stranger");
+                continue;
+            }
+            let Some(new) = self.new_action(c) else {
+                continue;
+            };
+            match self.store(|s| s.insert_action(&new)) {
+                Ok(Some(_)) => changed.push((c.peer.clone(), new.target)),
+                Ok(None) => log::debug!("an act seen again"),
+                Err(e) => {
+                    if matches!(origin, Origin::Live | Origin::Held) {
+                        self.apply_all_acks(acks);
+                    }
+                    return Err(e);
+                }
+            }
+        }
         let live = matches!(origin, Origin::Live | Origin::Held);
         if live && admitted.is_empty() {
+            self.announce_acts(changed, news);
+            self.apply_all_acks(acks);
             return Ok(0);
         }
         let sid_trusted = match origin {
@@ -309,9 +338,62 @@ impl Engine {
                 });
             }
         }
+        self.announce_acts(changed, news);
         // 6. acks
         self.apply_all_acks(acks);
         Ok(count)
+    }
+
+    /// Emits the messages that stored acts changed (naming `target` in the
+    /// chat with the peer), when they are news.
+    fn announce_acts(&mut self, changed: Vec<(BareJid, String)>, news: bool) {
+        if !news {
+            return;
+        }
+        let account = self.account;
+        for (peer, target) in changed {
+            match self.store(|s| s.messages_named(account, peer.as_str(), &target)) {
+                Ok(messages) => {
+                    for message in messages {
+                        self.emit(Event::MessageUpdated { account, message });
+                    }
+                }
+                Err(e) => self.error(e),
+            }
+        }
+    }
+
+    /// The row for a classified act of ours or of the peer's.
+    fn new_action(&self, c: &IncomingChat) -> Option<NewAction> {
+        let (kind, target, body) = match c.act.as_deref()? {
+            Act::Correct { target } => (ActionKind::Correct, target, Some(c.body.clone())),
+            Act::Retract { target } => (ActionKind::Retract, target, None),
+            Act::React(r) => (ActionKind::React, &r.target, Some(r.emoji.join("\n"))),
+        };
+        let author = match c.direction {
+            Direction::In => c.peer.to_string(),
+            Direction::Out => self.own.to_string(),
+        };
+        Some(NewAction {
+            chat: ActionChat::Chat {
+                account: self.account,
+                peer: c.peer.to_string(),
+            },
+            kind,
+            target: target.clone(),
+            direction: c.direction,
+            author_name: author.clone(),
+            author,
+            body,
+            action_id: c
+                .origin_id
+                .clone()
+                .or_else(|| c.id.clone())
+                .or_else(|| c.stanza_id.clone()),
+            moderated: false,
+            server_time: Some(c.delay_ms.unwrap_or_else(now_ms)),
+            pending: false,
+        })
     }
 
     fn apply_all_acks(&mut self, acks: Vec<(BareJid, Vec<crate::receipts::Ack>)>) {
@@ -403,6 +485,7 @@ impl Engine {
             wire_id: c.id.clone(),
             markable: c.markable && c.direction == Direction::In,
             receipt_owed,
+            reply: c.reply.as_deref().cloned(),
         }
     }
 

@@ -42,11 +42,11 @@ impl Presences {
     /// Forgets all contacts' presence and tells the UI they are offline.
     pub fn went_offline(&mut self, account: AccountId, actions: &mut Vec<Action>) {
         for jid in self.contacts.clear() {
-            actions.push(Action::Emit(Event::PresenceChanged {
+            actions.push(Action::Emit(Box::new(Event::PresenceChanged {
                 account,
                 jid: jid.to_string(),
                 presence: None,
-            }));
+            })));
         }
     }
 }

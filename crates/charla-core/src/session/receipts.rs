@@ -84,6 +84,7 @@ impl Engine {
                 Fate::RoomPrivate { id, generation, ok } => {
                     self.on_private_fate(id, generation, ok)
                 }
+                Fate::Act { id, generation, ok } => self.on_act_fate(id, generation, ok),
                 Fate::Receipt { message, ok } => {
                     self.receipts.in_flight.remove(&message);
                     if ok {

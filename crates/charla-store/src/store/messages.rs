@@ -107,6 +107,7 @@ impl Store {
         peer: &str,
         body: &str,
         origin_id: &str,
+        reply: Option<&crate::ReplyRef>,
     ) -> Result<Message> {
         let tx = self
             .conn
@@ -133,6 +134,10 @@ impl Store {
                 stanza_id: None,
                 state: MessageState::Pending,
                 error: None,
+                rich: reply_from_columns(
+                    reply.map(|r| r.id.clone()),
+                    reply.and_then(|r| r.to.clone()),
+                ),
             },
             Wire {
                 // Our stanza's id is its origin-id.
@@ -140,6 +145,8 @@ impl Store {
                 ..Wire::default()
             },
         )?;
+        let mut message = message;
+        actions::decorate_message(&tx, &mut message)?;
         tx.commit()?;
         Ok(message)
     }
@@ -285,15 +292,23 @@ impl Store {
         let before = before.map_or(i64::MAX, |id| id.0);
         let mut stmt = self.conn.prepare_cached(HISTORY_PAGE_SQL)?;
         let rows = stmt.query_map(params![conversation.0, before, limit], message_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut page = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        for m in &mut page {
+            actions::decorate_message(&self.conn, m)?;
+        }
+        Ok(page)
     }
 
     /// The message with this id, if any.
     pub fn message(&self, id: MessageId) -> Result<Option<Message>> {
-        Ok(self
+        let mut found = self
             .conn
             .prepare_cached(select_messages!("WHERE m.id = ?1"))?
             .query_row([id.0], message_from_row)
-            .optional()?)
+            .optional()?;
+        if let Some(m) = &mut found {
+            actions::decorate_message(&self.conn, m)?;
+        }
+        Ok(found)
     }
 }

@@ -17,7 +17,8 @@ macro_rules! select_room_messages {
         concat!(
             "SELECT m.id, m.room_id, r.account_id, r.jid, m.direction, m.nick, m.occupant_id, \
              m.real_jid, m.body, m.server_time, m.local_time, m.origin_id, m.stanza_id, \
-             m.state, m.error, m.private_with, m.mentions_us FROM room_messages m ",
+             m.state, m.error, m.private_with, m.mentions_us, m.reply_id, m.reply_to \
+             FROM room_messages m ",
             $index,
             "CROSS JOIN rooms r ON r.id = m.room_id ",
             $tail
@@ -170,6 +171,7 @@ impl Store {
         body: &str,
         origin_id: &str,
         private_with: Option<&str>,
+        reply: Option<&crate::ReplyRef>,
     ) -> Result<RoomMessage> {
         let tx = self
             .conn
@@ -182,9 +184,19 @@ impl Store {
         let now = now_ms();
         tx.prepare_cached(
             "INSERT INTO room_messages (room_id, direction, nick, body, local_time, origin_id, \
-             state, private_with) VALUES (?1, 'out', ?2, ?3, ?4, ?5, 'pending', ?6)",
+             state, private_with, reply_id, reply_to) \
+             VALUES (?1, 'out', ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8)",
         )?
-        .execute(params![room.0, nick, body, now, origin_id, private_with])?;
+        .execute(params![
+            room.0,
+            nick,
+            body,
+            now,
+            origin_id,
+            private_with,
+            reply.map(|r| &r.id),
+            reply.and_then(|r| r.to.as_ref()),
+        ])?;
         let id = RoomMessageId(tx.last_insert_rowid());
         bump_room_activity_in(&tx, room, now)?;
         let message = room_message_in(&tx, id)?
@@ -318,7 +330,11 @@ impl Store {
             "WHERE m.room_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
         ))?;
         let rows = stmt.query_map(params![room.0, before, limit], room_message_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut page = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        for m in &mut page {
+            super::actions::decorate_room_line(&self.conn, m)?;
+        }
+        Ok(page)
     }
 
     /// The room's stanza-id of the newest stored line that has one: where
@@ -367,14 +383,27 @@ fn room_message_from_row(row: &Row<'_>) -> rusqlite::Result<RoomMessage> {
         error: row.get(14)?,
         private_with: row.get(15)?,
         mentions_us: row.get(16)?,
+        rich: reply_from_columns(row.get(17)?, row.get(18)?),
     })
 }
 
-fn room_message_in(conn: &Connection, id: RoomMessageId) -> Result<Option<RoomMessage>> {
+/// Room line `id` as stored, without its derived view.
+pub(super) fn room_line_raw(conn: &Connection, id: RoomMessageId) -> Result<Option<RoomMessage>> {
     Ok(conn
         .prepare_cached(select_room_messages!("WHERE m.id = ?1"))?
         .query_row([id.0], room_message_from_row)
         .optional()?)
+}
+
+fn room_message_in(conn: &Connection, id: RoomMessageId) -> Result<Option<RoomMessage>> {
+    let mut found = conn
+        .prepare_cached(select_room_messages!("WHERE m.id = ?1"))?
+        .query_row([id.0], room_message_from_row)
+        .optional()?;
+    if let Some(m) = &mut found {
+        super::actions::decorate_room_line(conn, m)?;
+    }
+    Ok(found)
 }
 
 /// The body of [`Store::insert_room_lines`] for one line.
@@ -452,8 +481,9 @@ fn insert_room_line_in(tx: &Connection, new: &NewRoomMessage) -> Result<RoomInse
     };
     tx.prepare_cached(
         "INSERT INTO room_messages (room_id, direction, nick, occupant_id, real_jid, body, \
-         server_time, local_time, origin_id, stanza_id, state, private_with, mentions_us) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         server_time, local_time, origin_id, stanza_id, state, private_with, mentions_us, \
+         reply_id, reply_to) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         new.room.0,
@@ -469,6 +499,8 @@ fn insert_room_line_in(tx: &Connection, new: &NewRoomMessage) -> Result<RoomInse
         state.as_str(),
         new.private_with,
         new.mentions_us,
+        new.reply.as_ref().map(|r| &r.id),
+        new.reply.as_ref().and_then(|r| r.to.as_ref()),
     ])?;
     let id = RoomMessageId(tx.last_insert_rowid());
     room_message_in(tx, id)?

@@ -4,6 +4,7 @@ import type { ConversationId } from "./ConversationId";
 import type { Direction } from "./Direction";
 import type { MessageId } from "./MessageId";
 import type { MessageState } from "./MessageState";
+import type { Rich } from "./Rich";
 
 /**
  * A stored message.
@@ -60,4 +61,10 @@ state: MessageState,
 /**
  * Error text when `state` is `failed`.
  */
-error: string | null, };
+error: string | null, 
+/**
+ * What was done to it since (edited, deleted, reactions) and what it
+ * answers, derived from the stored actions: `body` is already the
+ * newest text allowed to replace it.
+ */
+rich: Rich, };

@@ -2,6 +2,7 @@
 import type { AccountId } from "./AccountId";
 import type { Direction } from "./Direction";
 import type { MessageState } from "./MessageState";
+import type { Rich } from "./Rich";
 import type { RoomId } from "./RoomId";
 import type { RoomMessageId } from "./RoomMessageId";
 
@@ -78,4 +79,8 @@ private_with: string | null,
 /**
  * It mentions us by reference (XEP-0372), whatever its text says.
  */
-mentions_us: boolean, };
+mentions_us: boolean, 
+/**
+ * What was done to it since and what it answers, as for [`Message::rich`].
+ */
+rich: Rich, };

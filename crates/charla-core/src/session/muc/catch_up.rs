@@ -224,6 +224,7 @@ impl Engine {
         };
         self.emit(event);
         self.flush_rooms();
+        self.flush_acts();
         self.schedule_self_ping();
         // Only a room we got into is bookmarked (a room being created
         // refuses our other devices until then).

@@ -2,7 +2,10 @@
 //! room's catch-up, and stored through the pipeline's stages
 //! ([`Engine::ingest_room`]); our own pending lines sent, one at a time.
 
-use charla_store::{Direction, MessageState, NewRoomMessage, RoomInsertOutcome};
+use charla_store::{
+    ActionChat, ActionKind, Direction, MessageState, NewAction, NewRoomMessage, RoomId,
+    RoomInsertOutcome,
+};
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::message::Message;
 
@@ -10,6 +13,7 @@ use super::{Phase, RoomOrigin, MAX_HELD};
 
 /// Pending private messages looked at per flush (more go at the next).
 const MAX_PRIVATE_FLUSH: u32 = 100;
+use crate::chat::Act;
 use crate::event::Event;
 use crate::muc::{self, RoomIncoming, RoomLine};
 use crate::session::engine::{Engine, Watch};
@@ -25,6 +29,7 @@ impl Engine {
                 log::debug!("{room}: a notice from the room itself, not an occupant's line")
             }
             RoomIncoming::Bounce { room, id, text } => self.on_room_bounce(room, &id, &text),
+            RoomIncoming::Moderated { room, target, by } => self.on_moderated(room, target, by),
             RoomIncoming::Ignored(why) => log::debug!("ignored room message: {why}"),
         }
     }
@@ -82,6 +87,57 @@ impl Engine {
                 room: room.to_string(),
                 subject,
             });
+        }
+    }
+
+    /// The room's moderators retracted line `target` (XEP-0425): kept
+    /// only from a room we are in.
+    fn on_moderated(&mut self, room: BareJid, target: String, by: String) {
+        self.end_burst();
+        let Some(in_room) = self.rooms.rooms.get(&room) else {
+            return log::debug!("dropped a moderation from a room we are not in");
+        };
+        if in_room.phase == Phase::Joining {
+            return;
+        }
+        let by_nick = by.rsplit_once('/').map(|(_, n)| n.to_owned()).unwrap_or(by);
+        let new = NewAction {
+            chat: ActionChat::Room(in_room.id),
+            kind: ActionKind::Retract,
+            target: target.clone(),
+            direction: Direction::In,
+            author: "room".to_owned(),
+            author_name: muc::display_nick(&by_nick).0,
+            body: None,
+            action_id: None,
+            moderated: true,
+            server_time: Some(now_ms()),
+            pending: false,
+        };
+        match self.store(|s| s.insert_action(&new)) {
+            Ok(_) => self.announce_room_acts(&room, vec![target]),
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Emits the lines of `room` that stored acts naming `targets` changed.
+    fn announce_room_acts(&mut self, room: &BareJid, targets: Vec<String>) {
+        let Some(id) = self.rooms.rooms.get(room).map(|r| r.id) else {
+            return;
+        };
+        let account = self.account;
+        for target in targets {
+            match self.store(|s| s.room_lines_named(id, &target)) {
+                Ok(lines) => {
+                    for message in lines {
+                        self.emit(Event::RoomMessageUpdated {
+                            account,
+                            message: Box::new(message),
+                        });
+                    }
+                }
+                Err(e) => self.error(e),
+            }
         }
     }
 
@@ -150,9 +206,42 @@ impl Engine {
             return 0;
         }
         let own_occupant = format!("{room}/{}", in_room.nick);
+        let (acts, lines): (Vec<RoomLine>, Vec<RoomLine>) = lines
+            .into_iter()
+            .filter(|l| l.room == *room)
+            .partition(|l| l.act.is_some());
+        let actions: Vec<NewAction> = acts
+            .iter()
+            .filter_map(|l| {
+                let occupant_id = l.occupant_id.clone().filter(|_| in_room.stamps_ids);
+                let ours = !l.private && in_room.is_ours(&l.nick, occupant_id.as_deref());
+                let real_jid = match origin {
+                    RoomOrigin::Archive => None,
+                    RoomOrigin::Live | RoomOrigin::Held => in_room
+                        .occupants
+                        .get(&l.nick)
+                        .and_then(|o| o.real_jid.clone()),
+                };
+                room_action(in_room.id, l, ours, occupant_id, real_jid)
+            })
+            .collect();
+        let mut changed = Vec::new();
+        for new in &actions {
+            match self.store(|s| s.insert_action(new)) {
+                Ok(Some(_)) => changed.push(new.target.clone()),
+                Ok(None) => log::debug!("a room act seen again"),
+                Err(e) => {
+                    self.error(e);
+                    return 0;
+                }
+            }
+        }
+        self.announce_room_acts(room, changed);
+        let Some(in_room) = self.rooms.rooms.get(room) else {
+            return 0;
+        };
         let rows: Vec<NewRoomMessage> = lines
             .iter()
-            .filter(|l| l.room == *room)
             .map(|l| {
                 let occupant_id = l.occupant_id.clone().filter(|_| in_room.stamps_ids);
                 // A private message is never our own: the room reflects none.
@@ -179,6 +268,7 @@ impl Engine {
                         && l.mentioned
                             .iter()
                             .any(|jid| *jid == own_occupant || jid.as_str() == self.own.as_str()),
+                    reply: l.reply.as_deref().cloned(),
                 }
             })
             .collect();
@@ -254,7 +344,24 @@ impl Engine {
             if let Some(in_room) = self.rooms.rooms.get_mut(&room) {
                 in_room.in_flight = Some(m.id);
             }
-            let stanza = muc::groupchat(&room, &m.body, origin_id);
+            let stanza = match &m.rich.reply {
+                None => muc::groupchat(&room, &m.body, origin_id),
+                Some(reply) => {
+                    let shown = self.store(|s| s.room_message(m.id)).ok().flatten();
+                    let quote = shown.and_then(|s| s.rich.reply).and_then(|r| r.quote);
+                    let (body, payloads) = crate::reply::build(
+                        &charla_store::ReplyRef {
+                            id: reply.id.clone(),
+                            to: reply.to.clone(),
+                        },
+                        quote.as_deref(),
+                        &m.body,
+                    );
+                    let mut stanza = muc::groupchat(&room, &body, origin_id);
+                    stanza.payloads.extend(payloads);
+                    stanza
+                }
+            };
             self.send(stanza, Watch::None);
         }
         self.flush_private();
@@ -320,4 +427,44 @@ impl Engine {
             self.flush_private();
         }
     }
+}
+
+/// The row for an occupant's act in room `room`. Its author is who the
+/// room vouches for: ours (`self`), else the occupant id (XEP-0421), else
+/// the real JID, else only the nick (which may act on nobody's line but
+/// may react).
+fn room_action(
+    room: RoomId,
+    l: &RoomLine,
+    ours: bool,
+    occupant_id: Option<String>,
+    real_jid: Option<String>,
+) -> Option<NewAction> {
+    let (kind, target, body) = match l.act.as_deref()? {
+        Act::Correct { target } => (ActionKind::Correct, target, Some(l.body.clone())),
+        Act::Retract { target } => (ActionKind::Retract, target, None),
+        Act::React(r) => (ActionKind::React, &r.target, Some(r.emoji.join("\n"))),
+    };
+    let author = if ours {
+        "self".to_owned()
+    } else if let Some(id) = occupant_id {
+        format!("oid:{id}")
+    } else if let Some(jid) = real_jid {
+        format!("jid:{}", jid.split('/').next().unwrap_or_default())
+    } else {
+        format!("nick:{}", l.nick)
+    };
+    Some(NewAction {
+        chat: ActionChat::Room(room),
+        kind,
+        target: target.clone(),
+        direction: if ours { Direction::Out } else { Direction::In },
+        author,
+        author_name: muc::display_nick(&l.nick).0,
+        body,
+        action_id: l.origin_id.clone().or_else(|| l.stanza_id.clone()),
+        moderated: false,
+        server_time: Some(l.delay_ms.unwrap_or_else(now_ms)),
+        pending: false,
+    })
 }

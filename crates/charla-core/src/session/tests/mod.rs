@@ -11,6 +11,7 @@ mod muc;
 mod outbox;
 mod pipeline;
 mod presence;
+mod rich;
 mod roster;
 
 use std::sync::atomic::AtomicBool;
@@ -121,7 +122,7 @@ impl Harness {
         for action in self.engine.take_actions() {
             match action {
                 Action::Send { stanza, watch } => self.sent.push((element(*stanza), watch)),
-                Action::Emit(event) => self.events.push(event),
+                Action::Emit(event) => self.events.push(*event),
                 Action::Restart => self.restarts += 1,
                 Action::End => panic!("the session ended"),
             }

@@ -10,7 +10,7 @@ use crate::event::{Event, OccupantChange, RoomExit};
 use crate::session::muc::{LAST_LINES, MAX_OCCUPANTS};
 use crate::session::Command;
 
-const ROOM: &str = "family@conference.example.org";
+pub(super) const ROOM: &str = "family@conference.example.org";
 const MAM: &str = "urn:xmpp:mam:2";
 const MUC_USER: &str = "http://jabber.org/protocol/muc#user";
 
@@ -24,7 +24,7 @@ fn join(h: &mut Harness, nick: &str, password: Option<&str>) {
 }
 
 /// An occupant's presence in the room (`extra` inside `<x/>`, `after` after it).
-fn occupant(nick: &str, extra: &str, after: &str) -> String {
+pub(super) fn occupant(nick: &str, extra: &str, after: &str) -> String {
     format!(
         "<presence from='{ROOM}/{nick}' to='{OWN}/desk'><x xmlns='{MUC_USER}'>\
            <item affiliation='member' role='participant'/>{extra}</x>{after}</presence>"
@@ -43,7 +43,7 @@ fn own_presence() -> String {
 }
 
 /// A line of `nick` with the room's stanza-id `sid`.
-fn line(nick: &str, sid: &str, body: &str) -> String {
+pub(super) fn line(nick: &str, sid: &str, body: &str) -> String {
     format!(
         "<message type='groupchat' from='{ROOM}/{nick}' to='{OWN}/desk' id='w-{sid}'>\
            <body>{body}</body><stanza-id xmlns='urn:xmpp:sid:0' by='{ROOM}' id='{sid}'/></message>"
@@ -84,7 +84,7 @@ fn room_query(h: &Harness) -> (String, String) {
 }
 
 /// Alice, online, in the room with bob; the room's catch-up done.
-fn in_room() -> Harness {
+pub(super) fn in_room() -> Harness {
     let mut h = Harness::online();
     join(&mut h, "alice", None);
     h.receive(&occupant("bob", "", ""));
@@ -106,7 +106,7 @@ fn room_history(h: &Harness) -> Vec<String> {
     room_lines(h).into_iter().map(|m| m.body).collect()
 }
 
-fn room_lines(h: &Harness) -> Vec<charla_store::RoomMessage> {
+pub(super) fn room_lines(h: &Harness) -> Vec<charla_store::RoomMessage> {
     h.in_store(|s| {
         let room = s.room(h.account, ROOM)?.expect("room kept");
         let mut page = s.room_history_page(room.id, None, 500)?;
@@ -339,9 +339,9 @@ fn our_reflected_line_marks_the_outbox_row_sent_and_nothing_is_receipted() {
         .expect("store")
         .expect("room");
     let row = h
-        .in_store(|s| s.insert_room_outgoing(room.id, "hi all", "o1", None))
+        .in_store(|s| s.insert_room_outgoing(room.id, "hi all", "o1", None, None))
         .expect("row");
-    h.in_store(|s| s.insert_room_outgoing(room.id, "second", "o2", None))
+    h.in_store(|s| s.insert_room_outgoing(room.id, "second", "o2", None, None))
         .expect("row");
     h.engine.on_command(Command::Flush);
     h.collect();
@@ -738,9 +738,9 @@ fn a_subject_during_the_catch_up_comes_with_the_join_and_a_bounce_fails_our_line
         .expect("store")
         .expect("room");
     let row = h
-        .in_store(|s| s.insert_room_outgoing(room.id, "shout", "o1", None))
+        .in_store(|s| s.insert_room_outgoing(room.id, "shout", "o1", None, None))
         .expect("row");
-    h.in_store(|s| s.insert_room_outgoing(room.id, "next", "o2", None))
+    h.in_store(|s| s.insert_room_outgoing(room.id, "next", "o2", None, None))
         .expect("row");
     h.clear();
     h.engine.on_command(Command::Flush);
@@ -1123,7 +1123,7 @@ fn our_private_message_goes_to_the_occupant_through_the_room_and_is_sent_on_the_
         .expect("store")
         .expect("room");
     let row = h
-        .in_store(|s| s.insert_room_outgoing(room.id, "just you", "p9", Some("bob")))
+        .in_store(|s| s.insert_room_outgoing(room.id, "just you", "p9", Some("bob"), None))
         .expect("row");
     h.engine.on_command(Command::Flush);
     h.collect();

@@ -10,9 +10,9 @@ use crate::session::engine::{Fate, Watch};
 fn the_outbox_sends_one_message_at_a_time_in_order() {
     let mut h = Harness::online();
     let first = h
-        .in_store(|s| s.insert_outgoing(h.account, BOB, "first", "o1"))
+        .in_store(|s| s.insert_outgoing(h.account, BOB, "first", "o1", None))
         .expect("queued");
-    h.in_store(|s| s.insert_outgoing(h.account, BOB, "second", "o2"))
+    h.in_store(|s| s.insert_outgoing(h.account, BOB, "second", "o2", None))
         .expect("queued");
     h.engine.on_command(crate::session::Command::Flush);
     h.collect();
@@ -44,7 +44,7 @@ fn the_outbox_sends_one_message_at_a_time_in_order() {
 fn a_message_lost_with_its_stream_goes_again_after_the_bind_with_a_delay() {
     let mut h = Harness::online();
     let row = h
-        .in_store(|s| s.insert_outgoing(h.account, BOB, "again", "o1"))
+        .in_store(|s| s.insert_outgoing(h.account, BOB, "again", "o1", None))
         .expect("queued");
     h.engine.on_command(crate::session::Command::Flush);
     h.collect();

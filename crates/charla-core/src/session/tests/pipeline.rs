@@ -120,7 +120,7 @@ fn a_receipt_moves_our_message_and_a_forged_one_from_someone_else_does_not() {
     let mut h = Harness::online();
     h.contact(BOB);
     let out = h
-        .in_store(|s| s.insert_outgoing(h.account, BOB, "hi bob", "o1"))
+        .in_store(|s| s.insert_outgoing(h.account, BOB, "hi bob", "o1", None))
         .expect("queued");
     let receipt = |from: &str| {
         format!(
