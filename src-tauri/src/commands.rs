@@ -18,7 +18,9 @@ use crate::types::{AppInfo, ChatRef, ChatUpdate, RegisterRequest, Resume, Settin
 
 type Shared<'a> = State<'a, Arc<Shell>>;
 
+mod rich;
 mod rooms;
+pub use rich::*;
 pub use rooms::*;
 
 /// What the UI needs at start.

@@ -108,6 +108,29 @@ macro_rules! with_commands {
             focus_chat(chat: Option<ChatRef>) -> (),
             /// The user has seen the chat up to this incoming message (sends a read marker if enabled).
             mark_displayed(account: AccountId, peer: String, message: MessageId) -> (),
+            /// Sends a reply to message `reply_to` of the same chat (XEP-0461); answers it as
+            /// stored (pending).
+            send_reply(account: AccountId, to: String, body: String, reply_to: MessageId) -> Message,
+            /// Says a reply to line `reply_to` of the same group chat; answers it as stored.
+            send_room_reply(account: AccountId, room: String, body: String, reply_to: RoomMessageId) -> RoomMessage,
+            /// Replaces the text of one of our messages (XEP-0308); it comes back updated, marked
+            /// edited.
+            edit_message(account: AccountId, target: MessageRef, body: String) -> (),
+            /// Deletes one of our messages for everyone (XEP-0424); it comes back as a tombstone.
+            retract_message(account: AccountId, target: MessageRef) -> (),
+            /// Deletes a message here only; it comes back hidden.
+            hide_message(account: AccountId, target: MessageRef) -> (),
+            /// Sets our reactions to a message (XEP-0444; empty: none); only emoji are taken.
+            react(account: AccountId, target: MessageRef, emoji: Vec<String>) -> (),
+            /// Deletes another occupant's line for everyone, as a moderator (XEP-0425); fails
+            /// with `forbidden` unless we may.
+            moderate_line(account: AccountId, line: RoomMessageId, reason: Option<String>) -> (),
+            /// The earlier texts of an edited message, oldest first.
+            message_versions(account: AccountId, target: MessageRef) -> Vec<String>,
+            /// Keeps the unsent text of a chat or group chat (empty: none).
+            set_draft(account: AccountId, chat: String, body: String) -> (),
+            /// Every kept draft, of every account.
+            drafts() -> Vec<Draft>,
             /// Sends one of our failed messages again; it comes back as pending.
             retry_message(account: AccountId, message: MessageId) -> Message,
             /// Answers `jid`'s request to see our presence.

@@ -107,6 +107,7 @@ fn handlers() -> Vec<Signature> {
     let source = [
         include_str!("commands.rs"),
         include_str!("commands/rooms.rs"),
+        include_str!("commands/rich.rs"),
     ]
     .concat();
     let mut found = Vec::new();

@@ -353,7 +353,7 @@ fn seed(db: &str, own: &str, peer: &str, count: usize) -> Result<(), String> {
     for i in 0..count {
         let body = format!("Seeded message {i}: a line of an old conversation, to scroll back.");
         let message = store
-            .insert_outgoing(account, peer, &body, &format!("seed-{i}"))
+            .insert_outgoing(account, peer, &body, &format!("seed-{i}"), None)
             .map_err(|e| e.to_string())?;
         store
             .set_state(message.id, MessageState::Sent, None)
