@@ -7,7 +7,9 @@ import type {
   AppInfo,
   ChatUpdate,
   CoreEvent,
+  Draft,
   Message,
+  MessageRef,
   MessageId,
   MessageRequest,
   PresenceEntry,
@@ -29,6 +31,7 @@ import type {
   ShellEvent,
   XmppLink,
 } from '$lib/contract';
+import { plain } from './fixtures';
 
 export interface Call {
   name: keyof Backend;
@@ -86,6 +89,7 @@ export function roomLine(id: number, over: Partial<RoomMessage> = {}): RoomMessa
     error: null,
     private_with: null,
     mentions_us: false,
+    rich: plain(),
     ...over,
   };
 }
@@ -250,6 +254,7 @@ export class FakeBackend implements Backend {
       stanza_id: null,
       state: 'pending',
       error: null,
+      rich: plain(),
     });
   }
   sendChatState(...args: Parameters<Backend['sendChatState']>) {
@@ -330,6 +335,7 @@ export class FakeBackend implements Backend {
       stanza_id: null,
       state: 'pending',
       error: null,
+      rich: plain(),
     });
   }
   markDisplayed(...args: Parameters<Backend['markDisplayed']>) {
@@ -551,6 +557,112 @@ export class FakeBackend implements Backend {
     this.#record('setRoomNotify', ...args);
     const [account, room, notify] = args;
     return Promise.resolve([{ account, room, notify }]);
+  }
+  /** The message or line `target` names, from `history` or `roomHistory`. */
+  #find(target: MessageRef): { chat: Message | null; line: RoomMessage | null } {
+    if (target.kind === 'chat') {
+      for (const list of this.history.values()) {
+        const found = list.find((m) => m.id === target.id);
+        if (found) return { chat: found, line: null };
+      }
+    } else {
+      for (const list of this.roomHistory.values()) {
+        const found = list.find((m) => m.id === target.id);
+        if (found) return { chat: null, line: found };
+      }
+    }
+    return { chat: null, line: null };
+  }
+  /** Changes the stored message or line `target` names and tells its open view, as the shell does. */
+  #change(target: MessageRef, change: (old: Message | RoomMessage) => Partial<Message & RoomMessage>): void {
+    const { chat, line } = this.#find(target);
+    if (chat) {
+      const next = { ...chat, ...change(chat) } as Message;
+      const list = this.history.get(chat.peer) ?? [];
+      this.history.set(chat.peer, list.map((m) => (m.id === chat.id ? next : m)));
+      this.channels.get(chat.peer)?.({ type: 'updated', message: next });
+    } else if (line) {
+      const next = { ...line, ...change(line) } as RoomMessage;
+      const list = this.roomHistory.get(line.room) ?? [];
+      this.roomHistory.set(line.room, list.map((m) => (m.id === line.id ? next : m)));
+      this.roomChannels.get(line.room)?.({ type: 'updated', line: next });
+    }
+  }
+  /** Earlier texts of edited messages, by `kind id`. */
+  versions = new Map<string, string[]>();
+  /** The kept drafts, by `account chat`. */
+  draftBodies = new Map<string, Draft>();
+  /** When set, the rich-message acts (edit, retract, hide, react, moderate) fail with it. */
+  failAct: unknown = null;
+  #act(name: keyof Backend, args: unknown[], target: MessageRef, change: (old: Message | RoomMessage) => Partial<Message & RoomMessage>) {
+    this.#record(name, ...args);
+    if (this.failAct) return Promise.reject(this.failAct);
+    this.#change(target, change);
+    return Promise.resolve();
+  }
+  #quoteOf(target: MessageRef): Message['rich']['reply'] {
+    const { chat, line } = this.#find(target);
+    const found = chat ?? line;
+    const author = chat ? chat.sender.split('/')[0]! : line ? line.nick : null;
+    return { id: String(target.id), to: author, target: found ? target.id : null, quote: found?.body ?? null, author };
+  }
+  async sendReply(account: AccountId, to: string, body: string, replyTo: MessageId) {
+    const message = await this.sendMessage(account, to, body);
+    this.calls[this.calls.length - 1] = { name: 'sendReply', args: [account, to, body, replyTo] };
+    return { ...message, rich: plain({ reply: this.#quoteOf({ kind: 'chat', id: replyTo }) }) };
+  }
+  async sendRoomReply(account: AccountId, room: string, body: string, replyTo: RoomMessageId) {
+    const line = await this.sendRoomMessage(account, room, body);
+    this.calls[this.calls.length - 1] = { name: 'sendRoomReply', args: [account, room, body, replyTo] };
+    return { ...line, rich: plain({ reply: this.#quoteOf({ kind: 'room', id: replyTo }) }) };
+  }
+  editMessage(account: AccountId, target: MessageRef, body: string) {
+    return this.#act('editMessage', [account, target, body], target, (old) => {
+      const key = `${target.kind} ${target.id}`;
+      this.versions.set(key, [...(this.versions.get(key) ?? []), old.body]);
+      return { body, rich: { ...old.rich, edited: true } };
+    });
+  }
+  retractMessage(account: AccountId, target: MessageRef) {
+    return this.#act('retractMessage', [account, target], target, (old) => ({
+      body: '',
+      rich: { ...old.rich, retracted: true, reactions: [] },
+    }));
+  }
+  hideMessage(account: AccountId, target: MessageRef) {
+    return this.#act('hideMessage', [account, target], target, (old) => ({ rich: { ...old.rich, hidden: true } }));
+  }
+  react(account: AccountId, target: MessageRef, emoji: string[]) {
+    return this.#act('react', [account, target, emoji], target, (old) => {
+      const me = target.kind === 'chat' ? 'me@example.org' : 'me';
+      const reactions = old.rich.reactions
+        .map((r) => ({ ...r, by: r.by.filter((b) => b !== me), ours: false }))
+        .map((r) => (emoji.includes(r.emoji) ? { ...r, by: [...r.by, me], ours: true } : r));
+      for (const e of emoji) if (!reactions.some((r) => r.emoji === e)) reactions.push({ emoji: e, by: [me], ours: true });
+      return { rich: { ...old.rich, reactions: reactions.filter((r) => r.by.length > 0) } };
+    });
+  }
+  moderateLine(account: AccountId, line: RoomMessageId, reason: string | null) {
+    const target: MessageRef = { kind: 'room', id: line };
+    return this.#act('moderateLine', [account, line, reason], target, (old) => ({
+      body: '',
+      rich: { ...old.rich, retracted: true, moderated: true, reactions: [] },
+    }));
+  }
+  messageVersions(account: AccountId, target: MessageRef) {
+    this.#record('messageVersions', account, target);
+    return Promise.resolve([...(this.versions.get(`${target.kind} ${target.id}`) ?? [])]);
+  }
+  setDraft(account: AccountId, chat: string, body: string) {
+    this.#record('setDraft', account, chat, body);
+    const key = `${account} ${chat}`;
+    if (body === '') this.draftBodies.delete(key);
+    else this.draftBodies.set(key, { account_id: account, chat, body });
+    return Promise.resolve();
+  }
+  drafts() {
+    this.#record('drafts');
+    return Promise.resolve([...this.draftBodies.values()]);
   }
   onCoreEvent(handler: (event: CoreEvent) => void) {
     this.coreHandlers.push(handler);

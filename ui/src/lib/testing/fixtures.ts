@@ -1,7 +1,12 @@
 /** Builders for test data. */
-import type { Message, RosterEntry } from '$lib/contract';
+import type { Message, Rich, RosterEntry } from '$lib/contract';
 
 export const T0 = Date.UTC(2025, 2, 14, 9, 30); // Friday 14 March 2025, 09:30 UTC
+
+/** A message's `rich` when nothing was done to it (`over` changes any field). */
+export function plain(over: Partial<Rich> = {}): Rich {
+  return { edited: false, retracted: false, moderated: false, hidden: false, reactions: [], reply: null, ...over };
+}
 
 export function message(id: number, overrides: Partial<Message> = {}): Message {
   return {
@@ -18,6 +23,7 @@ export function message(id: number, overrides: Partial<Message> = {}): Message {
     stanza_id: null,
     state: 'received',
     error: null,
+    rich: plain(),
     ...overrides,
   };
 }
