@@ -307,3 +307,47 @@ async fn the_cli_prints_the_rooms_decisions() {
         "{decided:?}"
     );
 }
+
+/// Rich messages from the command line (the peer the window's end-to-end
+/// tests drive): `/edit`, `/react`, `/reply` and `/retract` act on the
+/// chat's last message, and bob's core sees each.
+#[tokio::test]
+async fn the_cli_edits_reacts_replies_and_retracts() {
+    let server = TestServer::builder()
+        .mutual_pair("alice", "bob")
+        .start()
+        .await
+        .expect("prosody");
+    let dir = tempfile::tempdir().expect("dir");
+    let mut cli = start_cli(&server, "alice", dir.path()).await;
+    cli.next("the roster", of_type("roster_loaded")).await;
+    let mut bob = Device::online(&server, "bob", WAIT).await;
+    let bob_jid = server.jid("bob");
+    let his = bob
+        .core
+        .send_message(bob.account, &server.jid("alice"), "tea?")
+        .await
+        .expect("send");
+    cli.next("bob's message", |v| {
+        v["type"] == "message_added" && v["message"]["body"] == "tea?"
+    })
+    .await;
+    cli.send(&format!("/react {bob_jid} 👍")).await;
+    bob.updated_where("alice's reaction", |m| {
+        m.id == his.id && m.rich.reactions.first().is_some_and(|r| r.emoji == "👍")
+    })
+    .await;
+    cli.send(&format!("/reply {bob_jid} yes please")).await;
+    let answer = bob
+        .added_where("alice's reply", |m| m.body == "yes please")
+        .await;
+    assert_eq!(answer.rich.reply.and_then(|r| r.target), Some(his.id.0));
+    cli.send(&format!("/edit {bob_jid} yes, please")).await;
+    bob.updated_where("the correction", |m| {
+        m.body == "yes, please" && m.rich.edited
+    })
+    .await;
+    cli.send(&format!("/retract {bob_jid}")).await;
+    bob.updated_where("the retraction", |m| m.id == answer.id && m.rich.retracted)
+        .await;
+}

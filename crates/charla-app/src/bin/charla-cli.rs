@@ -9,7 +9,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use charla_app::{App, Batch, ChatRef, LoginRequest, MemoryKeyring, Passwords, RoomNotify};
-use charla_core::{ChatState, Core, ServerAddress, Show, TlsTrust};
+use charla_core::{
+    AccountId, ChatState, Core, CoreError, Direction, MessageId, MessageRef, ServerAddress, Show,
+    TlsTrust,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const USAGE: &str =
@@ -26,6 +29,10 @@ Commands on standard input:
   /deny JID              refuse JID's request
   /typing JID [STATE]    tell JID you are typing (or active, paused, inactive, gone)
   /history JID           print the last 20 messages with JID
+  /edit JID TEXT         replace the text of your last message to JID
+  /retract JID           delete your last message to JID for everyone
+  /react JID [EMOJI..]   set your reactions to JID's last message (none: take them back)
+  /reply JID TEXT        answer JID's last message
   /read JID              read the chat with JID (its unread count resets)
   /avatar [FILE]         set your avatar from a PNG or JPEG file (none: remove it)
   /join ROOM NICK [PW]   join the group chat ROOM as NICK (with its password)
@@ -337,6 +344,26 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
             "/history" => core
                 .history(account, rest, None, 20)
                 .map(|h| print_json(&h)),
+            "/edit" | "/retract" | "/react" | "/reply" => {
+                let (jid, text) = rest.split_once(' ').unwrap_or((rest, ""));
+                let ours = matches!(cmd, "/edit" | "/retract");
+                match last_message(core, account, jid, ours) {
+                    Ok(Some(id)) => match cmd {
+                        "/edit" => core.edit_message(account, MessageRef::Chat(id), text).await,
+                        "/retract" => core.retract_message(account, MessageRef::Chat(id)).await,
+                        "/react" => {
+                            let emoji = text.split_whitespace().map(str::to_owned).collect();
+                            core.react(account, MessageRef::Chat(id), emoji).await
+                        }
+                        _ => core.send_reply(account, jid, text, id).await.map(drop),
+                    },
+                    Ok(None) => {
+                        eprintln!("no such message with {jid}");
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             _ => {
                 eprintln!("{USAGE}");
                 Ok(())
@@ -350,4 +377,20 @@ async fn run(args: Args) -> Result<(), charla_core::CoreError> {
     drop(app);
     let _ = printer.await;
     Ok(())
+}
+
+/// The newest message of the chat with `jid` that is ours (`ours`) or
+/// theirs, and still there.
+fn last_message(
+    core: &Core,
+    account: AccountId,
+    jid: &str,
+    ours: bool,
+) -> Result<Option<MessageId>, CoreError> {
+    let wanted = if ours { Direction::Out } else { Direction::In };
+    Ok(core
+        .history(account, jid, None, 50)?
+        .into_iter()
+        .find(|m| m.direction == wanted && !m.rich.retracted && !m.rich.hidden)
+        .map(|m| m.id))
 }
