@@ -372,3 +372,71 @@ async fn a_private_group_carries_edits_reactions_replies_and_deletions(flavor: F
 }
 
 both_servers!(a_private_group_carries_edits_reactions_replies_and_deletions);
+
+/// Acts that name someone else's message change nothing: bob (a contact,
+/// from a raw client) "corrects", "retracts" and "moderates" alice's
+/// message; mallory (a stranger) does the same and reacts to it. Each is
+/// followed by a plain message from the same sender, which arrives after
+/// it (a stream delivers in order): then alice's message is as she wrote it.
+async fn forged_acts_change_nothing(flavor: Flavor) {
+    let server = Server::builder(flavor)
+        .user("alice", "alice-pw")
+        .user("bob", "bob-pw")
+        .user("mallory", "mallory-pw")
+        .mutual("alice", "bob", None)
+        .start()
+        .await
+        .expect("server");
+    let alice_jid = server.jid("alice");
+    let mut alice = online(&server, "alice").await;
+    let mine = alice
+        .core
+        .send_message(alice.account, &server.jid("bob"), "my words")
+        .await
+        .expect("send");
+    let id = mine.origin_id.clone().expect("origin-id");
+    let mut bob = charla_tests::RawClient::login(&server, "bob", "bob-pw", WAIT).await;
+    let mut mallory = charla_tests::RawClient::login(&server, "mallory", "mallory-pw", WAIT).await;
+    for (raw, who) in [(&mut bob, "bob"), (&mut mallory, "mallory")] {
+        // A contact may react to anything in the chat; a stranger's
+        // reaction names nothing of alice's chat with bob.
+        let reaction = if who == "mallory" {
+            format!(
+                "<message type='chat' to='{alice_jid}' id='{who}-4'>\
+                 <reactions xmlns='urn:xmpp:reactions:0' id='{id}'><reaction>💩</reaction></reactions></message>"
+            )
+        } else {
+            String::new()
+        };
+        raw.send(&format!(
+            "<message type='chat' to='{alice_jid}' id='{who}-1'><body>not yours</body>\
+             <replace xmlns='urn:xmpp:message-correct:0' id='{id}'/></message>\
+             <message type='chat' to='{alice_jid}' id='{who}-2'>\
+             <retract xmlns='urn:xmpp:message-retract:1' id='{id}'/></message>\
+             <message type='chat' to='{alice_jid}' id='{who}-3'>\
+             <retract xmlns='urn:xmpp:message-retract:1' id='{id}'>\
+             <moderated xmlns='urn:xmpp:message-moderate:1' by='x'/></retract></message>\
+             {reaction}<message type='chat' to='{alice_jid}' id='{who}-5'><body>{who} is done</body></message>"
+        ))
+        .await;
+        alice
+            .added_where("the message after the forgeries", |m| {
+                m.body == format!("{who} is done")
+            })
+            .await;
+    }
+    let m = alice
+        .core
+        .history(alice.account, &server.jid("bob"), None, 10)
+        .expect("history")
+        .into_iter()
+        .find(|m| m.id == mine.id)
+        .expect("alice's message");
+    assert_eq!(m.body, "my words");
+    assert!(
+        !m.rich.edited && !m.rich.retracted && m.rich.reactions.is_empty(),
+        "{m:?}"
+    );
+}
+
+both_servers!(forged_acts_change_nothing);
