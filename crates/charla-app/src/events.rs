@@ -383,6 +383,7 @@ mod tests {
         let mut store = Store::open(&database).expect("store");
         let account = store.upsert_account("me@x").expect("account");
         let message = |peer: &str, i: usize| NewMessage {
+            unstyled: false,
             reply: None,
             account,
             peer: peer.into(),
@@ -652,6 +653,7 @@ mod tests {
                 .upsert_room(account, &family.peer, "alice")
                 .expect("room");
             let new = |i: usize| charla_store::NewRoomMessage {
+                unstyled: false,
                 reply: None,
                 room: room.id,
                 direction: Direction::In,

@@ -49,6 +49,7 @@ mod tests {
             let account = store.upsert_account("me@example.org").expect("account");
             let messages: Vec<NewMessage> = (1..=60)
                 .map(|i| NewMessage {
+                    unstyled: false,
                     reply: None,
                     account,
                     peer: "bob@example.org".into(),

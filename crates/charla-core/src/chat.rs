@@ -72,6 +72,8 @@ pub(crate) struct IncomingChat {
     /// The message it answers (XEP-0461); its body is then without the
     /// fallback quote.
     pub reply: Option<Box<charla_store::ReplyRef>>,
+    /// The sender asked that it be shown unstyled (XEP-0393).
+    pub unstyled: bool,
 }
 
 /// What a message does to an earlier one, instead of being a message.
@@ -277,6 +279,7 @@ fn content(
         acks,
         act: act.map(Box::new),
         reply: reply.map(Box::new),
+        unstyled: crate::styling::unstyled(msg),
     })
 }
 

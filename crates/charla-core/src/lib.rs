@@ -43,6 +43,7 @@ pub mod roomconfig;
 mod roster;
 mod sasl;
 mod session;
+mod styling;
 mod subscription;
 pub mod uri;
 pub mod vcard;

@@ -268,6 +268,7 @@ pub(crate) fn private_line(msg: &Message) -> Option<RoomLine> {
         mentioned: Vec::new(),
         act: act.map(Box::new),
         reply: reply.map(Box::new),
+        unstyled: crate::styling::unstyled(msg),
     })
 }
 
@@ -472,6 +473,8 @@ pub(crate) struct RoomLine {
     /// The line it answers (XEP-0461); the body is then without the
     /// fallback quote.
     pub reply: Option<Box<charla_store::ReplyRef>>,
+    /// The sender asked that it be shown unstyled (XEP-0393).
+    pub unstyled: bool,
 }
 
 /// XEP-0372's namespace.
@@ -602,6 +605,7 @@ pub(crate) fn classify(msg: &Message) -> RoomIncoming {
         mentioned: mentioned(msg),
         act: act.map(Box::new),
         reply: reply.map(Box::new),
+        unstyled: crate::styling::unstyled(msg),
     };
     for payload in &msg.payloads {
         if payload.is("origin-id", ns::SID) {

@@ -40,6 +40,10 @@ ALTER TABLE messages ADD COLUMN reply_to TEXT;
 ALTER TABLE room_messages ADD COLUMN reply_id TEXT;
 ALTER TABLE room_messages ADD COLUMN reply_to TEXT;
 
+-- The sender asked that its text be shown unstyled (XEP-0393 `<unstyled/>`).
+ALTER TABLE messages ADD COLUMN unstyled INTEGER NOT NULL DEFAULT 0 CHECK (unstyled IN (0, 1));
+ALTER TABLE room_messages ADD COLUMN unstyled INTEGER NOT NULL DEFAULT 0 CHECK (unstyled IN (0, 1));
+
 -- The unsent text of each chat or room, kept as it is typed.
 CREATE TABLE drafts (
     account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,

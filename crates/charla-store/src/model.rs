@@ -215,6 +215,8 @@ pub struct NewMessage {
     pub receipt_owed: bool,
     /// The message it answers (XEP-0461), if it is a reply.
     pub reply: Option<ReplyRef>,
+    /// Its sender asked that it be shown without styling (XEP-0393).
+    pub unstyled: bool,
 }
 
 /// A delivery receipt (XEP-0184) still owed for a stored message.
@@ -382,6 +384,8 @@ pub struct NewRoomMessage {
     pub mentions_us: bool,
     /// The line it answers (XEP-0461), if it is a reply.
     pub reply: Option<ReplyRef>,
+    /// Its sender asked that it be shown without styling (XEP-0393).
+    pub unstyled: bool,
 }
 
 /// A stored room line.
@@ -575,6 +579,9 @@ pub struct Rich {
     pub reactions: Vec<Reaction>,
     /// The message it answers, if it is a reply.
     pub reply: Option<Box<Reply>>,
+    /// Its sender asked that it be shown as sent, without styling (XEP-0393
+    /// `<unstyled/>`).
+    pub unstyled: bool,
 }
 
 /// A chat's unsent text.

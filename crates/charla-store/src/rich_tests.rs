@@ -17,6 +17,7 @@ fn setup() -> (Store, AccountId) {
 
 fn theirs(store: &mut Store, account: AccountId, id: &str, body: &str) -> Message {
     let new = NewMessage {
+        unstyled: false,
         account,
         peer: PEER.into(),
         direction: Direction::In,

@@ -42,7 +42,7 @@ macro_rules! select_messages {
         concat!(
             "SELECT m.id, m.conversation_id, c.account_id, c.peer, m.direction, m.sender, \
              m.body, m.server_time, m.local_time, m.origin_id, m.stanza_id, m.state, m.error, \
-             m.reply_id, m.reply_to FROM messages m ",
+             m.reply_id, m.reply_to, m.unstyled FROM messages m ",
             $hint,
             " CROSS JOIN conversations c ON c.id = m.conversation_id ",
             $tail
@@ -184,13 +184,15 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         stanza_id: row.get(10)?,
         state: text_column(row, 11)?,
         error: row.get(12)?,
-        rich: reply_from_columns(row.get(13)?, row.get(14)?),
+        rich: reply_from_columns(row.get(13)?, row.get(14)?, row.get(15)?),
     })
 }
 
-/// The reply a row names (`reply_id`, `reply_to`), before it is resolved.
-fn reply_from_columns(id: Option<String>, to: Option<String>) -> crate::Rich {
+/// What a row says of itself (`reply_id`, `reply_to`, `unstyled`), before
+/// its acts and reply are resolved.
+fn reply_from_columns(id: Option<String>, to: Option<String>, unstyled: bool) -> crate::Rich {
     crate::Rich {
+        unstyled,
         reply: id.map(|id| {
             Box::new(crate::Reply {
                 id,
@@ -284,6 +286,7 @@ fn insert_incoming_at(
             rich: reply_from_columns(
                 new.reply.as_ref().map(|r| r.id.clone()),
                 new.reply.as_ref().and_then(|r| r.to.clone()),
+                new.unstyled,
             ),
         },
         Wire {
@@ -407,14 +410,14 @@ fn insert_message_in(conn: &Connection, message: Message, wire: Wire<'_>) -> Res
 /// Inserts a message row.
 const INSERT: &str = "INSERT INTO messages (conversation_id, direction, sender, body, \
     server_time, local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, \
-    markable, receipt_owed, id, reply_id, reply_to) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+    markable, receipt_owed, id, reply_id, reply_to, unstyled) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 /// [`INSERT`], or nothing if the row would repeat a unique key (a duplicate).
 const SKIP_DUPLICATE: &str = "INSERT INTO messages (conversation_id, direction, sender, body, \
     server_time, local_time, origin_id, stanza_id, stanza_id_by, state, error, wire_id, \
-    markable, receipt_owed, id, reply_id, reply_to) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+    markable, receipt_owed, id, reply_id, reply_to, unstyled) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
     ON CONFLICT DO NOTHING";
 
 /// Inserts `message` (whose id is ignored) with `sql` ([`INSERT`] or
@@ -444,6 +447,7 @@ fn insert_row_in(
         wire.row_id,
         message.rich.reply.as_ref().map(|r| &r.id),
         message.rich.reply.as_ref().and_then(|r| r.to.as_ref()),
+        message.rich.unstyled,
     ])?;
     if changed == 0 {
         return Ok(None);

@@ -20,6 +20,7 @@ fn setup() -> (Store, AccountId) {
 
 fn incoming(account: AccountId, peer: &str, body: &str) -> NewMessage {
     NewMessage {
+        unstyled: false,
         reply: None,
         account,
         peer: peer.to_owned(),
@@ -1895,6 +1896,7 @@ fn kept_accounts_keep_their_order_place_and_color() {
 
 fn room_line(room: RoomId, nick: &str, body: &str, stanza_id: Option<&str>) -> NewRoomMessage {
     NewRoomMessage {
+        unstyled: false,
         reply: None,
         room,
         direction: Direction::In,

@@ -473,6 +473,7 @@ impl Engine {
     /// archive id from our own archive).
     fn new_message(&self, c: &IncomingChat, sid_trusted: bool, receipt_owed: bool) -> NewMessage {
         NewMessage {
+            unstyled: c.unstyled,
             account: self.account,
             peer: c.peer.to_string(),
             direction: c.direction,

@@ -471,6 +471,7 @@ pub(super) fn decorate_message(conn: &Connection, m: &mut Message) -> Result<()>
     if let Some(text) = text {
         m.body = text;
     }
+    rich.unstyled = m.rich.unstyled;
     rich.reply = m.rich.reply.take();
     if let (Some(reply), false) = (&mut rich.reply, rich.retracted) {
         let target: Option<i64> = conn
@@ -512,6 +513,7 @@ pub(super) fn decorate_room_line(conn: &Connection, m: &mut RoomMessage) -> Resu
     if let Some(text) = text {
         m.body = text;
     }
+    rich.unstyled = m.rich.unstyled;
     rich.reply = m.rich.reply.take();
     if let (Some(reply), false) = (&mut rich.reply, rich.retracted) {
         let id: Option<i64> = conn

@@ -137,6 +137,7 @@ impl Store {
                 rich: reply_from_columns(
                     reply.map(|r| r.id.clone()),
                     reply.and_then(|r| r.to.clone()),
+                    false,
                 ),
             },
             Wire {

@@ -17,7 +17,7 @@ macro_rules! select_room_messages {
         concat!(
             "SELECT m.id, m.room_id, r.account_id, r.jid, m.direction, m.nick, m.occupant_id, \
              m.real_jid, m.body, m.server_time, m.local_time, m.origin_id, m.stanza_id, \
-             m.state, m.error, m.private_with, m.mentions_us, m.reply_id, m.reply_to \
+             m.state, m.error, m.private_with, m.mentions_us, m.reply_id, m.reply_to, m.unstyled \
              FROM room_messages m ",
             $index,
             "CROSS JOIN rooms r ON r.id = m.room_id ",
@@ -383,7 +383,7 @@ fn room_message_from_row(row: &Row<'_>) -> rusqlite::Result<RoomMessage> {
         error: row.get(14)?,
         private_with: row.get(15)?,
         mentions_us: row.get(16)?,
-        rich: reply_from_columns(row.get(17)?, row.get(18)?),
+        rich: reply_from_columns(row.get(17)?, row.get(18)?, row.get(19)?),
     })
 }
 
@@ -482,8 +482,8 @@ fn insert_room_line_in(tx: &Connection, new: &NewRoomMessage) -> Result<RoomInse
     tx.prepare_cached(
         "INSERT INTO room_messages (room_id, direction, nick, occupant_id, real_jid, body, \
          server_time, local_time, origin_id, stanza_id, state, private_with, mentions_us, \
-         reply_id, reply_to) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         reply_id, reply_to, unstyled) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         new.room.0,
@@ -501,6 +501,7 @@ fn insert_room_line_in(tx: &Connection, new: &NewRoomMessage) -> Result<RoomInse
         new.mentions_us,
         new.reply.as_ref().map(|r| &r.id),
         new.reply.as_ref().and_then(|r| r.to.as_ref()),
+        new.unstyled,
     ])?;
     let id = RoomMessageId(tx.last_insert_rowid());
     room_message_in(tx, id)?

@@ -30,4 +30,9 @@ reactions: Array<Reaction>,
 /**
  * The message it answers, if it is a reply.
  */
-reply: Reply | null, };
+reply: Reply | null, 
+/**
+ * Its sender asked that it be shown as sent, without styling (XEP-0393
+ * `<unstyled/>`).
+ */
+unstyled: boolean, };

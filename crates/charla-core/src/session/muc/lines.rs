@@ -254,6 +254,7 @@ impl Engine {
                         .and_then(|o| o.real_jid.clone()),
                 };
                 NewRoomMessage {
+                    unstyled: l.unstyled,
                     room: in_room.id,
                     direction: if ours { Direction::Out } else { Direction::In },
                     nick: l.nick.clone(),

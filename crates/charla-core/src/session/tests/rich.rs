@@ -416,3 +416,24 @@ fn only_the_room_itself_moderates() {
     ));
     assert!(!room_lines(&h)[1].rich.retracted);
 }
+
+#[test]
+fn a_message_sent_unstyled_is_kept_so() {
+    let mut h = Harness::online();
+    h.contact(BOB);
+    h.receive(&format!(
+        "<message type='chat' from='{BOB}/phone' to='{BOUND}' id='m1'>\
+           <body>*not bold*</body><unstyled xmlns='urn:xmpp:styling:0'/></message>"
+    ));
+    h.receive(&chat(BOB, "m2", "*bold*"));
+    let rows = shown(&h, BOB);
+    assert!(rows[0].rich.unstyled);
+    assert!(!rows[1].rich.unstyled);
+    let mut h = in_room();
+    h.receive(&format!(
+        "<message type='groupchat' from='{ROOM}/bob' to='{BOUND}' id='x'>\
+           <body>_as is_</body><unstyled xmlns='urn:xmpp:styling:0'/>\
+           <stanza-id xmlns='urn:xmpp:sid:0' by='{ROOM}' id='s9'/></message>"
+    ));
+    assert!(room_lines(&h)[0].rich.unstyled);
+}
