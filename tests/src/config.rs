@@ -197,7 +197,7 @@ pub(crate) fn render(p: &ConfigParams<'_>) -> String {
     }
     let _ = write!(
         cfg,
-        "\nComponent {muc} \"muc\"\n    modules_enabled = {{ \"muc_mam\" }}\n    \
+        "\nComponent {muc} \"muc\"\n    modules_enabled = {{ \"muc_mam\", \"muc_moderation\" }}\n    \
          muc_room_default_persistent = true\n",
         muc = lua_str(&format!("conference.{domain}"))
     );

@@ -440,3 +440,98 @@ async fn forged_acts_change_nothing(flavor: Flavor) {
 }
 
 both_servers!(forged_acts_change_nothing);
+
+/// alice, owner (so moderator) of a private group, deletes bob's line for
+/// everyone (XEP-0425), in the version the room advertises. Prosody, with
+/// `mod_muc_moderation` (prosody-modules, version 0.2 of the XEP: a
+/// fastening), retracts it for everyone, bob included, and bob, only a
+/// participant, is refused. ejabberd 23.01 advertises no moderation: the
+/// window offers none and the core says `unsupported`.
+async fn a_moderator_deletes_a_line_for_everyone(flavor: Flavor) {
+    let server = server(flavor).await;
+    let family = format!(
+        "{}@conference.{}",
+        server.localpart("family"),
+        server.domain()
+    );
+    let mut alice = online(&server, "alice").await;
+    alice
+        .core
+        .create_room(
+            alice.account,
+            &family,
+            "alice",
+            charla_core::RoomPreset {
+                kind: charla_core::RoomKind::PrivateGroup,
+                name: "Family".into(),
+                description: None,
+            },
+        )
+        .await
+        .expect("create");
+    alice
+        .wait_for("created", |e| matches!(e, Event::RoomJoined { .. }))
+        .await;
+    let mut bob = online(&server, "bob").await;
+    alice
+        .core
+        .invite(alice.account, &family, &server.jid("bob"), None)
+        .await
+        .expect("invite");
+    bob.wait_for("the invitation", |e| matches!(e, Event::RoomInvite { .. }))
+        .await;
+    join(&mut bob, &family, "bob").await;
+    bob.core
+        .send_room_message(bob.account, &family, "buy cheap watches")
+        .await
+        .expect("say");
+    let spam = line_added(&mut alice, "bob's line", |m| m.body == "buy cheap watches").await;
+    let his = line_updated(&mut bob, "reflected", |m| m.body == "buy cheap watches").await;
+    let info = alice
+        .core
+        .room_info(alice.account, &family)
+        .await
+        .expect("info");
+    match flavor {
+        Flavor::Prosody => {
+            assert!(info.moderation, "{info:?}");
+            // bob is no moderator.
+            let refused = bob
+                .core
+                .moderate_line(bob.account, his.id, None)
+                .await
+                .expect_err("not a moderator");
+            assert_eq!(
+                refused.code,
+                charla_core::ErrorCode::Forbidden,
+                "{refused:?}"
+            );
+            alice
+                .core
+                .moderate_line(alice.account, spam.id, Some("spam"))
+                .await
+                .expect("moderate");
+            let gone = line_updated(&mut bob, "the moderation", |m| {
+                m.id == his.id && m.rich.retracted
+            })
+            .await;
+            assert!(gone.rich.moderated);
+            assert_eq!(gone.body, "");
+            line_updated(&mut alice, "the moderation, here too", |m| {
+                m.id == spam.id && m.rich.moderated
+            })
+            .await;
+        }
+        Flavor::Ejabberd => {
+            assert!(!info.moderation, "{info:?}");
+            let refused = alice
+                .core
+                .moderate_line(alice.account, spam.id, None)
+                .await
+                .expect_err("no moderation");
+            assert_eq!(refused.code, charla_core::ErrorCode::Unsupported);
+        }
+    }
+}
+
+both_servers!(a_moderator_deletes_a_line_for_everyone);

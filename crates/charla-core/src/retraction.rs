@@ -25,7 +25,7 @@ const NS_0: &str = "urn:xmpp:message-retract:0";
 const FASTEN: &str = "urn:xmpp:fasten:0";
 /// XEP-0425's namespaces, current and older.
 pub(crate) const MODERATE: &str = "urn:xmpp:message-moderate:1";
-const MODERATE_0: &str = "urn:xmpp:message-moderate:0";
+pub(crate) const MODERATE_0: &str = "urn:xmpp:message-moderate:0";
 /// XEP-0428 (fallback indication).
 pub(crate) const FALLBACK: &str = "urn:xmpp:fallback:0";
 /// XEP-0334 (message processing hints).

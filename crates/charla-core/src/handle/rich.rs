@@ -174,8 +174,9 @@ impl Core {
 
     /// Deletes another occupant's line for everyone, as a moderator of its
     /// room (XEP-0425): the room retracts it and tells everyone, us too.
-    /// Sent in the XEP's current version, then, if the room refuses that
-    /// but not us, in the version before (Prosody's `mod_muc_moderation`).
+    /// Sent in the version the room advertises (the current one, or the one
+    /// before, which Prosody's `mod_muc_moderation` speaks); `unsupported`
+    /// if it advertises none.
     pub async fn moderate_line(
         &self,
         account: AccountId,
@@ -189,16 +190,18 @@ impl Core {
         let stanza_id = m
             .stanza_id
             .ok_or_else(|| not_here("the room gave this line no id to name it by"))?;
-        let room = parse_bare_jid(&m.room)?;
-        let now = crate::retraction::moderate(&stanza_id, reason, true);
-        match self.iq(account, Some(room.clone()), true, now).await {
-            Ok(_) => Ok(()),
-            Err(e) if matches!(e.code, ErrorCode::Forbidden | ErrorCode::NotConnected) => Err(e),
-            Err(_) => {
-                let before = crate::retraction::moderate(&stanza_id, reason, false);
-                self.iq(account, Some(room), true, before).await.map(|_| ())
-            }
+        let info = self.room_info(account, &m.room).await?;
+        if !info.moderation {
+            return Err(CoreError::new(
+                ErrorCode::Unsupported,
+                "this group does not let moderators delete messages",
+            ));
         }
+        let room = parse_bare_jid(&m.room)?;
+        let request = crate::retraction::moderate(&stanza_id, reason, info.moderation_current);
+        self.iq(account, Some(room), true, request)
+            .await
+            .map(|_| ())
     }
 
     /// The earlier texts of an edited message, oldest first.

@@ -55,6 +55,14 @@ pub struct RoomInfo {
     pub subject_changeable: bool,
     /// How many are in it, if the room says.
     pub occupants: Option<u32>,
+    /// Its moderators may delete anyone's line (XEP-0425, in the version
+    /// [`RoomInfo::moderation_current`] says).
+    pub moderation: bool,
+    /// The room advertises XEP-0425's current version
+    /// (`urn:xmpp:message-moderate:1`), not only the one before.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub moderation_current: bool,
 }
 
 /// The items of a disco#items answer: valid bare JIDs (no resource, no
@@ -122,6 +130,8 @@ pub(crate) fn parse_info(answer: &Element) -> Option<RoomInfo> {
         persistent: has("muc_persistent"),
         moderated: has("muc_moderated"),
         archived: has(MAM),
+        moderation: has(crate::retraction::MODERATE) || has(crate::retraction::MODERATE_0),
+        moderation_current: has(crate::retraction::MODERATE),
         ..RoomInfo::default()
     };
     let form = answer.children().find(|c| {

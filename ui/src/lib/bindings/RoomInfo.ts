@@ -48,4 +48,9 @@ subject_changeable: boolean,
 /**
  * How many are in it, if the room says.
  */
-occupants: number | null, };
+occupants: number | null, 
+/**
+ * Its moderators may delete anyone's line (XEP-0425, in the version
+ * [`RoomInfo::moderation_current`] says).
+ */
+moderation: boolean, };
