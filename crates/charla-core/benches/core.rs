@@ -176,6 +176,8 @@ fn reduce(msg: Message, own: &BareJid, account: AccountId) -> Option<NewMessage>
         .clone();
     let own_text = own.as_str();
     let mut new = NewMessage {
+        reply: None,
+        unstyled: false,
         account,
         peer: from.to_bare().to_string(),
         direction: Direction::In,
@@ -356,6 +358,8 @@ fn bench_history(runs: usize) {
     let account = store.upsert_account(OWN).expect("account");
     let rows: Vec<NewMessage> = (0..HISTORY_MESSAGES)
         .map(|i| NewMessage {
+            reply: None,
+            unstyled: false,
             account,
             peer: peer.to_owned(),
             direction: if i % 2 == 0 {
