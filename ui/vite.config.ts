@@ -1,12 +1,13 @@
 import { fileURLToPath, URL } from 'node:url';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
+import { emojiData } from './build/emoji-data';
 
 // Set by `tauri dev` when the webview runs on another device (mobile); unused on desktop.
 const host = process.env['TAURI_DEV_HOST'];
 
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), emojiData()],
   resolve: {
     alias: { $lib: fileURLToPath(new URL('./src/lib', import.meta.url)) },
   },

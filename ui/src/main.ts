@@ -51,6 +51,27 @@ const target = document.getElementById('app');
 if (!target) throw new Error('#app element missing from index.html');
 
 const app = new AppStore(tauriBackend);
+// Recently used emoji and the skin tone, kept like the language.
+const EMOJI_KEY = 'charla.emoji';
+app.emoji.connect({
+  load() {
+    try {
+      return localStorage.getItem(EMOJI_KEY);
+    } catch {
+      return null;
+    }
+  },
+  save(value) {
+    try {
+      if (value === null) localStorage.removeItem(EMOJI_KEY);
+      else localStorage.setItem(EMOJI_KEY, value);
+    } catch {
+      // Not kept; the recent emoji still apply for this run.
+    }
+  },
+});
+// A draft typed just before the window goes is kept at once.
+window.addEventListener('pagehide', () => app.drafts.flush());
 startClock();
 // Charla's own context menu everywhere, never WebKit's (whose "Open Link" navigated the window).
 installContextMenu({

@@ -5,7 +5,45 @@
  * and the clipboard. In a debug build (`AppInfo.devtools`) Shift+right-click is let through, for
  * WebKit's "Inspect Element".
  */
-import type { ContextMenuStore, MenuEffects, MenuTarget } from '$lib/stores/contextmenu.svelte';
+import type { ContextMenuStore, MenuEffects, MenuTarget, MessageMenu, MessageMenuAction } from '$lib/stores/contextmenu.svelte';
+
+/** A message's menu, as its row gives it (see {@link messageMenu}). */
+export interface MessageMenuSource {
+  menu(): MessageMenu | null;
+  act(action: MessageMenuAction, emoji?: string): void;
+}
+
+const messageSources = new WeakMap<Element, MessageMenuSource>();
+
+/**
+ * Makes an element a message's: a context menu opened in it starts with the message's actions.
+ * (A Svelte attachment: `{@attach messageMenu(source)}`.)
+ */
+export function messageMenu(source: MessageMenuSource): (node: Element) => () => void {
+  return (node) => {
+    messageSources.set(node, source);
+    node.setAttribute('data-message-menu', '');
+    return () => messageSources.delete(node);
+  };
+}
+
+/**
+ * Opens the context menu from `element` as the Menu key does (`fromKeyboard`: at the element,
+ * focus on the first item) or as a click does (below the element): the ⋯ button and Enter on a
+ * message.
+ */
+export function openMenuFrom(element: Element, fromKeyboard: boolean): void {
+  const rect = element.getBoundingClientRect();
+  element.dispatchEvent(
+    new MouseEvent('contextmenu', {
+      bubbles: true,
+      cancelable: true,
+      button: fromKeyboard ? 0 : 2,
+      clientX: fromKeyboard ? 0 : rect.left,
+      clientY: fromKeyboard ? 0 : rect.bottom,
+    }),
+  );
+}
 
 export interface ContextMenuHost {
   menu: ContextMenuStore;
@@ -58,8 +96,9 @@ async function copyText(text: string): Promise<void> {
   }
 }
 
-function effectsFor(host: ContextMenuHost, element: Element, field: Field | null): MenuEffects {
+function effectsFor(host: ContextMenuHost, element: Element, field: Field | null, message: MessageMenuSource | null): MenuEffects {
   return {
+    act: (action, emoji) => message?.act(action, emoji),
     copyText,
     cut() {
       if (!field) return;
@@ -89,10 +128,13 @@ export function installContextMenu(host: ContextMenuHost): () => void {
     const element = event.target instanceof Element ? event.target : document.activeElement;
     if (!element || element.closest('[data-testid="context-menu"]')) return;
     const field = fieldOf(element);
+    const holder = element.closest('[data-message-menu]');
+    const source = holder ? (messageSources.get(holder) ?? null) : null;
     const target: MenuTarget = {
       selection: field ? fieldSelection(field) : (window.getSelection()?.toString() ?? ''),
       link: element.closest('a[href]')?.getAttribute('href') ?? null,
       editable: field !== null,
+      message: field ? null : (source?.menu() ?? null),
     };
     // The Menu key and Shift+F10 give no pointer position: open at the focused element.
     const fromKeyboard = event.button !== 2 && event.clientX === 0 && event.clientY === 0;
@@ -102,7 +144,7 @@ export function installContextMenu(host: ContextMenuHost): () => void {
       x = rect.left;
       y = rect.bottom;
     }
-    host.menu.open(target, x, y, effectsFor(host, element, field), fromKeyboard);
+    host.menu.open(target, x, y, effectsFor(host, element, field, source), fromKeyboard);
   };
   // WebKitGTK follows a right-button release with a `click` (button 0) on whatever is under the
   // pointer: on a link, that opened it. A click whose press was not the primary button is

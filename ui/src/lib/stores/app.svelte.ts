@@ -14,10 +14,13 @@ import { ChatsStore } from './chats.svelte';
 import { ContactsStore } from './contacts.svelte';
 import { ContextMenuStore } from './contextmenu.svelte';
 import { dispatch, type AppEvent, type Stores } from './dispatch';
+import { DraftStore } from './drafts.svelte';
+import { EmojiStore } from './emoji.svelte';
 import { LinkStore } from './links.svelte';
 import { NoticeStore } from './notices.svelte';
 import { PresenceStore } from './presence.svelte';
 import { RequestsStore } from './requests.svelte';
+import { RichStore } from './rich.svelte';
 import { RoomAdminStore } from './roomAdmin.svelte';
 import { RoomsStore } from './rooms.svelte';
 import { RosterStore } from './roster.svelte';
@@ -50,6 +53,9 @@ export class AppStore implements Stores {
   readonly presence: PresenceStore;
   readonly signIn: SignInStore;
   readonly accounts: AccountsStore;
+  readonly drafts: DraftStore;
+  readonly emoji = new EmojiStore();
+  readonly rich: RichStore;
   /** The current time (unix ms). */
   readonly now: () => number;
   #unsubscribe: Unsubscribe[] = [];
@@ -70,6 +76,25 @@ export class AppStore implements Stores {
     this.signIn = new SignInStore(backend, this);
     this.accounts = new AccountsStore(backend, this);
     this.chats.onSent = (account, peer) => this.requests.remove(account, peer);
+    this.drafts = new DraftStore(backend);
+    this.chats.drafts = this.drafts;
+    this.rooms.drafts = this.drafts;
+    this.rich = new RichStore(backend, {
+      notices: this.notices,
+      chats: this.chats,
+      rooms: this.rooms,
+      roomAdmin: this.roomAdmin,
+      drafts: this.drafts,
+      emoji: this.emoji,
+    });
+  }
+
+  /** Reads the kept drafts; chats and rooms already open with an empty composer get theirs. */
+  async loadDrafts(): Promise<void> {
+    await this.drafts.load();
+    for (const thread of [...this.chats.tabs, ...this.rooms.rooms.values()]) {
+      if (thread.draft === '' && thread.editing === null) thread.draft = this.drafts.get(thread.account, thread.chat);
+    }
   }
 
   /** Applies a backend event to the stores (see `dispatch`). */
@@ -91,6 +116,7 @@ export class AppStore implements Stores {
       }
       const info = await this.backend.appInfo();
       session.info = info;
+      void this.loadDrafts();
       settings.load(info.settings);
       const popped = info.popped_out;
       if (popped) {

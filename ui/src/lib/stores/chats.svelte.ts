@@ -7,6 +7,7 @@ import type { Backend } from '$lib/api';
 import type { AccountId, ChatRef, ChatState, Message, MessageId } from '$lib/contract';
 import { toUiError, type UiError } from '$lib/errors';
 import { mergeMessages } from '$lib/util/messages';
+import type { DraftStore } from './drafts.svelte';
 import type { NoticeStore } from './notices.svelte';
 import { chatKey } from './unread.svelte';
 
@@ -44,11 +45,20 @@ function nextFrame(run: () => void): void {
 }
 
 export class ChatTab {
+  readonly kind = 'chat';
   readonly account: AccountId;
   readonly peer: string;
   readonly key: string;
   /** Sorted by id, each id once. */
   messages = $state.raw<readonly Message[]>([]);
+  /** The message the composer answers (XEP-0461), if any. */
+  replyTo = $state.raw<Message | null>(null);
+  /** The message the composer edits (XEP-0308), if any. */
+  editing = $state.raw<Message | null>(null);
+  /** The draft put aside while editing, given back after. */
+  aside = '';
+  /** The message jumped to (a reply's original), highlighted for a moment. */
+  highlight = $state<number | null>(null);
   /** The newest incoming message reported as seen (0: none). */
   seenUpTo = 0;
   /**
@@ -85,6 +95,16 @@ export class ChatTab {
 
   get ref(): ChatRef {
     return { account: this.account, peer: this.peer };
+  }
+
+  /** The messages (as for a room's lines). */
+  get items(): readonly Message[] {
+    return this.messages;
+  }
+
+  /** The chat's address (the peer's bare JID), as drafts name it. */
+  get chat(): string {
+    return this.peer;
   }
 
   /** Updates from the channel waiting for the next frame (see {@link queue}). */
@@ -143,6 +163,8 @@ export class ChatsStore {
   readonly #backend: Backend;
   readonly #notices: NoticeStore;
   #focusSent: string | null | undefined = undefined;
+  /** Where chats' drafts are kept (a new tab starts with its draft). */
+  drafts: DraftStore | null = null;
 
   constructor(backend: Backend, notices: NoticeStore) {
     this.#backend = backend;
@@ -162,6 +184,7 @@ export class ChatsStore {
     }
     if (this.single && this.tabs.length > 0) return null;
     const chat = new ChatTab(account, peer);
+    chat.draft = this.drafts?.get(account, peer) ?? '';
     this.tabs = [...this.tabs, chat];
     this.activate(chat.key);
     this.#backend
@@ -340,15 +363,23 @@ export class ChatsStore {
   /** Called after a message to `peer` was sent (answering a message request makes it a chat). */
   onSent: ((account: AccountId, peer: string) => void) | null = null;
 
-  /** Sends the text (unless it is blank); the message appears as pending at once. */
+  /**
+   * Sends the text (unless it is blank), as a reply to `chat.replyTo` if set; the message appears
+   * as pending at once, and the chat's draft goes.
+   */
   async send(chat: ChatTab, body: string): Promise<boolean> {
     if (body.trim() === '') return false;
     // The message itself says we are active again (XEP-0085).
     if (chat.pauseTimer !== null) clearTimeout(chat.pauseTimer);
     chat.pauseTimer = null;
     chat.ownState = 'active';
+    const replyTo = chat.replyTo;
     try {
-      const message = await this.#backend.sendMessage(chat.account, chat.peer, body);
+      const message = replyTo
+        ? await this.#backend.sendReply(chat.account, chat.peer, body, replyTo.id)
+        : await this.#backend.sendMessage(chat.account, chat.peer, body);
+      if (chat.replyTo === replyTo) chat.replyTo = null;
+      this.drafts?.clear(chat.account, chat.peer);
       chat.merge([message]);
       this.onSent?.(chat.account, chat.peer);
       return true;

@@ -12,8 +12,26 @@
  */
 import type { MessageKey } from '$lib/i18n';
 import { isAllowedLink } from '$lib/util/linkify';
+import type { MessageAction } from '$lib/util/rich';
 
-export type MenuAction = 'openLink' | 'copyLink' | 'cut' | 'copy' | 'selectAll';
+/**
+ * What a message's menu offers (on a message, the menu starts with these): its actions (see
+ * `util/rich` `messageActions`), the quick row of reactions, and its text for "Copy text".
+ */
+export interface MessageMenu {
+  actions: MessageAction[];
+  /** The quick reactions, in order (when `react` is among the actions). */
+  quick: string[];
+  /** Those of the quick reactions that are ours (shown pressed). */
+  ours: string[];
+  /** The message's text. */
+  text: string;
+}
+
+/** "More…" after the quick reactions: the emoji picker. */
+export type MessageMenuAction = Exclude<MessageAction, 'react'> | 'react' | 'reactMore';
+
+export type MenuAction = 'openLink' | 'copyLink' | 'cut' | 'copy' | 'selectAll' | MessageMenuAction;
 
 /** What was right-clicked, as the window reads it from the event. */
 export interface MenuTarget {
@@ -23,6 +41,8 @@ export interface MenuTarget {
   link: string | null;
   /** A text field (input, textarea): Cut, and Select all selects its text. */
   editable: boolean;
+  /** A message (or a room line) was right-clicked: its actions come first. */
+  message?: MessageMenu | null;
 }
 
 /** What the menu does to the world. */
@@ -33,6 +53,8 @@ export interface MenuEffects {
   openLink(url: string): Promise<void> | void;
   /** Selects all text of the field, or of the region, that was right-clicked. */
   selectAll(): void;
+  /** Does a message's action (`emoji`: the reaction chosen in the quick row). */
+  act?(action: MessageMenuAction, emoji?: string): void;
 }
 
 export interface MenuItem {
@@ -40,6 +62,39 @@ export interface MenuItem {
   label: MessageKey;
   /** A line above this item. */
   separated: boolean;
+  /** A quick reaction: the emoji (shown as itself, its label names it). */
+  emoji?: string;
+  /** A quick reaction that is ours already (choosing it takes it back). */
+  pressed?: boolean;
+}
+
+const MESSAGE_LABELS: Record<MessageMenuAction, MessageKey> = {
+  reply: 'message.menu.reply',
+  react: 'message.menu.react',
+  reactMore: 'message.menu.reactMore',
+  copyText: 'message.menu.copyText',
+  edit: 'message.menu.edit',
+  versions: 'message.menu.versions',
+  retract: 'message.menu.retract',
+  hide: 'message.menu.hide',
+  moderate: 'message.menu.moderate',
+};
+
+/** A message's items: its actions, the reaction row standing for `react`. */
+function messageItems(message: MessageMenu): Omit<MenuItem, 'separated'>[] {
+  return message.actions.flatMap((action): Omit<MenuItem, 'separated'>[] =>
+    action === 'react'
+      ? [
+          ...message.quick.map((emoji) => ({
+            action,
+            label: MESSAGE_LABELS.react,
+            emoji,
+            pressed: message.ours.includes(emoji),
+          })),
+          { action: 'reactMore', label: MESSAGE_LABELS.reactMore },
+        ]
+      : [{ action, label: MESSAGE_LABELS[action] }],
+  );
 }
 
 type LinkKind = 'web' | 'mail' | 'xmpp';
@@ -65,22 +120,23 @@ const COPY_LINK_LABEL: Record<LinkKind, MessageKey> = {
  * mailto, xmpp); any other `href` gets no link items.
  */
 export function menuItems(target: MenuTarget): MenuItem[] {
-  const groups: [MenuAction, MessageKey][][] = [];
+  type Item = Omit<MenuItem, 'separated'>;
+  const groups: Item[][] = [];
+  if (target.message && target.message.actions.length > 0) groups.push(messageItems(target.message));
   const link = target.link !== null && isAllowedLink(target.link) ? target.link : null;
   if (link !== null) {
     const kind = linkKind(link);
     groups.push([
-      ['openLink', OPEN_LABEL[kind]],
-      ['copyLink', COPY_LINK_LABEL[kind]],
+      { action: 'openLink', label: OPEN_LABEL[kind] },
+      { action: 'copyLink', label: COPY_LINK_LABEL[kind] },
     ]);
   }
   if (target.selection !== '') {
-    groups.push(target.editable ? [['cut', 'menu.cut'], ['copy', 'menu.copy']] : [['copy', 'menu.copy']]);
+    const copy: Item = { action: 'copy', label: 'menu.copy' };
+    groups.push(target.editable ? [{ action: 'cut', label: 'menu.cut' }, copy] : [copy]);
   }
-  groups.push([['selectAll', 'menu.selectAll']]);
-  return groups.flatMap((group, g) =>
-    group.map(([action, label], i) => ({ action, label, separated: g > 0 && i === 0 })),
-  );
+  groups.push([{ action: 'selectAll', label: 'menu.selectAll' }]);
+  return groups.flatMap((group, g) => group.map((item, i) => ({ ...item, separated: g > 0 && i === 0 })));
 }
 
 /** What "Copy link address" copies: the link, or for mailto the addresses alone (as browsers do). */
@@ -153,14 +209,14 @@ export class ContextMenuStore {
   /** Runs the item with keyboard focus (Enter). */
   async runActive(): Promise<void> {
     const item = this.menu?.items[this.active];
-    if (item) await this.run(item.action);
+    if (item) await this.run(item.action, item.emoji);
   }
 
-  /** Closes the menu, then does what `action` says for its target. */
-  async run(action: MenuAction): Promise<void> {
+  /** Closes the menu, then does what `action` (with `emoji`, a quick reaction) says for its target. */
+  async run(action: MenuAction, emoji?: string): Promise<void> {
     const menu = this.menu;
     const effects = this.#effects;
-    if (!menu || !effects || !menu.items.some((item) => item.action === action)) return;
+    if (!menu || !effects || !menu.items.some((item) => item.action === action && item.emoji === emoji)) return;
     this.close();
     const { target } = menu;
     switch (action) {
@@ -179,6 +235,11 @@ export class ContextMenuStore {
       case 'selectAll':
         effects.selectAll();
         break;
+      case 'copyText':
+        await effects.copyText(target.message?.text ?? '');
+        break;
+      default:
+        effects.act?.(action, emoji);
     }
   }
 }

@@ -59,6 +59,12 @@ export class NoticeStore {
     this.list = [...others, { id: this.#next++, key, code: error.code }].slice(-MAX_NOTICES);
   }
 
+  /** Tells the user something that is not an error code's message (`code` is `info`). */
+  say(key: MessageKey): void {
+    const others = this.list.filter((n) => n.key !== key);
+    this.list = [...others, { id: this.#next++, key, code: 'info' }].slice(-MAX_NOTICES);
+  }
+
   /** Runs `action`; what it fails with becomes a notice. Answers whether it succeeded. */
   async attempt(action: () => Promise<unknown>): Promise<boolean> {
     try {

@@ -30,6 +30,7 @@ async function inRoom(own: Partial<Occupant> = { affiliation: 'owner', role: 'mo
     archived: true,
     subject_changeable: false,
     occupants: 3,
+    moderation: false,
   });
   const app = new AppStore(backend);
   await app.start();

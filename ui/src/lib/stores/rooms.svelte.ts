@@ -21,6 +21,7 @@ import type {
 import { toUiError, type UiError } from '$lib/errors';
 import { addSystemLine, defaultNick, mergeLines, parseRoomAddress, type SystemKind, type SystemLine } from '$lib/util/rooms';
 import type { ChatsStore } from './chats.svelte';
+import type { DraftStore } from './drafts.svelte';
 import type { NoticeStore } from './notices.svelte';
 import { chatKey } from './unread.svelte';
 
@@ -29,6 +30,7 @@ export type RoomPhase = 'joining' | 'joined' | 'out';
 
 /** One room of one account: what the list, the header, the lines and the members show. */
 export class RoomState {
+  readonly kind = 'room';
   readonly account: AccountId;
   readonly jid: string;
   readonly key: string;
@@ -60,6 +62,14 @@ export class RoomState {
   membersShown = $state(true);
   /** A channel is open for the room's lines. */
   opened = false;
+  /** The line the composer answers (XEP-0461), if any. */
+  replyTo = $state.raw<RoomMessage | null>(null);
+  /** Our line the composer edits (XEP-0308), if any. */
+  editing = $state.raw<RoomMessage | null>(null);
+  /** The draft put aside while editing, given back after. */
+  aside = '';
+  /** The line jumped to (a reply's original), highlighted for a moment. */
+  highlight = $state<number | null>(null);
 
   constructor(account: AccountId, jid: string) {
     this.account = account;
@@ -69,6 +79,16 @@ export class RoomState {
 
   get ref(): ChatRef {
     return { account: this.account, peer: this.jid };
+  }
+
+  /** The lines (as for a chat's messages). */
+  get items(): readonly RoomMessage[] {
+    return this.lines;
+  }
+
+  /** The room's address, as drafts name it. */
+  get chat(): string {
+    return this.jid;
   }
 
   /** The room's name, else the local part of its address (the address itself is shown beside). */
@@ -164,6 +184,8 @@ export class RoomsStore {
   readonly #backend: Backend;
   readonly #notices: NoticeStore;
   readonly #chats: ChatsStore;
+  /** Where rooms' drafts are kept (a room starts with its draft). */
+  drafts: DraftStore | null = null;
 
   constructor(backend: Backend, notices: NoticeStore, chats: ChatsStore) {
     this.#backend = backend;
@@ -196,6 +218,7 @@ export class RoomsStore {
     let room = this.rooms.get(key);
     if (!room) {
       room = new RoomState(account, jid);
+      room.draft = this.drafts?.get(account, jid) ?? '';
       this.rooms.set(key, room);
     }
     return room;
@@ -545,14 +568,22 @@ export class RoomsStore {
     }
   }
 
-  /** Says `body` in the room (or privately to `room.privateTo`); it shows as pending at once. */
+  /**
+   * Says `body` in the room (as a reply to `room.replyTo` if set), or privately to
+   * `room.privateTo`; it shows as pending at once, and the room's draft goes.
+   */
   async send(room: RoomState, body: string): Promise<boolean> {
     if (body.trim() === '') return false;
+    const replyTo = room.privateTo === null ? room.replyTo : null;
     try {
       const line =
-        room.privateTo === null
-          ? await this.#backend.sendRoomMessage(room.account, room.jid, body)
-          : await this.#backend.sendRoomPrivate(room.account, room.jid, room.privateTo, body);
+        room.privateTo !== null
+          ? await this.#backend.sendRoomPrivate(room.account, room.jid, room.privateTo, body)
+          : replyTo
+            ? await this.#backend.sendRoomReply(room.account, room.jid, body, replyTo.id)
+            : await this.#backend.sendRoomMessage(room.account, room.jid, body);
+      if (replyTo && room.replyTo === replyTo) room.replyTo = null;
+      this.drafts?.clear(room.account, room.jid);
       room.lines = mergeLines(room.lines, [line]);
       return true;
     } catch (error) {

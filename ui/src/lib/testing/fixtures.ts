@@ -5,7 +5,9 @@ export const T0 = Date.UTC(2025, 2, 14, 9, 30); // Friday 14 March 2025, 09:30 U
 
 /** A message's `rich` when nothing was done to it (`over` changes any field). */
 export function plain(over: Partial<Rich> = {}): Rich {
-  return { edited: false, retracted: false, moderated: false, hidden: false, reactions: [], reply: null, ...over };
+  // Fields the binding may gain (`unstyled`) start false; the cast keeps this valid either way.
+  const base = { edited: false, retracted: false, moderated: false, hidden: false, reactions: [], reply: null, unstyled: false };
+  return { ...base, ...over } as Rich;
 }
 
 export function message(id: number, overrides: Partial<Message> = {}): Message {
