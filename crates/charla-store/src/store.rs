@@ -214,6 +214,9 @@ fn reply_from_columns(id: Option<String>, to: Option<String>, unstyled: bool) ->
 struct Burst {
     conversations: HashMap<(i64, String), ConversationId>,
     activity: HashMap<ConversationId, i64>,
+    /// Whether each conversation has any act stored: a new row of one
+    /// without needs no derivation (most rows of most bursts).
+    acts: HashMap<ConversationId, bool>,
 }
 
 impl Burst {
@@ -234,7 +237,15 @@ impl Burst {
                 id
             }
         };
-        let outcome = insert_incoming_at(tx, conversation_id, new, row_id)?;
+        let acts = match self.acts.get(&conversation_id) {
+            Some(known) => *known,
+            None => {
+                let known = actions::has_acts(tx, conversation_id)?;
+                self.acts.insert(conversation_id, known);
+                known
+            }
+        };
+        let outcome = insert_incoming_at(tx, conversation_id, new, row_id, acts)?;
         if let InsertOutcome::Inserted(message) = &outcome {
             let time = message.server_time.unwrap_or(message.local_time);
             let newest = self.activity.entry(conversation_id).or_insert(time);
@@ -261,6 +272,7 @@ fn insert_incoming_at(
     conversation_id: ConversationId,
     new: &NewMessage,
     row_id: Option<i64>,
+    acts: bool,
 ) -> Result<InsertOutcome> {
     let state = match new.direction {
         Direction::In => MessageState::Received,
@@ -299,7 +311,10 @@ fn insert_incoming_at(
     )?;
     match inserted {
         Some(mut message) => {
-            actions::decorate_message(tx, &mut message)?;
+            // An act that came before it, or the message it answers.
+            if acts || new.reply.is_some() {
+                actions::decorate_message(tx, &mut message)?;
+            }
             Ok(InsertOutcome::Inserted(message))
         }
         None => Ok(InsertOutcome::Duplicate(duplicate_of(

@@ -462,6 +462,16 @@ fn room_author_may(line: &RoomMessage, a: &ActionRow) -> bool {
     }
 }
 
+/// Whether any act is stored for `conversation`.
+pub(super) fn has_acts(conn: &Connection, conversation: ConversationId) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM message_actions INDEXED BY message_actions_chat \
+             WHERE conversation_id = ?1)",
+        )?
+        .query_row([conversation.0], |row| row.get(0))?)
+}
+
 /// Fills `m`'s derived view: corrections, retraction, reactions, reply.
 pub(super) fn decorate_message(conn: &Connection, m: &mut Message) -> Result<()> {
     let Some((conversation, direction, rows)) = chat_rows(conn, m.id)? else {
