@@ -5,7 +5,7 @@
  * fetched at run time; the module is a chunk of its own, loaded the first time it is needed.
  *
  * Each row: `[emoji, group, english words, spanish words, shortcodes, skin tones?]`, where the
- * words are the name and keywords (space-separated, lower case) and the skin tones are the five
+ * words are the name, a `|`, and the keywords (space-separated, lower case), and the skin tones are the five
  * variants, lightest first, for emoji that have them. Components (bare skin tones, hair) are left
  * out.
  */
@@ -45,7 +45,7 @@ function written(entry: { hexcode: string; emoji: string; type?: number }): stri
 
 function words(entry: Entry | undefined): string {
   if (!entry) return '';
-  return [entry.label, ...(entry.tags ?? [])].join(' ').toLowerCase();
+  return `${entry.label}|${(entry.tags ?? []).join(' ')}`.toLowerCase();
 }
 
 export function emojiRows(): EmojiRow[] {

@@ -22,6 +22,8 @@ export interface EmojiEntry {
   skins: string[] | null;
   /** Everything searched: names, keywords and shortcodes in both languages, folded. */
   words: string[];
+  /** Its names in English and Spanish, folded. */
+  names: string[];
 }
 
 type Row = [string, number, string, string, string, string[]?];
@@ -34,8 +36,10 @@ export function fold(text: string): string {
 export function buildIndex(rows: readonly Row[]): EmojiEntry[] {
   return rows.map(([emoji, group, en, es, codes, skins]) => {
     const codeList = codes === '' ? [] : codes.split(' ');
-    const words = new Set([...fold(`${en} ${es}`).split(/\s+/), ...codeList.map(fold)].filter((w) => w !== ''));
-    return { emoji, group, name: en, codes: codeList, skins: skins ?? null, words: [...words] };
+    const text = fold(`${en} ${es}`).replace(/\|/g, ' ');
+    const words = new Set([...text.split(/\s+/), ...codeList.map(fold)].filter((w) => w !== ''));
+    const names = [en, es].map((n) => fold(n.split('|')[0] ?? ''));
+    return { emoji, group, name: en.split('|')[0] ?? en, codes: codeList, skins: skins ?? null, words: [...words], names };
   });
 }
 
@@ -49,8 +53,9 @@ export function loadEmoji(): Promise<EmojiEntry[]> {
 
 /**
  * The emoji whose words start with every word of `query` (any order, any language): those
- * whose shortcode is the query come first, then those with a shortcode or a word that starts
- * with it, in Unicode's order. An empty query finds nothing.
+ * whose shortcode or name is the query come first, then those whose shortcode or name starts
+ * with it (shorter names first), then those with a keyword that is a word of it, then the rest,
+ * in Unicode's order. An empty query finds nothing.
  */
 export function searchEmoji(index: readonly EmojiEntry[], query: string, limit = 80): EmojiEntry[] {
   const terms = fold(query).replace(/^:|:$/g, '').split(/\s+/).filter((t) => t !== '');
@@ -59,13 +64,16 @@ export function searchEmoji(index: readonly EmojiEntry[], query: string, limit =
   index.forEach((entry, order) => {
     if (!terms.every((term) => entry.words.some((word) => word.startsWith(term)))) return;
     const whole = terms.join('_');
-    const rank = entry.codes.some((c) => fold(c) === whole)
-      ? 0
-      : entry.codes.some((c) => fold(c).startsWith(whole))
-        ? 1
-        : entry.words.some((w) => terms.includes(w))
-          ? 2
-          : 3;
+    const phrase = terms.join(' ');
+    const named = entry.names.filter((n) => n.startsWith(phrase));
+    const rank =
+      entry.codes.some((c) => fold(c) === whole) || entry.names.includes(phrase)
+        ? 0
+        : entry.codes.some((c) => fold(c).startsWith(whole)) || named.length > 0
+          ? 1 + Math.min(...named.map((n) => n.length), 99) / 100
+          : entry.words.some((w) => terms.includes(w))
+            ? 2
+            : 3;
     ranked.push([rank, order, entry]);
   });
   ranked.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
