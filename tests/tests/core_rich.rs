@@ -269,7 +269,8 @@ async fn line_updated(
 
 /// In a private group: bob corrects his line (the room vouches for his
 /// real JID), alice reacts to it and answers it, and takes hers back; each
-/// reaches the other through the room.
+/// reaches the other through the room, and alice's phone (in the group
+/// through her bookmarks) sees bob's correction and her own acts as hers.
 async fn a_private_group_carries_edits_reactions_replies_and_deletions(flavor: Flavor) {
     let server = server(flavor).await;
     let family = format!(
@@ -305,6 +306,14 @@ async fn a_private_group_carries_edits_reactions_replies_and_deletions(flavor: F
     bob.wait_for("the invitation", |e| matches!(e, Event::RoomInvite { .. }))
         .await;
     join(&mut bob, &family, "bob").await;
+    // alice's phone: her bookmarks bring it into the group.
+    let mut phone = online(&server, "alice").await;
+    phone
+        .wait_for(
+            "the phone in the group",
+            |e| matches!(e, Event::RoomJoined { room, .. } if *room == family),
+        )
+        .await;
 
     // bob's line, corrected.
     bob.core
@@ -325,8 +334,10 @@ async fn a_private_group_carries_edits_reactions_replies_and_deletions(flavor: F
     })
     .await;
     assert!(m.rich.edited);
-
-    // alice reacts and answers.
+    let on_phone = line_updated(&mut phone, "the correction, on the phone", |m| {
+        m.body == "dinner at 9?" && m.rich.edited
+    })
+    .await;
     alice
         .core
         .react(
@@ -341,6 +352,11 @@ async fn a_private_group_carries_edits_reactions_replies_and_deletions(flavor: F
     })
     .await;
     assert_eq!(m.rich.reactions[0].by, ["alice"]);
+    let m = line_updated(&mut phone, "our reaction, on the phone", |m| {
+        m.id == on_phone.id && !m.rich.reactions.is_empty()
+    })
+    .await;
+    assert!(m.rich.reactions[0].ours);
     alice
         .core
         .send_room_reply(alice.account, &family, "yes!", at_alice.id)
@@ -367,6 +383,10 @@ async fn a_private_group_carries_edits_reactions_replies_and_deletions(flavor: F
         .expect("retract");
     line_updated(&mut bob, "the retraction", |m| {
         m.id == bobs.id && m.rich.retracted
+    })
+    .await;
+    line_updated(&mut phone, "the retraction, on the phone", |m| {
+        m.rich.retracted
     })
     .await;
 }
