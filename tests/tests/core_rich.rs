@@ -555,3 +555,105 @@ async fn a_moderator_deletes_a_line_for_everyone(flavor: Flavor) {
 }
 
 both_servers!(a_moderator_deletes_a_line_for_everyone);
+
+/// bob is away from the private group while alice corrects her line and
+/// reacts to his; back, the room's catch-up (XEP-0313 on the room) brings
+/// both.
+async fn a_rooms_archive_brings_acts_made_while_away(flavor: Flavor) {
+    let server = server(flavor).await;
+    let family = format!(
+        "{}@conference.{}",
+        server.localpart("family"),
+        server.domain()
+    );
+    let mut alice = online(&server, "alice").await;
+    alice
+        .core
+        .create_room(
+            alice.account,
+            &family,
+            "alice",
+            charla_core::RoomPreset {
+                kind: charla_core::RoomKind::PrivateGroup,
+                name: "Family".into(),
+                description: None,
+            },
+        )
+        .await
+        .expect("create");
+    alice
+        .wait_for("created", |e| matches!(e, Event::RoomJoined { .. }))
+        .await;
+    let mut bob = online(&server, "bob").await;
+    alice
+        .core
+        .invite(alice.account, &family, &server.jid("bob"), None)
+        .await
+        .expect("invite");
+    bob.wait_for("the invitation", |e| matches!(e, Event::RoomInvite { .. }))
+        .await;
+    join(&mut bob, &family, "bob").await;
+    bob.core
+        .send_room_message(bob.account, &family, "who brings the cake?")
+        .await
+        .expect("say");
+    let his = line_added(&mut alice, "bob's line", |m| {
+        m.body == "who brings the cake?"
+    })
+    .await;
+    let mine = alice
+        .core
+        .send_room_message(alice.account, &family, "I do, at 5")
+        .await
+        .expect("say");
+    line_added(&mut bob, "alice's line", |m| m.body == "I do, at 5").await;
+    line_updated(&mut alice, "reflected", |m| {
+        m.id == mine.id && m.state == charla_core::MessageState::Sent
+    })
+    .await;
+    bob.settled().await;
+    bob.logout().await;
+
+    alice
+        .core
+        .edit_message(alice.account, MessageRef::Room(mine.id), "I do, at 6")
+        .await
+        .expect("edit");
+    alice
+        .core
+        .react(alice.account, MessageRef::Room(his.id), vec!["🎂".into()])
+        .await
+        .expect("react");
+    line_updated(&mut alice, "our reaction reflected", |m| {
+        m.id == his.id && !m.rich.reactions.is_empty()
+    })
+    .await;
+    alice.settled().await;
+
+    bob.login(options(&server, "bob-pw", None)).await;
+    bob.wait_for(
+        "back in the group",
+        |e| matches!(e, Event::RoomJoined { room, .. } if *room == family),
+    )
+    .await;
+    let lines = bob
+        .core
+        .room_history(bob.account, &family, None, 50)
+        .expect("history");
+    let edited = lines
+        .iter()
+        .find(|m| m.body == "I do, at 6")
+        .unwrap_or_else(|| panic!("the correction applied: {lines:?}"));
+    assert!(edited.rich.edited);
+    let cake = lines
+        .iter()
+        .find(|m| m.body == "who brings the cake?")
+        .expect("his line");
+    assert_eq!(
+        cake.rich.reactions.first().map(|r| r.emoji.as_str()),
+        Some("🎂"),
+        "{cake:?}"
+    );
+}
+
+both_servers!(a_rooms_archive_brings_acts_made_while_away);

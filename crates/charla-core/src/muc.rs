@@ -269,6 +269,7 @@ pub(crate) fn private_line(msg: &Message) -> Option<RoomLine> {
         act: act.map(Box::new),
         reply: reply.map(Box::new),
         unstyled: crate::styling::unstyled(msg),
+        real_jid: None,
     })
 }
 
@@ -473,6 +474,9 @@ pub(crate) struct RoomLine {
     /// The line it answers (XEP-0461); the body is then without the
     /// fallback quote.
     pub reply: Option<Box<charla_store::ReplyRef>>,
+    /// The author's real JID as the room's archive records it (archived
+    /// lines only; live ones take it from the occupant's presence).
+    pub real_jid: Option<String>,
     /// The sender asked that it be shown unstyled (XEP-0393).
     pub unstyled: bool,
 }
@@ -606,6 +610,7 @@ pub(crate) fn classify(msg: &Message) -> RoomIncoming {
         act: act.map(Box::new),
         reply: reply.map(Box::new),
         unstyled: crate::styling::unstyled(msg),
+        real_jid: None,
     };
     for payload in &msg.payloads {
         if payload.is("origin-id", ns::SID) {
@@ -632,6 +637,27 @@ pub(crate) fn classify(msg: &Message) -> RoomIncoming {
         }
     }
     RoomIncoming::Line(line)
+}
+
+/// The real bare JID a room's archive gives a line's author
+/// (`<x xmlns='…muc#user'><item jid='…'/></x>` in the archived message, as
+/// non-anonymous rooms keep it): trusted because the result itself comes
+/// from the room. An author may have put such an element in the line
+/// itself; a server that keeps it beside its own leaves two, and then
+/// neither is believed.
+fn archived_real_jid(inner: &Message) -> Option<String> {
+    let mut xs = inner.payloads.iter().filter(|p| p.is("x", ns::MUC_USER));
+    let x = xs.next()?;
+    if xs.next().is_some() {
+        return None;
+    }
+    let mut items = x.children().filter(|c| c.is("item", ns::MUC_USER));
+    let item = items.next()?;
+    if items.next().is_some() {
+        return None;
+    }
+    let jid = Jid::new(item.attr("jid")?).ok()?;
+    Some(jid.to_bare().to_string())
 }
 
 /// Checks a result of a room's archive: from the room's bare JID, one
@@ -667,6 +693,8 @@ pub(crate) fn accept_archived(
         RoomIncoming::Line(mut line) => {
             line.stanza_id = Some(result.id.clone());
             line.delay_ms = Some(delay.stamp.0.timestamp_millis());
+            // The room's own record of who said it, where it shows real JIDs.
+            line.real_jid = archived_real_jid(inner);
             Ok((room, queryid, result.id, line))
         }
         _ => Err("not an occupant's line"),
@@ -700,6 +728,45 @@ mod tests {
     fn message(xml: &str) -> Message {
         let el: Element = xml.parse().expect("xml");
         Message::try_from(el).expect("message")
+    }
+
+    #[test]
+    fn an_archived_line_keeps_the_real_jid_the_room_recorded() {
+        // A non-anonymous room's archive (ejabberd's shape): the author's
+        // real JID inside the archived message.
+        let result = |x: &str| {
+            message(&format!(
+                "<message xmlns='jabber:client' from='family@muc.x' to='alice@x/desk'>\
+                 <result xmlns='urn:xmpp:mam:2' queryid='q1' id='s1'>\
+                 <forwarded xmlns='urn:xmpp:forward:0'>\
+                 <delay xmlns='urn:xmpp:delay' stamp='2026-01-02T03:04:05Z'/>\
+                 <message xmlns='jabber:client' from='family@muc.x/bob' type='groupchat'>\
+                 <body>hi</body>{x}</message></forwarded></result></message>"
+            ))
+        };
+        let (_, _, _, line) = accept_archived(&result(
+            "<x xmlns='http://jabber.org/protocol/muc#user'><item jid='bob@x/phone'/></x>",
+        ))
+        .expect("accepted");
+        assert_eq!(line.real_jid.as_deref(), Some("bob@x"));
+        let (_, _, _, line) = accept_archived(&result("")).expect("accepted");
+        assert_eq!(line.real_jid, None);
+        // The author's own claim beside the room's: neither is believed.
+        let (_, _, _, line) = accept_archived(&result(
+            "<x xmlns='http://jabber.org/protocol/muc#user'><item jid='alice@x'/></x>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item jid='bob@x/phone'/></x>",
+        ))
+        .expect("accepted");
+        assert_eq!(line.real_jid, None);
+        // A live line never says it: only the occupant's presence does.
+        let live = message(
+            "<message xmlns='jabber:client' from='family@muc.x/bob' type='groupchat'><body>hi</body>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item jid='mallory@x'/></x></message>",
+        );
+        let RoomIncoming::Line(line) = classify(&live) else {
+            panic!("a line")
+        };
+        assert_eq!(line.real_jid, None);
     }
 
     #[test]

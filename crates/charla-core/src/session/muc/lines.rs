@@ -216,7 +216,7 @@ impl Engine {
                 let occupant_id = l.occupant_id.clone().filter(|_| in_room.stamps_ids);
                 let ours = !l.private && in_room.is_ours(&l.nick, occupant_id.as_deref());
                 let real_jid = match origin {
-                    RoomOrigin::Archive => None,
+                    RoomOrigin::Archive => l.real_jid.clone(),
                     RoomOrigin::Live | RoomOrigin::Held => in_room
                         .occupants
                         .get(&l.nick)
@@ -247,7 +247,7 @@ impl Engine {
                 // A private message is never our own: the room reflects none.
                 let ours = !l.private && in_room.is_ours(&l.nick, occupant_id.as_deref());
                 let real_jid = match origin {
-                    RoomOrigin::Archive => None,
+                    RoomOrigin::Archive => l.real_jid.clone(),
                     RoomOrigin::Live | RoomOrigin::Held => in_room
                         .occupants
                         .get(&l.nick)
