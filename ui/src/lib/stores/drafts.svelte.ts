@@ -4,7 +4,7 @@
  * start (per account and chat), so that a draft survives closing its tab, switching accounts and
  * restarting. The buddy list shows them ("Draft: …").
  */
-import { SvelteMap } from 'svelte/reactivity';
+import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import type { Backend } from '$lib/api';
 import type { AccountId } from '$lib/contract';
 import { chatKey } from './unread.svelte';
@@ -22,6 +22,8 @@ interface Pending {
 export class DraftStore {
   /** Non-empty drafts by `chatKey(account, chat)`. */
   readonly bodies = new SvelteMap<string, string>();
+  /** Chats whose draft is not kept yet (waiting for the pause, or on its way to the backend). */
+  readonly saving = new SvelteSet<string>();
   /** Kept drafts have been read from the backend. */
   loaded = $state(false);
   readonly #backend: Backend;
@@ -62,6 +64,7 @@ export class DraftStore {
     const pending = this.#pending.get(key);
     if (pending) clearTimeout(pending.timer);
     this.#pending.set(key, { account, chat, body, timer: setTimeout(() => this.#save(key), DRAFT_SAVE_MS) });
+    this.saving.add(key);
   }
 
   /** The text was sent: the draft goes at once. */
@@ -89,9 +92,21 @@ export class DraftStore {
     this.#send(pending.account, pending.chat, pending.body);
   }
 
+  /** Whether the chat's draft is kept as it is now (nothing waiting or on its way). */
+  kept(account: AccountId, chat: string): boolean {
+    return !this.saving.has(chatKey(account, chat));
+  }
+
   #send(account: AccountId, chat: string, body: string): void {
-    this.#backend.setDraft(account, chat, body).catch(() => {
-      // A draft is a convenience: the text is still in the composer.
-    });
+    const key = chatKey(account, chat);
+    this.saving.add(key);
+    this.#backend
+      .setDraft(account, chat, body)
+      .catch(() => {
+        // A draft is a convenience: the text is still in the composer.
+      })
+      .finally(() => {
+        if (!this.#pending.has(key)) this.saving.delete(key);
+      });
   }
 }

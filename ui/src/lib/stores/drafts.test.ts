@@ -146,3 +146,17 @@ describe('EmojiStore', () => {
     expect([odd.recent, odd.skinTone]).toEqual([['👍'], 0]);
   });
 });
+
+describe('DraftStore.kept', () => {
+  it('is false while a draft waits or is on its way, true once the backend has it', async () => {
+    const backend = new FakeBackend();
+    const drafts = new DraftStore(backend);
+    expect(drafts.kept(1, BOB)).toBe(true);
+    drafts.edit(1, BOB, 'Hola');
+    expect(drafts.kept(1, BOB)).toBe(false);
+    vi.advanceTimersByTime(DRAFT_SAVE_MS);
+    expect(drafts.kept(1, BOB)).toBe(false);
+    await flush();
+    expect(drafts.kept(1, BOB)).toBe(true);
+  });
+});

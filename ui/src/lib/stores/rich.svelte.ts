@@ -67,7 +67,7 @@ export type AuthorName = (thread: Thread, item: ThreadItem) => string;
 
 export class RichStore {
   confirm = $state<Confirm | null>(null);
-  versions = $state<Versions | null>(null);
+  versions = $state.raw<Versions | null>(null);
   /** The emoji picker, open to react to a message, or (`item` null) to write in the composer. */
   picker = $state.raw<{ thread: Thread; item: ThreadItem | null } | null>(null);
 
