@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBlocks, parseSpans, type Span } from './styling';
+import { blocksOf, parseBlocks, parseSpans, spansOf, type Span } from './styling';
 
 /** A compact view: styled runs as `[styles]text`, directives as `{c}`, plain text as is. */
 function show(spans: Span[]): string {
@@ -67,5 +67,16 @@ describe('XEP-0393 blocks', () => {
       { kind: 'line', text: '' },
       { kind: 'line', text: 'there' },
     ]);
+  });
+});
+
+describe('<unstyled/>', () => {
+  it('shows the text exactly as written when its sender asks', () => {
+    const text = '> not a quote\n*not strong* and `not code`';
+    expect(blocksOf(text, true)).toEqual([{ kind: 'line', text }]);
+    expect(show(spansOf('*not strong*', true))).toBe('*not strong*');
+    // Without the hint, the same text is styled.
+    expect(blocksOf(text, false)[0]?.kind).toBe('quote');
+    expect(show(spansOf('*strong*', false))).toBe('{*}[strong]strong{*}');
   });
 });

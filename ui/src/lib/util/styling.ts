@@ -125,3 +125,13 @@ function spans(text: string, start: number, end: number, styles: readonly Style[
   return out;
 }
 
+
+/** The blocks of `text`, or (its sender asked for no styling, `<unstyled/>`) one plain line. */
+export function blocksOf(text: string, unstyled: boolean): Block[] {
+  return unstyled ? [{ kind: 'line', text }] : parseBlocks(text);
+}
+
+/** The spans of a line, or (unstyled) the line as one plain span. */
+export function spansOf(text: string, unstyled: boolean): Span[] {
+  return unstyled ? [{ text, styles: [], directive: false }] : parseSpans(text);
+}
