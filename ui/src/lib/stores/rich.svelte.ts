@@ -69,7 +69,7 @@ export class RichStore {
   confirm = $state<Confirm | null>(null);
   versions = $state.raw<Versions | null>(null);
   /** The emoji picker, open to react to a message, or (`item` null) to write in the composer. */
-  picker = $state.raw<{ thread: Thread; item: ThreadItem | null } | null>(null);
+  picker = $state.raw<{ thread: Thread; item: ThreadItem | null; caret?: number | undefined } | null>(null);
 
   readonly #backend: Backend;
   readonly #notices: NoticeStore;
@@ -280,12 +280,12 @@ export class RichStore {
     await this.#notices.attempt(() => this.#backend.react(thread.account, refOf(thread, item), next));
   }
 
-  /** Opens the picker to write emoji in the composer. */
-  openPicker(thread: Thread): void {
-    this.picker = { thread, item: null };
+  /** Opens the picker to write emoji in the composer, at `caret` (the cursor; default: the end). */
+  openPicker(thread: Thread, caret?: number): void {
+    this.picker = { thread, item: null, caret };
   }
 
-  /** The picker chose `emoji`: a reaction to its message, or written at the end of the composer's text. */
+  /** The picker chose `emoji`: a reaction to its message, or written at the composer's cursor. */
   pick(emoji: string): void {
     const target = this.picker;
     this.picker = null;
@@ -293,7 +293,7 @@ export class RichStore {
     if (target.item === null) {
       this.emoji.use(emoji);
       const { thread } = target;
-      thread.draft = thread.draft === '' || /\s$/.test(thread.draft) ? thread.draft + emoji : `${thread.draft} ${emoji}`;
+      thread.draft = insertEmoji(thread.draft, emoji, target.caret);
       this.typed(thread);
       this.focusRequest += 1;
       return;
@@ -360,4 +360,15 @@ export class RichStore {
   typed(thread: Thread): void {
     if (thread.editing === null) this.#drafts.edit(thread.account, thread.chat, thread.draft);
   }
+}
+
+/**
+ * `text` with `emoji` written at `caret` (default: the end), set apart by a space from a word
+ * just before it.
+ */
+export function insertEmoji(text: string, emoji: string, caret?: number): string {
+  const at = Math.max(0, Math.min(caret ?? text.length, text.length));
+  const before = text.slice(0, at);
+  const gap = before === '' || /\s$/.test(before) ? '' : ' ';
+  return `${before}${gap}${emoji}${text.slice(at)}`;
 }

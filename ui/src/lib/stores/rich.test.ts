@@ -5,7 +5,7 @@ import { message, plain } from '$lib/testing/fixtures';
 import { flush, useFakeTime } from '$lib/testing/time';
 import { AppStore } from './app.svelte';
 import { ContextMenuStore, menuItems, type MenuEffects } from './contextmenu.svelte';
-import { HIGHLIGHT_MS, JUMP_MAX_PAGES } from './rich.svelte';
+import { HIGHLIGHT_MS, JUMP_MAX_PAGES, insertEmoji } from './rich.svelte';
 
 useFakeTime();
 
@@ -122,6 +122,13 @@ describe('RichStore: reactions', () => {
     app.rich.openPicker(chat);
     app.rich.pick('👋');
     expect(chat.draft).toBe('hello 👋');
+    // At the cursor, where the user left it.
+    chat.draft = 'see you  at 5';
+    app.rich.openPicker(chat, 8);
+    app.rich.pick('🙂');
+    expect(chat.draft).toBe('see you 🙂 at 5');
+    expect(insertEmoji('hi', '👋', 0)).toBe('👋hi');
+    expect(insertEmoji('hi', '👋', 99)).toBe('hi 👋');
   });
 });
 
