@@ -267,18 +267,15 @@ async fn line_updated(
     }
 }
 
-/// In a private group: bob corrects his line (the room vouches for his
-/// real JID), alice reacts to it and answers it, and takes hers back; each
-/// reaches the other through the room, and alice's phone (in the group
-/// through her bookmarks) sees bob's correction and her own acts as hers.
-async fn a_private_group_carries_edits_reactions_replies_and_deletions(flavor: Flavor) {
-    let server = server(flavor).await;
+/// alice's new private group "Family" (she is its owner), with bob in it
+/// through her invitation; answers its JID, alice and bob.
+async fn family_with_bob(server: &Server) -> (String, Device, Device) {
     let family = format!(
         "{}@conference.{}",
         server.localpart("family"),
         server.domain()
     );
-    let mut alice = online(&server, "alice").await;
+    let mut alice = online(server, "alice").await;
     alice
         .core
         .create_room(
@@ -296,7 +293,7 @@ async fn a_private_group_carries_edits_reactions_replies_and_deletions(flavor: F
     alice
         .wait_for("created", |e| matches!(e, Event::RoomJoined { .. }))
         .await;
-    let mut bob = online(&server, "bob").await;
+    let mut bob = online(server, "bob").await;
     alice
         .core
         .invite(alice.account, &family, &server.jid("bob"), None)
@@ -306,6 +303,16 @@ async fn a_private_group_carries_edits_reactions_replies_and_deletions(flavor: F
     bob.wait_for("the invitation", |e| matches!(e, Event::RoomInvite { .. }))
         .await;
     join(&mut bob, &family, "bob").await;
+    (family, alice, bob)
+}
+
+/// In a private group: bob corrects his line (the room vouches for his
+/// real JID), alice reacts to it and answers it, and takes hers back; each
+/// reaches the other through the room, and alice's phone (in the group
+/// through her bookmarks) sees bob's correction and her own acts as hers.
+async fn a_private_group_carries_edits_reactions_replies_and_deletions(flavor: Flavor) {
+    let server = server(flavor).await;
+    let (family, mut alice, mut bob) = family_with_bob(&server).await;
     // alice's phone: her bookmarks bring it into the group.
     let mut phone = online(&server, "alice").await;
     phone
@@ -469,38 +476,7 @@ both_servers!(forged_acts_change_nothing);
 /// window offers none and the core says `unsupported`.
 async fn a_moderator_deletes_a_line_for_everyone(flavor: Flavor) {
     let server = server(flavor).await;
-    let family = format!(
-        "{}@conference.{}",
-        server.localpart("family"),
-        server.domain()
-    );
-    let mut alice = online(&server, "alice").await;
-    alice
-        .core
-        .create_room(
-            alice.account,
-            &family,
-            "alice",
-            charla_core::RoomPreset {
-                kind: charla_core::RoomKind::PrivateGroup,
-                name: "Family".into(),
-                description: None,
-            },
-        )
-        .await
-        .expect("create");
-    alice
-        .wait_for("created", |e| matches!(e, Event::RoomJoined { .. }))
-        .await;
-    let mut bob = online(&server, "bob").await;
-    alice
-        .core
-        .invite(alice.account, &family, &server.jid("bob"), None)
-        .await
-        .expect("invite");
-    bob.wait_for("the invitation", |e| matches!(e, Event::RoomInvite { .. }))
-        .await;
-    join(&mut bob, &family, "bob").await;
+    let (family, mut alice, mut bob) = family_with_bob(&server).await;
     bob.core
         .send_room_message(bob.account, &family, "buy cheap watches")
         .await
@@ -561,38 +537,7 @@ both_servers!(a_moderator_deletes_a_line_for_everyone);
 /// both.
 async fn a_rooms_archive_brings_acts_made_while_away(flavor: Flavor) {
     let server = server(flavor).await;
-    let family = format!(
-        "{}@conference.{}",
-        server.localpart("family"),
-        server.domain()
-    );
-    let mut alice = online(&server, "alice").await;
-    alice
-        .core
-        .create_room(
-            alice.account,
-            &family,
-            "alice",
-            charla_core::RoomPreset {
-                kind: charla_core::RoomKind::PrivateGroup,
-                name: "Family".into(),
-                description: None,
-            },
-        )
-        .await
-        .expect("create");
-    alice
-        .wait_for("created", |e| matches!(e, Event::RoomJoined { .. }))
-        .await;
-    let mut bob = online(&server, "bob").await;
-    alice
-        .core
-        .invite(alice.account, &family, &server.jid("bob"), None)
-        .await
-        .expect("invite");
-    bob.wait_for("the invitation", |e| matches!(e, Event::RoomInvite { .. }))
-        .await;
-    join(&mut bob, &family, "bob").await;
+    let (family, mut alice, mut bob) = family_with_bob(&server).await;
     bob.core
         .send_room_message(bob.account, &family, "who brings the cake?")
         .await

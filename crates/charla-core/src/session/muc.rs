@@ -126,6 +126,23 @@ impl InRoom {
             _ => nick == self.nick,
         }
     }
+
+    /// Who line `l` is by, as far as the room vouches: its occupant id
+    /// (only from a room that stamps them), whether it is ours (a private
+    /// message never is: the room reflects none), and the author's real
+    /// JID (a live line's from the occupant's presence, an archived one's
+    /// from the archive).
+    fn author(&self, l: &RoomLine, origin: RoomOrigin) -> (Option<String>, bool, Option<String>) {
+        let occupant_id = l.occupant_id.clone().filter(|_| self.stamps_ids);
+        let ours = !l.private && self.is_ours(&l.nick, occupant_id.as_deref());
+        let real_jid = match origin {
+            RoomOrigin::Archive => l.real_jid.clone(),
+            RoomOrigin::Live | RoomOrigin::Held => {
+                self.occupants.get(&l.nick).and_then(|o| o.real_jid.clone())
+            }
+        };
+        (occupant_id, ours, real_jid)
+    }
 }
 
 /// The rooms of a session.

@@ -213,15 +213,7 @@ impl Engine {
         let actions: Vec<NewAction> = acts
             .iter()
             .filter_map(|l| {
-                let occupant_id = l.occupant_id.clone().filter(|_| in_room.stamps_ids);
-                let ours = !l.private && in_room.is_ours(&l.nick, occupant_id.as_deref());
-                let real_jid = match origin {
-                    RoomOrigin::Archive => l.real_jid.clone(),
-                    RoomOrigin::Live | RoomOrigin::Held => in_room
-                        .occupants
-                        .get(&l.nick)
-                        .and_then(|o| o.real_jid.clone()),
-                };
+                let (occupant_id, ours, real_jid) = in_room.author(l, origin);
                 room_action(in_room.id, l, ours, occupant_id, real_jid)
             })
             .collect();
@@ -243,16 +235,7 @@ impl Engine {
         let rows: Vec<NewRoomMessage> = lines
             .iter()
             .map(|l| {
-                let occupant_id = l.occupant_id.clone().filter(|_| in_room.stamps_ids);
-                // A private message is never our own: the room reflects none.
-                let ours = !l.private && in_room.is_ours(&l.nick, occupant_id.as_deref());
-                let real_jid = match origin {
-                    RoomOrigin::Archive => l.real_jid.clone(),
-                    RoomOrigin::Live | RoomOrigin::Held => in_room
-                        .occupants
-                        .get(&l.nick)
-                        .and_then(|o| o.real_jid.clone()),
-                };
+                let (occupant_id, ours, real_jid) = in_room.author(l, origin);
                 NewRoomMessage {
                     unstyled: l.unstyled,
                     room: in_room.id,
