@@ -403,6 +403,9 @@ async fn an_invitation_lets_a_contact_into_the_private_group(flavor: Flavor) {
         .expect("create");
     settled_in(&mut alice, &family).await;
     let mut bob = Device::online(&server, "bob", WAIT).await;
+    // An invitation to someone not yet available may not be kept for them
+    // (ejabberd keeps none without a body): bob's presence first.
+    alice.presence_of(&server.jid("bob"), |p| p.is_some()).await;
     alice
         .core
         .invite(

@@ -293,7 +293,11 @@ async fn family_with_bob(server: &Server) -> (String, Device, Device) {
     alice
         .wait_for("created", |e| matches!(e, Event::RoomJoined { .. }))
         .await;
+    // Settled once configured (members only): the invitation finds it ready.
     let mut bob = online(server, "bob").await;
+    // An invitation to someone not yet available may not be kept for them
+    // (ejabberd keeps none without a body): bob's presence first.
+    alice.presence_of(&server.jid("bob"), |p| p.is_some()).await;
     alice
         .core
         .invite(alice.account, &family, &server.jid("bob"), None)

@@ -10,7 +10,7 @@
 //! - our other devices' changes come as PEP notifications from our own
 //!   account, and join or leave rooms here; anyone else's are dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::minidom::Element;
@@ -33,6 +33,33 @@ pub(super) struct Bookmarks {
     /// The server refused the full publish options (ejabberd 23.01): publish
     /// with [`crate::pubsub::Options::Minimal`], the node sized by configuration.
     minimal: bool,
+    /// Changes to the node waiting to go, one at a time: a server may handle
+    /// a stream's IQs in parallel (ejabberd), and a publish handled before
+    /// the configuration that sizes the node replaces the only item it holds.
+    queue: VecDeque<NodeChange>,
+    /// A change is on its way.
+    busy: bool,
+}
+
+impl Bookmarks {
+    /// A fresh stream: nothing is on its way; the reading of the list at
+    /// login catches up with what was not sent.
+    pub fn new_stream(&mut self) {
+        self.queue.clear();
+        self.busy = false;
+    }
+}
+
+/// One change we make to our bookmarks node.
+#[derive(Debug)]
+enum NodeChange {
+    /// Publish this bookmark.
+    Publish(Bookmark),
+    /// Remove the bookmark of this room.
+    Retract(BareJid),
+    /// Size the node (fewer publish options: the server keeps one item
+    /// otherwise).
+    Configure(BareJid),
 }
 
 impl Engine {
@@ -185,13 +212,8 @@ impl Engine {
     pub(super) fn bookmark_left(&mut self, room: BareJid, forget: bool) {
         if forget {
             if self.bookmarks.known.remove(&room).is_some() && self.link.usable() {
-                let id = new_id();
-                let iq = bookmarks::retract(id.clone(), &room);
-                let pending = PendingIq::BookmarkChange {
-                    room,
-                    fallback: None,
-                };
-                self.request(id, iq, pending);
+                self.bookmarks.queue.push_back(NodeChange::Retract(room));
+                self.next_bookmark_change();
             }
             return;
         }
@@ -226,33 +248,86 @@ impl Engine {
             // The next login's reading of the list catches up.
             return;
         }
+        self.bookmarks
+            .known
+            .insert(bookmark.room.clone(), bookmark.clone());
+        self.bookmarks
+            .queue
+            .push_back(NodeChange::Publish(bookmark));
+        self.next_bookmark_change();
+    }
+
+    /// The user goes offline: what is still queued goes now, without
+    /// waiting for answers (a kick's "do not join again", say, must not
+    /// be lost with the stream).
+    pub(crate) fn send_queued_bookmark_changes(&mut self) {
+        while !self.bookmarks.queue.is_empty() && self.link.usable() {
+            self.bookmarks.busy = false;
+            self.next_bookmark_change();
+        }
+    }
+
+    /// Sends the next queued change, unless one is on its way.
+    fn next_bookmark_change(&mut self) {
+        if self.bookmarks.busy || !self.link.usable() {
+            return;
+        }
+        let Some(change) = self.bookmarks.queue.pop_front() else {
+            return;
+        };
         let id = new_id();
-        let options = self.pep_options();
-        let iq = bookmarks::publish(id.clone(), &bookmark, options);
-        let room = bookmark.room.clone();
-        let fallback =
-            (options == crate::pubsub::Options::Full).then(|| Box::new(bookmark.clone()));
-        self.bookmarks.known.insert(room.clone(), bookmark);
+        let (iq, room, fallback) = match change {
+            NodeChange::Publish(bookmark) => {
+                let options = self.pep_options();
+                let iq = bookmarks::publish(id.clone(), &bookmark, options);
+                let fallback =
+                    (options == crate::pubsub::Options::Full).then(|| Box::new(bookmark.clone()));
+                (iq, bookmark.room, fallback)
+            }
+            NodeChange::Retract(room) => (bookmarks::retract(id.clone(), &room), room, None),
+            NodeChange::Configure(room) => (
+                crate::pubsub::configure(id.clone(), bookmarks::NODE),
+                room,
+                None,
+            ),
+        };
+        self.bookmarks.busy = true;
         self.request(id, iq, PendingIq::BookmarkChange { room, fallback });
+    }
+
+    /// The answer to a change of our bookmarks node: the next may go; a
+    /// publish refused for its options goes again with fewer.
+    pub(super) fn on_bookmark_change(
+        &mut self,
+        room: BareJid,
+        result: Result<Option<Element>, StanzaError>,
+        fallback: Option<Box<Bookmark>>,
+    ) {
+        self.bookmarks.busy = false;
+        match (result, fallback) {
+            (Ok(_), _) => {}
+            (Err(_), Some(bookmark)) => self.publish_with_fewer_options(*bookmark),
+            (Err(e), None) => {
+                log::warn!("{room}: bookmark not changed: {:?}", e.defined_condition)
+            }
+        }
+        self.next_bookmark_change();
     }
 
     /// The server refused the full publish options: from now on, fewer,
     /// with the node sized by configuration before and after (the node may
-    /// exist already, holding one item, or be created by this publish).
-    pub(super) fn publish_with_fewer_options(&mut self, bookmark: Bookmark) {
+    /// exist already, holding one item, or be created by this publish),
+    /// each step after the previous one's answer.
+    fn publish_with_fewer_options(&mut self, bookmark: Bookmark) {
         self.bookmarks_take_fewer_options();
         let room = bookmark.room.clone();
-        for step in 0..3 {
-            let id = new_id();
-            let iq = match step {
-                1 => bookmarks::publish(id.clone(), &bookmark, crate::pubsub::Options::Minimal),
-                _ => crate::pubsub::configure(id.clone(), bookmarks::NODE),
-            };
-            let pending = PendingIq::BookmarkChange {
-                room: room.clone(),
-                fallback: None,
-            };
-            self.request(id, iq, pending);
+        let steps = [
+            NodeChange::Configure(room.clone()),
+            NodeChange::Publish(bookmark),
+            NodeChange::Configure(room),
+        ];
+        for step in steps.into_iter().rev() {
+            self.bookmarks.queue.push_front(step);
         }
     }
 }

@@ -144,6 +144,10 @@ pub(crate) async fn run(ctx: Context, mut commands: mpsc::Receiver<Command>) {
         }
     }
     let events = driver.events.clone();
+    if close && engine.link_up() {
+        engine.send_queued_bookmark_changes();
+        driver.carry_out(&mut engine).await;
+    }
     driver.close(close && engine.link_up()).await;
     engine.on_closed();
     // The stream is gone: only the last events are left to tell.

@@ -286,6 +286,7 @@ impl Engine {
         self.inbound.new_stream();
         self.held_roster = None;
         self.avatars.new_stream();
+        self.bookmarks.new_stream();
         self.presence.sent = false;
         self.archive_new_stream();
         self.rooms_new_stream();

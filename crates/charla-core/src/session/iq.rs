@@ -464,19 +464,19 @@ impl Engine {
             PendingIq::RoomMam { room, queryid } => self.on_room_mam_page(&room, &queryid, result),
             PendingIq::SelfPing { room, nick } => self.on_self_ping(room, &nick, result),
             PendingIq::RoomConfigForm { room, preset } => self.on_room_form(room, &preset, result),
-            PendingIq::RoomConfig { room } => match result {
-                Ok(_) => log::info!("{room}: configured"),
-                Err(e) => log::warn!("{room}: not configured: {:?}", e.defined_condition),
-            },
+            PendingIq::RoomConfig { room } => {
+                match result {
+                    Ok(_) => log::info!("{room}: configured"),
+                    Err(e) => log::warn!("{room}: not configured: {:?}", e.defined_condition),
+                }
+                // Configured (or as it is): now it settles.
+                self.start_room_catch_up(room);
+            }
             PendingIq::Bookmarks => self.on_bookmarks(result),
             PendingIq::LegacyBookmarks => self.on_legacy_bookmarks(result),
-            PendingIq::BookmarkChange { room, fallback } => match (result, fallback) {
-                (Ok(_), _) => {}
-                (Err(_), Some(bookmark)) => self.publish_with_fewer_options(*bookmark),
-                (Err(e), None) => {
-                    log::warn!("{room}: bookmark not changed: {:?}", e.defined_condition)
-                }
-            },
+            PendingIq::BookmarkChange { room, fallback } => {
+                self.on_bookmark_change(room, result, fallback)
+            }
             PendingIq::DisplayedChange {
                 room,
                 stanza_id,

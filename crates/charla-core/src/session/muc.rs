@@ -562,6 +562,8 @@ impl Engine {
             Phase::Joining => {
                 in_room.phase = Phase::CatchingUp;
                 let preset = self.rooms.presets.remove(&room);
+                // A room we made is configured first: it is settled (and
+                // open to those we invite) only after that.
                 match (created, preset) {
                     // We made it as asked: its form, filled in for the preset.
                     (true, Some(preset)) => {
@@ -575,9 +577,8 @@ impl Engine {
                     }
                     // We made it by joining: take the defaults, so others may join.
                     (true, None) => self.accept_default_configuration(room.clone()),
-                    (false, _) => {}
+                    (false, _) => self.start_room_catch_up(room),
                 }
-                self.start_room_catch_up(room);
             }
             Phase::CatchingUp => {}
             Phase::Joined => self.emit(Event::OccupantChanged {

@@ -233,11 +233,23 @@ fn a_room_we_got_into_is_bookmarked_leaving_clears_autojoin_and_for_good_retract
         forget: true,
     });
     h.collect();
+    // One change at a time, each after the previous one's answer.
+    let publish = |autojoin: &str| {
+        (
+            "publish".to_owned(),
+            TEAM.to_owned(),
+            Some(autojoin.to_owned()),
+        )
+    };
+    assert_eq!(bookmark_changes(&h), [publish("true")]);
+    h.answer(PUBSUB, "");
+    assert_eq!(bookmark_changes(&h), [publish("true"), publish("false")]);
+    h.answer(PUBSUB, "");
     assert_eq!(
         bookmark_changes(&h),
         [
-            ("publish".into(), TEAM.into(), Some("true".into())),
-            ("publish".into(), TEAM.into(), Some("false".into())),
+            publish("true"),
+            publish("false"),
             ("retract".into(), TEAM.into(), None),
         ]
     );
@@ -292,4 +304,66 @@ fn a_forged_bookmark_notification_joins_nothing() {
     assert!(room_presences(&h).is_empty(), "{:?}", h.sent_xml());
     assert!(kept(&h, "evil@conference.example.org").is_none());
     assert!(kept(&h, FAMILY).expect("family").autojoin);
+}
+
+/// What the bookmark IQs sent so far do, in order: `publish ROOM`,
+/// `retract ROOM` or `configure`.
+fn node_changes(h: &Harness) -> Vec<String> {
+    h.sent_named("iq")
+        .iter()
+        .filter_map(|iq| {
+            if iq.has_child("pubsub", "http://jabber.org/protocol/pubsub#owner") {
+                return Some("configure".to_owned());
+            }
+            let pubsub = iq.get_child("pubsub", PUBSUB)?;
+            let change = pubsub
+                .children()
+                .find(|c| c.name() == "publish" || c.name() == "retract")?;
+            let item = change.get_child("item", PUBSUB)?;
+            Some(format!("{} {}", change.name(), item.attr("id")?))
+        })
+        .collect()
+}
+
+#[test]
+fn with_fewer_publish_options_each_change_waits_for_the_last_so_the_node_is_sized_first() {
+    // ejabberd 23.01 refuses the full publish options and may handle a
+    // stream's IQs in parallel: a publish handled before the configuration
+    // that sizes the node would replace its only item.
+    let mut h = logged_in();
+    h.answer(PUBSUB, &items(&[]));
+    h.answer(PRIVATE, &format!("<query xmlns='{PRIVATE}'/>"));
+    h.clear();
+    h.engine
+        .bookmark_joined(FAMILY.parse().expect("jid"), "alice".into());
+    h.engine
+        .bookmark_joined(TEAM.parse().expect("jid"), "alice".into());
+    h.collect();
+    assert_eq!(node_changes(&h), [format!("publish {FAMILY}")]);
+    let refused = h.request(PUBSUB).attr("id").expect("id").to_owned();
+    h.receive(&format!(
+        "<iq type='error' id='{refused}'><error type='modify'>\
+           <not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    ));
+    let steps = [
+        "configure".to_owned(),
+        format!("publish {FAMILY}"),
+        "configure".to_owned(),
+        format!("publish {TEAM}"),
+    ];
+    for n in 1..=steps.len() {
+        let sent = node_changes(&h);
+        assert_eq!(sent[1..], steps[..n], "one at a time");
+        let last = h
+            .sent_named("iq")
+            .last()
+            .and_then(|iq| iq.attr("id"))
+            .expect("id")
+            .to_owned();
+        h.receive(&format!("<iq type='result' id='{last}'/>"));
+    }
+    assert_eq!(node_changes(&h).len(), 1 + steps.len(), "nothing more");
+    // Team's went out with the fewer options, after the node was sized.
+    let team = h.sent_named("iq").last().map(String::from).expect("iq");
+    assert!(!team.contains("pubsub#max_items"), "{team}");
 }

@@ -910,6 +910,18 @@ fn a_room_we_create_as_a_private_group_gets_its_settings_before_others_come() {
         .expect("store")
         .expect("kept");
     assert_eq!(kept.name.as_deref(), Some("Family"));
+    // Settled only once configured: until the room accepts the form, no
+    // catch-up and no RoomJoined (an invitation sent earlier may go nowhere).
+    let asked_archive = |h: &Harness| {
+        h.sent_xml()
+            .iter()
+            .any(|x| x.contains(MAM) && x.contains(ROOM))
+    };
+    assert!(!asked_archive(&h), "{:?}", h.sent_xml());
+    h.answer_to(ROOM, owner, "");
+    assert!(asked_archive(&h), "{:?}", h.sent_xml());
+    h.answer_to(ROOM, MAM, &fin(true));
+    assert!(joined(&h).is_some(), "{:?}", h.events);
 }
 
 #[test]
