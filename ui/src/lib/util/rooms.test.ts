@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Occupant } from '$lib/contract';
 import { occupant, roomLine } from '$lib/testing/backend';
-import { mentionsNick, shownNick } from './nicks';
+import { mentionsNick, shownNick, splitMentions } from './nicks';
 import { addSystemLine, completeNick, groupOccupants, mentionAt, nickCandidates, parseRoomAddress, timeline } from './rooms';
 
 describe('room addresses', () => {
@@ -64,5 +64,15 @@ describe('nicks', () => {
     expect(mentionsNick('malice', 'alice')).toBe(false);
     expect(mentionsNick('alice_2', 'alice')).toBe(false);
     expect(mentionsNick('hola Álvaro', 'álvaro')).toBe(true);
+  });
+});
+
+describe('splitMentions', () => {
+  const show = (parts: { text: string; mention: boolean }[]) => parts.map((p) => (p.mention ? `[${p.text}]` : p.text)).join('');
+  it('cuts around each whole-word mention, with its @', () => {
+    expect(show(splitMentions('@Alice, *lunch* with alice?', 'alice'))).toBe('[@Alice], *lunch* with [alice]?');
+    expect(show(splitMentions('malice and alice_2', 'alice'))).toBe('malice and alice_2');
+    expect(splitMentions('no one here', 'alice')).toEqual([{ text: 'no one here', mention: false }]);
+    expect(splitMentions('', 'alice')).toEqual([{ text: '', mention: false }]);
   });
 });
