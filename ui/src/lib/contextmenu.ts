@@ -130,11 +130,18 @@ export function installContextMenu(host: ContextMenuHost): () => void {
     const field = fieldOf(element);
     const holder = element.closest('[data-message-menu]');
     const source = holder ? (messageSources.get(holder) ?? null) : null;
+    const selection = field ? fieldSelection(field) : (window.getSelection()?.toString() ?? '');
+    const link = element.closest('a[href]')?.getAttribute('href') ?? null;
     const target: MenuTarget = {
-      selection: field ? fieldSelection(field) : (window.getSelection()?.toString() ?? ''),
-      link: element.closest('a[href]')?.getAttribute('href') ?? null,
+      selection,
+      link,
       editable: field !== null,
-      message: field ? null : (source?.menu() ?? null),
+      // A right-click on a link or on selected text is about them: their menu alone. The
+      // message's actions stay a click away (its ⋯ button, or the Menu key on the message).
+      message:
+        field || ((link !== null || selection !== '') && !element.closest('[data-testid="message-menu-button"]'))
+          ? null
+          : (source?.menu() ?? null),
     };
     // The Menu key and Shift+F10 give no pointer position: open at the focused element.
     const fromKeyboard = event.button !== 2 && event.clientX === 0 && event.clientY === 0;
